@@ -1,0 +1,1 @@
+"""SentinAI: per-tenant stream processing of business exceptions."""
