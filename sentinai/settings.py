@@ -1,0 +1,125 @@
+"""Process settings, read from the environment (prefix ``SENTINAI_``).
+
+Every value is validated at start; :func:`load_settings` turns a validation failure into one
+line that names the variable and what is wrong, so a bad deployment stops before it does
+anything (no traceback).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming the variable."""
+
+
+def normalize_broker_url(value: str) -> str:
+    """Accept ``kafka://h:p``, bare ``h:p`` and comma lists; return faust's ``kafka://`` form."""
+    hosts = []
+    for part in value.split(","):
+        part = part.strip()
+        if part.startswith("kafka://"):
+            part = part[len("kafka://") :]
+        if not _HOST_PORT.match(part):
+            raise ValueError(f"expected host:port or kafka://host:port, got {part!r}")
+        hosts.append(part)
+    if not hosts:
+        raise ValueError("empty broker list")
+    return ";".join(f"kafka://{h}" for h in hosts)
+
+
+def bootstrap_servers(broker_url: str) -> str:
+    """The ``host:port,host:port`` form that plain Kafka clients take."""
+    return ",".join(u[len("kafka://") :] for u in broker_url.split(";"))
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """``postgresql+asyncpg://`` → ``postgresql://`` (asyncpg wants the plain scheme)."""
+    return re.sub(r"^postgresql\+asyncpg://", "postgresql://", database_url)
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """``postgresql://`` → ``postgresql+asyncpg://`` (SQLAlchemy's async dialect)."""
+    return re.sub(r"^postgres(ql)?://", "postgresql+asyncpg://", database_url)
+
+
+class Settings(BaseSettings):
+    """All settings of a SentinAI process. Unset broker/database mean the embedded ones."""
+
+    model_config = SettingsConfigDict(env_prefix="SENTINAI_", extra="ignore", frozen=True)
+
+    kafka_broker: str | None = None
+    database_url: str | None = None
+    topic_partitions: int = Field(default=8, ge=1, le=1024)
+    topic_exceptions: str = "sentinai.exceptions"
+    topic_events: str = "sentinai.events"
+    topic_decisions: str = "sentinai.decisions"
+    topic_dlq: str = "sentinai.dlq"
+    topic_prefix: str = "sentinai"
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    broker_port: int = Field(default=9092, ge=1, le=65535)
+    packs_dir: Path = Path("packs")
+    data_dir: Path = Path(".sentinai")
+    log_level: str = "INFO"
+    app_id: str = "sentinai"
+    max_message_bytes: int = Field(default=256_000, ge=1024)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    dedup_window_seconds: int = Field(default=86_400, ge=1)
+    sink_batch_size: int = Field(default=500, ge=1)
+    sink_batch_ms: int = Field(default=200, ge=1)
+    pack_refresh_seconds: float = Field(default=2.0, gt=0)
+    llm_base_url: str | None = None
+    llm_api_key: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    @field_validator("kafka_broker")
+    @classmethod
+    def _broker(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else normalize_broker_url(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^postgres(ql)?(\+asyncpg)?://", value):
+            raise ValueError("expected a postgresql:// or postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    def require_broker(self) -> str:
+        if not self.kafka_broker:
+            raise SettingsError("SENTINAI_KAFKA_BROKER: not set (only `sentinai dev` starts an embedded broker)")
+        return self.kafka_broker
+
+    def require_database(self) -> str:
+        if not self.database_url:
+            raise SettingsError("SENTINAI_DATABASE_URL: not set (only `sentinai dev` starts an embedded PostgreSQL)")
+        return self.database_url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings; raise :class:`SettingsError` with one line per the first bad value."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        first = err.errors()[0]
+        name = "SENTINAI_" + str(first["loc"][0]).upper() if first["loc"] else "SENTINAI_*"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message} (got {first.get('input')!r})") from None

@@ -1,0 +1,149 @@
+"""Session services for the whole suite: one real Kafka-API broker and one real PostgreSQL.
+
+Both are the embedded servers unless ``SENTINAI_KAFKA_BROKER`` / ``SENTINAI_DATABASE_URL`` point at
+running ones. They are started once per run and always stopped. Each test gets its own
+database (cloned from a migrated template) and its own topic names, so tests never see each
+other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from sentinai.embedded.process import free_port
+from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers, normalize_broker_url
+
+_TEMPLATE = "sentinai_test_template"
+
+
+@pytest.fixture(scope="session")
+def broker_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``kafka://host:port`` of a running broker."""
+    external = os.environ.get("SENTINAI_KAFKA_BROKER")
+    if external:
+        yield normalize_broker_url(external)
+        return
+    from sentinai.embedded.broker import EmbeddedBroker
+
+    broker = EmbeddedBroker(port=free_port(), log_dir=tmp_path_factory.mktemp("broker"))
+    broker.start()
+    try:
+        yield broker.url
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def bootstrap(broker_url: str) -> str:
+    """``host:port`` form for plain Kafka clients (confluent-kafka, aiokafka)."""
+    return bootstrap_servers(broker_url)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The embedded server object (stoppable by chaos tests), or None for an external server."""
+    if os.environ.get("SENTINAI_DATABASE_URL"):
+        yield None
+        return
+    from sentinai.embedded.postgres import EmbeddedPostgres
+
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), port=free_port())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def server_url(postgres_server: object) -> str:
+    external = os.environ.get("SENTINAI_DATABASE_URL")
+    return asyncpg_dsn(external) if external else postgres_server.url  # type: ignore[attr-defined]
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def template_database(server_url: str) -> str:
+    """A database migrated to head once per run; every test clones it."""
+    from sentinai.migrate import upgrade
+
+    async def create() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {_TEMPLATE}")
+            await conn.execute(f"CREATE DATABASE {_TEMPLATE}")
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    url = _with_database(server_url, _TEMPLATE)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def database_url(server_url: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated database for this test (postgresql:// URL); dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}"))
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    try:
+        yield pool
+    finally:
+        await pool.close()
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A unique prefix so that each test has its own topics on the shared broker."""
+    return f"t{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def make_settings(broker_url: str, topic_prefix: str, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings for a test: the session broker, this test's topics, and any overrides."""
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "kafka_broker": broker_url,
+            "app_id": f"{topic_prefix}-app",
+            "topic_prefix": topic_prefix,
+            "topic_exceptions": f"{topic_prefix}.exceptions",
+            "topic_events": f"{topic_prefix}.events",
+            "topic_decisions": f"{topic_prefix}.decisions",
+            "topic_dlq": f"{topic_prefix}.dlq",
+            "topic_partitions": 4,
+            "data_dir": tmp_path / "data",
+            "web_port": free_port(),
+        }
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return make
