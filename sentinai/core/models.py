@@ -12,6 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+UNCLASSIFIED = "UNCLASSIFIED"
+"""The exception type of an exception that no rule could classify."""
+
 
 class Severity(StrEnum):
     """Severity of an exception, ordered from LOW to CRITICAL (see `rank`)."""

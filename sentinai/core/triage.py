@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sentinai.core.models import Severity
+from sentinai.core.models import UNCLASSIFIED, Severity
 from sentinai.core.packs import TenantPacks
-
-UNCLASSIFIED = "UNCLASSIFIED"
 
 # Confidence of the classification, by how the type was found.
 CONFIDENCE_GIVEN = 1.0

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from sentinai.core.models import UNCLASSIFIED
 from sentinai.core.packs.common import (
     GuardrailLists,
     GuardrailOverrides,
@@ -80,7 +81,7 @@ class _Checker:
             for j, case in enumerate(suite.cases):
                 where = f"testSuites[{i}].cases[{j}].expected"
                 expected = case.expected
-                if expected.exception_type is not None:
+                if expected.exception_type not in (None, UNCLASSIFIED):
                     self.exception_type(f"{where}.exceptionType", expected.exception_type)
                 if expected.playbook_id is not None and expected.playbook_id not in playbook_ids:
                     self.add(f"{where}.playbookId", f"{show(expected.playbook_id)} is not a playbook")
