@@ -46,7 +46,7 @@ def _sla_deadline(
 
 
 def _triage_decision(result: TriageResult) -> Decision:
-    return Decision.model_construct(
+    return Decision(
         stage="triage",
         decision="classified" if result.known_type else "unclassified",
         confidence=result.confidence,
@@ -71,7 +71,7 @@ def _policy_decision(
         verdict = "require_approval"
     else:
         verdict = "auto_execute"
-    return Decision.model_construct(
+    return Decision(
         stage="policy",
         decision=verdict,
         confidence=result.confidence,
@@ -90,7 +90,7 @@ def _policy_decision(
 def _playbook_decision(
     result: TriageResult, policy: PolicyResult, match: PlaybookMatch | None, status: Status
 ) -> Decision:
-    return Decision.model_construct(
+    return Decision(
         stage="playbook",
         decision="assigned" if match else "none",
         confidence=result.confidence,
@@ -113,7 +113,7 @@ def decide(exception: NormalizedException, packs: TenantPacks, *, now: datetime)
     match = match_playbook(packs, triaged.exception_type, triaged.severity, env)
     policy = evaluate_policy(packs, triaged, match)
     status = transition(transition(Status.OPEN, Status.TRIAGED), _final_status(policy))
-    return DecisionOutcome.model_construct(
+    return DecisionOutcome(
         exception=exception,
         decisions=[
             _triage_decision(triaged),

@@ -126,7 +126,7 @@ def normalize(
             f"must be a string of at most {MAX_ID_LENGTH} characters", "exception_id"
         )
     occurred_at = _timestamp(_field(raw, "occurred_at", "occurredAt", "timestamp"), now)
-    return NormalizedException.model_construct(
+    return NormalizedException(
         tenant_id=tenant_id,
         exception_id=exception_id.strip(),
         source_system=source_system,
