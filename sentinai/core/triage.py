@@ -59,7 +59,7 @@ def _severity(
 ) -> Severity:
     """Highest matching domain rule; a tenant override wins; else the type default; else MEDIUM."""
     best: Severity | None = None
-    for rule, severity in packs.severity_rules:
+    for rule, severity in packs.severity_rules_for(exception_type):
         if rule.condition(env):
             evidence.append(f"severity rule {rule.label} matched -> {severity}")
             if best is None or severity.rank > best.rank:

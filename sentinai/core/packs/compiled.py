@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sentinai.core.conditions import Condition
+from sentinai.core.conditions import Condition, Node
+from sentinai.core.conditions.ast import BoolOp, Compare, Literal, Path
 from sentinai.core.models import Severity
 from sentinai.core.packs.common import (
     GuardrailOverrides,
@@ -37,6 +38,21 @@ class CompiledPlaybook:
     tools: tuple[str, ...]
     blocked_tools: tuple[str, ...]
     risky: bool
+
+
+def _required_type(node: Node) -> str | None:
+    """The exception type a condition is limited to, when it starts `exceptionType == 'X'`."""
+    if isinstance(node, BoolOp) and node.op == "&&":
+        node = node.operands[0]
+    if (
+        isinstance(node, Compare)
+        and node.op == "=="
+        and node.left == Path(("exceptionType",))
+        and isinstance(node.right, Literal)
+        and isinstance(node.right.value, str)
+    ):
+        return node.right.value
+    return None
 
 
 def _merge_guardrails(domain: Guardrails, tenant: GuardrailOverrides) -> Guardrails:
@@ -98,6 +114,7 @@ class TenantPacks:
         self.no_auto_action = frozenset(self.guardrails.no_auto_action_if_severity_in)
         self.playbooks = self._compile_playbooks()
         self._candidates: dict[str, tuple[CompiledPlaybook, ...]] = {}
+        self._severity_rules_by_type: dict[str, tuple[tuple[RuleRef, Severity], ...]] = {}
 
     def _blocked(self, tool: str) -> bool:
         guardrails = self.guardrails
@@ -147,6 +164,22 @@ class TenantPacks:
                 key=lambda c: (rank[c.origin], -c.playbook.priority, c.playbook.id),
             )
         )
+
+    def severity_rules_for(self, exception_type: str) -> tuple[tuple[RuleRef, Severity], ...]:
+        """Severity rules that can match a type, in pack order (memoized per known type).
+
+        Rules written `exceptionType == 'X' && ...` are skipped up front for other types.
+        """
+        cached = self._severity_rules_by_type.get(exception_type)
+        if cached is None:
+            cached = tuple(
+                (rule, severity)
+                for rule, severity in self.severity_rules
+                if _required_type(rule.condition.node) in (None, exception_type)
+            )
+            if exception_type in self.exception_types:
+                self._severity_rules_by_type[exception_type] = cached
+        return cached
 
     def playbook_candidates(self, exception_type: str) -> tuple[CompiledPlaybook, ...]:
         """Playbooks that can apply to a type, in precedence order (memoized per type)."""

@@ -57,3 +57,13 @@ def test_blocked_tools_per_playbook() -> None:
     assert blocked["alpha-big"] == ("pinger",)  # not in the allow list
     assert blocked["gamma-risky"] == ("fixer",)  # not approved by the tenant
     assert {c.playbook.id for c in packs.playbooks if c.risky} == {"gamma-risky"}
+
+
+def test_severity_rules_are_prefiltered_by_type() -> None:
+    packs = _packs()
+    labels = {t: [rule.label for rule, _ in packs.severity_rules_for(t)] for t in ("ALPHA", "BETA", "OTHER")}
+    assert labels == {
+        "ALPHA": ["big", "severityRules[1]", "alpha-urgent"],
+        "BETA": ["big", "severityRules[1]"],
+        "OTHER": ["big", "severityRules[1]"],
+    }
