@@ -36,7 +36,8 @@ class BatchRejected(SinkError):
 
 
 # SQLSTATE classes: 08 connection exception, 57P admin shutdown / crash / cannot connect now,
-# 40 transaction rollback (deadlock, serialization), 53 insufficient resources, 22 data exception.
+# 40 transaction rollback (deadlock, serialization), 53 insufficient resources; 22 data exception
+# and 23 integrity violation are the data's fault (23505, a unique key, means a concurrent writer).
 _TRANSIENT_PREFIXES = ("08", "57P", "40", "53")
 
 
@@ -50,7 +51,10 @@ def classify(err: BaseException, batch_size: int) -> SinkError:
         detail = f"{type(err).__name__} [{state}]: {err}"
         if state.startswith(_TRANSIENT_PREFIXES):
             return SinkUnavailable(f"PostgreSQL unavailable ({detail}); {what}, retry it")
-        if state.startswith("22"):
+        if state == "23505":
+            return SinkUnavailable(f"a concurrent writer stored some of these events ({detail}); "
+                                   f"{what}, retry it")
+        if state.startswith(("22", "23")):
             return BatchRejected(f"PostgreSQL rejected the data ({detail}); {what}")
         return SinkError(f"PostgreSQL refused the batch ({detail}); {what}")
     return SinkError(f"{type(err).__name__}: {err}; {what}")

@@ -2,32 +2,35 @@
 
 The sink feed (a faust agent) hands over batches of decoded envelopes and acknowledges their
 offsets only after :meth:`EventWriter.write_batch` returns, so Kafka delivers every event at least
-once and the writer must make the second delivery a no-op:
+once and the writer must turn a second delivery into a no-op:
 
-* events go in with ``INSERT … ON CONFLICT (event_id) DO NOTHING`` — the deterministic event id
-  turns a redelivery into a dropped duplicate;
-* only the events that were actually inserted are projected. An event that is already stored had
-  its projection committed in the same transaction as itself, so replays cost one index probe per
-  event and nothing else;
-* the projections (:mod:`sentinai.sinks.projections`) are versioned upserts, so even a replay of a
-  *deleted* history or events in a different order converge on the same rows.
+* the deterministic ``event_id`` is the primary key of ``exception_events``. The writer looks the
+  batch's ids up (one index probe each), and COPYs only the new events straight into the table —
+  PostgreSQL's bulk-insert path, several times cheaper per row than ``INSERT … ON CONFLICT``. The
+  guarantee is the same one ``ON CONFLICT DO NOTHING`` gives: the primary key still decides. If a
+  concurrent writer (two workers overlapping during a rebalance) commits one of the same events
+  between probe and COPY, the COPY fails on the key, the transaction rolls back and the writer
+  tries again; the probe then sees that event. Nothing is stored twice, nothing is skipped.
+* only the events that were new are projected (:mod:`sentinai.sinks.projections`). An event
+  already stored had its projection committed in the same transaction as itself, so a replay
+  costs one probe per event and nothing else;
+* the projections are versioned upserts, so reordered events and replays of a history that
+  retention deleted converge on the same rows.
 
-The rows travel as one array per column and are expanded server-side with ``unnest``: a single
-round trip per table, binary parameters, no staging table to create, fill and drop. (It gives the
-same guarantee as COPY into a staging table followed by ``INSERT … SELECT … ON CONFLICT DO
-NOTHING``, and measured faster at the sink's batch sizes; see docs/persistence.md.)
+A malformed snapshot is found in Python before anything is sent, with its event id; what only the
+database can refuse (say, a NUL character, which PostgreSQL text cannot hold) is traced to its
+events by writing them one by one in a transaction that is rolled back. Either way the caller gets
+:class:`~sentinai.sinks.errors.BatchRejected` naming the events to dead-letter.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
-from sentinai.sinks.errors import BatchRejected, SinkError, classify
-from sentinai.sinks.pool import dumps
+from sentinai.sinks.errors import BatchRejected, SinkUnavailable, classify
 from sentinai.sinks.projections import (
     APPROVALS,
     EXCEPTIONS,
@@ -35,26 +38,18 @@ from sentinai.sinks.projections import (
     TOOL_EXECUTIONS,
     InvalidSnapshots,
     Row,
-    timestamp,
 )
 from sentinai.streams.envelope import EventEnvelope
 
-_INSERT_EVENTS = """
-INSERT INTO exception_events
-    (event_id, tenant_id, exception_id, event_type, actor_type, actor_id, payload, occurred_at)
-SELECT u.event_id, u.tenant_id, u.exception_id, u.event_type, u.actor_type, u.actor_id,
-       u.payload::jsonb, u.occurred_at
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-            $8::timestamptz[])
-     AS u(event_id, tenant_id, exception_id, event_type, actor_type, actor_id, payload, occurred_at)
-ON CONFLICT (event_id) DO NOTHING
-RETURNING event_id
-"""
+_EVENT_COLUMNS = ("event_id", "tenant_id", "exception_id", "event_type", "actor_type", "actor_id",
+                  "payload", "occurred_at")
+_PROBE = "SELECT event_id FROM exception_events WHERE event_id = ANY($1::text[])"
+_ATTEMPTS_AGAINST_CONCURRENT_WRITERS = 3
 
-# PostgreSQL text and JSONB cannot hold the NUL character; find it before the database does, so
-# the feed learns which events to dead-letter. In JSON it is the escape \u0000 preceded by an even
-# number of backslashes (an odd number is an escaped backslash followed by the text "u0000").
-_NUL_IN_JSON = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+# What the database says when the data itself is at fault (SQLSTATE classes 22 and 23): retrying
+# cannot help, but writing the events one by one can tell which of them it refuses.
+_REJECTIONS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -69,7 +64,11 @@ class WriteResult:
 
 
 class EventWriter:
-    """Writes batches of events to Postgres; safe to call again with the same batch."""
+    """Writes batches of events to Postgres; safe to call again with the same batch.
+
+    The pool must come from :func:`sentinai.sinks.pool.open_pool` (its JSONB codec is what lets
+    COPY take the payload dicts).
+    """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -79,63 +78,81 @@ class EventWriter:
 
         Raises :class:`~sentinai.sinks.errors.SinkUnavailable` when the database cannot take the
         batch now (retry the same batch), :class:`~sentinai.sinks.errors.BatchRejected` when some
-        events can never be stored as they are (``event_ids`` names them), and
-        :class:`~sentinai.sinks.errors.SinkError` for anything else. Nothing is committed then.
+        events can never be stored as they are (``event_ids`` names them: dead-letter those and
+        write the rest), and :class:`~sentinai.sinks.errors.SinkError` for anything else. Nothing
+        of the batch is committed then.
         """
         first: dict[str, EventEnvelope] = {}
         for event in events:
             first.setdefault(event.event_id, event)
-        unique = list(first.values())
-        columns = _event_columns(unique)
+        # Event-id order is a stable lock order: writers that overlap cannot deadlock.
+        batch = sorted(first.values(), key=lambda e: e.event_id)
         try:
-            parsed = [p.parse(unique) for p in PROJECTIONS]
+            return await self._write_retrying(batch, len(events))
         except InvalidSnapshots as err:
             raise BatchRejected(f"{err}; batch of {len(events)} events not written",
                                 event_ids=list(err.errors)) from err
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                inserted = {r[0] for r in await conn.fetch(_INSERT_EVENTS, *columns)}
-                counts = []
-                for projection, rows in zip(PROJECTIONS, parsed, strict=True):
-                    fresh = projection.reduce(row for event_id, row in rows if event_id in inserted)
-                    counts.append(await _upsert(conn, projection.sql, fresh))
-        except SinkError:
-            raise
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as err:
+        except _REJECTIONS as err:
+            try:
+                culprits = await self._refused_events(batch)
+            except _FAILURES as during_search:
+                raise classify(during_search, len(events)) from err
+            raise BatchRejected(
+                f"PostgreSQL refused {len(culprits) or 'no single'} event(s) of the batch "
+                f"({type(err).__name__}: {err}); batch of {len(events)} events not written",
+                event_ids=culprits) from err
+        except _FAILURES as err:
             raise classify(err, len(events)) from err
-        by_table = dict(zip((p.table for p in PROJECTIONS), counts, strict=True))
-        return WriteResult(
-            inserted=len(inserted),
-            duplicates=len(events) - len(inserted),
-            exceptions_upserted=by_table[EXCEPTIONS.table],
-            approvals_upserted=by_table[APPROVALS.table],
-            tool_executions_upserted=by_table[TOOL_EXECUTIONS.table],
-        )
+
+    async def _write_retrying(self, batch: list[EventEnvelope], received: int) -> WriteResult:
+        for attempt in range(1, _ATTEMPTS_AGAINST_CONCURRENT_WRITERS + 1):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    return await _write(conn, batch, received)
+            except asyncpg.UniqueViolationError as err:
+                if attempt == _ATTEMPTS_AGAINST_CONCURRENT_WRITERS:
+                    raise SinkUnavailable(
+                        f"concurrent writers kept storing the same events ({err}); batch of "
+                        f"{received} events not written, retry it") from err
+        raise AssertionError("unreachable")
+
+    async def _refused_events(self, batch: list[EventEnvelope]) -> list[str]:
+        """Ids of the events the database refuses on their own (tried one by one, rolled back)."""
+        refused = []
+        async with self._pool.acquire() as conn:
+            outer = conn.transaction()
+            await outer.start()
+            try:
+                for event in batch:
+                    try:
+                        async with conn.transaction():
+                            await _write(conn, [event], 1)
+                    except (*_REJECTIONS, InvalidSnapshots):
+                        refused.append(event.event_id)
+            finally:
+                await outer.rollback()
+        return refused
 
 
-def _event_columns(events: Sequence[EventEnvelope]) -> list[list[object]]:
-    """The eight column arrays of the events INSERT, in event-id order (a stable lock order)."""
-    columns: list[list[object]] = [[], [], [], [], [], [], [], []]
-    ids, tenants, exceptions, types, actor_types, actor_ids, payloads, times = columns
-    rejected = []
-    for e in sorted(events, key=lambda e: e.event_id):
-        payload = dumps(e.payload)
-        if ("\\u0000" in payload and _NUL_IN_JSON.search(payload)) or "\x00" in (
-                e.event_id + e.tenant_id + e.exception_id + e.event_type + e.actor.id):
-            rejected.append(e.event_id)
-        ids.append(e.event_id)
-        tenants.append(e.tenant_id)
-        exceptions.append(e.exception_id)
-        types.append(e.event_type)
-        actor_types.append(e.actor.type)
-        actor_ids.append(e.actor.id)
-        payloads.append(payload)
-        times.append(timestamp(e.occurred_at, "occurred_at"))
-    if rejected:
-        raise BatchRejected(f"{len(rejected)} event(s) carry a NUL character, which PostgreSQL "
-                            f"cannot store; batch of {len(events)} events not written",
-                            event_ids=rejected)
-    return columns
+async def _write(conn: asyncpg.Connection, batch: list[EventEnvelope], received: int) -> WriteResult:
+    stored = {r[0] for r in await conn.fetch(_PROBE, [e.event_id for e in batch])}
+    new = [e for e in batch if e.event_id not in stored] if stored else batch
+    if not new:
+        return WriteResult(inserted=0, duplicates=received, exceptions_upserted=0)
+    rows = [projection.rows(new) for projection in PROJECTIONS]
+    await conn.copy_records_to_table(
+        "exception_events", columns=_EVENT_COLUMNS,
+        records=[(e.event_id, e.tenant_id, e.exception_id, e.event_type, e.actor.type, e.actor.id,
+                  e.payload, e.occurred_at) for e in new])
+    counts = [await _upsert(conn, p.sql, r) for p, r in zip(PROJECTIONS, rows, strict=True)]
+    by_table = dict(zip((p.table for p in PROJECTIONS), counts, strict=True))
+    return WriteResult(
+        inserted=len(new),
+        duplicates=received - len(new),
+        exceptions_upserted=by_table[EXCEPTIONS.table],
+        approvals_upserted=by_table[APPROVALS.table],
+        tool_executions_upserted=by_table[TOOL_EXECUTIONS.table],
+    )
 
 
 async def _upsert(conn: asyncpg.Connection, sql: str, rows: list[Row]) -> int:
