@@ -139,7 +139,14 @@ async def _write(conn: asyncpg.Connection, batch: list[EventEnvelope], received:
     new = [e for e in batch if e.event_id not in stored] if stored else batch
     if not new:
         return WriteResult(inserted=0, duplicates=received, exceptions_upserted=0)
-    rows = [projection.rows(new) for projection in PROJECTIONS]
+    rows, invalid = [], {}
+    for projection in PROJECTIONS:
+        try:
+            rows.append(projection.rows(new))
+        except InvalidSnapshots as err:
+            invalid.update(err.errors)
+    if invalid:
+        raise InvalidSnapshots(invalid)
     await conn.copy_records_to_table(
         "exception_events", columns=_EVENT_COLUMNS,
         records=[(e.event_id, e.tenant_id, e.exception_id, e.event_type, e.actor.type, e.actor.id,
