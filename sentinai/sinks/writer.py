@@ -105,16 +105,17 @@ class EventWriter:
             raise classify(err, len(events)) from err
 
     async def _write_retrying(self, batch: list[EventEnvelope], received: int) -> WriteResult:
-        for attempt in range(1, _ATTEMPTS_AGAINST_CONCURRENT_WRITERS + 1):
+        attempts_left = _ATTEMPTS_AGAINST_CONCURRENT_WRITERS
+        while True:
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     return await _write(conn, batch, received)
             except asyncpg.UniqueViolationError as err:
-                if attempt == _ATTEMPTS_AGAINST_CONCURRENT_WRITERS:
+                attempts_left -= 1
+                if attempts_left == 0:
                     raise SinkUnavailable(
                         f"concurrent writers kept storing the same events ({err}); batch of "
                         f"{received} events not written, retry it") from err
-        raise AssertionError("unreachable")
 
     async def _refused_events(self, batch: list[EventEnvelope]) -> list[str]:
         """Ids of the events the database refuses on their own (tried one by one, rolled back)."""
