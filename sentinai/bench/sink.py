@@ -3,7 +3,7 @@
 ``python -m sentinai.bench.sink [--n 200000] [--batch-size 500]``
 
 Builds N realistic envelopes (20 tenants; each exception goes through its life cycle with
-snapshots, approvals and tool executions; ~1 KB payloads), then, each into a fresh migrated
+snapshots, approvals and tool executions; payloads of ~0.5 KB on average, ~1 KB on ingest), then, each into a fresh migrated
 database:
 
 * ``sink``: :class:`~sentinai.sinks.writer.EventWriter` in batches of the sink's batch size — the
