@@ -3,8 +3,8 @@
 ``python -m sentinai.bench.sink [--n 200000] [--batch-size 500]``
 
 Builds N realistic envelopes (20 tenants; each exception goes through its life cycle with
-snapshots, approvals and tool executions; payloads of ~0.5 KB on average, ~1 KB on ingest), then, each into a fresh migrated
-database:
+snapshots, approvals and tool executions; payloads of ~0.5 KB on average, ~1 KB on ingest), then,
+each into a fresh migrated database:
 
 * ``sink``: :class:`~sentinai.sinks.writer.EventWriter` in batches of the sink's batch size — the
   events, their duplicate check and the three projections, one transaction per batch;
