@@ -18,9 +18,9 @@ from typing import Any
 from faust.types import EventT, TopicT
 
 from sentinai.agents.backpressure import SinkGate
+from sentinai.agents.dead_letters import dead_letter
 from sentinai.agents.metrics import (
     DECISIONS,
-    DLQ_MESSAGES,
     EVENTS_PROCESSED,
     QUOTA_DEFERRED,
     QUOTA_TOKENS,
@@ -31,7 +31,6 @@ from sentinai.core.engine import decide
 from sentinai.core.normalize import RejectedInput, normalize
 from sentinai.settings import Settings
 from sentinai.streams import codec
-from sentinai.streams.dlq import dlq_headers
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.records import PIPELINE, decision_records, outcome_events
 from sentinai.tables import exception_state, tenant_state
@@ -173,13 +172,7 @@ class Intake:
         EVENTS_PROCESSED.labels("deferred").inc()
 
     async def _dead_letter(self, event: EventT, error: BaseException, *, stage: str) -> None:
-        message = event.message
-        tenant = event.key.decode("utf-8", "replace") if isinstance(event.key, bytes) else None
-        await self.topics.dlq.send(
-            key=event.key, value=event.value, partition=message.partition,
-            headers=dlq_headers(topic=message.topic, partition=message.partition, offset=message.offset,
-                                error=error, stage=stage, tenant_id=tenant))
-        DLQ_MESSAGES.labels(stage).inc()
+        await dead_letter(self.topics.dlq, event, error, stage=stage)
         EVENTS_PROCESSED.labels("dead_lettered").inc()
 
 
