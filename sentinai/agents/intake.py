@@ -105,7 +105,7 @@ class Intake:
             EVENTS_PROCESSED.labels("duplicate").inc()
             return
         bucket = None
-        if prior is None:
+        if prior is None and message.topic != self.topics.deferred.get_topic_name():
             quota = self._take_token(packs, tenant, now_epoch)
             if quota is not None:
                 allowed, bucket, wait = quota
@@ -153,7 +153,11 @@ class Intake:
 
     async def _defer(self, event: EventT, tenant: str, source: tuple[str, int, int], now_epoch: float,
                      wait: float, bucket: dict[str, float]) -> None:
-        """Over quota: park the message on the deferred topic with a not-before time; never drop it."""
+        """Over quota: park the message on the deferred topic until its reserved token is due; never drop it.
+
+        The deferred agent runs it through this same intake when that time comes, without charging
+        the quota again.
+        """
         not_before = now_epoch + wait
         partition = event.message.partition
         await self.topics.deferred.send(key=event.key, value=event.value, partition=partition,
