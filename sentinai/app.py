@@ -18,6 +18,7 @@ import faust
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
+from sentinai.agents.metrics import EVENTS_PROCESSED
 from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.sink import run_sink
 from sentinai.settings import Settings
@@ -153,6 +154,20 @@ def create_app(settings: Settings) -> faust.App:
                 await resources.packs.refresh()
             except (OSError, asyncpg.PostgresError) as err:
                 log.warning("pack refresh failed: %s", err)
+
+    progress = {"last": ""}
+
+    @app.timer(interval=10.0)
+    async def log_progress() -> None:
+        """One line per 10 s while work moves: what a stalled worker stopped doing shows in its log."""
+        line = (f"progress: decided={int(EVENTS_PROCESSED.labels('decided')._value.get())} "
+                f"duplicates={int(EVENTS_PROCESSED.labels('duplicate')._value.get())} "
+                f"deferred={int(EVENTS_PROCESSED.labels('deferred')._value.get())} "
+                f"dead_lettered={int(EVENTS_PROCESSED.labels('dead_lettered')._value.get())} "
+                f"sink_pending={gate.pending} assigned={len(app.consumer.assignment())}")
+        if line != progress["last"]:
+            log.info("%s", line)
+            progress["last"] = line
 
     app.sentinai_resources = resources  # type: ignore[attr-defined]
     return app

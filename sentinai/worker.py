@@ -19,5 +19,7 @@ def run_worker(settings: Settings) -> None:
     asyncio.run(ensure_topics(settings))
     app = create_app(settings)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # group membership and assignments are what an operator needs to see after a rebalance
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, override_logging=True)
     worker.execute_from_commandline()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from sentinai.settings import Settings
-from tests.integration.conftest import PACKS, Pipeline
+from tests.support.pipeline import PACKS, Pipeline
 from tests.support.db import fetch, fetchval, wait_for
 from tests.support.kafka import produce, table_contents
 from tests.support.load import make_load

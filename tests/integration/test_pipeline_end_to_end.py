@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.integration.conftest import Pipeline
+from tests.support.pipeline import Pipeline
 from tests.support.db import fetch, wait_for
 from tests.support.kafka import TopicReader, produce
 

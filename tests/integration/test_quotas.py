@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from sentinai.settings import Settings
-from tests.integration.conftest import PACKS, Pipeline
+from tests.support.pipeline import PACKS, Pipeline
 from tests.support.db import fetchval, wait_for
 from tests.support.kafka import TopicReader, produce
 from tests.support.packs import activate, cloned_tenants

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from sentinai.settings import Settings
-from tests.integration.conftest import PACKS, Pipeline
+from tests.support.pipeline import PACKS, Pipeline
 from tests.support.kafka import TopicReader, produce, read_all, table_contents
 from tests.support.load import make_load
 from tests.support.packs import activate

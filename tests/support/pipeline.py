@@ -1,4 +1,4 @@
-"""A running pipeline for integration tests: migrated database with the sample packs, topics, a worker."""
+"""A running pipeline for integration and chaos tests: migrated database with the sample packs, topics, a worker."""
 
 from __future__ import annotations
 
