@@ -6,6 +6,8 @@ exist → 404 (the two are indistinguishable, so keys cannot probe for tenants);
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from sentinai.api.errors import ApiError
@@ -13,7 +15,9 @@ from sentinai.api.state import POOL
 from sentinai.sinks.api_keys import TENANT_ID, Principal, Role, authenticate
 from sentinai.sinks.views import tenant_exists
 
-_PRINCIPAL = "sentinai.principal"
+# web.RequestKey exists from aiohttp 3.12 on; a plain string key works on older versions.
+_PRINCIPAL: Any = (web.RequestKey("sentinai.principal", Principal) if hasattr(web, "RequestKey")
+                   else "sentinai.principal")
 
 
 def _token(request: web.Request, allow_query: bool) -> str | None:

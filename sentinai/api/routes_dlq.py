@@ -48,9 +48,9 @@ def _parse_id(text: str) -> int:
 
 @routes.get("/api/v1/tenants/{tenant}/dlq")
 async def list_dlq(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request)
     from sentinai.sinks.dead_letters import list_dead_letters
 
-    _, tenant = await tenant_access(request)
     q = parse_query(request, {"limit": int_between(1, 500), "before_id": int_between(1, 2**62)})
     rows = await list_dead_letters(request.app[POOL], tenant, limit=q.get("limit", 50), before_id=q.get("before_id"))
     items = [_entry(r) for r in rows]
@@ -72,9 +72,9 @@ def _exception_id_of(value: bytes | None, fallback: str) -> str:
 
 @routes.post("/api/v1/tenants/{tenant}/dlq/{id}/replay")
 async def replay(request: web.Request) -> web.Response:
+    who, tenant = await tenant_access(request, "operator")
     from sentinai.sinks.dead_letters import get_dead_letter, mark_replayed
 
-    who, tenant = await tenant_access(request, "operator")
     parse_query(request, {})
     settings = request.app[SETTINGS]
     dl_id = _parse_id(request.match_info["id"])

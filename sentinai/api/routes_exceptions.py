@@ -27,9 +27,9 @@ def _now() -> datetime:
 
 @routes.post("/api/v1/tenants/{tenant}/exceptions")
 async def post_exceptions(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request, "operator")
     from sentinai.core.normalize import RejectedInput, normalize
 
-    _, tenant = await tenant_access(request, "operator")
     settings = request.app[SETTINGS]
     body = await read_json(request, settings.max_body_bytes)
     single = isinstance(body, dict)

@@ -19,9 +19,9 @@ routes = web.RouteTableDef()
 
 @routes.get("/api/v1/tenants/{tenant}/packs")
 async def get_packs(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request)
     from sentinai.sinks.pack_store import tenant_pack_versions
 
-    _, tenant = await tenant_access(request)
     parse_query(request, {})
     versions = await tenant_pack_versions(request.app[POOL], tenant)
     return ok({"tenant_id": tenant, "versions": versions})
@@ -58,10 +58,10 @@ def _merge(active: list[dict[str, Any]], new: list[dict[str, Any]], key: str) ->
 
 @routes.put("/api/v1/tenants/{tenant}/packs")
 async def put_packs(request: web.Request) -> web.Response:
+    who, tenant = await tenant_access(request, "admin", must_exist=False)
     from sentinai.core.packs import PackValidationError, build_pack_set
     from sentinai.sinks.pack_store import active_pack_documents, store_packs
 
-    who, tenant = await tenant_access(request, "admin", must_exist=False)
     parse_query(request, {})
     body = await read_json(request, request.app[SETTINGS].max_body_bytes)
     single = isinstance(body, dict) and "tenantId" in body
