@@ -31,6 +31,23 @@ def _in_thread(fn, *args: object) -> None:  # type: ignore[no-untyped-def]
         pool.submit(fn, *args).result()
 
 
+def import_packs(database_url: str, packs_dir: Path, *, created_by: str = "migrate") -> list[dict]:
+    """Activate the packs found in ``packs_dir`` whose content differs from the active versions."""
+    from sentinai.core.packs import load_pack_dir
+    from sentinai.sinks.pack_store import store_packs
+    from sentinai.sinks.pool import open_pool
+
+    pack_set = load_pack_dir(packs_dir)
+    domains = [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in pack_set.domains.values()]
+    tenants = [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in pack_set.tenants.values()]
+
+    async def store() -> list[dict]:
+        async with open_pool(database_url, min_size=1, max_size=2) as pool:
+            return await store_packs(pool, domains, tenants, created_by=created_by)
+
+    return asyncio.run(store())
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     _in_thread(command.upgrade, alembic_config(database_url), revision)
 

@@ -55,6 +55,10 @@ class EmbeddedBroker:
     def stop(self) -> None:
         self._server.stop()
 
+    def wait(self) -> int | None:
+        """Block until the broker exits (``sentinai broker`` runs it in the foreground)."""
+        return self._server.wait()
+
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
 

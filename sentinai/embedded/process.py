@@ -88,6 +88,9 @@ class ServerProcess:
             process.kill()
             process.wait(5)
 
+    def wait(self) -> int | None:
+        return self.process.wait() if self.process is not None else None
+
     def kill(self) -> None:
         """SIGKILL, as a crash would (for chaos tests)."""
         if self.process is not None and self.process.poll() is None:

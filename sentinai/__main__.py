@@ -1,0 +1,5 @@
+import sys
+
+from sentinai.cli import main
+
+sys.exit(main())

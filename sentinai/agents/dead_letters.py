@@ -1,0 +1,45 @@
+"""Records every dead letter in Postgres (``dead_letters``) so operators can see and replay it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from faust.types import StreamT
+
+from sentinai.agents.sink import retry_forever
+from sentinai.sinks.dead_letters import record_dead_letter
+from sentinai.streams.dlq import PREFIX, STAGE, headers_dict
+
+log = logging.getLogger(__name__)
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or -1)
+    except ValueError:
+        return -1
+
+
+async def run_dead_letters(stream: StreamT, *, pool_factory: Callable[[], Awaitable[asyncpg.Pool]]
+                           ) -> AsyncIterator[Any]:
+    pool = await pool_factory()
+    async for event in stream.events():
+        headers = headers_dict(event.headers)
+        key = event.key if isinstance(event.key, bytes) else None
+        tenant = headers.get("sentinai.tenant") or (key.decode("utf-8", "replace") if key else None)
+
+        async def store(event: Any = event, headers: dict[str, str] = headers, key: bytes | None = key,
+                        tenant: str | None = tenant) -> None:
+            await record_dead_letter(
+                pool, tenant_id=tenant, source_topic=headers.get(f"{PREFIX}.topic", event.message.topic),
+                source_partition=_int(headers.get(f"{PREFIX}.partition")),
+                source_offset=_int(headers.get(f"{PREFIX}.offset")), stage=headers.get(STAGE, "unknown"),
+                error_class=headers.get(f"{PREFIX}.exception.class.name", "unknown"),
+                error_message=headers.get(f"{PREFIX}.exception.message", ""), headers=headers,
+                key=key, value=event.value if isinstance(event.value, bytes) else None)
+
+        await retry_forever(store, what="dead letter write")
+        yield event.message.offset

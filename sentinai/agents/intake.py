@@ -1,0 +1,190 @@
+"""Intake and decision: raw exception → normalized → deduplicated → quota → decided → published.
+
+One agent does intake and decide in a single pass (an extra topic hop between them would double
+the per-message cost and buy nothing: both steps need the same tenant's tables on the same
+partition). The agent body is thin: the decisions are the core's, the table mutations are pure
+functions in ``sentinai.tables``; here we only decode, call them and publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from faust.types import EventT, TopicT
+
+from sentinai.agents.backpressure import SinkGate
+from sentinai.agents.metrics import (
+    DECISIONS,
+    DLQ_MESSAGES,
+    EVENTS_PROCESSED,
+    QUOTA_DEFERRED,
+    QUOTA_TOKENS,
+    STAGE_LATENCY,
+)
+from sentinai.agents.pack_cache import PackCache
+from sentinai.core.engine import decide
+from sentinai.core.normalize import RejectedInput, normalize
+from sentinai.settings import Settings
+from sentinai.streams import codec
+from sentinai.streams.dlq import dlq_headers
+from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.records import PIPELINE, decision_records, outcome_events
+from sentinai.tables import exception_state, tenant_state
+
+log = logging.getLogger(__name__)
+
+NOT_BEFORE = "sentinai.not-before"
+RETRIES = 3
+
+
+@dataclass
+class IntakeTopics:
+    events: TopicT
+    decisions: TopicT
+    dlq: TopicT
+    deferred: TopicT
+
+
+class Intake:
+    """Handles one input event at a time; never lets an exception escape (faust would ack it)."""
+
+    def __init__(self, *, settings: Settings, topics: IntakeTopics, packs: PackCache,
+                 exceptions_table: Any, tenants_table: Any, gate: SinkGate) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.packs = packs
+        self.exceptions = exceptions_table
+        self.tenants = tenants_table
+        self.gate = gate
+
+    async def handle(self, event: EventT) -> None:
+        await self.gate.wait()
+        message = event.message
+        source = (message.topic, message.partition, message.offset)
+        for attempt in range(RETRIES + 1):
+            try:
+                await self._process(event, source)
+                return
+            except (codec.UndecodableMessage, RejectedInput) as err:
+                await self._dead_letter(event, err, stage="intake")
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # a bug or a transient failure: retry, then dead-letter
+                if attempt == RETRIES:
+                    log.exception("giving up on %s after %d attempts", source, RETRIES + 1)
+                    await self._dead_letter(event, err, stage="decide")
+                    return
+                await asyncio.sleep(0.1 * 2**attempt)
+
+    async def _process(self, event: EventT, source: tuple[str, int, int]) -> None:
+        started = time.perf_counter()
+        message = event.message
+        raw = codec.loads(event.value)
+        if not isinstance(raw, dict):
+            raise RejectedInput("the message must be a JSON object", "")
+        now = datetime.now(UTC)
+        now_epoch = now.timestamp()
+        exception = normalize(raw, now=now, known_tenants=self.packs.tenants,
+                              max_bytes=self.settings.max_message_bytes, raw_size=len(event.value))
+        packs = self.packs.for_tenant(exception.tenant_id)
+        if packs is None:
+            raise RejectedInput(f"tenant {exception.tenant_id!r} has no active pack", "tenant_id")
+        tenant = exception.tenant_id
+        key = exception_state.state_key(tenant, exception.exception_id)
+        prior = self.exceptions.get(key)
+        if exception_state.is_duplicate(prior, source, now_epoch=now_epoch,
+                                        window_seconds=self.settings.dedup_window_seconds):
+            updated = tenant_state.record_duplicate(self.tenants.get(tenant), source)
+            if updated is not None:
+                self.tenants[tenant] = updated
+            EVENTS_PROCESSED.labels("duplicate").inc()
+            return
+        bucket = None
+        if prior is None:
+            quota = self._take_token(packs, tenant, now_epoch)
+            if quota is not None:
+                allowed, bucket, wait = quota
+                if not allowed:
+                    await self._defer(event, tenant, source, now_epoch, wait, bucket)
+                    return
+        STAGE_LATENCY.labels("normalize").observe(time.perf_counter() - started)
+        decided_at = time.perf_counter()
+        outcome = decide(exception, packs, now=now)
+        STAGE_LATENCY.labels("decide").observe(time.perf_counter() - decided_at)
+        events = outcome_events(exception, outcome, now=now)
+        records = decision_records(exception, outcome, now=now)
+        key_bytes = tenant.encode()
+        partition = message.partition
+        for envelope in events:
+            await self.topics.events.send(key=key_bytes, value=codec.dumps(envelope), partition=partition)
+        for record in records:
+            await self.topics.decisions.send(key=key_bytes, value=codec.dumps(record), partition=partition)
+            DECISIONS.labels(tenant, record.stage, record.source).inc()
+        self.gate.published(len(events))
+        self.exceptions[key] = exception_state.decided_state(
+            source=source, now_epoch=prior["first_seen"] if prior else now_epoch,
+            status=outcome.status.value, severity=outcome.severity.value,
+            exception_type=outcome.exception_type, playbook_id=outcome.playbook_id, version=len(events))
+        updated = tenant_state.record_decision(
+            self.tenants.get(tenant), source, status=outcome.status.value, severity=outcome.severity.value,
+            exception_type=outcome.exception_type, now_epoch=now_epoch, quota=bucket)
+        if updated is not None:
+            self.tenants[tenant] = updated
+        EVENTS_PROCESSED.labels("decided").inc()
+        STAGE_LATENCY.labels("total").observe(time.perf_counter() - started)
+
+    def _take_token(self, packs: Any, tenant: str, now_epoch: float) -> tuple[bool, dict[str, float], float] | None:
+        """The tenant's intake token bucket after taking one token; None when it has no quota."""
+        quotas = packs.tenant.quotas
+        rate = getattr(quotas, "exceptions_per_second", None) if quotas else None
+        if not rate:
+            return None
+        burst = float(getattr(quotas, "burst", None) or rate)
+        state = self.tenants.get(tenant)
+        result = tenant_state.take_token(state["quota"] if state else None, rate=float(rate), burst=burst,
+                                         now_epoch=now_epoch)
+        QUOTA_TOKENS.labels(tenant).set(result[1]["tokens"])
+        return result
+
+    async def _defer(self, event: EventT, tenant: str, source: tuple[str, int, int], now_epoch: float,
+                     wait: float, bucket: dict[str, float]) -> None:
+        """Over quota: park the message on the deferred topic with a not-before time; never drop it."""
+        not_before = now_epoch + wait
+        partition = event.message.partition
+        await self.topics.deferred.send(key=event.key, value=event.value, partition=partition,
+                                        headers=[(NOT_BEFORE, repr(not_before).encode())])
+        exc_id = codec.loads(event.value).get("exception_id") or ""
+        deferred = EventEnvelope.create(
+            event_type="QuotaDeferred", tenant_id=tenant, exception_id=str(exc_id),
+            occurred_at=datetime.fromtimestamp(now_epoch, UTC), actor=PIPELINE,
+            payload={"not_before": not_before, "source": list(source)}, step=":".join(map(str, source)))
+        await self.topics.events.send(key=tenant.encode(), value=codec.dumps(deferred), partition=partition)
+        self.gate.published(1)
+        updated = tenant_state.record_deferred(self.tenants.get(tenant), source, bucket)
+        if updated is not None:
+            self.tenants[tenant] = updated
+        QUOTA_DEFERRED.labels(tenant).inc()
+        EVENTS_PROCESSED.labels("deferred").inc()
+
+    async def _dead_letter(self, event: EventT, error: BaseException, *, stage: str) -> None:
+        message = event.message
+        tenant = event.key.decode("utf-8", "replace") if isinstance(event.key, bytes) else None
+        await self.topics.dlq.send(
+            key=event.key, value=event.value, partition=message.partition,
+            headers=dlq_headers(topic=message.topic, partition=message.partition, offset=message.offset,
+                                error=error, stage=stage, tenant_id=tenant))
+        DLQ_MESSAGES.labels(stage).inc()
+        EVENTS_PROCESSED.labels("dead_lettered").inc()
+
+
+def not_before(event: EventT) -> float:
+    for name, value in event.headers.items() if isinstance(event.headers, dict) else event.headers or []:
+        if name == NOT_BEFORE:
+            return float(value)
+    return 0.0

@@ -1,0 +1,20 @@
+"""The worker's Prometheus metrics (names prefixed ``sentinai_``, labelled by tenant)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_PROCESSED = Counter("sentinai_exceptions_processed_total", "Input messages handled by intake",
+                           ["outcome"])
+DECISIONS = Counter("sentinai_decisions_total", "Decision records published", ["tenant", "stage", "source"])
+DLQ_MESSAGES = Counter("sentinai_dlq_messages_total", "Messages sent to the dead-letter topic", ["stage"])
+STAGE_LATENCY = Histogram("sentinai_stage_seconds", "Time spent per pipeline stage", ["stage"],
+                          buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5))
+BACKPRESSURE = Gauge("sentinai_backpressure_level", "0 NORMAL, 1 WARNING, 2 CRITICAL, 3 OVERLOADED",
+                     ["tenant"])
+QUOTA_TOKENS = Gauge("sentinai_quota_tokens", "Intake tokens left in the tenant's bucket", ["tenant"])
+QUOTA_DEFERRED = Counter("sentinai_quota_deferred_total", "Exceptions deferred by the intake quota", ["tenant"])
+SINK_BATCH = Histogram("sentinai_sink_batch_size", "Events per sink batch",
+                       buckets=(1, 10, 50, 100, 250, 500, 1000, 2500))
+SINK_PENDING = Gauge("sentinai_sink_pending_events", "Events published but not yet stored in Postgres")
+SINK_ERRORS = Counter("sentinai_sink_errors_total", "Failed sink batch writes (retried)")

@@ -1,0 +1,117 @@
+"""The ``sentinai`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from sentinai.settings import SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sentinai", description="Per-tenant stream processing of business exceptions.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="the whole stack on embedded defaults (broker, PostgreSQL, worker, web)")
+    dev.add_argument("--demo", action="store_true", help="also run the demo feed")
+    sub.add_parser("worker", help="one stream worker (all agents)")
+    sub.add_parser("web", help="the web view and API")
+    sub.add_parser("migrate", help="migrate the database and import the packs of SENTINAI_PACKS_DIR")
+    sub.add_parser("broker", help="run the embedded Kafka-API broker in the foreground")
+    demo = sub.add_parser("demo", help="produce a steady, realistic mix of exceptions for the sample tenants")
+    demo.add_argument("--rate", type=float, default=5.0, help="exceptions per second (default 5)")
+    demo.add_argument("--count", type=int, default=0, help="stop after this many (default: run until stopped)")
+    packs = sub.add_parser("packs", help="validate or test packs")
+    packs_sub = packs.add_subparsers(dest="packs_command", required=True)
+    for name, text in (("validate", "validate every pack of DIR"), ("test", "run the packs' test suites")):
+        p = packs_sub.add_parser(name, help=text)
+        p.add_argument("directory", nargs="?", default=None)
+    decide = sub.add_parser("decide", help="print the decision of every stage for one exception (dry run)")
+    decide.add_argument("--tenant", required=True)
+    decide.add_argument("source", nargs="?", default="-", help="a JSON file, or - for standard input")
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create an API key and print it once")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    return parser
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    command = args.command
+    if command == "dev":
+        from sentinai.dev import run_dev
+
+        return run_dev(settings, demo=args.demo)
+    if command == "worker":
+        from sentinai.worker import run_worker
+
+        run_worker(settings)
+        return 0
+    if command == "web":
+        from sentinai.api.app import run_web
+
+        asyncio.run(run_web(settings))
+        return 0
+    if command == "migrate":
+        from sentinai.migrate import import_packs, upgrade
+
+        url = settings.require_database()
+        upgrade(url)
+        activated = import_packs(url, settings.packs_dir)
+        print(f"migrated; {len(activated)} pack versions activated from {settings.packs_dir}")
+        return 0
+    if command == "broker":
+        from sentinai.embedded.broker import EmbeddedBroker
+
+        with EmbeddedBroker(port=settings.broker_port, log_dir=settings.data_dir) as broker:
+            print(f"broker listening on {broker.bootstrap_servers}; Ctrl-C stops it", flush=True)
+            try:
+                broker.wait()
+            except KeyboardInterrupt:
+                pass
+        return 0
+    if command == "demo":
+        from sentinai.demo import run_demo
+
+        return asyncio.run(run_demo(settings, rate=args.rate, count=args.count))
+    if command == "packs":
+        from sentinai import cli_packs
+
+        directory = args.directory or str(settings.packs_dir)
+        return cli_packs.validate(directory) if args.packs_command == "validate" else cli_packs.run_tests(directory)
+    if command == "decide":
+        from sentinai import cli_packs
+
+        return cli_packs.decide(args.tenant, args.source, str(settings.packs_dir))
+    if command == "keys":
+        from sentinai import cli_keys
+
+        return asyncio.run(cli_keys.create(settings, args.tenant, args.role))
+    raise AssertionError(command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except SettingsError as err:
+        print(f"sentinai: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:
+        from sentinai.embedded.process import PortInUse
+
+        if isinstance(err, PortInUse | TimeoutError | RuntimeError):
+            print(f"sentinai: {err}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

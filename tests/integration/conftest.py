@@ -1,0 +1,46 @@
+"""A running pipeline for integration tests: migrated database with the sample packs, topics, a worker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sentinai.migrate import import_packs
+from sentinai.settings import Settings
+from sentinai.streams.topics import TopicNames, ensure_topics
+from tests.support.processes import WorkerProcess
+
+PACKS = Path(__file__).resolve().parents[2] / "packs"
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    topics: TopicNames
+    database_url: str
+    bootstrap: str
+    start_worker: Callable[[], WorkerProcess]
+
+
+@pytest.fixture
+def pipeline(make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
+             tmp_path: Path) -> Iterator[Pipeline]:
+    settings = make_settings(packs_dir=PACKS)
+    import_packs(database_url, PACKS)
+    asyncio.run(ensure_topics(settings))
+    workers: list[WorkerProcess] = []
+
+    def start_worker() -> WorkerProcess:
+        worker = WorkerProcess(settings, database_url, tmp_path / f"worker-{len(workers)}.log")
+        workers.append(worker)
+        return worker.start()
+
+    try:
+        yield Pipeline(settings, TopicNames.from_settings(settings), database_url, bootstrap, start_worker)
+    finally:
+        for worker in workers:
+            worker.stop()

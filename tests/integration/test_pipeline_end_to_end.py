@@ -1,0 +1,112 @@
+"""The walking skeleton, end to end with real parts: an independent Kafka client produces raw
+exceptions; a real worker decides; decisions appear on the topic and rows in PostgreSQL; bad
+input lands in the DLQ with Kafka Connect's headers and in ``dead_letters``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import asyncpg
+import pytest
+
+from tests.integration.conftest import Pipeline
+from tests.support.kafka import TopicReader, produce
+
+pytestmark = pytest.mark.integration
+
+
+def settlement_fail(exception_id: str) -> dict:
+    return {"tenant_id": "acme-capital", "exception_id": exception_id, "source_system": "settlements",
+            "exception_type": "SETTLEMENT_FAIL", "occurred_at": "2026-11-24T09:30:00Z",
+            "payload": {"orderId": "ORD-9", "failReason": "SSI_MISMATCH", "amount": 125000.0},
+            "context": {"slaMinutesRemaining": 95, "policyTags": ["settlement"]}}
+
+
+async def _wait_for_row(database_url: str, sql: str, *args: object, timeout: float = 30.0) -> asyncpg.Record:
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = await conn.fetchrow(sql, *args)
+            if row is not None:
+                return row
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no row for {sql} {args} within {timeout}s")
+    finally:
+        await conn.close()
+
+
+def test_an_exception_becomes_decisions_and_rows(pipeline: Pipeline) -> None:
+    pipeline.start_worker()
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, [(b"acme-capital", settlement_fail("SF-1"))])
+
+    reader = TopicReader(pipeline.bootstrap, pipeline.topics.decisions)
+    try:
+        messages = reader.poll_until(lambda ms: len(ms) >= 3, timeout=30)
+    finally:
+        reader.close()
+    records = [json.loads(m.value()) for m in messages]
+    assert [r["stage"] for r in records] == ["triage", "policy", "playbook"]
+    assert {m.key() for m in messages} == {b"acme-capital"}
+    triage = records[0]
+    assert (triage["exception_id"], triage["exception_type"], triage["severity"]) == ("SF-1", "SETTLEMENT_FAIL", "HIGH")
+    assert records[2]["playbook_id"]
+    assert len({r["event_id"] for r in records}) == 3
+
+    row = asyncio.run(_wait_for_row(
+        pipeline.database_url,
+        "SELECT * FROM exceptions WHERE tenant_id = $1 AND exception_id = $2 AND version >= 5",
+        "acme-capital", "SF-1"))
+    assert row["exception_type"] == "SETTLEMENT_FAIL" and row["severity"] == "HIGH"
+    assert row["status"] == records[-1]["status"]
+    assert json.loads(row["raw_payload"])["failReason"] == "SSI_MISMATCH"
+
+    async def event_types() -> list[str]:
+        conn = await asyncpg.connect(pipeline.database_url)
+        try:
+            rows = await conn.fetch("SELECT event_type FROM exception_events WHERE tenant_id=$1 AND exception_id=$2 "
+                                    "ORDER BY occurred_at, event_type", "acme-capital", "SF-1")
+            return [r["event_type"] for r in rows]
+        finally:
+            await conn.close()
+
+    types = asyncio.run(event_types())
+    assert {"ExceptionNormalized", "TriageCompleted", "PolicyEvaluated", "PlaybookAssigned"} <= set(types)
+
+
+def test_bad_input_goes_to_the_dlq_and_the_worker_keeps_going(pipeline: Pipeline) -> None:
+    pipeline.start_worker()
+    bad = [
+        (b"acme-capital", b"{not json"),
+        (b"acme-capital", {"exception_id": "NO-TENANT", "payload": {}}),
+        (b"nobody", {"tenant_id": "nobody-at-all", "payload": {"a": 1}}),
+        (b"acme-capital", {"tenant_id": "acme-capital", "payload": "not an object"}),
+    ]
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, [*bad, (b"acme-capital", settlement_fail("SF-2"))])
+
+    dlq = TopicReader(pipeline.bootstrap, pipeline.topics.dlq)
+    try:
+        dead = dlq.poll_until(lambda ms: len(ms) >= len(bad), timeout=30)
+    finally:
+        dlq.close()
+    assert len(dead) == len(bad)
+    for message in dead:
+        headers = {k: v.decode() for k, v in message.headers()}
+        assert headers["__connect.errors.topic"] == pipeline.topics.exceptions
+        assert headers["sentinai.stage"] == "intake"
+        assert headers["__connect.errors.exception.message"]
+        assert int(headers["__connect.errors.offset"]) >= 0
+    assert {m.value() for m in dead} >= {b"{not json"}
+
+    decisions = TopicReader(pipeline.bootstrap, pipeline.topics.decisions)
+    try:
+        records = decisions.poll_until(lambda ms: len(ms) >= 3, timeout=30)
+    finally:
+        decisions.close()
+    assert {json.loads(r.value())["exception_id"] for r in records} == {"SF-2"}
+
+    row = asyncio.run(_wait_for_row(pipeline.database_url,
+                                    "SELECT count(*) AS n FROM dead_letters HAVING count(*) >= $1", len(bad)))
+    assert row["n"] == len(bad)

@@ -1,0 +1,52 @@
+"""An independent Kafka client (confluent-kafka, librdkafka) to produce and read topics in tests."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+
+
+def producer(bootstrap: str) -> Producer:
+    # murmur2 is the Java client's (and aiokafka's) partitioner: one tenant, one partition, whoever produces.
+    return Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5})
+
+
+def produce(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | str | None, Any]]) -> int:
+    p = producer(bootstrap)
+    count = 0
+    for key, value in messages:
+        data = value if isinstance(value, bytes) else json.dumps(value).encode()
+        p.produce(topic, key=key, value=data)
+        count += 1
+        if count % 1000 == 0:
+            p.poll(0)
+    assert p.flush(30) == 0
+    return count
+
+
+class TopicReader:
+    """Reads a topic from the beginning, without a consumer group, across all its partitions."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex}",
+                                  "enable.auto.commit": False})
+        metadata = self.consumer.list_topics(topic, timeout=10)
+        partitions = metadata.topics[topic].partitions
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        self.messages: list[Any] = []
+
+    def poll_until(self, done: Callable[[list[Any]], bool], timeout: float) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        while not done(self.messages) and time.monotonic() < deadline:
+            for message in self.consumer.consume(500, 0.2):
+                if message.error() is None:
+                    self.messages.append(message)
+        return self.messages
+
+    def close(self) -> None:
+        self.consumer.close()

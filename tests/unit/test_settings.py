@@ -1,0 +1,49 @@
+import subprocess
+import sys
+
+import pytest
+
+from sentinai.settings import (
+    SettingsError,
+    asyncpg_dsn,
+    bootstrap_servers,
+    load_settings,
+    sqlalchemy_url,
+)
+
+
+def test_broker_accepts_faust_style_bare_and_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTINAI_KAFKA_BROKER", "kafka://a:9092, b:9093")
+    settings = load_settings()
+    assert settings.kafka_broker == "kafka://a:9092;kafka://b:9093"
+    assert bootstrap_servers(settings.kafka_broker) == "a:9092,b:9093"
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), [
+    ("SENTINAI_KAFKA_BROKER", "not a broker", "SENTINAI_KAFKA_BROKER"),
+    ("SENTINAI_DATABASE_URL", "mysql://x", "SENTINAI_DATABASE_URL"),
+    ("SENTINAI_TOPIC_PARTITIONS", "0", "SENTINAI_TOPIC_PARTITIONS"),
+    ("SENTINAI_WEB_PORT", "70000", "SENTINAI_WEB_PORT"),
+    ("SENTINAI_LOG_LEVEL", "LOUD", "SENTINAI_LOG_LEVEL"),
+])
+def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert str(info.value).startswith(expected + ":")
+    assert "\n" not in str(info.value)
+
+
+def test_database_url_forms() -> None:
+    assert asyncpg_dsn("postgresql+asyncpg://u@h/db") == "postgresql://u@h/db"
+    assert sqlalchemy_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert load_settings(database_url="postgresql+asyncpg://u@h/db").database_url == "postgresql+asyncpg://u@h/db"
+
+
+def test_cli_stops_with_one_line_on_a_bad_setting() -> None:
+    result = subprocess.run([sys.executable, "-m", "sentinai", "worker"], capture_output=True, text=True,
+                            env={"SENTINAI_TOPIC_PARTITIONS": "many", "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "sentinai: SENTINAI_TOPIC_PARTITIONS: Input should be a valid integer, unable to parse string as an "
+        "integer (got 'many')"]
