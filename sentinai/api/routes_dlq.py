@@ -73,11 +73,11 @@ def _exception_id_of(value: bytes | None, fallback: str) -> str:
 @routes.post("/api/v1/tenants/{tenant}/dlq/{id}/replay")
 async def replay(request: web.Request) -> web.Response:
     who, tenant = await tenant_access(request, "operator")
-    from sentinai.sinks.dead_letters import get_dead_letter, mark_replayed
-
     parse_query(request, {})
     settings = request.app[SETTINGS]
     dl_id = _parse_id(request.match_info["id"])
+    from sentinai.sinks.dead_letters import get_dead_letter, mark_replayed
+
     pool = request.app[POOL]
     entry = await get_dead_letter(pool, tenant, dl_id)
     if entry is None:

@@ -28,8 +28,6 @@ def _now() -> datetime:
 @routes.post("/api/v1/tenants/{tenant}/exceptions")
 async def post_exceptions(request: web.Request) -> web.Response:
     _, tenant = await tenant_access(request, "operator")
-    from sentinai.core.normalize import RejectedInput, normalize
-
     settings = request.app[SETTINGS]
     body = await read_json(request, settings.max_body_bytes)
     single = isinstance(body, dict)
@@ -40,6 +38,8 @@ async def post_exceptions(request: web.Request) -> web.Response:
         raise ApiError(400, "invalid_body", "the list is empty", "body")
     if len(items) > MAX_BATCH:
         raise ApiError(413, "too_many_items", f"{len(items)} exceptions in one request; the limit is {MAX_BATCH}", "body")
+    from sentinai.core.normalize import RejectedInput, normalize
+
     now = _now()
     accepted: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []

@@ -14,12 +14,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sentinai.api.app import create_app
 from sentinai.api.state import FEED
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import create_api_key
+from sentinai.streams.topics import ensure_topics
 
 TENANTS = ("acme", "globex")
 
@@ -53,18 +53,6 @@ async def _body(resp: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-async def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        new = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names if n not in existing]
-        if new:
-            await admin.create_topics(new)
-    finally:
-        await admin.close()
 
 
 async def produce_json(bootstrap: str, topic: str, key: str, values: list[dict[str, Any]]) -> None:
@@ -116,9 +104,7 @@ def decision(tenant: str, exception_id: str, **extra: Any) -> dict[str, Any]:
 @pytest.fixture
 async def web_env(make_settings: Callable[..., Settings], database_url: str, bootstrap: str) -> AsyncIterator[Web]:
     settings = make_settings(database_url=database_url, max_body_bytes=4096)
-    prefix = settings.topic_prefix
-    await create_topics(bootstrap, [settings.topic_exceptions, settings.topic_decisions, settings.topic_events,
-                                    f"{prefix}.approvals", f"{prefix}.steps"], settings.topic_partitions)
+    await ensure_topics(settings)
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
     for tenant in TENANTS:
         await pool.execute("INSERT INTO tenants (tenant_id, domain_name) VALUES ($1, 'capital-markets')", tenant)
