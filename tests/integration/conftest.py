@@ -27,20 +27,28 @@ class Pipeline:
 
 
 @pytest.fixture
-def pipeline(make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
-             tmp_path: Path) -> Iterator[Pipeline]:
-    settings = make_settings(packs_dir=PACKS)
-    import_packs(database_url, PACKS)
-    asyncio.run(ensure_topics(settings))
+def pipeline_factory(database_url: str, bootstrap: str, tmp_path: Path) -> Iterator[Callable[[Settings], Pipeline]]:
+    """Builds the pipeline for given settings; every worker it started is stopped at the end."""
     workers: list[WorkerProcess] = []
 
-    def start_worker() -> WorkerProcess:
-        worker = WorkerProcess(settings, database_url, tmp_path / f"worker-{len(workers)}.log")
-        workers.append(worker)
-        return worker.start()
+    def build(settings: Settings) -> Pipeline:
+        import_packs(database_url, PACKS)
+        asyncio.run(ensure_topics(settings))
+
+        def start_worker() -> WorkerProcess:
+            worker = WorkerProcess(settings, database_url, tmp_path / f"worker-{len(workers)}.log")
+            workers.append(worker)
+            return worker.start()
+
+        return Pipeline(settings, TopicNames.from_settings(settings), database_url, bootstrap, start_worker)
 
     try:
-        yield Pipeline(settings, TopicNames.from_settings(settings), database_url, bootstrap, start_worker)
+        yield build
     finally:
         for worker in workers:
             worker.stop()
+
+
+@pytest.fixture
+def pipeline(make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> Pipeline:
+    return pipeline_factory(make_settings(packs_dir=PACKS))

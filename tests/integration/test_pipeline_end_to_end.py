@@ -4,14 +4,12 @@ input lands in the DLQ with Kafka Connect's headers and in ``dead_letters``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 
-import asyncpg
 import pytest
 
 from tests.integration.conftest import Pipeline
+from tests.support.db import fetch, wait_for
 from tests.support.kafka import TopicReader, produce
 
 pytestmark = pytest.mark.integration
@@ -22,20 +20,6 @@ def settlement_fail(exception_id: str) -> dict:
             "exception_type": "SETTLEMENT_FAIL", "occurred_at": "2026-11-24T09:30:00Z",
             "payload": {"orderId": "ORD-9", "failReason": "SSI_MISMATCH", "amount": 125000.0},
             "context": {"slaMinutesRemaining": 95, "policyTags": ["settlement"]}}
-
-
-async def _wait_for_row(database_url: str, sql: str, *args: object, timeout: float = 30.0) -> asyncpg.Record:
-    conn = await asyncpg.connect(database_url)
-    try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            row = await conn.fetchrow(sql, *args)
-            if row is not None:
-                return row
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"no row for {sql} {args} within {timeout}s")
-    finally:
-        await conn.close()
 
 
 def test_an_exception_becomes_decisions_and_rows(pipeline: Pipeline) -> None:
@@ -55,24 +39,17 @@ def test_an_exception_becomes_decisions_and_rows(pipeline: Pipeline) -> None:
     assert records[2]["playbook_id"]
     assert len({r["event_id"] for r in records}) == 3
 
-    row = asyncio.run(_wait_for_row(
-        pipeline.database_url,
-        "SELECT * FROM exceptions WHERE tenant_id = $1 AND exception_id = $2 AND version >= 5",
-        "acme-capital", "SF-1"))
+    wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions WHERE tenant_id = $1 AND exception_id = $2 "
+             "AND version >= $3", "acme-capital", "SF-1", 5)
+    row = fetch(pipeline.database_url, "SELECT * FROM exceptions WHERE tenant_id = $1 AND exception_id = $2",
+                "acme-capital", "SF-1")[0]
     assert row["exception_type"] == "SETTLEMENT_FAIL" and row["severity"] == "HIGH"
     assert row["status"] == records[-1]["status"]
     assert json.loads(row["raw_payload"])["failReason"] == "SSI_MISMATCH"
 
-    async def event_types() -> list[str]:
-        conn = await asyncpg.connect(pipeline.database_url)
-        try:
-            rows = await conn.fetch("SELECT event_type FROM exception_events WHERE tenant_id=$1 AND exception_id=$2 "
-                                    "ORDER BY occurred_at, event_type", "acme-capital", "SF-1")
-            return [r["event_type"] for r in rows]
-        finally:
-            await conn.close()
-
-    types = asyncio.run(event_types())
+    types = [r["event_type"] for r in fetch(
+        pipeline.database_url, "SELECT event_type FROM exception_events WHERE tenant_id=$1 AND exception_id=$2",
+        "acme-capital", "SF-1")]
     assert {"ExceptionNormalized", "TriageCompleted", "PolicyEvaluated", "PlaybookAssigned"} <= set(types)
 
 
@@ -107,6 +84,5 @@ def test_bad_input_goes_to_the_dlq_and_the_worker_keeps_going(pipeline: Pipeline
         decisions.close()
     assert {json.loads(r.value())["exception_id"] for r in records} == {"SF-2"}
 
-    row = asyncio.run(_wait_for_row(pipeline.database_url,
-                                    "SELECT count(*) AS n FROM dead_letters HAVING count(*) >= $1", len(bad)))
-    assert row["n"] == len(bad)
+    assert wait_for(pipeline.database_url, "SELECT count(*) FROM dead_letters",
+                    until=lambda n: n >= len(bad)) == len(bad)

@@ -50,3 +50,28 @@ class TopicReader:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def read_all(bootstrap: str, topic: str, *, idle: float = 2.0, timeout: float = 60.0) -> list[Any]:
+    """Every message currently on the topic: reads until nothing new arrives for ``idle`` seconds."""
+    reader = TopicReader(bootstrap, topic)
+    try:
+        deadline = time.monotonic() + timeout
+        last_new = time.monotonic()
+        while time.monotonic() - last_new < idle and time.monotonic() < deadline:
+            batch = [m for m in reader.consumer.consume(1000, 0.2) if m.error() is None]
+            if batch:
+                reader.messages.extend(batch)
+                last_new = time.monotonic()
+        return reader.messages
+    finally:
+        reader.close()
+
+
+def table_contents(bootstrap: str, app_id: str, table: str) -> dict[Any, Any]:
+    """A faust table as its changelog says it is now (last value per key)."""
+    latest: dict[Any, Any] = {}
+    for message in read_all(bootstrap, f"{app_id}-{table}-changelog"):
+        key = json.loads(message.key())
+        latest[key] = json.loads(message.value()) if message.value() is not None else None
+    return latest

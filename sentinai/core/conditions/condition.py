@@ -1,0 +1,86 @@
+"""`Condition`: a parsed, compiled condition usable as a pydantic field type."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from sentinai.core.conditions.ast import Node, to_source
+from sentinai.core.conditions.compiler import Env, Predicate, compile_predicate
+from sentinai.core.conditions.errors import ConditionSyntaxError
+from sentinai.core.conditions.parser import MAX_CONDITION_LENGTH, parse
+
+
+class Condition:
+    """A condition parsed and compiled once; call it with an environment mapping."""
+
+    __slots__ = ("source", "node", "_test")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.node: Node = parse(source)
+        self._test: Predicate = compile_predicate(self.node)
+
+    def __call__(self, env: Env) -> bool:
+        return self._test(env)
+
+    def __str__(self) -> str:
+        return to_source(self.node)
+
+    def __repr__(self) -> str:
+        return f"Condition({self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Condition) and self.node == other.node
+
+    def __hash__(self) -> int:
+        return hash(self.node)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source_type: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            _validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda condition: condition.source
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_CONDITION_LENGTH,
+            "description": "A condition expression (see docs/conditions.md).",
+        }
+
+
+@lru_cache(maxsize=4096)
+def compile_condition(source: str) -> Condition:
+    """Shared compiled instance per source text (packs repeat conditions across tenants)."""
+    return Condition(source)
+
+
+def _validate(value: Any) -> Condition:
+    if isinstance(value, Condition):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "condition_type", "a condition must be a string, got {kind}", {"kind": type(value).__name__}
+        )
+    try:
+        return compile_condition(value)
+    except ConditionSyntaxError as error:
+        raise PydanticCustomError(
+            "condition_syntax",
+            "condition syntax error at column {column}: {reason}",
+            {"column": error.column, "reason": error.reason},
+        ) from None

@@ -1,0 +1,137 @@
+"""Raw exception (either naming convention) -> `NormalizedException`, or `RejectedInput`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Container, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sentinai.core.models import NormalizedException
+
+MAX_ID_LENGTH = 200
+_TYPE_SEPARATORS = re.compile(r"[\s\-.]+")
+
+
+class RejectedInput(Exception):
+    """An input that cannot be processed; `path` names the offending field ("" = whole input)."""
+
+    def __init__(self, reason: str, path: str = "") -> None:
+        self.reason = reason
+        self.path = path
+        super().__init__(f"{path}: {reason}" if path else reason)
+
+
+def _field(raw: Mapping[str, Any], *names: str) -> Any:
+    for name in names:
+        value = raw.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def exception_id_for(tenant_id: str, source_system: str | None, payload: Mapping[str, Any]) -> str:
+    """Deterministic id of an exception sent without one, so a re-send is the same exception."""
+    digest = hashlib.sha256(_canonical_json([tenant_id, source_system, payload]).encode()).hexdigest()
+    return f"auto-{digest[:32]}"
+
+
+def _timestamp(value: Any, now: datetime) -> datetime:
+    if value is None:
+        return now
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        try:
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise RejectedInput(f"timestamp {value!r} is out of range", "occurred_at") from None
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise RejectedInput(
+                f"{value[:60]!r} is not an ISO 8601 timestamp", "occurred_at"
+            ) from None
+    else:
+        raise RejectedInput(
+            f"timestamp must be an ISO 8601 string or epoch number, got {type(value).__name__}",
+            "occurred_at",
+        )
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _optional_text(raw: Mapping[str, Any], path: str, *names: str) -> str | None:
+    value = _field(raw, path, *names)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise RejectedInput(f"must be a string, got {type(value).__name__}", path)
+    return value.strip() or None
+
+
+def _exception_type(raw: Mapping[str, Any]) -> str | None:
+    value = _optional_text(raw, "exception_type", "exceptionType")
+    return _TYPE_SEPARATORS.sub("_", value).upper() if value else None
+
+
+def _size(raw: Mapping[str, Any]) -> int:
+    return len(_canonical_json(raw).encode())
+
+
+def normalize(
+    raw: Mapping[str, Any],
+    *,
+    now: datetime,
+    known_tenants: Container[str] | None = None,
+    max_bytes: int = 256_000,
+    raw_size: int | None = None,
+) -> NormalizedException:
+    """Accept snake_case or the seed's camelCase names; reject what cannot be processed."""
+    if not isinstance(raw, Mapping):
+        raise RejectedInput(f"an exception must be a JSON object, got {type(raw).__name__}")
+    size = raw_size if raw_size is not None else _size(raw)
+    if size > max_bytes:
+        raise RejectedInput(f"message of {size} bytes is over the limit of {max_bytes}")
+    tenant_id = _field(raw, "tenant_id", "tenantId")
+    if not isinstance(tenant_id, str) or not tenant_id.strip():
+        raise RejectedInput("a tenant id is required", "tenant_id")
+    tenant_id = tenant_id.strip()
+    if known_tenants is not None and tenant_id not in known_tenants:
+        raise RejectedInput(f"unknown tenant {tenant_id[:100]!r}", "tenant_id")
+    payload = _field(raw, "payload", "rawPayload")
+    if not isinstance(payload, dict):
+        got = "nothing" if payload is None else type(payload).__name__
+        raise RejectedInput(f"payload must be a JSON object, got {got}", "payload")
+    context = _field(raw, "context", "normalizedContext")
+    if context is None:
+        context = {}
+    elif not isinstance(context, dict):
+        raise RejectedInput(f"context must be a JSON object, got {type(context).__name__}", "context")
+    source_system = _optional_text(raw, "source_system", "sourceSystem")
+    exception_id = _field(raw, "exception_id", "exceptionId")
+    if isinstance(exception_id, int) and not isinstance(exception_id, bool):
+        exception_id = str(exception_id)
+    if exception_id is None or (isinstance(exception_id, str) and not exception_id.strip()):
+        exception_id = exception_id_for(tenant_id, source_system, payload)
+    elif not isinstance(exception_id, str) or len(exception_id) > MAX_ID_LENGTH:
+        raise RejectedInput(
+            f"must be a string of at most {MAX_ID_LENGTH} characters", "exception_id"
+        )
+    occurred_at = _timestamp(_field(raw, "occurred_at", "occurredAt", "timestamp"), now)
+    return NormalizedException(
+        tenant_id=tenant_id,
+        exception_id=exception_id.strip(),
+        source_system=source_system,
+        exception_type=_exception_type(raw),
+        occurred_at=occurred_at,
+        payload=payload,
+        context=context,
+    )

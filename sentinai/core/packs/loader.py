@@ -1,0 +1,151 @@
+"""Reading packs from folders (YAML or JSON) or from parsed documents (the database)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from sentinai.core.packs.compiled import PackSet
+from sentinai.core.packs.domain import DomainPack
+from sentinai.core.packs.errors import PackIssue, PackValidationError, json_path, show
+from sentinai.core.packs.tenant import TenantPolicyPack
+from sentinai.core.packs.validation import check_domain, check_tenant
+
+PACK_SUFFIXES = (".yaml", ".yml", ".json")
+Document = tuple[str, Any]
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+_MESSAGES = {"extra_forbidden": "unknown field", "missing": "required field is missing"}
+
+
+def _issue(file: str, error: ErrorDetails) -> PackIssue:
+    message = _MESSAGES.get(error["type"], error["msg"])
+    value = error.get("input")
+    if error["type"] != "missing" and not isinstance(value, dict | list):
+        message = f"{message} (got {show(value)})"
+    return PackIssue(file, json_path(error["loc"]), message)
+
+
+def _model(file: str, document: Any, model: type[ModelT], issues: list[PackIssue]) -> ModelT | None:
+    if not isinstance(document, Mapping):
+        issues.append(PackIssue(file, "", f"a pack must be an object, got {type(document).__name__}"))
+        return None
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        issues.extend(_issue(file, detail) for detail in error.errors(include_url=False))
+        return None
+
+
+def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document]) -> PackSet:
+    issues: list[PackIssue] = []
+    domains: dict[str, DomainPack] = {}
+    origin: dict[str, str] = {}
+    for file, document in domain_docs:
+        domain = _model(file, document, DomainPack, issues)
+        if domain is None:
+            continue
+        if domain.domain_name in domains:
+            issues.append(
+                PackIssue(
+                    file,
+                    "domainName",
+                    f"{show(domain.domain_name)} is already defined in {origin[domain.domain_name]}",
+                )
+            )
+            continue
+        issues.extend(check_domain(file, domain))
+        domains[domain.domain_name] = domain
+        origin[domain.domain_name] = file
+    tenants: dict[str, TenantPolicyPack] = {}
+    for file, document in tenant_docs:
+        tenant = _model(file, document, TenantPolicyPack, issues)
+        if tenant is None:
+            continue
+        if tenant.tenant_id in tenants:
+            issues.append(
+                PackIssue(
+                    file,
+                    "tenantId",
+                    f"{show(tenant.tenant_id)} is already defined in {origin[tenant.tenant_id]}",
+                )
+            )
+            continue
+        tenant_issues = check_tenant(file, tenant, domains)
+        issues.extend(tenant_issues)
+        if not tenant_issues:
+            tenants[tenant.tenant_id] = tenant
+            origin[tenant.tenant_id] = file
+    if issues:
+        raise PackValidationError(issues)
+    return PackSet(domains, tenants)
+
+
+def _read(path: Path, issues: list[PackIssue]) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".json":
+            return json.loads(text)
+        return yaml.safe_load(text)
+    except json.JSONDecodeError as error:
+        issues.append(PackIssue(str(path), "", f"invalid JSON at line {error.lineno}: {error.msg}"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        issues.append(PackIssue(str(path), "", f"invalid YAML{where}: {problem}"))
+    except (OSError, UnicodeDecodeError) as error:
+        issues.append(PackIssue(str(path), "", f"cannot read: {error}"))
+    return None
+
+
+def _documents(folder: Path, issues: list[PackIssue]) -> list[Document]:
+    if not folder.is_dir():
+        return []
+    documents: list[Document] = []
+    for path in sorted(p for p in folder.iterdir() if p.suffix in PACK_SUFFIXES):
+        before = len(issues)
+        document = _read(path, issues)
+        if len(issues) == before:
+            documents.append((str(path), document))
+    return documents
+
+
+def load_pack_dir(path: str | Path) -> PackSet:
+    """Load `domains/*` and `tenants/*` under a pack folder; raises `PackValidationError`."""
+    root = Path(path)
+    if not root.is_dir():
+        raise PackValidationError([PackIssue(str(root), "", "not a directory")])
+    issues: list[PackIssue] = []
+    domain_docs = _documents(root / "domains", issues)
+    tenant_docs = _documents(root / "tenants", issues)
+    if not domain_docs and not issues:
+        issues.append(PackIssue(str(root / "domains"), "", "no domain packs found"))
+    try:
+        pack_set = _build(domain_docs, tenant_docs)
+    except PackValidationError as error:
+        raise PackValidationError(issues + error.issues) from None
+    if issues:
+        raise PackValidationError(issues)
+    return pack_set
+
+
+def build_pack_set(
+    domain_docs: list[dict[str, Any]], tenant_docs: list[dict[str, Any]], *, source: str = "<db>"
+) -> PackSet:
+    """Validate packs already parsed (the database keeps them as JSONB) like `load_pack_dir`."""
+
+    def label(kind: str, key: str, index: int, document: Any) -> str:
+        name = document.get(key) if isinstance(document, Mapping) else None
+        return f"{source}/{kind}/{name if isinstance(name, str) else index}"
+
+    return _build(
+        [(label("domains", "domainName", i, d), d) for i, d in enumerate(domain_docs)],
+        [(label("tenants", "tenantId", i, d), d) for i, d in enumerate(tenant_docs)],
+    )

@@ -1,0 +1,72 @@
+"""The Tenant Policy Pack: one tenant's choices on top of its domain."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from sentinai.core.models import Severity
+from sentinai.core.packs.base import ExceptionTypeName, Identifier, PackModel
+from sentinai.core.packs.common import (
+    GuardrailOverrides,
+    PackTestSuite,
+    Playbook,
+    ToolOverride,
+)
+
+
+class SeverityOverride(PackModel):
+    exception_type: ExceptionTypeName
+    severity: Severity
+
+
+class HumanApprovalRule(PackModel):
+    severity: Severity
+    require_approval: bool = True
+
+
+class RetentionPolicies(PackModel):
+    data_ttl: int = Field(default=365, gt=0, alias="dataTTL", description="days")
+
+
+class Quotas(PackModel):
+    exceptions_per_second: float = Field(default=100.0, gt=0)
+    burst: int = Field(default=200, gt=0)
+    llm_tokens_per_minute: int = Field(default=20_000, ge=0)
+    tool_calls_per_minute: int = Field(default=60, ge=0)
+
+
+class NotificationRoute(PackModel):
+    """Where notifications go; empty `severities` means every severity."""
+
+    channel: Literal["email", "slack", "teams", "pagerduty", "webhook"]
+    target: str = Field(min_length=1)
+    severities: list[Severity] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+
+
+class LlmSettings(PackModel):
+    enabled: bool = False
+    model: str | None = None
+
+
+class TenantPolicyPack(PackModel):
+    tenant_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    domain_name: Identifier
+    version: str = Field(min_length=1)
+    display_name: str = ""
+    custom_severity_overrides: list[SeverityOverride] = Field(default_factory=list)
+    custom_guardrails: GuardrailOverrides = Field(default_factory=GuardrailOverrides)
+    approved_tools: list[str] | None = Field(
+        default=None, description="Tools the tenant allows; absent means every domain tool."
+    )
+    tool_overrides: dict[str, ToolOverride] = Field(default_factory=dict)
+    human_approval_rules: list[HumanApprovalRule] = Field(default_factory=list)
+    retention_policies: RetentionPolicies = Field(default_factory=RetentionPolicies)
+    custom_playbooks: list[Playbook] = Field(default_factory=list)
+    quotas: Quotas = Field(default_factory=Quotas)
+    notification_policies: list[NotificationRoute] = Field(default_factory=list)
+    approval_timeout_minutes: int = Field(default=60, gt=0)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
+    test_suites: list[PackTestSuite] = Field(default_factory=list)

@@ -1,0 +1,54 @@
+"""Two workers share the work by partitions; one stops halfway; nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+import pytest
+
+from sentinai.settings import Settings
+from tests.integration.conftest import PACKS, Pipeline
+from tests.support.kafka import TopicReader, produce, read_all, table_contents
+from tests.support.load import make_load
+from tests.support.packs import activate
+
+pytestmark = pytest.mark.integration
+
+TENANTS, EXCEPTIONS = 20, 10_000
+
+
+def test_two_workers_one_stopped_halfway(make_settings: Callable[..., Settings],
+                                         pipeline_factory: Callable[[Settings], Pipeline]) -> None:
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=8))
+    load = make_load(tenants=TENANTS, exceptions=EXCEPTIONS)
+    activate(pipeline.database_url, load.tenants)
+    first, second = pipeline.start_worker(), pipeline.start_worker()
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, load.messages)
+
+    reader = TopicReader(pipeline.bootstrap, pipeline.topics.decisions)
+    try:
+        reader.poll_until(lambda ms: len(ms) >= 3 * EXCEPTIONS // 2, timeout=180)
+        second.stop()
+        reader.poll_until(lambda ms: len({m.value() for m in ms}) >= 3 * EXCEPTIONS, timeout=240)
+    finally:
+        reader.close()
+    assert first.process is not None and first.process.poll() is None, first.log_tail()
+
+    records = [json.loads(m.value()) for m in read_all(pipeline.bootstrap, pipeline.topics.decisions)]
+    ids_by_stage: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for record in records:
+        ids_by_stage[(record["tenant_id"], record["exception_id"], record["stage"])].add(record["event_id"])
+    redelivered = len(records) - len(ids_by_stage)
+    print(f"sent {len(load.messages)} ({sum(load.duplicates.values())} re-sent duplicates); "
+          f"decision messages {len(records)}; redelivered copies (same event_id) {redelivered}")
+    decided = {(tenant, exc) for tenant, exc, _ in ids_by_stage}
+    assert decided == load.exception_ids
+    assert all(len(ids) == 1 for ids in ids_by_stage.values())
+    assert Counter(stage for _, _, stage in ids_by_stage) == {s: EXCEPTIONS for s in ("triage", "policy", "playbook")}
+
+    stats = table_contents(pipeline.bootstrap, pipeline.settings.app_id, "tenant-state")
+    recount = load.per_tenant()
+    assert {tenant: state["decided"] for tenant, state in stats.items()} == dict(recount)
+    assert {t: s["duplicates"] for t, s in stats.items() if s["duplicates"]} == dict(load.duplicates)
