@@ -167,7 +167,8 @@ PATHS: dict[str, Any] = {
     "/static/{name}": {"get": {"summary": "Status page assets", "tags": ["ui"], "parameters": [
         {"name": "name", "in": "path", "required": True, "schema": {"enum": ["app.js", "style.css", "index.html"]}}],
         "responses": {"200": {"description": "file", "content": {"text/javascript": {"schema": {"type": "string"}},
-                                                                "text/css": {"schema": {"type": "string"}}}},
+                                                                "text/css": {"schema": {"type": "string"}},
+                                                                "text/html": {"schema": {"type": "string"}}}},
                       "404": {"$ref": "#/components/responses/E404"}}}},
     "/health": {"get": {"summary": "Liveness with broker and database state", "tags": ["ops"],
                         "responses": {"200": _json(_ref("Health"), "health")}}},

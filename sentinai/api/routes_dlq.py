@@ -18,7 +18,7 @@ from sentinai.streams.envelope import Actor, EventEnvelope
 
 routes = web.RouteTableDef()
 PREVIEW_BYTES = 4096
-_ERROR_HEADER_PREFIXES = ("__connect.errors.", "sentinai.stage")
+_ERROR_HEADER_PREFIXES = ("__connect.errors.", "sentinai.stage", "sentinai.tenant")
 
 
 def _bytes_view(data: bytes | None, limit: int | None = None) -> dict[str, Any]:
