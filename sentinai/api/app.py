@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from sentinai.api import metrics
-from sentinai.api.errors import error_middleware
+from sentinai.api.errors import error_middleware, input_middleware
 from sentinai.api.feed import DecisionFeed
 from sentinai.api.kafka import CommandProducer
 from sentinai.api.routes_approvals import routes as approval_routes
@@ -81,7 +81,7 @@ async def metrics_middleware(request: web.Request,
 def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
                heartbeat_seconds: float = 15.0, producer_wait_seconds: float = 5.0) -> web.Application:
     """The aiohttp application. Without ``pool`` it opens one from ``settings.require_database()``."""
-    app = web.Application(middlewares=[metrics_middleware, error_middleware],
+    app = web.Application(middlewares=[metrics_middleware, error_middleware, input_middleware],
                           client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[HEARTBEAT] = float(heartbeat_seconds)

@@ -68,6 +68,20 @@ async def error_middleware(request: web.Request,
         return error_response(500, "internal_error", "unexpected server error (logged)", request.path)
 
 
+@web.middleware
+async def input_middleware(request: web.Request,
+                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """Refuse NUL characters in the path and query (PostgreSQL text cannot hold them)."""
+    for name, value in request.match_info.items():
+        if "\x00" in value:
+            raise ApiError(400, "invalid_parameter", f"path parameter {name!r} contains a NUL character", f"path.{name}")
+    for name, value in request.query.items():
+        if "\x00" in name or "\x00" in value:
+            raise ApiError(400, "invalid_parameter", "query parameter contains a NUL character",
+                           f"query.{name.replace(chr(0), '')}")
+    return await handler(request)
+
+
 async def read_json(request: web.Request, max_bytes: int) -> Any:
     """The request body as JSON, with 413 for oversize, 415 for a non-JSON type, 400 for bad JSON."""
     if request.content_length is not None and request.content_length > max_bytes:

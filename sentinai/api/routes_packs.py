@@ -59,9 +59,6 @@ def _merge(active: list[dict[str, Any]], new: list[dict[str, Any]], key: str) ->
 @routes.put("/api/v1/tenants/{tenant}/packs")
 async def put_packs(request: web.Request) -> web.Response:
     who, tenant = await tenant_access(request, "admin", must_exist=False)
-    from sentinai.core.packs import PackValidationError, build_pack_set
-    from sentinai.sinks.pack_store import active_pack_documents, store_packs
-
     parse_query(request, {})
     body = await read_json(request, request.app[SETTINGS].max_body_bytes)
     single = isinstance(body, dict) and "tenantId" in body
@@ -74,6 +71,9 @@ async def put_packs(request: web.Request) -> web.Response:
     if domains and not who.all_tenants:
         raise ApiError(403, "forbidden", "domain packs are shared by tenants: only an admin key for '*' may change them",
                        "body.domains")
+    from sentinai.core.packs import PackValidationError, build_pack_set
+    from sentinai.sinks.pack_store import active_pack_documents, store_packs
+
     pool = request.app[POOL]
     active_domains, active_tenants = await active_pack_documents(pool)
     try:

@@ -103,7 +103,7 @@ def decision(tenant: str, exception_id: str, **extra: Any) -> dict[str, Any]:
 
 @pytest.fixture
 async def web_env(make_settings: Callable[..., Settings], database_url: str, bootstrap: str) -> AsyncIterator[Web]:
-    settings = make_settings(database_url=database_url, max_body_bytes=4096)
+    settings = make_settings(database_url=database_url, max_body_bytes=65536)
     await ensure_topics(settings)
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
     for tenant in TENANTS:

@@ -27,6 +27,18 @@ hypothesis = pytest.importorskip("hypothesis")
 SKIP_PATHS = {"/api/v1/decisions/stream", "/api/v1/tenants/{tenant}/decisions/stream"}  # endless responses
 
 
+def _unmerged_paths() -> set[str]:
+    """Routes whose persistence module is not on this branch yet (they are fuzzed once it is)."""
+    import importlib.util
+
+    paths = set()
+    if importlib.util.find_spec("sentinai.sinks.dead_letters") is None:
+        paths |= {"/api/v1/tenants/{tenant}/dlq", "/api/v1/tenants/{tenant}/dlq/{id}/replay"}
+    if importlib.util.find_spec("sentinai.sinks.pack_store") is None:
+        paths |= {"/api/v1/tenants/{tenant}/packs"}
+    return paths
+
+
 class ThreadedServer:
     """The web app on its own event loop in a thread, for synchronous clients."""
 
@@ -129,7 +141,7 @@ def test_openapi_fuzz(threaded_server: ThreadedServer) -> None:
     operations = 0
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.path in SKIP_PATHS:
+        if operation.path in SKIP_PATHS | _unmerged_paths():
             continue
         operations += 1
         for mode, examples in ((GenerationMode.POSITIVE, 15), (GenerationMode.NEGATIVE, 10)):
