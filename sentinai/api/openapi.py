@@ -128,7 +128,8 @@ SCHEMAS: dict[str, Any] = {
         "source_partition": {"type": "integer"}, "source_offset": {"type": "integer"}, "stage": {"type": "string"},
         "error_class": {"type": "string"}, "error_message": {"type": "string"},
         "headers": {"type": "object", "description": "Kafka Connect error headers and sentinai.stage"},
-        "key": _ref("Bytes"), "value": _ref("Bytes"), "status": {"type": "string"},
+        "key": _ref("Bytes"), "value": _ref("Bytes"), "value_size": {"type": ["integer", "null"]},
+        "status": {"type": "string"},
         "created_at": {"type": "string"}, "replayed_at": {"type": ["string", "null"]}}},
     "PackUpload": {"description": "Domain and tenant packs, or one tenant pack (an object with tenantId)",
                    "oneOf": [
@@ -243,10 +244,13 @@ PATHS: dict[str, Any] = {
         "Reject (operator): a command to the approvals topic", ANSWER_BODY, "202", _json(_ref("Accepted"), "command produced"),
         params=[TENANT, {"name": "approval_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         errors=(*WRITE_ERRORS, 409))},
-    f"{T}/dlq": {"get": _get("Dead letters, newest first, with error headers", _json({"type": "object", "properties": {
+    f"{T}/dlq": {"get": _get("Dead letters, newest first, with error headers (sizes, not bytes)", _json({"type": "object", "properties": {
         "tenant_id": {"type": "string"}, "items": {"type": "array", "items": _ref("DeadLetter")},
         "next_before_id": {"type": ["integer", "null"]}}}, "dead letters"),
         params=[TENANT, LIMIT, {"name": "before_id", "in": "query", "schema": {"type": "integer", "minimum": 1}}])},
+    f"{T}/dlq/{{id}}": {"get": _get(
+        "One dead letter with its key and value (value up to 1 MiB)", _json(_ref("DeadLetter"), "dead letter"),
+        params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}])},
     f"{T}/dlq/{{id}}/replay": {"post": _post(
         "Re-publish a dead letter to its original topic (operator); recorded as an event", None, "202",
         _json({"type": "object", "properties": {"status": {"const": "accepted"}, "id": {"type": "integer"},

@@ -18,6 +18,7 @@ from sentinai.streams.envelope import Actor, EventEnvelope
 
 routes = web.RouteTableDef()
 PREVIEW_BYTES = 4096
+DETAIL_BYTES = 1_048_576
 _ERROR_HEADER_PREFIXES = ("__connect.errors.", "sentinai.stage", "sentinai.tenant")
 
 
@@ -33,10 +34,14 @@ def _bytes_view(data: bytes | None, limit: int | None = None) -> dict[str, Any]:
                 "truncated": len(shown) < len(data)}
 
 
-def _entry(row: dict[str, Any]) -> dict[str, Any]:
+def _entry(row: dict[str, Any], limit: int | None = PREVIEW_BYTES) -> dict[str, Any]:
+    """A dead letter for JSON; the key and value (when the row has them) as text or base64."""
     out = {k: v for k, v in row.items() if k not in ("key", "value")}
-    out["key"] = _bytes_view(row.get("key"))
-    out["value"] = _bytes_view(row.get("value"), PREVIEW_BYTES)
+    if "key" in row:
+        out["key"] = _bytes_view(row.get("key"))
+    if "value" in row:
+        out["value"] = _bytes_view(row.get("value"), limit)
+        out.setdefault("value_size", out["value"]["size"])
     return out
 
 
@@ -56,6 +61,19 @@ async def list_dlq(request: web.Request) -> web.Response:
     items = [_entry(r) for r in rows]
     next_before = items[-1]["id"] if len(items) == q.get("limit", 50) else None
     return ok({"tenant_id": tenant, "items": items, "next_before_id": next_before})
+
+
+@routes.get("/api/v1/tenants/{tenant}/dlq/{id}")
+async def get_dlq(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request)
+    parse_query(request, {})
+    dl_id = _parse_id(request.match_info["id"])
+    from sentinai.sinks.dead_letters import get_dead_letter
+
+    entry = await get_dead_letter(request.app[POOL], tenant, dl_id)
+    if entry is None:
+        raise ApiError(404, "not_found", f"no dead letter {dl_id} for tenant {tenant!r}")
+    return ok(_entry(entry, DETAIL_BYTES))
 
 
 def _exception_id_of(value: bytes | None, fallback: str) -> str:

@@ -38,8 +38,14 @@ async def test_dlq_list_and_replay(web_env: Web) -> None:
     assert [d["id"] for d in body["items"]] == [second, first]
     item = body["items"][1]
     assert item["headers"]["__connect.errors.exception.class.name"] == "RejectedInput"
-    assert item["value"]["encoding"] == "utf-8" and "E-7" in item["value"]["text"]
-    assert body["items"][0]["value"]["encoding"] == "base64"
+    assert item["value_size"] == len(b'{"exception_id": "E-7", "payload": 1}')
+    status, item = await web_env.get(f"{T}/dlq/{first}")
+    assert status == 200 and item["value"]["encoding"] == "utf-8" and "E-7" in item["value"]["text"]
+    assert item["key"]["text"] == "acme"
+    status, item = await web_env.get(f"{T}/dlq/{second}")
+    assert item["value"]["encoding"] == "base64"
+    status, body404 = await web_env.get(f"{T}/dlq/{other}")
+    assert_error(status, body404, 404)
     status, body = await web_env.get(f"{T}/dlq?limit=1")
     assert [d["id"] for d in body["items"]] == [second] and body["next_before_id"] == second
     status, body = await web_env.get(f"{T}/dlq?limit=1&before_id={second}")

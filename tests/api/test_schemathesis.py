@@ -33,7 +33,8 @@ def _unmerged_paths() -> set[str]:
 
     paths = set()
     if importlib.util.find_spec("sentinai.sinks.dead_letters") is None:
-        paths |= {"/api/v1/tenants/{tenant}/dlq", "/api/v1/tenants/{tenant}/dlq/{id}/replay"}
+        paths |= {"/api/v1/tenants/{tenant}/dlq", "/api/v1/tenants/{tenant}/dlq/{id}",
+                  "/api/v1/tenants/{tenant}/dlq/{id}/replay"}
     if importlib.util.find_spec("sentinai.sinks.pack_store") is None:
         paths |= {"/api/v1/tenants/{tenant}/packs"}
     return paths
