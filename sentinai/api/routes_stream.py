@@ -29,6 +29,8 @@ async def _stream(request: web.Request, tenant: str | None) -> web.StreamRespons
     last_id = request.headers.get("Last-Event-ID") or query.get("last_event_id")
     if last_id is not None and len(last_id) > 200:
         raise ApiError(400, "invalid_last_event_id", "Last-Event-ID is longer than 200 characters", "header.Last-Event-ID")
+    if request.method == "HEAD":  # aiohttp adds HEAD to every GET route; do not open a stream for it
+        return web.Response(content_type="text/event-stream")
     heartbeat = request.app.get(HEARTBEAT, 15.0)
     resp = EventSourceResponse(ping_interval=heartbeat,
                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

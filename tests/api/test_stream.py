@@ -89,3 +89,9 @@ async def test_heartbeats_and_duplicates(web_env: Web) -> None:
 async def test_stream_needs_a_key(web_env: Web) -> None:
     status, body = await web_env.get(STREAM, key=None)
     assert status == 401 and body["error"] == "unauthorized"
+
+
+async def test_head_does_not_open_a_stream(web_env: Web) -> None:
+    async with web_env.client.head(STREAM, headers=web_env.auth("acme-viewer")) as resp:
+        assert resp.status == 200 and resp.content_type == "text/event-stream"
+    assert not web_env.app[FEED].subscribers
