@@ -16,7 +16,7 @@ import asyncpg
 import faust
 
 from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.dead_letters import run_dead_letters
+from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
 from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.sink import run_sink
@@ -134,8 +134,11 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(topics.events, name="sink", concurrency=1)
     async def sink_agent(stream: faust.StreamT) -> Any:
-        async for count in run_sink(stream, writer_factory=writer, gate=gate, batch_size=settings.sink_batch_size,
-                                    batch_seconds=settings.sink_batch_ms / 1000):
+        async def refused(event: faust.EventT, error: BaseException) -> None:
+            await dead_letter(topics.dlq, event, error, stage="sink")
+
+        async for count in run_sink(stream, writer_factory=writer, gate=gate, dead_letter=refused,
+                                    batch_size=settings.sink_batch_size, batch_seconds=settings.sink_batch_ms / 1000):
             yield count
 
     @app.agent(topics.dlq, name="dead-letters", concurrency=1)

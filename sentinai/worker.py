@@ -15,6 +15,7 @@ from sentinai.streams.topics import ensure_topics
 def run_worker(settings: Settings) -> None:
     settings.require_broker()
     settings.require_database()
+    (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings))
     app = create_app(settings)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)

@@ -21,6 +21,22 @@ def _now() -> sa.TextClause:
     return sa.text("now()")
 
 
+# exception_events is append-only: the retention job (sentinai.sinks.retention) is the one delete
+# path, and it says so by setting ``sentinai.retention`` for its own transaction. Anything else
+# that updates or deletes events fails loudly instead of silently rewriting history.
+_APPEND_ONLY_FUNCTION = """
+CREATE FUNCTION exception_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('sentinai.retention', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION 'exception_events is append-only (% refused; only retention may delete)', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$
+"""
+
+
 def upgrade() -> None:
     op.create_table(
         "tenants",
@@ -49,6 +65,7 @@ def upgrade() -> None:
     op.create_index("pack_versions_one_active", "pack_versions", ["kind", "name"], unique=True,
                     postgresql_where=sa.text("status = 'active'"))
     op.create_index("pack_versions_by_checksum", "pack_versions", ["kind", "name", "checksum"])
+    op.create_index("pack_versions_history", "pack_versions", ["kind", "name", sa.text("id DESC")])
     op.create_table(
         "exceptions",
         sa.Column("tenant_id", sa.Text, primary_key=True),
@@ -69,9 +86,11 @@ def upgrade() -> None:
     )
     op.create_index("exceptions_by_created", "exceptions", ["tenant_id", sa.text("created_at DESC"), "exception_id"])
     op.create_index("exceptions_by_status_severity", "exceptions", ["tenant_id", "status", "severity"])
+    op.create_index("exceptions_by_updated", "exceptions", ["tenant_id", "updated_at"])
     op.create_table(
         "exception_events",
-        sa.Column("event_id", sa.Text, primary_key=True),
+        # Byte order for the opaque, random event ids: the hottest index compares with memcmp.
+        sa.Column("event_id", sa.Text(collation="C"), primary_key=True),
         sa.Column("tenant_id", sa.Text, nullable=False),
         sa.Column("exception_id", sa.Text, nullable=False),
         sa.Column("event_type", sa.Text, nullable=False),
@@ -83,10 +102,13 @@ def upgrade() -> None:
     )
     op.create_index("exception_events_timeline", "exception_events", ["tenant_id", "exception_id", "occurred_at"])
     op.create_index("exception_events_by_time", "exception_events", ["tenant_id", "occurred_at"])
+    op.execute(_APPEND_ONLY_FUNCTION)
+    op.execute("CREATE TRIGGER exception_events_append_only BEFORE UPDATE OR DELETE ON exception_events "
+               "FOR EACH STATEMENT EXECUTE FUNCTION exception_events_append_only()")
     op.create_table(
         "approvals",
+        sa.Column("tenant_id", sa.Text, primary_key=True),
         sa.Column("approval_id", sa.Text, primary_key=True),
-        sa.Column("tenant_id", sa.Text, nullable=False),
         sa.Column("exception_id", sa.Text, nullable=False),
         sa.Column("status", sa.Text, nullable=False),
         sa.Column("reason", sa.Text),
@@ -100,8 +122,8 @@ def upgrade() -> None:
     op.create_index("approvals_by_status", "approvals", ["tenant_id", "status", "requested_at"])
     op.create_table(
         "tool_executions",
+        sa.Column("tenant_id", sa.Text, primary_key=True),
         sa.Column("execution_id", sa.Text, primary_key=True),
-        sa.Column("tenant_id", sa.Text, nullable=False),
         sa.Column("exception_id", sa.Text, nullable=False),
         sa.Column("tool_name", sa.Text, nullable=False),
         sa.Column("status", sa.Text, nullable=False),
@@ -132,7 +154,7 @@ def upgrade() -> None:
         sa.Column("replayed_at", _TS),
         sa.UniqueConstraint("source_topic", "source_partition", "source_offset", name="dead_letters_source"),
     )
-    op.create_index("dead_letters_by_tenant", "dead_letters", ["tenant_id", sa.text("created_at DESC")])
+    op.create_index("dead_letters_by_tenant", "dead_letters", ["tenant_id", sa.text("id DESC")])
     op.create_table(
         "api_keys",
         sa.Column("key_id", sa.Text, primary_key=True),
@@ -150,11 +172,16 @@ def upgrade() -> None:
         sa.Column("cutoff", _TS, nullable=False),
         sa.Column("exceptions_deleted", sa.BigInteger, nullable=False),
         sa.Column("events_deleted", sa.BigInteger, nullable=False),
+        sa.Column("approvals_deleted", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("tool_executions_deleted", sa.BigInteger, nullable=False, server_default="0"),
+        sa.Column("batches", sa.Integer, nullable=False, server_default="0"),
         sa.Column("ran_at", _TS, nullable=False, server_default=_now()),
     )
+    op.create_index("retention_runs_by_tenant", "retention_runs", ["tenant_id", sa.text("id DESC")])
 
 
 def downgrade() -> None:
     for table in ("retention_runs", "api_keys", "dead_letters", "tool_executions", "approvals",
                   "exception_events", "exceptions", "pack_versions", "tenants"):
         op.drop_table(table)
+    op.execute("DROP FUNCTION exception_events_append_only()")

@@ -1,4 +1,5 @@
-"""Records every dead letter in Postgres (``dead_letters``) so operators can see and replay it."""
+"""Dead letters: parked on the DLQ topic with their error, then recorded in Postgres
+(``dead_letters``) so operators can see and replay them."""
 
 from __future__ import annotations
 
@@ -7,13 +8,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from faust.types import StreamT
+from faust.types import EventT, StreamT, TopicT
 
-from sentinai.agents.sink import retry_forever
+from sentinai.agents.metrics import DLQ_MESSAGES
+from sentinai.agents.retry import retry_forever
 from sentinai.sinks.dead_letters import record_dead_letter
-from sentinai.streams.dlq import PREFIX, STAGE, headers_dict
+from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict
 
 log = logging.getLogger(__name__)
+
+
+async def dead_letter(dlq: TopicT, event: EventT, error: BaseException, *, stage: str) -> None:
+    """Park the original message (key, value, partition) on the DLQ with Kafka Connect's error headers."""
+    message = event.message
+    tenant = event.key.decode("utf-8", "replace") if isinstance(event.key, bytes) else None
+    await dlq.send(key=event.key, value=event.value, partition=message.partition,
+                   headers=dlq_headers(topic=message.topic, partition=message.partition, offset=message.offset,
+                                       error=error, stage=stage, tenant_id=tenant))
+    DLQ_MESSAGES.labels(stage).inc()
 
 
 def _int(value: str | None) -> int:

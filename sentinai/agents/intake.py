@@ -18,9 +18,9 @@ from typing import Any
 from faust.types import EventT, TopicT
 
 from sentinai.agents.backpressure import SinkGate
+from sentinai.agents.dead_letters import dead_letter
 from sentinai.agents.metrics import (
     DECISIONS,
-    DLQ_MESSAGES,
     EVENTS_PROCESSED,
     QUOTA_DEFERRED,
     QUOTA_TOKENS,
@@ -31,7 +31,6 @@ from sentinai.core.engine import decide
 from sentinai.core.normalize import RejectedInput, normalize
 from sentinai.settings import Settings
 from sentinai.streams import codec
-from sentinai.streams.dlq import dlq_headers
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.records import PIPELINE, decision_records, outcome_events
 from sentinai.tables import exception_state, tenant_state
@@ -106,7 +105,7 @@ class Intake:
             EVENTS_PROCESSED.labels("duplicate").inc()
             return
         bucket = None
-        if prior is None:
+        if prior is None and message.topic != self.topics.deferred.get_topic_name():
             quota = self._take_token(packs, tenant, now_epoch)
             if quota is not None:
                 allowed, bucket, wait = quota
@@ -154,7 +153,11 @@ class Intake:
 
     async def _defer(self, event: EventT, tenant: str, source: tuple[str, int, int], now_epoch: float,
                      wait: float, bucket: dict[str, float]) -> None:
-        """Over quota: park the message on the deferred topic with a not-before time; never drop it."""
+        """Over quota: park the message on the deferred topic until its reserved token is due; never drop it.
+
+        The deferred agent runs it through this same intake when that time comes, without charging
+        the quota again.
+        """
         not_before = now_epoch + wait
         partition = event.message.partition
         await self.topics.deferred.send(key=event.key, value=event.value, partition=partition,
@@ -173,13 +176,7 @@ class Intake:
         EVENTS_PROCESSED.labels("deferred").inc()
 
     async def _dead_letter(self, event: EventT, error: BaseException, *, stage: str) -> None:
-        message = event.message
-        tenant = event.key.decode("utf-8", "replace") if isinstance(event.key, bytes) else None
-        await self.topics.dlq.send(
-            key=event.key, value=event.value, partition=message.partition,
-            headers=dlq_headers(topic=message.topic, partition=message.partition, offset=message.offset,
-                                error=error, stage=stage, tenant_id=tenant))
-        DLQ_MESSAGES.labels(stage).inc()
+        await dead_letter(self.topics.dlq, event, error, stage=stage)
         EVENTS_PROCESSED.labels("dead_lettered").inc()
 
 

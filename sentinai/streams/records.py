@@ -49,18 +49,16 @@ def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, 
     events: list[EventEnvelope] = []
     version = base_version
 
-    def add(event_type: str, payload: dict[str, Any], step: str = "") -> None:
+    def add(event_type: str, payload: dict[str, Any], step: str = "", **snapshot_extra: Any) -> None:
         nonlocal version
         version += 1
-        payload["exception"] = exception_snapshot(outcome, version=version)
+        payload["exception"] = {**exception_snapshot(outcome, version=version), **snapshot_extra}
         events.append(EventEnvelope.create(event_type=event_type, tenant_id=tenant, exception_id=exc_id,
                                            occurred_at=now, actor=PIPELINE, payload=payload, step=step))
 
-    add("ExceptionNormalized", {
-        "raw_payload": exception.payload,
-        "normalized_context": {**exception.context, "occurred_at": exception.occurred_at.isoformat(),
-                               "source_system": exception.source_system},
-    })
+    add("ExceptionNormalized", {}, raw_payload=exception.payload,
+        normalized_context={**exception.context, "occurred_at": exception.occurred_at.isoformat(),
+                            "source_system": exception.source_system})
     for decision in outcome.decisions:
         event_type = _STAGE_EVENT.get(decision.stage, "DecisionMade")
         if decision.stage == "playbook" and not decision.playbook_id:

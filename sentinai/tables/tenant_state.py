@@ -84,16 +84,21 @@ def record_deferred(state: TenantState | None, source: Source, bucket: dict[str,
 
 
 def take_token(bucket: dict[str, float] | None, *, rate: float, burst: float, now_epoch: float) -> tuple[bool, dict[str, float], float]:
-    """Token bucket: (allowed, new bucket, seconds until a token is back when not allowed)."""
+    """Token bucket that reserves: (allowed now, new bucket, seconds until the reserved token is due).
+
+    Over quota the token is still taken and the bucket goes into debt, so each deferred message
+    owns the slot it will run in: it comes back exactly when its token is due and is not charged
+    again (no thundering herd of re-deferrals), and the deferral grows with the backlog.
+    """
     if bucket is None:
         tokens, at = burst, now_epoch
     else:
         tokens, at = bucket["tokens"], bucket["at"]
-    tokens = min(burst, tokens + max(0.0, now_epoch - at) * rate)
-    if tokens >= 1.0:
-        return True, {"tokens": tokens - 1.0, "at": now_epoch}, 0.0
-    wait = (1.0 - tokens) / rate if rate > 0 else 60.0
-    return False, {"tokens": tokens, "at": now_epoch}, wait
+    tokens = min(burst, tokens + max(0.0, now_epoch - at) * rate) - 1.0
+    new = {"tokens": tokens, "at": now_epoch}
+    if tokens >= 0.0:
+        return True, new, 0.0
+    return False, new, -tokens / rate
 
 
 def backpressure_level(pending: int, *, warning: int, critical: int, overloaded: int) -> str:

@@ -7,11 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sentinai.core.packs import build_pack_set
-from sentinai.samples import sample_exception
-from tests.support.packs import cloned_tenants, sample_documents
-
-HIGH_QUOTA = {"exceptionsPerSecond": 100_000, "burst": 100_000}
+from sentinai.bench import workload
+from tests.support.packs import PACKS
 
 
 @dataclass
@@ -29,21 +26,14 @@ class Load:
 
 
 def make_load(*, tenants: int, exceptions: int, duplicate_share: float = 0.05, seed: int = 7) -> Load:
-    docs = cloned_tenants(tenants, quota=HIGH_QUOTA, prefix="load")
-    domains, _ = sample_documents()
-    packs = build_pack_set(domains, docs)
-    rng = random.Random(seed)
+    _, docs, packs = workload.workload_packs(PACKS, tenants, prefix="load", quota=workload.UNTHROTTLED)
     load = Load(tenants=docs)
-    originals: list[tuple[bytes, dict[str, Any]]] = []
-    for index in range(exceptions):
-        tenant = docs[index % tenants]["tenantId"]
-        exc = sample_exception(rng, packs, tenant)
-        assert isinstance(exc, dict)
-        exc["exception_id"] = f"{tenant}-{index}"
-        originals.append((tenant.encode(), exc))
-        load.messages.append(originals[-1])
+    originals = workload.unique_exceptions(packs, [d["tenantId"] for d in docs], exceptions, seed=seed)
+    rng = random.Random(seed)
+    for message in originals:
+        load.messages.append(message)
         if rng.random() < duplicate_share:
-            key, dup = rng.choice(originals)
+            key, dup = rng.choice(load.messages)
             load.messages.append((key, dup))
             load.duplicates[dup["tenant_id"]] += 1
     return load

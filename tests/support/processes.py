@@ -42,7 +42,7 @@ class WorkerProcess:
                 raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_tail()}")
             with open(self.log_path, "rb") as log:
                 log.seek(offset)
-                if b"Worker: Ready" in log.read():
+                if b"[^Worker]: Ready" in log.read():
                     return self
             time.sleep(0.2)
         raise TimeoutError(f"worker not ready within {wait_ready}s:\n{self.log_tail()}")

@@ -38,15 +38,16 @@ def test_decisions_per_minute_rolls_over() -> None:
     assert state["minute"] == [2, 1]
 
 
-def test_token_bucket_allows_burst_then_defers_until_refill() -> None:
+def test_token_bucket_allows_burst_then_reserves_later_slots() -> None:
     bucket = None
-    allowed = []
+    results = []
     for _ in range(5):
         ok, bucket, wait = ts.take_token(bucket, rate=2.0, burst=3.0, now_epoch=100.0)
-        allowed.append(ok)
-    assert allowed == [True, True, True, False, False]
-    assert wait == 0.5
-    ok, bucket, _ = ts.take_token(bucket, rate=2.0, burst=3.0, now_epoch=100.5)
+        results.append((ok, wait))
+    assert results == [(True, 0.0), (True, 0.0), (True, 0.0), (False, 0.5), (False, 1.0)]
+    ok, bucket, wait = ts.take_token(bucket, rate=2.0, burst=3.0, now_epoch=101.0)
+    assert (ok, wait) == (False, 0.5)
+    ok, _, _ = ts.take_token(bucket, rate=2.0, burst=3.0, now_epoch=102.0)
     assert ok
 
 

@@ -1,0 +1,325 @@
+"""Pipeline benchmark: the real worker against a raw aiokafka loop on the same broker, same messages.
+
+    python -m sentinai.bench.pipeline [--n 100000] [--tenants 20] [--latency-seconds 20]
+
+1. Starts an embedded broker and PostgreSQL (or uses SENTINAI_KAFKA_BROKER / SENTINAI_DATABASE_URL),
+   migrates a fresh database, activates the sample domains and N tenants cloned from the samples
+   (without quota throttling), and preloads N ~1 KB exceptions into a fresh input topic.
+2. Baseline: a raw aiokafka consume → JSON decode → produce loop over the same messages.
+3. Pipeline: one ``sentinai worker``; throughput from its first to its last decision, and to the
+   last row committed in PostgreSQL.
+4. Latency: a fresh worker under a steady offered load of half the measured maximum; p50/p95/p99
+   from produce to decision and from produce to committed row; the worker's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from sentinai.bench import workload
+from sentinai.embedded.process import free_port
+from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
+from sentinai.streams import codec
+from sentinai.streams.topics import ensure_topics
+
+PACKS = Path(__file__).resolve().parents[2] / "packs"
+
+
+def _percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _raw_loop(bootstrap: str, source: str, sink: str, count: int, partitions: int) -> float:
+    """Seconds for a raw consume → decode → produce loop over ``count`` messages."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=4 * 1024 * 1024)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await consumer.start()
+    await producer.start()
+    try:
+        assigned = [TopicPartition(source, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        seen, started = 0, None
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            for tp, records in batches.items():
+                if started is None:
+                    started = time.perf_counter()
+                for record in records:
+                    value = codec.loads(record.value)
+                    await producer.send(sink, codec.dumps(value), key=record.key, partition=tp.partition)
+                seen += len(records)
+        await producer.flush()
+        assert started is not None
+        return time.perf_counter() - started
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: float) -> dict[str, float]:
+    """exception_id → broker timestamp (s) of its last-stage decision, read until ``expected`` are seen."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False, group_id=f"bench-{uuid.uuid4().hex}")
+    await consumer.start()
+    times: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    try:
+        while len(times) < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for records in batches.values():
+                for record in records:
+                    decision = codec.loads(record.value)
+                    if decision["stage"] == "playbook":
+                        times[decision["exception_id"]] = record.timestamp / 1000
+    finally:
+        await consumer.stop()
+    return times
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+class Worker:
+    def __init__(self, settings: Settings, database_url: str, log: Path) -> None:
+        env = dict(os.environ)
+        for name, value in settings.model_dump().items():
+            if value is not None:
+                env[f"SENTINAI_{name.upper()}"] = str(value)
+        env["SENTINAI_DATABASE_URL"] = database_url
+        env["SENTINAI_LOG_LEVEL"] = "WARNING"
+        self.log = log
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "sentinai", "worker"], env=env,
+                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def stop(self) -> float:
+        rss = _peak_rss_mb(self.process.pid)
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return rss
+
+
+async def _wait_rows(database_url: str, tenants: list[str], expected: int, timeout: float) -> float:
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            count = await conn.fetchval("SELECT count(*) FROM exceptions WHERE tenant_id = ANY($1::text[])", tenants)
+            if count >= expected:
+                return time.time()
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"only {count} of {expected} rows after {timeout}s")
+    finally:
+        await conn.close()
+
+
+async def _row_times(database_url: str, ids: list[str]) -> dict[str, float]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        rows = await conn.fetch("SELECT exception_id, extract(epoch FROM created_at) AS at FROM exceptions "
+                                "WHERE exception_id = ANY($1::text[])", ids)
+        return {r["exception_id"]: float(r["at"]) for r in rows}
+    finally:
+        await conn.close()
+
+
+async def _activate(database_url: str, domains: list[dict[str, Any]], tenants: list[dict[str, Any]]) -> None:
+    from sentinai.sinks.pack_store import store_packs
+    from sentinai.sinks.pool import open_pool
+
+    async with open_pool(database_url, min_size=1, max_size=1) as pool:
+        await store_packs(pool, domains, tenants, created_by="bench")
+
+
+async def _create_database(server_url: str) -> str:
+    name = f"bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[str, float]:
+    from sentinai.migrate import upgrade
+
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sentinai-bench-")))
+        broker_url = os.environ.get("SENTINAI_KAFKA_BROKER")
+        if not broker_url:
+            from sentinai.embedded.broker import EmbeddedBroker
+
+            broker_url = stack.enter_context(EmbeddedBroker(port=free_port(), log_dir=tmp)).url
+        server_url = os.environ.get("SENTINAI_DATABASE_URL")
+        if server_url:
+            server_url = asyncpg_dsn(server_url)
+        else:
+            from sentinai.embedded.postgres import EmbeddedPostgres
+
+            server_url = stack.enter_context(EmbeddedPostgres(tmp / "pg", port=free_port())).url
+        database_url = asyncio.run(_create_database(server_url))
+        upgrade(database_url)
+        domains, docs, packs = workload.workload_packs(PACKS, tenants, prefix="bench", quota=workload.UNTHROTTLED)
+        asyncio.run(_activate(database_url, domains, docs))
+        tenant_ids = [d["tenantId"] for d in docs]
+        prefix = f"b{uuid.uuid4().hex[:6]}"
+        settings = Settings(kafka_broker=broker_url, topic_partitions=partitions, app_id=f"{prefix}-app",
+                            topic_prefix=prefix, topic_exceptions=f"{prefix}.exceptions",
+                            topic_events=f"{prefix}.events", topic_decisions=f"{prefix}.decisions",
+                            topic_dlq=f"{prefix}.dlq", data_dir=tmp / "data")
+        bootstrap = bootstrap_servers(broker_url)
+        asyncio.run(ensure_topics(settings))
+        messages = [(k, codec.dumps(v)) for k, v in workload.unique_exceptions(packs, tenant_ids, n)]
+        print(f"preloading {n} messages ({sum(len(v) for _, v in messages) / n:.0f} bytes avg) "
+              f"over {tenants} tenants, {partitions} partitions", flush=True)
+        asyncio.run(_produce(bootstrap, settings.topic_exceptions, messages))
+
+        raw_seconds = asyncio.run(_raw_loop(bootstrap, settings.topic_exceptions, f"{prefix}.raw-out", n,
+                                           partitions))
+        raw_rate = n / raw_seconds
+
+        worker = Worker(settings, database_url, tmp / "worker.log")
+        try:
+            decisions = asyncio.run(_decision_times(bootstrap, settings.topic_decisions, n, timeout=max(600, n / 50)))
+            row_done = asyncio.run(_wait_rows(database_url, tenant_ids, n, timeout=600))
+        finally:
+            rss_throughput = worker.stop()
+        if len(decisions) < n:
+            raise SystemExit(f"only {len(decisions)} of {n} decisions; see {tmp / 'worker.log'}")
+        # the first decision marks the first consume closely enough: it is ~1 ms behind it
+        first = min(decisions.values())
+        pipeline_rate = n / (max(decisions.values()) - first)
+        stored_rate = n / (row_done - first)
+
+        latency_n = max(100, int(pipeline_rate / 2 * latency_seconds))
+        latency_messages = [(k, codec.dumps(v)) for k, v in
+                            workload.unique_exceptions(packs, tenant_ids, latency_n, seed=11, id_prefix="lat-")]
+        worker = Worker(settings.model_copy(update={"app_id": f"{prefix}-latency",
+                                                    "topic_exceptions": f"{prefix}.latency-in"}),
+                        database_url, tmp / "worker-latency.log")
+        try:
+            latency = asyncio.run(_steady_load(bootstrap, settings, f"{prefix}.latency-in", latency_messages,
+                                               rate=pipeline_rate / 2, database_url=database_url))
+        finally:
+            rss_latency = worker.stop()
+
+    results = {
+        "raw_msgs_per_second": raw_rate,
+        "pipeline_msgs_per_second": pipeline_rate,
+        "pipeline_stored_msgs_per_second": stored_rate,
+        "pipeline_vs_raw_ratio": pipeline_rate / raw_rate,
+        **latency,
+        "worker_peak_rss_mb": max(rss_throughput, rss_latency),
+    }
+    return results
+
+
+async def _steady_load(bootstrap: str, settings: Settings, topic: str, messages: list[tuple[bytes, bytes]], *,
+                       rate: float, database_url: str) -> dict[str, float]:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
+    finally:
+        await admin.close()
+    await asyncio.sleep(8)  # let the fresh worker join its group before the clock starts
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    sent_at: dict[str, float] = {}
+    try:
+        start = time.perf_counter()
+        for index, (key, value) in enumerate(messages):
+            delay = start + index / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            exception_id = codec.loads(value)["exception_id"]
+            sent_at[exception_id] = time.time()
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    decided = await _decision_times(bootstrap, settings.topic_decisions, len(sent_at) + 0, timeout=120)
+    decided = {k: v for k, v in decided.items() if k in sent_at}
+    stored: dict[str, float] = {}
+    deadline = time.monotonic() + 120
+    while len(stored) < len(sent_at) and time.monotonic() < deadline:
+        stored = await _row_times(database_url, list(sent_at))
+        await asyncio.sleep(0.5)
+    to_decision = [1000 * (decided[k] - sent_at[k]) for k in decided]
+    to_row = [1000 * (stored[k] - sent_at[k]) for k in stored]
+    return {
+        "offered_msgs_per_second": rate,
+        "decision_latency_p50_ms": _percentile(to_decision, 0.50),
+        "decision_latency_p95_ms": _percentile(to_decision, 0.95),
+        "decision_latency_p99_ms": _percentile(to_decision, 0.99),
+        "stored_latency_p50_ms": _percentile(to_row, 0.50),
+        "stored_latency_p95_ms": _percentile(to_row, 0.95),
+        "stored_latency_p99_ms": _percentile(to_row, 0.99),
+        "latency_samples": float(min(len(to_decision), len(to_row))),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sentinai.bench.pipeline", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--tenants", type=int, default=20)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--latency-seconds", type=float, default=20.0)
+    args = parser.parse_args(argv)
+    results = run(args.n, args.tenants, args.latency_seconds, args.partitions)
+    print(f"{'metric':<34}{'value':>14}")
+    for name, value in results.items():
+        print(f"{name:<34}{value:>14,.2f}")
+    print()
+    for name, value in results.items():
+        print(f"{name}: {value:.3f}" if "ratio" in name else f"{name}: {value:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

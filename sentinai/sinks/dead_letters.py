@@ -1,0 +1,67 @@
+"""The dead-letter store: every message the pipeline could not process, kept for operators.
+
+A dead letter is identified by where it came from (topic, partition, offset): the DLQ consumer can
+see the same Kafka message again after a restart, and recording it again is a no-op. Reads are
+tenant-scoped; letters whose tenant could not be determined (``tenant_id`` NULL) are visible to no
+tenant's view.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+_SUMMARY = """id, tenant_id, source_topic, source_partition, source_offset, stage, error_class,
+              error_message, headers, status, created_at, replayed_at,
+              octet_length(value) AS value_size"""
+
+
+async def record_dead_letter(pool: asyncpg.Pool, *, tenant_id: str | None, source_topic: str,
+                             source_partition: int, source_offset: int, stage: str, error_class: str,
+                             error_message: str, headers: dict[str, str], key: bytes | None,
+                             value: bytes | None) -> None:
+    """Store one dead letter; a second call for the same (topic, partition, offset) changes nothing."""
+    await pool.execute(
+        """INSERT INTO dead_letters (tenant_id, source_topic, source_partition, source_offset, stage,
+                                     error_class, error_message, headers, key, value)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT ON CONSTRAINT dead_letters_source DO NOTHING""",
+        tenant_id, source_topic, source_partition, source_offset, stage, error_class,
+        error_message, headers, key, value,
+    )
+
+
+async def list_dead_letters(pool: asyncpg.Pool, tenant_id: str, *, limit: int = 50,
+                            before_id: int | None = None) -> list[dict[str, Any]]:
+    """The tenant's dead letters, newest first, ``limit`` at a time; page with the last ``id``.
+
+    Rows carry ``value_size`` instead of the key and value bytes (a page of letters can hold
+    megabytes); :func:`get_dead_letter` returns one with its bytes.
+    """
+    rows = await pool.fetch(
+        f"""SELECT {_SUMMARY} FROM dead_letters
+            WHERE tenant_id = $1 AND ($2::bigint IS NULL OR id < $2)
+            ORDER BY id DESC LIMIT $3""",
+        tenant_id, before_id, limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def get_dead_letter(pool: asyncpg.Pool, tenant_id: str, dead_letter_id: int) -> dict[str, Any] | None:
+    """One of the tenant's dead letters with its key and value bytes, or None."""
+    row = await pool.fetchrow(
+        f"SELECT {_SUMMARY}, key, value FROM dead_letters WHERE tenant_id = $1 AND id = $2",
+        tenant_id, dead_letter_id,
+    )
+    return dict(row) if row else None
+
+
+async def mark_replayed(pool: asyncpg.Pool, tenant_id: str, dead_letter_id: int) -> bool:
+    """Mark the letter replayed (now); False when the tenant has no such letter."""
+    status = await pool.execute(
+        """UPDATE dead_letters SET status = 'replayed', replayed_at = now()
+           WHERE tenant_id = $1 AND id = $2""",
+        tenant_id, dead_letter_id,
+    )
+    return status != "UPDATE 0"

@@ -1,0 +1,170 @@
+"""The sink's database half: write a batch of events and their projections in one transaction.
+
+The sink feed (a faust agent) hands over batches of decoded envelopes and acknowledges their
+offsets only after :meth:`EventWriter.write_batch` returns, so Kafka delivers every event at least
+once and the writer must turn a second delivery into a no-op:
+
+* the deterministic ``event_id`` is the primary key of ``exception_events``. The writer looks the
+  batch's ids up (one index probe each), and COPYs only the new events straight into the table —
+  PostgreSQL's bulk-insert path, several times cheaper per row than ``INSERT … ON CONFLICT``. The
+  guarantee is the same one ``ON CONFLICT DO NOTHING`` gives: the primary key still decides. If a
+  concurrent writer (two workers overlapping during a rebalance) commits one of the same events
+  between probe and COPY, the COPY fails on the key, the transaction rolls back and the writer
+  tries again; the probe then sees that event. Nothing is stored twice, nothing is skipped.
+* only the events that were new are projected (:mod:`sentinai.sinks.projections`). An event
+  already stored had its projection committed in the same transaction as itself, so a replay
+  costs one probe per event and nothing else;
+* the projections are versioned upserts, so reordered events and replays of a history that
+  retention deleted converge on the same rows.
+
+A malformed snapshot is found in Python before anything is sent, with its event id; what only the
+database can refuse (say, a NUL character, which PostgreSQL text cannot hold) is traced to its
+events by writing them one by one in a transaction that is rolled back. Either way the caller gets
+:class:`~sentinai.sinks.errors.BatchRejected` naming the events to dead-letter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from sentinai.sinks.errors import BatchRejected, SinkUnavailable, classify
+from sentinai.sinks.projections import (
+    APPROVALS,
+    EXCEPTIONS,
+    PROJECTIONS,
+    TOOL_EXECUTIONS,
+    InvalidSnapshots,
+    Row,
+)
+from sentinai.streams.envelope import EventEnvelope
+
+_EVENT_COLUMNS = ("event_id", "tenant_id", "exception_id", "event_type", "actor_type", "actor_id",
+                  "payload", "occurred_at")
+_PROBE = "SELECT event_id FROM exception_events WHERE event_id = ANY($1::text[])"
+_ATTEMPTS_AGAINST_CONCURRENT_WRITERS = 3
+
+# What the database says when the data itself is at fault (SQLSTATE classes 22 and 23): retrying
+# cannot help, but writing the events one by one can tell which of them it refuses.
+_REJECTIONS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+_FAILURES = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What one batch did: events new to the database, events it already had, rows projected."""
+
+    inserted: int
+    duplicates: int
+    exceptions_upserted: int
+    approvals_upserted: int = 0
+    tool_executions_upserted: int = 0
+
+
+class EventWriter:
+    """Writes batches of events to Postgres; safe to call again with the same batch.
+
+    The pool must come from :func:`sentinai.sinks.pool.open_pool` (its JSONB codec is what lets
+    COPY take the payload dicts).
+    """
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def write_batch(self, events: Sequence[EventEnvelope]) -> WriteResult:
+        """Store ``events`` and update the projections, all in one transaction.
+
+        Raises :class:`~sentinai.sinks.errors.SinkUnavailable` when the database cannot take the
+        batch now (retry the same batch), :class:`~sentinai.sinks.errors.BatchRejected` when some
+        events can never be stored as they are (``event_ids`` names them: dead-letter those and
+        write the rest), and :class:`~sentinai.sinks.errors.SinkError` for anything else. Nothing
+        of the batch is committed then.
+        """
+        first: dict[str, EventEnvelope] = {}
+        for event in events:
+            first.setdefault(event.event_id, event)
+        # Event-id order is a stable lock order: writers that overlap cannot deadlock.
+        batch = sorted(first.values(), key=lambda e: e.event_id)
+        try:
+            return await self._write_retrying(batch, len(events))
+        except InvalidSnapshots as err:
+            raise BatchRejected(f"{err}; batch of {len(events)} events not written",
+                                event_ids=list(err.errors)) from err
+        except _REJECTIONS as err:
+            try:
+                culprits = await self._refused_events(batch)
+            except _FAILURES as during_search:
+                raise classify(during_search, len(events)) from err
+            raise BatchRejected(
+                f"PostgreSQL refused {len(culprits) or 'no single'} event(s) of the batch "
+                f"({type(err).__name__}: {err}); batch of {len(events)} events not written",
+                event_ids=culprits) from err
+        except _FAILURES as err:
+            raise classify(err, len(events)) from err
+
+    async def _write_retrying(self, batch: list[EventEnvelope], received: int) -> WriteResult:
+        attempts_left = _ATTEMPTS_AGAINST_CONCURRENT_WRITERS
+        while True:
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    return await _write(conn, batch, received)
+            except asyncpg.UniqueViolationError as err:
+                attempts_left -= 1
+                if attempts_left == 0:
+                    raise SinkUnavailable(
+                        f"concurrent writers kept storing the same events ({err}); batch of "
+                        f"{received} events not written, retry it") from err
+
+    async def _refused_events(self, batch: list[EventEnvelope]) -> list[str]:
+        """Ids of the events the database refuses on their own (tried one by one, rolled back)."""
+        refused = []
+        async with self._pool.acquire() as conn:
+            outer = conn.transaction()
+            await outer.start()
+            try:
+                for event in batch:
+                    try:
+                        async with conn.transaction():
+                            await _write(conn, [event], 1)
+                    except (*_REJECTIONS, InvalidSnapshots):
+                        refused.append(event.event_id)
+            finally:
+                await outer.rollback()
+        return refused
+
+
+async def _write(conn: asyncpg.Connection, batch: list[EventEnvelope], received: int) -> WriteResult:
+    stored = {r[0] for r in await conn.fetch(_PROBE, [e.event_id for e in batch])}
+    new = [e for e in batch if e.event_id not in stored] if stored else batch
+    if not new:
+        return WriteResult(inserted=0, duplicates=received, exceptions_upserted=0)
+    rows, invalid = [], {}
+    for projection in PROJECTIONS:
+        try:
+            rows.append(projection.rows(new))
+        except InvalidSnapshots as err:
+            invalid.update(err.errors)
+    if invalid:
+        raise InvalidSnapshots(invalid)
+    await conn.copy_records_to_table(
+        "exception_events", columns=_EVENT_COLUMNS,
+        records=[(e.event_id, e.tenant_id, e.exception_id, e.event_type, e.actor.type, e.actor.id,
+                  e.payload, e.occurred_at) for e in new])
+    counts = [await _upsert(conn, p.sql, r) for p, r in zip(PROJECTIONS, rows, strict=True)]
+    by_table = dict(zip((p.table for p in PROJECTIONS), counts, strict=True))
+    return WriteResult(
+        inserted=len(new),
+        duplicates=received - len(new),
+        exceptions_upserted=by_table[EXCEPTIONS.table],
+        approvals_upserted=by_table[APPROVALS.table],
+        tool_executions_upserted=by_table[TOOL_EXECUTIONS.table],
+    )
+
+
+async def _upsert(conn: asyncpg.Connection, sql: str, rows: list[Row]) -> int:
+    if not rows:
+        return 0
+    status = await conn.execute(sql, *(list(column) for column in zip(*rows, strict=True)))
+    return int(status.rsplit(" ", 1)[1])

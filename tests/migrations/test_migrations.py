@@ -1,0 +1,132 @@
+"""Every revision upgrades and downgrades cleanly, and head has the schema the code relies on."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from sentinai.migrate import downgrade, upgrade
+
+TABLES = {"tenants", "pack_versions", "exceptions", "exception_events", "approvals",
+          "tool_executions", "dead_letters", "api_keys", "retention_runs"}
+
+
+async def _admin(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def empty_database(server_url: str) -> Iterator[str]:
+    """A database with nothing in it (not cloned from the migrated template)."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(server_url, f"CREATE DATABASE {name}"))
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def _tables(url: str) -> set[str]:
+    async def fetch() -> set[str]:
+        conn = await asyncpg.connect(url)
+        try:
+            rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            return {r[0] for r in rows} - {"alembic_version"}
+        finally:
+            await conn.close()
+
+    return asyncio.run(fetch())
+
+
+def test_base_head_base_head(empty_database: str) -> None:
+    upgrade(empty_database)
+    assert _tables(empty_database) == TABLES
+    downgrade(empty_database, "base")
+    assert _tables(empty_database) == set()
+    upgrade(empty_database)
+    assert _tables(empty_database) == TABLES
+
+
+def test_each_revision_steps_down_and_up(empty_database: str) -> None:
+    from alembic.script import ScriptDirectory
+
+    from sentinai.migrate import alembic_config
+
+    revisions = [r.revision for r in ScriptDirectory.from_config(alembic_config(empty_database)).walk_revisions()]
+    upgrade(empty_database)
+    for revision in revisions:  # head first
+        downgrade(empty_database, "-1")
+        upgrade(empty_database, revision)
+        downgrade(empty_database, "-1")
+    assert _tables(empty_database) == set()
+
+
+async def _primary_key(conn: asyncpg.Connection, table: str) -> list[str]:
+    rows = await conn.fetch(
+        """SELECT a.attname FROM pg_index i
+           JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+           WHERE i.indrelid = $1::regclass AND i.indisprimary
+           ORDER BY array_position(i.indkey, a.attnum)""", table)
+    return [r[0] for r in rows]
+
+
+async def test_keys_are_tenant_scoped(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await _primary_key(conn, "exceptions") == ["tenant_id", "exception_id"]
+        assert await _primary_key(conn, "approvals") == ["tenant_id", "approval_id"]
+        assert await _primary_key(conn, "tool_executions") == ["tenant_id", "execution_id"]
+        assert await _primary_key(conn, "exception_events") == ["event_id"]
+    finally:
+        await conn.close()
+
+
+async def test_web_view_indexes_exist(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        indexes = {r[0] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = 'public'")}
+    finally:
+        await conn.close()
+    assert {"exceptions_by_created", "exceptions_by_status_severity", "exception_events_timeline",
+            "pack_versions_one_active", "dead_letters_by_tenant", "exceptions_by_updated"} <= indexes
+
+
+async def test_one_active_version_per_pack(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        insert = ("INSERT INTO pack_versions (kind, name, version, checksum, status, document) "
+                  "VALUES ('domain', 'd', $1, $1, 'active', '{}')")
+        await conn.execute(insert, "1")
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, "2")
+    finally:
+        await conn.close()
+
+
+async def test_exception_events_are_append_only(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            """INSERT INTO exception_events (event_id, tenant_id, exception_id, event_type, actor_type,
+                                             actor_id, payload, occurred_at)
+               VALUES ('e1', 't', 'x', 'ExceptionIngested', 'agent', 'a', '{}', now())""")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await conn.execute("UPDATE exception_events SET event_type = 'Other'")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await conn.execute("DELETE FROM exception_events")
+        async with conn.transaction():  # the retention job's way
+            await conn.execute("SET LOCAL sentinai.retention = 'on'")
+            assert await conn.execute("DELETE FROM exception_events") == "DELETE 1"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):  # SET LOCAL ended with its transaction
+            await conn.execute("DELETE FROM exception_events")
+    finally:
+        await conn.close()

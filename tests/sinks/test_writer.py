@@ -1,0 +1,222 @@
+"""EventWriter: duplicates dropped, projections versioned, replays change nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import asyncpg
+import pytest
+
+from sentinai.sinks.errors import BatchRejected
+from sentinai.sinks.repositories import get_exception
+from sentinai.sinks.writer import EventWriter
+from sentinai.streams.envelope import EventEnvelope
+from tests.sinks.conftest import T0, event, lifecycle
+
+TABLES = ("exception_events", "exceptions", "approvals", "tool_executions")
+
+
+async def fingerprint(pool: asyncpg.Pool) -> dict[str, tuple[int, str]]:
+    """Row count and an md5 over every column of every row, per table."""
+    result = {}
+    for table in TABLES:
+        row = await pool.fetchrow(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t")
+        result[table] = (row[0], row[1])
+    return result
+
+
+def approval_events(tenant: str, exception_id: str) -> list[EventEnvelope]:
+    base = {"approval_id": f"AP-{exception_id}", "reason": "amount over limit",
+            "requested_at": "2026-11-24T09:40:00Z", "expires_at": "2026-11-24T10:40:00Z",
+            "decided_by": None, "decided_at": None, "comment": None}
+    return [
+        event(tenant, exception_id, "ApprovalRequested", minutes=10,
+              payload={"approval": {**base, "status": "PENDING", "version": 1}}),
+        event(tenant, exception_id, "ApprovalGranted", minutes=12,
+              payload={"approval": {**base, "status": "APPROVED", "decided_by": "alice",
+                                    "decided_at": "2026-11-24T09:42:00Z", "comment": "ok", "version": 2}}),
+    ]
+
+
+def tool_events(tenant: str, exception_id: str) -> list[EventEnvelope]:
+    base = {"execution_id": f"TX-{exception_id}", "tool_name": "resend_ssi",
+            "request": {"orderId": "ORD-1"}, "error": None, "started_at": "2026-11-24T09:45:00Z"}
+    return [
+        event(tenant, exception_id, "ToolExecutionStarted", minutes=15, step="1",
+              payload={"tool_execution": {**base, "status": "RUNNING", "response": None,
+                                          "attempts": 1, "finished_at": None, "version": 1}}),
+        event(tenant, exception_id, "ToolExecutionSucceeded", minutes=16, step="1",
+              payload={"tool_execution": {**base, "status": "SUCCEEDED", "response": {"ok": True},
+                                          "attempts": 1, "finished_at": "2026-11-24T09:46:00Z",
+                                          "version": 2}}),
+    ]
+
+
+def history(tenant: str = "acme", exceptions: int = 20) -> list[EventEnvelope]:
+    events = []
+    for i in range(exceptions):
+        events += lifecycle(tenant, f"EX-{i}", start_minutes=i)
+        if i % 2 == 0:
+            events += approval_events(tenant, f"EX-{i}") + tool_events(tenant, f"EX-{i}")
+    return events
+
+
+async def test_writes_events_and_projects_the_newest_snapshot(pool: asyncpg.Pool) -> None:
+    events = lifecycle("acme", "EX-1")
+    result = await EventWriter(pool).write_batch(events)
+    assert (result.inserted, result.duplicates, result.exceptions_upserted) == (7, 0, 1)
+    row = await get_exception(pool, "acme", "EX-1")
+    assert row is not None
+    assert (row["status"], row["version"], row["playbook_id"], row["current_step"]) == (
+        "RESOLVED", 7, "pb-settlement", 3)
+    assert row["raw_payload"] == {"orderId": "ORD-EX-1", "amount": 125000.0}
+    assert row["normalized_context"] == {"slaMinutesRemaining": 95}
+    assert row["created_at"] == events[0].occurred_at  # event times, not wall-clock times
+    assert row["updated_at"] == events[-1].occurred_at
+
+
+async def test_duplicates_are_dropped_within_and_across_batches(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)
+    events = lifecycle("acme", "EX-1")
+    first = await writer.write_batch(events + events[:3])
+    assert (first.inserted, first.duplicates) == (7, 3)
+    again = await writer.write_batch(events)
+    assert (again.inserted, again.duplicates, again.exceptions_upserted) == (0, 7, 0)
+    assert await pool.fetchval("SELECT count(*) FROM exception_events") == 7
+
+
+async def test_replaying_everything_leaves_the_database_unchanged(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)
+    events = history()
+    for i in range(0, len(events), 37):
+        await writer.write_batch(events[i:i + 37])
+    before = await fingerprint(pool)
+    assert before["exceptions"][0] == 20 and before["approvals"][0] == 10
+    replay = events[:]
+    random.Random(3).shuffle(replay)
+    for i in range(0, len(replay), 50):
+        result = await writer.write_batch(replay[i:i + 50])
+        assert result.inserted == 0
+    assert await fingerprint(pool) == before
+
+
+async def _rows(pool: asyncpg.Pool, tenant: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every projected row of a tenant, without the tenant column, for comparing two tenants."""
+    out = {}
+    for table, key in (("exceptions", "exception_id"), ("approvals", "approval_id"),
+                       ("tool_executions", "execution_id")):
+        rows = await pool.fetch(f"SELECT * FROM {table} WHERE tenant_id = $1 ORDER BY {key}", tenant)
+        out[table] = [tuple(v for k, v in r.items() if k != "tenant_id") for r in rows]
+    return out
+
+
+def _as_tenant(events: list[EventEnvelope], tenant: str) -> list[EventEnvelope]:
+    return [e.model_copy(update={"tenant_id": tenant, "event_id": f"{tenant}:{e.event_id}"}) for e in events]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+async def test_reordered_batches_converge_and_never_move_backwards(pool: asyncpg.Pool, seed: int) -> None:
+    writer = EventWriter(pool)
+    events = history(exceptions=8)
+    await writer.write_batch(_as_tenant(events, "in-order"))
+
+    rng = random.Random(seed)
+    shuffled = _as_tenant(events, "shuffled")
+    rng.shuffle(shuffled)
+    seen: dict[str, int] = {}
+    i = 0
+    while i < len(shuffled):
+        size = rng.randint(1, 25)
+        await writer.write_batch(shuffled[i:i + size] + shuffled[max(0, i - 5):i])  # with re-sends
+        i += size
+        for r in await pool.fetch("SELECT exception_id, version FROM exceptions WHERE tenant_id = 'shuffled'"):
+            assert r["version"] >= seen.get(r["exception_id"], 0), "an exception moved backwards"
+            seen[r["exception_id"]] = r["version"]
+    assert await _rows(pool, "shuffled") == await _rows(pool, "in-order")
+
+
+async def test_raw_payload_is_never_erased_and_late_events_fill_it(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)
+    raw = {"orderId": "ORD-1"}
+    older = event("acme", "EX-1", "ExceptionNormalized", version=2, raw_payload=raw,
+                  normalized_context={"k": 1})
+    newer = event("acme", "EX-1", "TriageCompleted", version=3, minutes=1, status="OPEN",
+                  raw_payload=None)
+    await writer.write_batch([newer])
+    await writer.write_batch([older])  # arrives late: fills the payload, keeps the newer state
+    row = await get_exception(pool, "acme", "EX-1")
+    assert row is not None
+    assert (row["version"], row["status"], row["raw_payload"], row["normalized_context"]) == (
+        3, "OPEN", raw, {"k": 1})
+    assert row["created_at"] == older.occurred_at and row["updated_at"] == newer.occurred_at
+    later = event("acme", "EX-1", "ExceptionResolved", version=4, minutes=2, status="RESOLVED")
+    await writer.write_batch([later])
+    row = await get_exception(pool, "acme", "EX-1")
+    assert row is not None and (row["status"], row["raw_payload"]) == ("RESOLVED", raw)
+
+
+async def test_approvals_and_tool_executions_are_versioned(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)
+    approvals, tools = approval_events("acme", "EX-1"), tool_events("acme", "EX-1")
+    result = await writer.write_batch([approvals[1], tools[1]])
+    assert (result.approvals_upserted, result.tool_executions_upserted) == (1, 1)
+    result = await writer.write_batch([approvals[0], tools[0]])  # older versions arrive late
+    assert (result.approvals_upserted, result.tool_executions_upserted) == (0, 0)
+    approval = await pool.fetchrow("SELECT * FROM approvals WHERE tenant_id = 'acme'")
+    assert (approval["approval_id"], approval["status"], approval["decided_by"], approval["version"]) == (
+        "AP-EX-1", "APPROVED", "alice", 2)
+    execution = await pool.fetchrow("SELECT * FROM tool_executions WHERE tenant_id = 'acme'")
+    assert (execution["status"], execution["response"], execution["request"], execution["attempts"]) == (
+        "SUCCEEDED", {"ok": True}, {"orderId": "ORD-1"}, 1)
+
+
+async def test_a_large_batch_in_one_call(pool: asyncpg.Pool) -> None:
+    events = [e for i in range(715) for e in lifecycle(f"t{i % 7}", f"EX-{i}")][:5000]
+    result = await EventWriter(pool).write_batch(events)
+    assert (result.inserted, result.duplicates) == (5000, 0)
+    assert result.exceptions_upserted == 715
+    assert await pool.fetchval("SELECT count(*) FROM exception_events") == 5000
+    assert await pool.fetchval("SELECT count(*) FROM exceptions WHERE version = 7") == 714
+
+
+async def test_malformed_snapshots_are_named_and_nothing_is_written(pool: asyncpg.Pool) -> None:
+    good = lifecycle("acme", "EX-1")
+    bad_version = event("acme", "EX-2", "TriageCompleted", version=1)
+    bad_version.payload["exception"]["version"] = "three"
+    bad_time = event("acme", "EX-3", "TriageCompleted", version=1, sla_deadline="tomorrow")
+    bad_approval = event("acme", "EX-4", "ApprovalRequested", payload={"approval": {"status": "PENDING"}})
+    with pytest.raises(BatchRejected) as caught:
+        await EventWriter(pool).write_batch(good + [bad_version, bad_time, bad_approval])
+    assert set(caught.value.event_ids) == {bad_version.event_id, bad_time.event_id, bad_approval.event_id}
+    assert await pool.fetchval("SELECT count(*) FROM exception_events") == 0
+
+
+async def test_what_postgres_refuses_is_traced_to_its_events(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)
+    good = lifecycle("acme", "EX-1")
+    nul = event("acme", "EX-2", "CommentAdded", payload={"comment": "a\x00b"})
+    with pytest.raises(BatchRejected) as caught:
+        await writer.write_batch(good + [nul])
+    assert caught.value.event_ids == (nul.event_id,)
+    assert await pool.fetchval("SELECT count(*) FROM exception_events") == 0
+    assert (await writer.write_batch(good)).inserted == 7  # the caller dead-letters it, writes the rest
+
+
+async def test_overlapping_concurrent_writers_store_each_event_once(pool: asyncpg.Pool) -> None:
+    events = history(exceptions=30)
+    first, second = events[: len(events) * 2 // 3], events[len(events) // 3:]
+    writers = [EventWriter(pool), EventWriter(pool)]
+    results = await asyncio.gather(*(w.write_batch(b) for w, b in zip(writers, (first, second), strict=True)))
+    assert sum(r.inserted for r in results) == len(events)
+    assert await pool.fetchval("SELECT count(*) FROM exception_events") == len(events)
+    assert await pool.fetchval("SELECT count(*) FROM exceptions WHERE version = 7") == 30
+
+
+async def test_naive_event_times_are_utc(pool: asyncpg.Pool) -> None:
+    naive = event("acme", "EX-1", "ExceptionIngested", version=1).model_copy(
+        update={"occurred_at": T0.replace(tzinfo=None)})
+    await EventWriter(pool).write_batch([naive])
+    row = await get_exception(pool, "acme", "EX-1")
+    assert row is not None and row["created_at"] == T0
