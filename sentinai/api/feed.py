@@ -1,0 +1,201 @@
+"""The live decision feed: ONE aiokafka consumer per web process, fanned out to SSE subscribers.
+
+The consumer has no group: it assigns every partition of the decisions topic and starts at the
+end (the web view shows what happens from now on; history is in Postgres). Each record goes into
+a ring buffer of recent records, so a reconnecting client resumes after its ``Last-Event-ID``,
+and to every subscriber of its tenant (or of all tenants, for an admin ``*`` key). A subscriber
+that falls too far behind is closed; its client reconnects and resumes from the ring.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from sentinai.api import metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FeedRecord:
+    seq: int
+    event_id: str
+    tenant_id: str
+    data: str  # the record's JSON text, sent as the SSE data field
+    record: dict[str, Any]
+
+
+@dataclass(eq=False)
+class Subscriber:
+    tenant_id: str | None  # None: every tenant
+    max_pending: int
+    pending: collections.deque[FeedRecord] = field(default_factory=collections.deque)
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    overflowed: bool = False
+
+    def offer(self, item: FeedRecord) -> None:
+        if self.tenant_id is not None and item.tenant_id != self.tenant_id:
+            return
+        if len(self.pending) >= self.max_pending:
+            self.overflowed = True
+        else:
+            self.pending.append(item)
+        self.wakeup.set()
+
+    async def next_batch(self, timeout: float) -> list[FeedRecord]:
+        if not self.pending:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.wakeup.wait(), timeout)
+        self.wakeup.clear()
+        batch = list(self.pending)
+        self.pending.clear()
+        return batch
+
+
+class DecisionFeed:
+    def __init__(self, bootstrap: str, topic: str, *, ring_size: int = 10_000, max_pending: int = 5_000) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.ring: collections.deque[FeedRecord] = collections.deque(maxlen=ring_size)
+        self._index: dict[str, int] = {}
+        self._seq = 0
+        self._max_pending = max_pending
+        self.subscribers: set[Subscriber] = set()
+        self.ready = asyncio.Event()
+        self.lag = 0
+        self._task: asyncio.Task[None] | None = None
+
+    # -- subscribers ------------------------------------------------------------------------
+    def subscribe(self, tenant_id: str | None, last_event_id: str | None = None) -> tuple[Subscriber, list[FeedRecord], bool]:
+        """Register a subscriber and return it with the ring's records after ``last_event_id``.
+
+        Synchronous (no await), so no record can fall between the backlog and the live queue.
+        ``found`` is False when ``last_event_id`` is no longer (or never was) in the ring."""
+        sub = Subscriber(tenant_id=tenant_id, max_pending=self._max_pending)
+        backlog: list[FeedRecord] = []
+        found = True
+        if last_event_id:
+            seq = self._index.get(last_event_id)
+            if seq is None:
+                found = False
+            else:
+                backlog = [r for r in self.ring if r.seq > seq
+                           and (tenant_id is None or r.tenant_id == tenant_id)]
+        self.subscribers.add(sub)
+        metrics.SSE_SUBSCRIBERS.set(len(self.subscribers))
+        return sub, backlog, found
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+        metrics.SSE_SUBSCRIBERS.set(len(self.subscribers))
+
+    # -- records ----------------------------------------------------------------------------
+    def publish(self, raw: bytes | None, partition: int = 0, offset: int = 0) -> FeedRecord | None:
+        """Add one raw record to the ring and fan it out; None when it is not a decision record."""
+        try:
+            record = json.loads(raw or b"")
+        except (ValueError, UnicodeDecodeError):
+            metrics.FEED_RECORDS.labels(outcome="undecodable").inc()
+            return None
+        if not isinstance(record, dict) or not isinstance(record.get("tenant_id"), str):
+            metrics.FEED_RECORDS.labels(outcome="undecodable").inc()
+            return None
+        event_id = str(record.get("event_id") or f"{self.topic}:{partition}:{offset}")
+        if event_id in self._index:
+            metrics.FEED_RECORDS.labels(outcome="duplicate").inc()
+            return None
+        self._seq += 1
+        item = FeedRecord(seq=self._seq, event_id=event_id, tenant_id=record["tenant_id"],
+                          data=json.dumps(record, separators=(",", ":")), record=record)
+        if len(self.ring) == self.ring.maxlen:
+            old = self.ring[0]
+            if self._index.get(old.event_id) == old.seq:
+                del self._index[old.event_id]
+        self.ring.append(item)
+        self._index[event_id] = item.seq
+        metrics.FEED_RECORDS.labels(outcome="ok").inc()
+        metrics.DECISIONS_SEEN.labels(
+            tenant=item.tenant_id, decision=str(record.get("decision", ""))[:64],
+            source=str(record.get("source", ""))[:32]).inc()
+        for sub in list(self.subscribers):
+            sub.offer(item)
+        return item
+
+    # -- consumer ---------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="sentinai-decision-feed")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        for sub in list(self.subscribers):
+            sub.overflowed = True
+            sub.wakeup.set()
+
+    async def _run(self) -> None:
+        delay = 0.5
+        while True:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+                auto_offset_reset="latest", client_id="sentinai-web-feed",
+            )
+            try:
+                await consumer.start()
+                delay = 0.5
+                await self._consume(consumer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                log.warning("decision feed: %s; reconnecting in %.1fs", err, delay)
+                self.ready.clear()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+    async def _assign(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        while True:
+            await consumer.topics()  # refreshes the cluster metadata
+            partitions = consumer.partitions_for_topic(self.topic)
+            if partitions:
+                tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+                consumer.assign(tps)
+                await consumer.seek_to_end(*tps)
+                for tp in tps:
+                    await consumer.position(tp)  # resolve "end" now, before we report ready
+                return tps
+            await asyncio.sleep(1.0)
+
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        tps = await self._assign(consumer)
+        self.ready.set()
+        log.info("decision feed live on %s (%d partitions)", self.topic, len(tps))
+        refresh = 0
+        while True:
+            batches = await consumer.getmany(timeout_ms=500, max_records=1000)
+            for tp, messages in batches.items():
+                for msg in messages:
+                    self.publish(msg.value, tp.partition, msg.offset)
+            refresh += 1
+            if refresh % 20 == 0:  # ~10 s: lag, and partitions added to the topic
+                lag = 0
+                for tp in tps:
+                    high = consumer.highwater(tp)
+                    if high is not None:
+                        lag += max(0, high - await consumer.position(tp))
+                self.lag = lag
+                metrics.FEED_LAG.set(lag)
+                partitions = consumer.partitions_for_topic(self.topic) or set()
+                if len(partitions) > len(tps):
+                    tps = await self._assign(consumer)

@@ -1,0 +1,293 @@
+"""The OpenAPI 3.1 document of the web view, written as data (a test checks every route is here)."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+JSON = "application/json"
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    return {str(c): {"$ref": f"#/components/responses/E{c}"} for c in codes}
+
+
+TENANT = {"name": "tenant", "in": "path", "required": True, "description": "Tenant id",
+          "schema": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._\\-]{0,99}$"}}
+EXCEPTION_ID = {"name": "exception_id", "in": "path", "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+SECURE = [{"bearer": []}]
+STREAM_SECURE = [{"bearer": []}, {"access_token": []}]
+LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+ANSWER_BODY = {"required": True, "content": {JSON: {"schema": _ref("Answer")}}}
+
+
+def _get(summary: str, ok: dict[str, Any], *, params: list[dict[str, Any]] | None = None,
+         errors: tuple[int, ...] = (400, 401, 404), security: list[dict[str, Any]] | None = SECURE,
+         tag: str = "api") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag], "parameters": params or [],
+                          "responses": {"200": ok, **_errors(*errors)}}
+    if security is not None:
+        op["security"] = security
+    return op
+
+
+def _post(summary: str, body: dict[str, Any] | None, status: str, ok: dict[str, Any], *,
+          params: list[dict[str, Any]], errors: tuple[int, ...], method_tag: str = "api") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "tags": [method_tag], "parameters": params, "security": SECURE,
+                          "responses": {status: ok, **_errors(*errors)}}
+    if body is not None:
+        op["requestBody"] = body
+    return op
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error", "detail", "path"], "properties": {
+        "error": {"type": "string", "description": "machine-readable code"},
+        "detail": {"type": "string", "description": "what is wrong, for a person"},
+        "path": {"type": "string", "description": "where: body.<field>, query.<name>, header.<name>, or the request path"},
+        "issues": {"type": "array", "items": _ref("PackIssue")}}},
+    "PackIssue": {"type": "object", "required": ["file", "path", "message"], "properties": {
+        "file": {"type": "string"}, "path": {"type": "string"}, "message": {"type": "string"}}},
+    "RawException": {
+        "type": "object", "description": "A raw exception; snake_case or the seed's camelCase names. "
+        "The tenant may be omitted (it is the path's tenant) and must match it when given.",
+        "properties": {
+            "tenant_id": {"type": "string"}, "tenantId": {"type": "string"},
+            "exception_id": {"type": "string", "maxLength": 200}, "exceptionId": {"type": "string", "maxLength": 200},
+            "source_system": {"type": "string"}, "sourceSystem": {"type": "string"},
+            "exception_type": {"type": "string"}, "exceptionType": {"type": "string"},
+            "occurred_at": {"type": "string", "format": "date-time"}, "timestamp": {"type": "string"},
+            "payload": {"type": "object"}, "rawPayload": {"type": "object"},
+            "context": {"type": "object"}},
+        "additionalProperties": True},
+    "IngestResult": {"type": "object", "required": ["tenant_id", "accepted", "errors"], "properties": {
+        "tenant_id": {"type": "string"},
+        "accepted": {"type": "array", "items": {"type": "object", "properties": {
+            "index": {"type": "integer"}, "exception_id": {"type": "string"}}}},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "index": {"type": "integer"}, "error": {"type": "string"}, "detail": {"type": "string"},
+            "path": {"type": "string"}}}}}},
+    "ExceptionSummary": {"type": "object", "required": ["tenant_id", "exception_id", "status"], "properties": {
+        "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
+        "source_system": {"type": ["string", "null"]}, "exception_type": {"type": ["string", "null"]},
+        "severity": {"type": ["string", "null"]}, "status": {"type": "string"}, "owner": {"type": ["string", "null"]},
+        "playbook_id": {"type": ["string", "null"]}, "current_step": {"type": ["integer", "null"]},
+        "sla_deadline": {"type": ["string", "null"], "format": "date-time"}, "version": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+    "ExceptionPage": {"type": "object", "required": ["items", "next_cursor"], "properties": {
+        "tenant_id": {"type": "string"}, "items": {"type": "array", "items": _ref("ExceptionSummary")},
+        "next_cursor": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page"}}},
+    "Event": {"type": "object", "properties": {
+        "event_id": {"type": "string"}, "event_type": {"type": "string"},
+        "occurred_at": {"type": "string", "format": "date-time"},
+        "actor": {"type": "object", "properties": {"type": {"type": "string"}, "id": {"type": "string"}}},
+        "payload": {"type": "object"}}},
+    "Decision": {"type": "object", "description": "A decision record (see ARCHITECTURE.md)", "properties": {
+        "event_id": {"type": "string"}, "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
+        "stage": {"type": "string"}, "decision": {"type": "string"}, "confidence": {"type": "number"},
+        "evidence": {"type": "array"}, "next_step": {"type": "string"}, "status": {"type": "string"},
+        "severity": {"type": ["string", "null"]}, "source": {"type": "string"},
+        "decided_at": {"type": "string"}}, "additionalProperties": True},
+    "ExceptionDetail": {"allOf": [_ref("ExceptionSummary"), {"type": "object", "properties": {
+        "raw_payload": {}, "normalized_context": {},
+        "timeline": {"type": "array", "items": _ref("Event")},
+        "decisions": {"type": "array", "items": _ref("Decision")}}}]},
+    "Playbook": {"type": "object", "properties": {
+        "tenant_id": {"type": "string"}, "exception_id": {"type": "string"}, "status": {"type": "string"},
+        "playbook_id": {"type": ["string", "null"]}, "current_step": {"type": ["integer", "null"]},
+        "completed": {"type": "boolean"}, "steps": {"type": "array", "items": {"type": "object"}},
+        "events": {"type": "array", "items": _ref("Event")}}},
+    "Answer": {"type": "object", "required": ["by"], "additionalProperties": False, "properties": {
+        "by": {"type": "string", "minLength": 1, "maxLength": 2000}, "comment": {"type": ["string", "null"], "maxLength": 2000}}},
+    "StepCompletion": {"type": "object", "required": ["by"], "additionalProperties": False, "properties": {
+        "by": {"type": "string", "minLength": 1, "maxLength": 2000}, "comment": {"type": ["string", "null"], "maxLength": 2000},
+        "output": {"type": ["object", "null"]}}},
+    "Accepted": {"type": "object", "required": ["status"], "properties": {
+        "status": {"const": "accepted"}, "command": {"type": "object"}}},
+    "Approval": {"type": "object", "properties": {
+        "approval_id": {"type": "string"}, "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
+        "status": {"type": "string"}, "reason": {"type": ["string", "null"]},
+        "requested_at": {"type": "string"}, "expires_at": {"type": ["string", "null"]},
+        "decided_by": {"type": ["string", "null"]}, "decided_at": {"type": ["string", "null"]},
+        "comment": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
+    "Bytes": {"type": "object", "properties": {
+        "text": {"type": ["string", "null"]}, "encoding": {"enum": ["utf-8", "base64", None]},
+        "size": {"type": "integer"}, "truncated": {"type": "boolean"}}},
+    "DeadLetter": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "tenant_id": {"type": ["string", "null"]}, "source_topic": {"type": "string"},
+        "source_partition": {"type": "integer"}, "source_offset": {"type": "integer"}, "stage": {"type": "string"},
+        "error_class": {"type": "string"}, "error_message": {"type": "string"},
+        "headers": {"type": "object", "description": "Kafka Connect error headers and sentinai.stage"},
+        "key": _ref("Bytes"), "value": _ref("Bytes"), "value_size": {"type": ["integer", "null"]},
+        "status": {"type": "string"},
+        "created_at": {"type": "string"}, "replayed_at": {"type": ["string", "null"]}}},
+    "PackUpload": {"description": "Domain and tenant packs, or one tenant pack (an object with tenantId)",
+                   "oneOf": [
+                       {"type": "object", "additionalProperties": False, "minProperties": 1, "properties": {
+                           "domains": {"type": "array", "items": {"type": "object"}},
+                           "tenants": {"type": "array", "items": {"type": "object"}}}},
+                       {"type": "object", "required": ["tenantId"], "properties": {"tenantId": {"type": "string"}}}]},
+    "Health": {"type": "object", "required": ["status", "broker", "database"], "properties": {
+        "status": {"enum": ["ok", "degraded"]}, "broker": {"enum": ["ok", "unreachable"]},
+        "database": {"enum": ["ok", "unreachable"]}, "decision_feed": {"type": "string"},
+        "decision_feed_lag": {"type": "integer"}, "sse_subscribers": {"type": "integer"}}},
+    "TenantStatus": {"type": "object", "properties": {
+        "tenant_id": {"type": "string"}, "exceptions_total": {"type": "integer"},
+        "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "by_severity": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "decisions_per_minute": {"type": "number"}, "decisions_series": {"type": "array", "items": {"type": "integer"}},
+        "resolved": {"type": "integer"}, "auto_resolved": {"type": "integer"},
+        "auto_resolution_rate": {"type": ["number", "null"]},
+        "mean_time_to_resolve_seconds": {"type": ["number", "null"]}, "pending_approvals": {"type": "integer"},
+        "backpressure": {"type": ["object", "null"]}, "quota_deferred_last_hour": {"type": "integer"},
+        "dlq_new": {"type": "integer"}, "recent_dlq": {"type": "array", "items": {"type": "object"}}}},
+}
+
+RESPONSES = {f"E{code}": _json(_ref("Error"), text) for code, text in {
+    400: "Bad input (bad JSON, unknown or mistyped field, bad parameter or cursor)",
+    401: "No or invalid API key", 403: "The key's role is too low", 404: "Unknown tenant or resource",
+    409: "Conflict with the current state", 413: "Body over the size limit", 415: "Body is not JSON",
+    422: "Input failed validation", 503: "Broker unavailable"}.items()}
+
+T = "/api/v1/tenants/{tenant}"
+WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 503)
+
+PATHS: dict[str, Any] = {
+    "/": {"get": {"summary": "Status page (HTML)", "tags": ["ui"], "responses": {
+        "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
+    "/static/{name}": {"get": {"summary": "Status page assets", "tags": ["ui"], "parameters": [
+        {"name": "name", "in": "path", "required": True, "schema": {"enum": ["app.js", "style.css", "index.html"]}}],
+        "responses": {"200": {"description": "file", "content": {"text/javascript": {"schema": {"type": "string"}},
+                                                                "text/css": {"schema": {"type": "string"}},
+                                                                "text/html": {"schema": {"type": "string"}}}},
+                      "404": {"$ref": "#/components/responses/E404"}}}},
+    "/health": {"get": {"summary": "Liveness with broker and database state", "tags": ["ops"],
+                        "responses": {"200": _json(_ref("Health"), "health")}}},
+    "/health/ready": {"get": {"summary": "Readiness: 503 when the broker or the database is unreachable",
+                              "tags": ["ops"], "responses": {"200": _json(_ref("Health"), "ready"),
+                                                             "503": _json(_ref("Health"), "not ready")}}},
+    "/metrics": {"get": {"summary": "Prometheus metrics (sentinai_*)", "tags": ["ops"], "responses": {
+        "200": {"description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/api/v1/openapi.json": {"get": {"summary": "This document", "tags": ["ops"],
+                                     "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
+    "/api/v1/whoami": {"get": _get("The key's tenant, role and visible tenants", _json({"type": "object", "properties": {
+        "key_id": {"type": "string"}, "tenant_id": {"type": "string"}, "role": {"type": "string"},
+        "tenants": {"type": "array", "items": {"type": "string"}}}}, "identity"), errors=(400, 401))},
+    "/api/v1/status": {"get": _get("Status aggregates of every tenant the key sees", _json({"type": "object", "properties": {
+        "generated_at": {"type": "string"}, "tenants": {"type": "array", "items": _ref("TenantStatus")}}}, "status"),
+        errors=(400, 401))},
+    "/api/v1/decisions/stream": {"get": _get(
+        "SSE of every tenant's decisions (admin key for '*')",
+        {"description": "text/event-stream: event decision, id = event_id",
+         "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        params=[{"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "maxLength": 200}},
+                {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                {"name": "access_token", "in": "query", "schema": {"type": "string"}}],
+        errors=(400, 401, 403), security=STREAM_SECURE)},
+    f"{T}/status": {"get": _get("Status aggregates of one tenant", _json(_ref("TenantStatus"), "status"),
+                                params=[TENANT])},
+    f"{T}/exceptions": {
+        "post": _post("Ingest one exception or a list; accepted ones go to the exceptions topic",
+                      {"required": True, "content": {JSON: {"schema": {"oneOf": [
+                          _ref("RawException"), {"type": "array", "minItems": 1, "maxItems": 1000,
+                                                 "items": _ref("RawException")}]}}}},
+                      "202", _json(_ref("IngestResult"), "at least one accepted; per-item errors listed"),
+                      params=[TENANT], errors=WRITE_ERRORS),
+        "get": _get("List exceptions, newest first", _json(_ref("ExceptionPage"), "one page"), params=[
+            TENANT,
+            {"name": "status", "in": "query", "description": "comma-separated", "schema": {"type": "string"}},
+            {"name": "severity", "in": "query", "description": "comma-separated", "schema": {"type": "string"}},
+            {"name": "type", "in": "query", "description": "exception types, comma-separated", "schema": {"type": "string"}},
+            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+            LIMIT, {"name": "cursor", "in": "query", "schema": {"type": "string"}}])},
+    f"{T}/exceptions/{{exception_id}}": {"get": _get(
+        "One exception with its status, timeline and decisions", _json(_ref("ExceptionDetail"), "the record"),
+        params=[TENANT, EXCEPTION_ID])},
+    f"{T}/exceptions/{{exception_id}}/playbook": {"get": _get(
+        "The exception's playbook and step states", _json(_ref("Playbook"), "playbook"),
+        params=[TENANT, EXCEPTION_ID])},
+    f"{T}/exceptions/{{exception_id}}/playbook/steps/{{step}}/complete": {"post": _post(
+        "Complete a playbook step (operator): a command to the steps topic",
+        {"required": True, "content": {JSON: {"schema": _ref("StepCompletion")}}},
+        "202", _json(_ref("Accepted"), "command produced"),
+        params=[TENANT, EXCEPTION_ID, {"name": "step", "in": "path", "required": True,
+                                       "schema": {"type": "integer", "minimum": 0, "maximum": 10000}}],
+        errors=(*WRITE_ERRORS, 409))},
+    f"{T}/decisions/stream": {"get": _get(
+        "SSE of the tenant's decisions (fed from the decisions topic)",
+        {"description": "text/event-stream: event decision, id = event_id",
+         "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        params=[TENANT, {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "maxLength": 200}},
+                {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                {"name": "access_token", "in": "query", "schema": {"type": "string"}}],
+        security=STREAM_SECURE)},
+    f"{T}/approvals": {"get": _get("Approvals (filter ?status=pending)", _json({"type": "object", "properties": {
+        "tenant_id": {"type": "string"}, "items": {"type": "array", "items": _ref("Approval")}}}, "approvals"),
+        params=[TENANT, {"name": "status", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
+                LIMIT])},
+    f"{T}/approvals/{{approval_id}}/approve": {"post": _post(
+        "Approve (operator): a command to the approvals topic", ANSWER_BODY, "202", _json(_ref("Accepted"), "command produced"),
+        params=[TENANT, {"name": "approval_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        errors=(*WRITE_ERRORS, 409))},
+    f"{T}/approvals/{{approval_id}}/reject": {"post": _post(
+        "Reject (operator): a command to the approvals topic", ANSWER_BODY, "202", _json(_ref("Accepted"), "command produced"),
+        params=[TENANT, {"name": "approval_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        errors=(*WRITE_ERRORS, 409))},
+    f"{T}/dlq": {"get": _get("Dead letters, newest first, with error headers (sizes, not bytes)", _json({"type": "object", "properties": {
+        "tenant_id": {"type": "string"}, "items": {"type": "array", "items": _ref("DeadLetter")},
+        "next_before_id": {"type": ["integer", "null"]}}}, "dead letters"),
+        params=[TENANT, LIMIT, {"name": "before_id", "in": "query", "schema": {"type": "integer", "minimum": 1}}])},
+    f"{T}/dlq/{{id}}": {"get": _get(
+        "One dead letter with its key and value (value up to 1 MiB)", _json(_ref("DeadLetter"), "dead letter"),
+        params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}])},
+    f"{T}/dlq/{{id}}/replay": {"post": _post(
+        "Re-publish a dead letter to its original topic (operator); recorded as an event", None, "202",
+        _json({"type": "object", "properties": {"status": {"const": "accepted"}, "id": {"type": "integer"},
+                                                "topic": {"type": "string"}, "event_id": {"type": "string"}}}, "replayed"),
+        params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+        errors=(400, 401, 403, 404, 503))},
+    f"{T}/packs": {
+        "get": _get("The tenant's pack versions", _json({"type": "object", "properties": {
+            "tenant_id": {"type": "string"}, "versions": {"type": "array", "items": {"type": "object"}}}}, "versions"),
+            params=[TENANT]),
+        "put": {**_post("Validate, store and activate packs (admin)",
+                        {"required": True, "content": {JSON: {"schema": _ref("PackUpload")}}}, "200",
+                        _json({"type": "object", "properties": {"tenant_id": {"type": "string"},
+                                                                "activated": {"type": "array", "items": {"type": "object"}}}},
+                              "activated versions"), params=[TENANT], errors=(400, 401, 403, 404, 413, 415, 422))}},
+}
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "SentinAI web API", "version": "1", "description":
+                 "Tenant-scoped API of SentinAI. Auth: 'Authorization: Bearer <key>'. Errors are "
+                 "{error, detail, path}. No key: 401; another tenant's resource: 404; role too low: 403."},
+        "servers": [{"url": "/"}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS, "responses": RESPONSES,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "API key from `sentinai keys create`"},
+                "access_token": {"type": "apiKey", "in": "query", "name": "access_token",
+                                 "description": "The key, for EventSource clients (stream routes only)"}},
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """A fresh copy of the document (callers may mutate it)."""
+    return copy.deepcopy(_document())

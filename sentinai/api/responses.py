@@ -1,0 +1,92 @@
+"""JSON responses (datetimes as ISO 8601, bytes as text or base64) and query-string parsing."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from aiohttp import web
+
+from sentinai.api.errors import ApiError
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, default=_default, separators=(",", ":"), ensure_ascii=False)
+
+
+def ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=dumps)
+
+
+def parse_query(request: web.Request, parsers: dict[str, Callable[[str], Any]]) -> dict[str, Any]:
+    """Parse the query string: unknown or repeated parameters and bad values are 400s."""
+    out: dict[str, Any] = {}
+    for name in request.query:
+        if name not in parsers:
+            raise ApiError(400, "unknown_parameter",
+                           f"unknown query parameter {name!r}; allowed: {', '.join(sorted(parsers)) or 'none'}",
+                           f"query.{name}")
+        values = request.query.getall(name)
+        if len(values) > 1:
+            raise ApiError(400, "repeated_parameter", f"query parameter {name!r} given {len(values)} times",
+                           f"query.{name}")
+        try:
+            out[name] = parsers[name](values[0])
+        except ApiError:
+            raise
+        except (ValueError, TypeError) as err:
+            raise ApiError(400, "invalid_parameter", f"query parameter {name!r}: {err}", f"query.{name}") from None
+    return out
+
+
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not text.strip().lstrip("-").isdigit():
+            raise ValueError(f"expected an integer, got {text[:40]!r}")
+        value = int(text)
+        if not low <= value <= high:
+            raise ValueError(f"expected {low}..{high}, got {value}")
+        return value
+    return parse
+
+
+def timestamp(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise ValueError(f"expected an ISO 8601 timestamp with a time zone, got {text[:40]!r}") from None
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp needs a time zone (e.g. Z), got {text[:40]!r}")
+    return value
+
+
+def word_list(text: str) -> list[str]:
+    items = [p.strip() for p in text.split(",") if p.strip()]
+    if not items or len(items) > 20 or any(len(p) > 100 for p in items):
+        raise ValueError(f"expected a comma-separated list of 1..20 names, got {text[:40]!r}")
+    return items
+
+
+def short_text(text: str) -> str:
+    if not text or len(text) > 200:
+        raise ValueError("expected 1..200 characters")
+    return text

@@ -1,0 +1,152 @@
+"""Exceptions: ingest (POST), list with filters and cursor, detail with timeline and decisions,
+the playbook view, and step completion (a command to the stream)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from sentinai.api import metrics
+from sentinai.api.auth import tenant_access
+from sentinai.api.errors import ApiError, check_fields, read_json
+from sentinai.api.responses import int_between, ok, parse_query, timestamp, word_list
+from sentinai.api.state import POOL, PRODUCER, SETTINGS
+from sentinai.sinks import views
+
+routes = web.RouteTableDef()
+MAX_BATCH = 1000
+_TENANT_FIELDS = ("tenant_id", "tenantId")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@routes.post("/api/v1/tenants/{tenant}/exceptions")
+async def post_exceptions(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request, "operator")
+    settings = request.app[SETTINGS]
+    body = await read_json(request, settings.max_body_bytes)
+    single = isinstance(body, dict)
+    items: list[Any] = [body] if single else body if isinstance(body, list) else []
+    if not single and not isinstance(body, list):
+        raise ApiError(400, "invalid_body", f"expected an exception object or a list of them, got {type(body).__name__}", "body")
+    if not items:
+        raise ApiError(400, "invalid_body", "the list is empty", "body")
+    if len(items) > MAX_BATCH:
+        raise ApiError(413, "too_many_items", f"{len(items)} exceptions in one request; the limit is {MAX_BATCH}", "body")
+    from sentinai.core.normalize import RejectedInput, normalize
+
+    now = _now()
+    accepted: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    messages: list[tuple[bytes | None, bytes, None]] = []
+    for index, item in enumerate(items):
+        where = "body" if single else f"body[{index}]"
+        if not isinstance(item, dict):
+            errors.append({"index": index, "error": "invalid_exception",
+                           "detail": f"an exception must be a JSON object, got {type(item).__name__}", "path": where})
+            continue
+        given = [item[f] for f in _TENANT_FIELDS if item.get(f) is not None]
+        if any(g != tenant for g in given):
+            errors.append({"index": index, "error": "tenant_mismatch",
+                           "detail": f"the exception names tenant {str(given[0])[:100]!r} but was posted to {tenant!r}",
+                           "path": f"{where}.tenant_id"})
+            continue
+        raw = dict(item) if given else {"tenant_id": tenant, **item}
+        value = json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            normalized = normalize(raw, now=now, known_tenants={tenant}, max_bytes=settings.max_message_bytes,
+                                   raw_size=len(value))
+        except RejectedInput as err:
+            errors.append({"index": index, "error": "invalid_exception", "detail": err.reason,
+                           "path": f"{where}.{err.path}" if err.path else where})
+            continue
+        accepted.append({"index": index, "exception_id": normalized.exception_id})
+        messages.append((tenant.encode(), value, None))
+    if messages:
+        await request.app[PRODUCER].send_many(settings.topic_exceptions, messages)
+    metrics.INGESTED.labels(tenant=tenant, outcome="accepted").inc(len(accepted))
+    metrics.INGESTED.labels(tenant=tenant, outcome="rejected").inc(len(errors))
+    result: dict[str, Any] = {"tenant_id": tenant, "accepted": accepted, "errors": errors}
+    if not accepted:
+        first = errors[0]
+        result.update({"error": "invalid_input",
+                       "detail": f"no exception accepted ({len(errors)} rejected): {first['detail']}",
+                       "path": first["path"]})
+        return ok(result, status=422)
+    return ok(result, status=202)
+
+
+@routes.get("/api/v1/tenants/{tenant}/exceptions")
+async def list_exceptions(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request)
+    q = parse_query(request, {"status": word_list, "severity": word_list, "type": word_list,
+                              "since": timestamp, "until": timestamp, "limit": int_between(1, 500),
+                              "cursor": str})
+    try:
+        items, next_cursor = await views.list_exceptions(
+            request.app[POOL], tenant, status=q.get("status"), severity=q.get("severity"),
+            exception_type=q.get("type"), since=q.get("since"), until=q.get("until"),
+            limit=q.get("limit", 50), cursor=q.get("cursor"))
+    except views.InvalidCursor as err:
+        raise ApiError(400, "invalid_cursor", str(err), "query.cursor") from None
+    return ok({"tenant_id": tenant, "items": items, "next_cursor": next_cursor})
+
+
+async def _exception_or_404(request: web.Request, tenant: str) -> dict[str, Any]:
+    exception_id = request.match_info["exception_id"]
+    record = await views.get_exception(request.app[POOL], tenant, exception_id)
+    if record is None:
+        raise ApiError(404, "not_found", f"no exception {exception_id[:200]!r} for tenant {tenant!r}")
+    return record
+
+
+@routes.get("/api/v1/tenants/{tenant}/exceptions/{exception_id}")
+async def get_exception(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request)
+    parse_query(request, {})
+    record = await _exception_or_404(request, tenant)
+    events = await views.timeline(request.app[POOL], tenant, record["exception_id"])
+    record["timeline"] = events
+    record["decisions"] = views.decisions_of(events)
+    return ok(record)
+
+
+@routes.get("/api/v1/tenants/{tenant}/exceptions/{exception_id}/playbook")
+async def get_playbook(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request)
+    parse_query(request, {})
+    exception_id = request.match_info["exception_id"]
+    result = await views.playbook(request.app[POOL], tenant, exception_id)
+    if result is None:
+        raise ApiError(404, "not_found", f"no exception {exception_id[:200]!r} for tenant {tenant!r}")
+    return ok(result)
+
+
+@routes.post(r"/api/v1/tenants/{tenant}/exceptions/{exception_id}/playbook/steps/{step}/complete")
+async def complete_step(request: web.Request) -> web.Response:
+    who, tenant = await tenant_access(request, "operator")
+    settings = request.app[SETTINGS]
+    try:
+        step = int_between(0, 10_000)(request.match_info["step"])
+    except ValueError as err:
+        raise ApiError(400, "invalid_step", f"step: {err}", "path.step") from None
+    body = check_fields(await read_json(request, settings.max_body_bytes),
+                        allowed={"by": str, "comment": str, "output": dict}, required=("by",))
+    record = await _exception_or_404(request, tenant)
+    if not record.get("playbook_id"):
+        raise ApiError(409, "no_playbook", f"exception {record['exception_id']!r} has no playbook assigned")
+    command = {
+        "command": "complete_step", "tenant_id": tenant, "exception_id": record["exception_id"],
+        "playbook_id": record["playbook_id"], "step": step, "by": body["by"],
+        "comment": body.get("comment"), "output": body.get("output") or {},
+        "requested_at": _now().isoformat(), "key_id": who.key_id,
+    }
+    await request.app[PRODUCER].send(f"{settings.topic_prefix}.steps", tenant.encode(),
+                                     json.dumps(command, separators=(",", ":")).encode())
+    metrics.COMMANDS.labels(tenant=tenant, command="complete_step").inc()
+    return ok({"status": "accepted", "command": command}, status=202)

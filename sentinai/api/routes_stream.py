@@ -1,0 +1,74 @@
+"""Server-Sent Events of decisions, fed by the shared :class:`DecisionFeed` (not by polling).
+
+Each event: ``id:`` the record's event_id, ``event: decision``, ``data:`` the decision record.
+A client resumes with ``Last-Event-ID`` (EventSource sends it on reconnect; ``?last_event_id=``
+works too); when that id has left the ring buffer the stream starts with ``event: reset``.
+EventSource cannot send headers, so these routes also take the key as ``?access_token=``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+from aiohttp_sse import EventSourceResponse
+
+from sentinai.api.auth import principal, tenant_access
+from sentinai.api.errors import ApiError
+from sentinai.api.responses import parse_query, short_text
+from sentinai.api.state import FEED
+
+routes = web.RouteTableDef()
+HEARTBEAT: web.AppKey[float] = web.AppKey("sse_heartbeat_seconds", float)
+_QUERY = {"access_token": str, "last_event_id": short_text}
+
+
+async def _stream(request: web.Request, tenant: str | None) -> web.StreamResponse:
+    query = parse_query(request, _QUERY)
+    feed = request.app[FEED]
+    last_id = request.headers.get("Last-Event-ID") or query.get("last_event_id")
+    if last_id is not None and len(last_id) > 200:
+        raise ApiError(400, "invalid_last_event_id", "Last-Event-ID is longer than 200 characters", "header.Last-Event-ID")
+    if request.method == "HEAD":  # aiohttp adds HEAD to every GET route; do not open a stream for it
+        return web.Response(content_type="text/event-stream")
+    heartbeat = request.app.get(HEARTBEAT, 15.0)
+    resp = EventSourceResponse(ping_interval=heartbeat,
+                               headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    await resp.prepare(request)
+    sub, backlog, found = feed.subscribe(tenant, last_id)
+    try:
+        await resp.send(json.dumps({"tenant_id": tenant or "*", "resumed": bool(last_id) and found,
+                                    "live": feed.ready.is_set()}), event="hello", retry=2000)
+        if last_id and not found:
+            await resp.send(json.dumps({"last_event_id": last_id, "reason": "not in the recent buffer"}),
+                            event="reset")
+        for item in backlog:
+            await resp.send(item.data, id=item.event_id, event="decision")
+        while resp.is_connected():
+            batch = await sub.next_batch(timeout=heartbeat)
+            for item in batch:
+                await resp.send(item.data, id=item.event_id, event="decision")
+            if sub.overflowed:
+                await resp.send(json.dumps({"reason": "client too slow or server stopping; reconnect to resume"}),
+                                event="overflow")
+                break
+    except (ConnectionResetError, TimeoutError):
+        pass  # the client went away or stalled; aiohttp-sse aborted the transport
+    finally:
+        feed.unsubscribe(sub)
+        resp.stop_streaming()
+    return resp
+
+
+@routes.get("/api/v1/tenants/{tenant}/decisions/stream")
+async def tenant_stream(request: web.Request) -> web.StreamResponse:
+    _, tenant = await tenant_access(request, allow_query=True)
+    return await _stream(request, tenant)
+
+
+@routes.get("/api/v1/decisions/stream")
+async def all_stream(request: web.Request) -> web.StreamResponse:
+    who = await principal(request, allow_query=True)
+    if not who.all_tenants:
+        raise ApiError(403, "forbidden", "streaming every tenant needs an admin key for tenant '*'")
+    return await _stream(request, None)

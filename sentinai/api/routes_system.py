@@ -1,0 +1,123 @@
+"""Health, readiness, metrics, the OpenAPI document, identity, status aggregates and the status page."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from importlib import resources
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from sentinai.api import metrics
+from sentinai.api.auth import principal, tenant_access
+from sentinai.api.errors import ApiError
+from sentinai.api.openapi import openapi_document
+from sentinai.api.responses import ok, parse_query
+from sentinai.api.state import FEED, POOL, PRODUCER
+from sentinai.sinks import views
+
+routes = web.RouteTableDef()
+STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+
+
+async def _database_ok(request: web.Request, timeout: float = 2.0) -> bool:
+    try:
+        return await asyncio.wait_for(request.app[POOL].fetchval("SELECT 1"), timeout) == 1
+    except Exception:
+        return False
+
+
+async def _health(request: web.Request) -> dict[str, object]:
+    broker_ok, db_ok = await asyncio.gather(request.app[PRODUCER].check(), _database_ok(request))
+    feed = request.app[FEED]
+    return {
+        "status": "ok" if broker_ok and db_ok else "degraded",
+        "broker": "ok" if broker_ok else "unreachable",
+        "database": "ok" if db_ok else "unreachable",
+        "decision_feed": "live" if feed.ready.is_set() else "starting",
+        "decision_feed_lag": feed.lag,
+        "sse_subscribers": len(feed.subscribers),
+    }
+
+
+@routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    parse_query(request, {})
+    return ok(await _health(request))
+
+
+@routes.get("/health/ready")
+async def ready(request: web.Request) -> web.Response:
+    parse_query(request, {})
+    result = await _health(request)
+    return ok(result, status=200 if result["status"] == "ok" else 503)
+
+
+@routes.get("/metrics")
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    try:
+        counts = await asyncio.wait_for(views.counts_for_metrics(request.app[POOL]), 2.0)
+    except Exception:
+        counts = None
+    if counts is not None:
+        metrics.DLQ_ENTRIES.clear()
+        for row in counts["dlq"]:
+            metrics.DLQ_ENTRIES.labels(tenant=row["tenant_id"], status=row["status"]).set(row["n"])
+        metrics.PENDING_APPROVALS.clear()
+        for row in counts["approvals"]:
+            metrics.PENDING_APPROVALS.labels(tenant=row["tenant_id"]).set(row["n"])
+    return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@routes.get("/api/v1/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    return ok(openapi_document())
+
+
+@routes.get("/api/v1/whoami")
+async def whoami(request: web.Request) -> web.Response:
+    parse_query(request, {})
+    who = await principal(request)
+    tenants = await views.list_tenants(request.app[POOL]) if who.all_tenants else [who.tenant_id]
+    return ok({"key_id": who.key_id, "tenant_id": who.tenant_id, "role": who.role, "tenants": tenants})
+
+
+@routes.get("/api/v1/status")
+async def status_all(request: web.Request) -> web.Response:
+    parse_query(request, {})
+    who = await principal(request)
+    tenant_ids = None if who.all_tenants else [who.tenant_id]
+    now = datetime.now(UTC)
+    return ok({"generated_at": now, "tenants": await views.status_summary(request.app[POOL], tenant_ids, now=now)})
+
+
+@routes.get("/api/v1/tenants/{tenant}/status")
+async def status_tenant(request: web.Request) -> web.Response:
+    _, tenant = await tenant_access(request)
+    parse_query(request, {})
+    now = datetime.now(UTC)
+    summary = await views.status_summary(request.app[POOL], [tenant], now=now)
+    return ok({"generated_at": now, **summary[0]})
+
+
+def _static(name: str) -> web.Response:
+    if name not in STATIC_FILES:
+        raise ApiError(404, "not_found", f"no static file {name[:100]!r}")
+    body = resources.files("sentinai.api").joinpath("static", name).read_bytes()
+    return web.Response(body=body, content_type=STATIC_FILES[name], charset="utf-8",
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+                                 "Referrer-Policy": "no-referrer"})
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.Response:
+    response = _static("index.html")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:")
+    return response
+
+
+@routes.get("/static/{name}")
+async def static(request: web.Request) -> web.Response:
+    return _static(request.match_info["name"])

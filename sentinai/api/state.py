@@ -1,0 +1,19 @@
+"""Typed application keys: the resources every handler shares."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import asyncpg
+from aiohttp import web
+
+from sentinai.settings import Settings
+
+if TYPE_CHECKING:
+    from sentinai.api.feed import DecisionFeed
+    from sentinai.api.kafka import CommandProducer
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
+PRODUCER: web.AppKey[CommandProducer] = web.AppKey("producer")
+FEED: web.AppKey[DecisionFeed] = web.AppKey("feed")

@@ -1,0 +1,113 @@
+"""Dead letters (list, replay) and packs (get, put with validation). They use the persistence
+engineer's modules; each test skips until those are on the branch."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.api.conftest import Web, consume_all
+from tests.api.test_auth import assert_error
+
+PACKS = Path(__file__).resolve().parents[2] / "packs"
+T = "/api/v1/tenants/acme"
+
+
+async def _dead_letter(web: Web, tenant: str, offset: int, value: bytes = b'{"exception_id": "E-7", "payload": 1}') -> int:
+    headers = {"__connect.errors.topic": web.settings.topic_exceptions, "__connect.errors.partition": "0",
+               "__connect.errors.offset": str(offset), "__connect.errors.exception.class.name": "RejectedInput",
+               "__connect.errors.exception.message": "payload must be a JSON object", "sentinai.stage": "intake",
+               "trace-id": "abc"}
+    return int(await web.pool.fetchval(
+        "INSERT INTO dead_letters (tenant_id, source_topic, source_partition, source_offset, stage, error_class, "
+        "error_message, headers, key, value) VALUES ($1, $2, 0, $3, 'intake', 'RejectedInput', "
+        "'payload must be a JSON object', $4::jsonb, $5, $6) RETURNING id",
+        tenant, web.settings.topic_exceptions, offset, json.dumps(headers), tenant.encode(), value))
+
+
+async def test_dlq_list_and_replay(web_env: Web) -> None:
+    pytest.importorskip("sentinai.sinks.dead_letters", reason="sentinai.sinks.dead_letters is not merged yet")
+    first = await _dead_letter(web_env, "acme", 10)
+    second = await _dead_letter(web_env, "acme", 11, value=b"\xff\x00binary")
+    other = await _dead_letter(web_env, "globex", 12)
+    status, body = await web_env.get(f"{T}/dlq")
+    assert status == 200, body
+    assert [d["id"] for d in body["items"]] == [second, first]
+    item = body["items"][1]
+    assert item["headers"]["__connect.errors.exception.class.name"] == "RejectedInput"
+    assert item["value_size"] == len(b'{"exception_id": "E-7", "payload": 1}')
+    status, item = await web_env.get(f"{T}/dlq/{first}")
+    assert status == 200 and item["value"]["encoding"] == "utf-8" and "E-7" in item["value"]["text"]
+    assert item["key"]["text"] == "acme"
+    status, item = await web_env.get(f"{T}/dlq/{second}")
+    assert item["value"]["encoding"] == "base64"
+    status, body404 = await web_env.get(f"{T}/dlq/{other}")
+    assert_error(status, body404, 404)
+    status, body = await web_env.get(f"{T}/dlq?limit=1")
+    assert [d["id"] for d in body["items"]] == [second] and body["next_before_id"] == second
+    status, body = await web_env.get(f"{T}/dlq?limit=1&before_id={second}")
+    assert [d["id"] for d in body["items"]] == [first]
+
+    status, body = await web_env.send("POST", f"{T}/dlq/{other}/replay")  # globex's entry
+    assert_error(status, body, 404)
+    status, body = await web_env.send("POST", f"{T}/dlq/{first}/replay", key="acme-viewer")
+    assert_error(status, body, 403)
+    status, body = await web_env.send("POST", f"{T}/dlq/{first}/replay")
+    assert status == 202, body
+    [message] = await consume_all(web_env.bootstrap, web_env.settings.topic_exceptions, expect=1)
+    assert message.key == b"acme" and message.value == b'{"exception_id": "E-7", "payload": 1}'
+    headers = dict(message.headers)
+    assert headers["trace-id"] == b"abc" and headers["sentinai.replayed_from"] == str(first).encode()
+    assert not any(k.startswith("__connect.errors.") for k in headers)
+    [event] = await consume_all(web_env.bootstrap, web_env.settings.topic_events, expect=1)
+    envelope = json.loads(event.value)
+    assert envelope["event_type"] == "DeadLetterReplayed" and envelope["exception_id"] == "E-7"
+    assert envelope["actor"]["type"] == "user"
+    status = await web_env.pool.fetchval("SELECT status FROM dead_letters WHERE id = $1", first)
+    assert status != "new"
+
+
+def _doc(kind: str, name: str) -> dict:
+    return yaml.safe_load((PACKS / kind / f"{name}.yaml").read_text())
+
+
+async def test_put_and_get_packs(web_env: Web) -> None:
+    pytest.importorskip("sentinai.sinks.pack_store", reason="sentinai.sinks.pack_store is not merged yet")
+    domain, tenant = _doc("domains", "capital-markets-trading"), _doc("tenants", "acme-capital")
+    path = "/api/v1/tenants/acme-capital/packs"
+    status, body = await web_env.send("PUT", path, key="root", json={"domains": [domain], "tenants": [tenant]})
+    assert status == 200, body
+    assert body["activated"]
+    status, body = await web_env.get(path, key="root")
+    assert status == 200 and body["versions"], body
+    # one tenant pack on its own, changed
+    changed = {**tenant, "version": "1.0.1", "displayName": "Acme (renamed)"}
+    status, body = await web_env.send("PUT", path, key="root", json=changed)
+    assert status == 200, body
+
+
+async def test_put_packs_validation_errors(web_env: Web) -> None:
+    pytest.importorskip("sentinai.sinks.pack_store", reason="sentinai.sinks.pack_store is not merged yet")
+    tenant = _doc("tenants", "acme-capital")
+    path = "/api/v1/tenants/acme-capital/packs"
+    bad = {**tenant, "domainName": "NoSuchDomain", "approvedTools": "not-a-list"}
+    status, body = await web_env.send("PUT", path, key="root", json=bad)
+    assert_error(status, body, 422)
+    assert body["error"] == "invalid_pack" and body["issues"]
+    assert all({"file", "path", "message"} <= i.keys() for i in body["issues"])
+    status, body = await web_env.send("PUT", path, key="root", json={**tenant, "tenantId": "globex-markets"})
+    assert_error(status, body, 422)
+    assert body["error"] == "tenant_mismatch"
+
+
+async def test_put_packs_access_rules(web_env: Web) -> None:
+    domain, tenant = _doc("domains", "capital-markets-trading"), _doc("tenants", "acme-capital")
+    status, body = await web_env.send("PUT", f"{T}/packs", key="acme-admin", json={"domains": [domain]})
+    assert_error(status, body, 403)  # domain packs are shared: only a '*' admin
+    status, body = await web_env.send("PUT", f"{T}/packs", key="acme-operator", json={**tenant, "tenantId": "acme"})
+    assert_error(status, body, 403)
+    status, body = await web_env.send("PUT", f"{T}/packs", key="acme-admin", json={"colour": "red"})
+    assert_error(status, body, 400)

@@ -1,0 +1,86 @@
+"""run_web, readiness when the broker or the database is gone, and `sentinai keys create`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from sentinai.api.app import create_app, run_web
+from sentinai.cli_keys import create
+from sentinai.embedded.process import free_port
+from sentinai.settings import Settings
+from sentinai.sinks.api_keys import authenticate, create_api_key
+
+
+async def test_run_web_serves_until_cancelled(make_settings: Callable[..., Settings], database_url: str) -> None:
+    settings = make_settings(database_url=database_url)
+    task = asyncio.create_task(run_web(settings))
+    url = f"http://127.0.0.1:{settings.web_port}/health"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.get(url) as resp:
+                        body = await resp.json()
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("run_web did not listen")
+        assert body["database"] == "ok"
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with session.get(url):
+                pass
+
+
+async def test_ready_is_503_when_database_is_gone(make_settings: Callable[..., Settings], database_url: str) -> None:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    app = create_app(make_settings(), pool=pool)
+    async with TestClient(TestServer(app)) as client:
+        async with client.get("/health/ready") as resp:
+            assert resp.status == 200
+        await pool.close()
+        async with client.get("/health/ready") as resp:
+            body = await resp.json()
+            assert resp.status == 503 and body["database"] == "unreachable" and body["broker"] == "ok"
+        async with client.get("/health") as resp:
+            assert resp.status == 200 and (await resp.json())["status"] == "degraded"
+
+
+async def test_broker_down_is_503_not_500(make_settings: Callable[..., Settings], database_url: str, db: asyncpg.Pool) -> None:
+    await db.execute("INSERT INTO tenants (tenant_id, domain_name) VALUES ('acme', 'd')")
+    key = await create_api_key(db, "acme", "operator")
+    settings = make_settings(database_url=database_url, kafka_broker=f"127.0.0.1:{free_port()}")
+    app = create_app(settings, producer_wait_seconds=0.2)
+    async with TestClient(TestServer(app)) as client:
+        async with client.get("/health/ready") as resp:
+            body = await resp.json()
+            assert resp.status == 503 and body["broker"] == "unreachable" and body["database"] == "ok"
+        async with client.post("/api/v1/tenants/acme/exceptions", json={"payload": {"a": 1}},
+                               headers={"Authorization": f"Bearer {key}"}) as resp:
+            body = await resp.json()
+            assert resp.status == 503 and body["error"] == "broker_unavailable"
+
+
+async def test_keys_create_prints_the_key_last(make_settings: Callable[..., Settings], database_url: str,
+                                               db: asyncpg.Pool, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = make_settings(database_url=database_url)
+    assert await create(settings, "acme", "operator") == 0
+    key = capsys.readouterr().out.strip().splitlines()[-1]
+    who = await authenticate(db, key)
+    assert who is not None and who.tenant_id == "acme" and who.role == "operator"
+    assert await db.fetchval("SELECT count(*) FROM api_keys WHERE key_hash = $1", key) == 0  # stored hashed
+    assert await create(settings, "acme", "superuser") == 2
+    assert await create(settings, "*", "viewer") == 2
+    assert "only an admin" in capsys.readouterr().err
+    assert await create(make_settings(database_url=None), "acme", "viewer") == 2
