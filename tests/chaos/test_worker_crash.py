@@ -8,11 +8,11 @@ from collections.abc import Callable
 import pytest
 
 from sentinai.settings import Settings
-from tests.support.pipeline import PACKS, Pipeline
 from tests.support.db import fetch, fetchval, wait_for
 from tests.support.kafka import produce, table_contents
 from tests.support.load import make_load
 from tests.support.packs import activate
+from tests.support.pipeline import PACKS, Pipeline
 
 pytestmark = pytest.mark.chaos
 

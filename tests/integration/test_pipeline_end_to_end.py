@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from tests.support.pipeline import Pipeline
 from tests.support.db import fetch, wait_for
 from tests.support.kafka import TopicReader, produce
+from tests.support.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
 

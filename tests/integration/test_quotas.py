@@ -10,10 +10,10 @@ from collections.abc import Callable
 import pytest
 
 from sentinai.settings import Settings
-from tests.support.pipeline import PACKS, Pipeline
 from tests.support.db import fetchval, wait_for
 from tests.support.kafka import TopicReader, produce
 from tests.support.packs import activate, cloned_tenants
+from tests.support.pipeline import PACKS, Pipeline
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import pytest
 
 from sentinai.settings import Settings
-from tests.support.pipeline import PACKS, Pipeline
 from tests.support.kafka import TopicReader, produce, read_all, table_contents
 from tests.support.load import make_load
 from tests.support.packs import activate
+from tests.support.pipeline import PACKS, Pipeline
 
 pytestmark = pytest.mark.integration
 
