@@ -7,7 +7,8 @@ The rules' result is the floor. From a proposal the decision takes:
 - the severity, only upwards: the final severity is the highest of the rules' result, the
   rules' severity of the (new) type and the proposal;
 - approval and escalation, only upwards: each is required when the rules, the re-run policy
-  or the model ask for it;
+  or the model ask for it; a type the model changed always needs approval, since the type picks
+  the playbook and payload text (possibly an injection) must not pick what runs unattended;
 - the SLA deadline, only earlier.
 Everything the model said that was not applied is written into the evidence, with why.
 """
@@ -130,18 +131,22 @@ def _triage(rules: TriageResult, proposal: Proposal, packs: TenantPacks, env: di
     return TriageResult(exception_type, known, severity, confidence, evidence)
 
 
-def _policy(recomputed: PolicyResult, rules: DecisionOutcome, proposal: Proposal) -> PolicyResult:
+def _policy(recomputed: PolicyResult, rules: DecisionOutcome, proposal: Proposal,
+            reclassified: bool) -> PolicyResult:
     raised: list[str] = []
     approval, escalated = recomputed.approval_required, recomputed.escalated
     if rules.approval_required and not approval:
         raised.append("approval required: the rules required it and the LLM cannot lower that")
+    if reclassified and not approval and not rules.approval_required:
+        raised.append(f"approval required: the LLM changed the type to {proposal.exception_type}; "
+                      "a human confirms before its playbook runs")
     if proposal.requires_approval and not approval and not rules.approval_required:
         raised.append(f"approval required: LLM advice ({proposal.rationale})")
     if rules.escalated and not escalated:
         raised.append("escalate: the rules escalated and the LLM cannot lower that")
     if proposal.escalate and not escalated and not rules.escalated:
         raised.append(f"escalate: LLM advice ({proposal.rationale})")
-    approval = approval or rules.approval_required or proposal.requires_approval
+    approval = approval or rules.approval_required or proposal.requires_approval or reclassified
     escalated = escalated or rules.escalated or proposal.escalate
     ignored = []
     if approval and not proposal.requires_approval:
@@ -163,7 +168,8 @@ def apply_proposal(rules: DecisionOutcome, packs: TenantPacks, proposal: Proposa
     notes: list[str] = []
     triaged = _triage(_rules_triage(rules), proposal, packs, env, notes)
     match = match_playbook(packs, triaged.exception_type, triaged.severity, env)
-    policy = _policy(evaluate_policy(packs, triaged, match), rules, proposal)
+    reclassified = triaged.exception_type != rules.exception_type
+    policy = _policy(evaluate_policy(packs, triaged, match), rules, proposal, reclassified)
     outcome = outcome_from_stages(exception, packs, triaged, match, policy, now=now)
     deadlines = [d for d in (rules.sla_deadline, outcome.sla_deadline) if d is not None]
     outcome = outcome.model_copy(update={"sla_deadline": min(deadlines) if deadlines else None})
