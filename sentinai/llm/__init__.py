@@ -2,7 +2,8 @@
 
 Entry points: `LLMClient` (one per process), `assess` (triage proposal and policy advice folded
 into the rules' outcome), `explain` (text for the web view), `redact`, the quota helpers in
-`budget` and `proposal_event` (the LLMDecisionProposed event). See docs/llm.md.
+`budget`, and the events `proposal_event` (LLMDecisionProposed) and `explanation_event`
+(DecisionExplained). See docs/llm.md.
 """
 
 from sentinai.llm.budget import estimate_tokens, spend_tokens, tokens_available
@@ -15,7 +16,7 @@ from sentinai.llm.errors import (
     LLMSchemaViolation,
     LLMTimeout,
 )
-from sentinai.llm.events import proposal_event, proposal_payload
+from sentinai.llm.events import explanation_event, proposal_event, proposal_payload
 from sentinai.llm.explanation import Explanation, explain
 from sentinai.llm.redaction import redact
 from sentinai.llm.triage import LLMAssessment, assess
@@ -34,6 +35,7 @@ __all__ = [
     "assess",
     "estimate_tokens",
     "explain",
+    "explanation_event",
     "proposal_event",
     "proposal_payload",
     "redact",

@@ -25,6 +25,8 @@ class Explanation:
     text: str | None
     """The explanation; None when there is none (quota, provider or answer failure: see `reason`)."""
     tokens: int
+    """Tokens to charge to the tenant's LLM quota."""
+    model: str
     reason: str | None = None
 
 
@@ -32,14 +34,15 @@ async def explain(client: LLMClient, outcome: DecisionOutcome, *, model: str | N
                   tokens_available: float = float("inf"),
                   redact_fields: Iterable[str] = ()) -> Explanation:
     """Explain `outcome` in a few sentences with `model` (None: the client's default)."""
+    chosen = model or client.default_model
     prompt = explanation_prompt(outcome, redact_fields=redact_fields)
     needed = estimate_tokens(prompt.system) + estimate_tokens(prompt.user) + client.max_output_tokens
     if tokens_available < needed:
-        return Explanation(None, 0, f"token quota: the call needs up to {needed} tokens")
+        return Explanation(None, 0, chosen, f"token quota: the call needs up to {needed} tokens")
     try:
-        reply = await client.complete_json(model=model, system=prompt.system, user=prompt.user,
+        reply = await client.complete_json(model=chosen, system=prompt.system, user=prompt.user,
                                            schema=load_schema(EXPLANATION), schema_name=EXPLANATION)
     except LLMError as err:
-        return Explanation(None, err.tokens, f"{err.kind}: {err}")
+        return Explanation(None, err.tokens, chosen, f"{err.kind}: {err}")
     text = " ".join(str(reply.data["explanation"]).split())[:MAX_EXPLANATION_CHARS]
-    return Explanation(text or None, reply.tokens, None if text else "empty explanation")
+    return Explanation(text or None, reply.tokens, reply.model, None if text else "empty explanation")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sentinai.core.packs import PackSet
 from sentinai.llm.client import LLMClient
-from sentinai.llm.events import proposal_event
+from sentinai.llm.events import explanation_event, proposal_event
+from sentinai.llm.explanation import explain
 from sentinai.llm.triage import assess
 from sentinai.streams.envelope import event_id_for
 from tests.support.openai_server import OpenAIServer, Reply
@@ -45,3 +46,18 @@ async def test_fallback_event(server: OpenAIServer, client: LLMClient, sample_pa
     assert payload["source"] == "llm_fallback" and payload["proposal"] is None
     assert payload["reason"].startswith("provider_error: m answered HTTP 500")
     assert payload["final"]["severity"] == "HIGH"
+
+
+async def test_explanation_event(server: OpenAIServer, client: LLMClient, sample_packs: PackSet) -> None:
+    packs = packs_for(sample_packs, "paystream", model="m")
+    _, rules = case(packs, DUPLICATE)
+    server.script("default", Reply.json({"explanation": "Sent twice; waiting for approval."}))
+    explanation = await explain(client, rules, model=None)
+    event = explanation_event(rules, explanation, now=NOW)
+    assert event is not None
+    assert event.event_type == "DecisionExplained"
+    assert event.event_id == event_id_for("paystream", "DP-1", "DecisionExplained", "explanation")
+    assert event.payload == {"explanation": "Sent twice; waiting for approval.", "model": "default",
+                             "tokens": explanation.tokens, "status": "PENDING_APPROVAL"}
+    server.script("default", Reply(status=500))
+    assert explanation_event(rules, await explain(client, rules, model=None), now=NOW) is None

@@ -49,7 +49,7 @@ async def test_quota_and_length_limits(server: OpenAIServer, client: LLMClient,
                                        sample_packs: PackSet) -> None:
     _, rules = case(packs_for(sample_packs, "paystream", model=None), DUPLICATE)
     result = await explain(client, rules, model=None, tokens_available=10)
-    assert (result.text, result.tokens) == (None, 0)
+    assert (result.text, result.tokens, result.model) == (None, 0, "default")
     assert server.requests == []
     server.script("default", Reply.json({"explanation": "word " * 1000}))
     result = await explain(client, rules, model=None)
