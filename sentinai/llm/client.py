@@ -127,8 +127,9 @@ class LLMClient:
         content = message.content if message is not None else None
         usage = getattr(completion, "usage", None)
         total = getattr(usage, "total_tokens", None)
-        estimated = not isinstance(total, int) or total <= 0
-        tokens = prompt_tokens + estimate_tokens(content or "") if estimated else int(total)
+        estimated = not (isinstance(total, int) and total > 0)
+        tokens = total if isinstance(total, int) and total > 0 else (
+            prompt_tokens + estimate_tokens(content or ""))
         if message is not None and getattr(message, "refusal", None):
             raise LLMProviderError(f"{model} refused: {_short(message.refusal)}", tokens=tokens)
         if not content:

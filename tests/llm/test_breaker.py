@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sentinai.llm.breaker import CircuitBreaker
-from sentinai.llm.client import LLMClient
+from sentinai.llm.client import LLMClient, LLMReply
 from sentinai.llm.errors import LLMCircuitOpen, LLMError, LLMInvalidJSON, LLMProviderError
 from sentinai.llm.schemas import EXPLANATION, load_schema
 from tests.support.openai_server import OpenAIServer, Reply
@@ -13,7 +13,7 @@ from tests.support.openai_server import OpenAIServer, Reply
 from .conftest import Clock
 
 
-async def ask(client: LLMClient) -> object:
+async def ask(client: LLMClient) -> LLMReply:
     return await client.complete_json(model=None, system="s", user="u",
                                       schema=load_schema(EXPLANATION), schema_name=EXPLANATION)
 

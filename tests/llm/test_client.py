@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from sentinai.llm.client import LLMClient
+from sentinai.llm.client import LLMClient, LLMReply
 from sentinai.llm.errors import (
     LLMInvalidJSON,
     LLMProviderError,
@@ -21,7 +21,7 @@ from .conftest import TIMEOUT
 SCHEMA = load_schema(EXPLANATION)
 
 
-async def ask(client: LLMClient, model: str | None = None) -> object:
+async def ask(client: LLMClient, model: str | None = None) -> LLMReply:
     return await client.complete_json(model=model, system="sys", user="usr", schema=SCHEMA,
                                       schema_name=EXPLANATION)
 
