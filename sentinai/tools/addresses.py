@@ -11,6 +11,12 @@ METADATA_ADDRESSES: frozenset[IPAddress] = frozenset(
 )
 """Cloud instance-metadata endpoints (AWS, GCP, Azure, ...): they hand out credentials."""
 
+PRIVATE_NETWORKS: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
+"""Networks of on-premises hosts (RFC 1918, IPv6 unique local): what `allow_private` opens.
+Other non-global ranges (benchmarking, documentation, 240/4, CGNAT, ...) stay refused."""
+
 
 def forbidden_reason(address: str, *, allow_private: bool) -> str | None:
     """Why a tool call must not connect to `address`, or None when it may.
@@ -34,8 +40,8 @@ def forbidden_reason(address: str, *, allow_private: bool) -> str | None:
         return f"{ip} is an unspecified address"
     if ip.is_loopback:
         return None if allow_private else f"{ip} is a loopback address"
-    if ip.is_private:
+    if any(ip in network for network in PRIVATE_NETWORKS):
         return None if allow_private else f"{ip} is a private address"
-    if ip.is_reserved or not ip.is_global:
+    if not ip.is_global:
         return f"{ip} is a reserved address"
     return None

@@ -13,7 +13,9 @@ from sentinai.tools.resolver import HostResolver
 
 
 class Refused(Exception):
-    """The call must not go out; never retried."""
+    """The call must not go out; never retried. `requests_sent` counts hops already sent."""
+
+    requests_sent = 0
 
 
 class Unresolvable(Exception):

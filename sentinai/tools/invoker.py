@@ -192,7 +192,8 @@ class ToolInvoker:
                     continue
                 except Refused as refusal:
                     log.warning("tool %s for %s refused: %s", tool_name, tenant_id, refusal)
-                    return result(f"refused: {refusal}", attempt)
+                    sent = attempt if refusal.requests_sent else attempt - 1
+                    return result(f"refused: {refusal}", sent)
                 except _TooLarge:
                     return result(
                         f"response too large (over {policy.max_response_bytes} bytes)", attempt
@@ -238,7 +239,11 @@ class ToolInvoker:
         base = {"Idempotency-Key": idempotency_key, "Accept": "application/json"}
         credentials = secret_headers
         for hop in range(MAX_REDIRECTS + 1):
-            target = await vet_url(url, policy, self._resolve)
+            try:
+                target = await vet_url(url, policy, self._resolve)
+            except Refused as refusal:
+                refusal.requests_sent = hop
+                raise
             with self._resolver.pinned(target.host, target.addresses):
                 async with self._session.request(
                     method, url, headers={**base, **credentials}, allow_redirects=False,
@@ -249,7 +254,9 @@ class ToolInvoker:
                         data = await _read_capped(response, policy.max_response_bytes)
                         return _Reply(response.status, _decode(data, response.content_type))
             if hop == MAX_REDIRECTS:
-                raise Refused(f"more than {MAX_REDIRECTS} redirects")
+                too_many = Refused(f"more than {MAX_REDIRECTS} redirects")
+                too_many.requests_sent = hop + 1
+                raise too_many
             assert location is not None
             next_url = url.join(URL(location))
             if response.status == 303 or (response.status in (301, 302) and method == "POST"):
