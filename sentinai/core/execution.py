@@ -440,8 +440,14 @@ def _complete(tx: _Tx) -> None:
         tx.emit("ExceptionResolved", tx.key("end"), {"playbook_id": run.playbook_id})
 
 
-def _advance(tx: _Tx) -> None:
-    """Run steps in order until one must wait (approval, a person, a tool) or all are done."""
+def _advance(tx: _Tx, actor: Actor | None = None) -> None:
+    """Run steps in order until one must wait (approval, a person, a tool) or all are done.
+
+    `actor` is who the steps that now run by themselves are attributed to (default: the
+    input's actor); a person's input starts their own step, not the automatic ones after it.
+    """
+    if actor is not None:
+        tx.actor = actor
     while True:
         run = tx.run
         if run.halted is not None or run.waiting_for is not None:
@@ -476,12 +482,12 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
     exc = outcome.exception
     routes = tuple(r for r in packs.tenant.notification_policies
                    if not r.severities or outcome.severity in r.severities)
+    escalated = f"{exc.exception_id} escalated: {_escalation_reason(outcome)}"
     compiled = next((c for c in packs.playbooks if c.playbook.id == outcome.playbook_id), None)
     if compiled is None:
-        notices = [Notify(r.channel, r.target,
-                          f"{exc.exception_id} escalated: {outcome.decisions[-1].decision}")
-                   for r in routes if "ExceptionEscalated" in r.events] if outcome.escalated else []
-        return None, list(notices)
+        notices = [Notify(r.channel, r.target, escalated)
+                   for r in routes if "ExceptionEscalated" in r.events]
+        return None, notices if outcome.escalated else []
     env = template_env(outcome)
     blocked = frozenset(outcome.blocked_tools)
     steps = tuple(_run_step(s, packs, blocked, env) for s in compiled.playbook.steps)
@@ -505,10 +511,16 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
                   f"{exc.exception_id} ({outcome.severity.value}) needs approval "
                   f"for playbook {run.playbook_id}")
     if outcome.escalated:
-        tx.notify("ExceptionEscalated", f"{exc.exception_id} escalated: "
-                                        f"{outcome.decisions[-1].decision}")
+        tx.notify("ExceptionEscalated", escalated)
     _advance(tx)
     return tx.run, tx.effects
+
+
+def _escalation_reason(outcome: DecisionOutcome) -> str:
+    """The policy stage's escalation evidence, e.g. `no playbook applies to CASH_BREAK`."""
+    reasons = [item.removeprefix("escalate: ") for d in outcome.decisions if d.stage == "policy"
+               for item in d.evidence if item.startswith("escalate: ")]
+    return "; ".join(reasons) or "policy escalated"
 
 
 def _expire(tx: _Tx) -> None:
@@ -549,7 +561,7 @@ def on_approval(run: PlaybookRun, *, granted: bool, by: str, comment: str | None
         tx.update(auto=True)
         tx.emit("ApprovalGranted", tx.key("approval"), {"approval": snapshot})
         tx.set_status(Status.IN_PROGRESS, tx.key("approval"), f"approved by {by}")
-        _advance(tx)
+        _advance(tx, ACT_AGENT)
     else:
         reason = f"approval rejected by {by}" + (f": {comment}" if comment else "")
         tx.update(halted=reason)
@@ -594,7 +606,7 @@ def on_step_completed(run: PlaybookRun, *, step: int, by: Actor,
     tx = _Tx(run, now, by)
     tx.update(waiting_for=None)
     _execute(tx, step)
-    _advance(tx)
+    _advance(tx, ACT_AGENT)
     return tx.run, tx.effects
 
 
@@ -620,5 +632,5 @@ def on_tool_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict
                                 "response": detail.get("response")})
     else:
         _fail_step(tx, step, str(detail.get("error") or "the tool call failed"), retryable=True)
-    _advance(tx)
+    _advance(tx, ACT_AGENT)
     return tx.run, tx.effects

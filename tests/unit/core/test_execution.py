@@ -115,7 +115,7 @@ def test_no_playbook_means_no_run() -> None:
     assert outcome.escalated and outcome.playbook_id is None
     run, effects = start(outcome, packs, now=NOW)
     assert run is None
-    assert effects == [Notify("email", "a@x.com", "EX-1 escalated: none")]
+    assert effects == [Notify("email", "a@x.com", "EX-1 escalated: no playbook applies to ALPHA")]
 
 
 @pytest.mark.parametrize(("options", "reason"), [
@@ -258,6 +258,9 @@ def test_escalate_step_escalates_then_continues_when_completed_by_a_user() -> No
     escalated = effects[2]
     assert isinstance(escalated, EmitEvent) and escalated.payload["reason"] == "desk must look"
     assert escalated.actor == USER
+    next_started = effects[4]
+    assert isinstance(next_started, EmitEvent) and next_started.step == "pb:1"
+    assert next_started.actor == AGENT, "the automatic step after a person's is the agent's"
     assert run.status is Status.RESOLVED
 
 
