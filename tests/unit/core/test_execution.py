@@ -26,7 +26,7 @@ from sentinai.core.execution import (
 )
 from sentinai.core.models import DecisionOutcome, Status
 from sentinai.core.normalize import normalize
-from sentinai.core.packs import TenantPacks, build_pack_set
+from sentinai.core.packs import PackSet, TenantPacks, build_pack_set
 from sentinai.streams.envelope import Actor
 
 from .conftest import NOW, mini_docs
@@ -557,3 +557,26 @@ def test_critical_exception_story_with_replays() -> None:
                   lambda r: on_tool_result(r, step=3, succeeded=True, detail={},
                                            idempotency_key=fix.idempotency_key, now=LATER)):
         assert later(run) == (run, [])
+
+
+def test_sample_pack_arguments_are_filled_then_judged_by_the_tool_schema(
+        sample_packs: PackSet) -> None:
+    """acme-capital's SSI playbook: `{payload.counterparty}` is missing → null → schema error."""
+    from sentinai.tools.arguments import argument_error
+
+    packs = sample_packs.for_tenant("acme-capital")
+    assert packs is not None
+    raw = {"tenant_id": "acme-capital", "exception_id": "SF-1", "exception_type": "SETTLEMENT_FAIL",
+           "payload": {"tradeId": "T-7", "failReason": "SSI_MISMATCH", "currency": "EUR"}}
+    run, effects = start(decide(normalize(raw, now=NOW), packs, now=NOW), packs, now=NOW)
+    assert run is not None and run.playbook_id == "trading-settlement-fail-ssi"
+    [request] = requests(effects)
+    assert (request.tool_name, request.arguments) == (
+        "ssi_refresh", {"counterparty": None, "currency": "EUR"})
+    error = argument_error(packs.tools["ssi_refresh"].input_schema, request.arguments)
+    assert error == "$.counterparty: None is not of type 'string'"
+    run, effects = on_tool_result(run, step=0, succeeded=False,
+                                  detail={"error": f"invalid arguments: {error}"},
+                                  idempotency_key=request.idempotency_key, now=LATER)
+    assert run.status is Status.ESCALATED  # the playbook's onFailure: escalate
+    assert "invalid arguments" in (run.halted or "")
