@@ -1,0 +1,636 @@
+"""Playbook execution as a pure state machine: (run, input, now) -> (new run, effects).
+
+The act agent keeps one `PlaybookRun` per exception in a table and feeds it every input that
+concerns it: the decision (`start`), an approval answer or its expiry, a person completing a step,
+a tool result. Each function returns the next run and the effects to carry out, in order: events
+to publish, tool calls to request, notifications to send, or a command to refuse. Nothing here
+does I/O or reads a clock, so every rule is a table-driven test.
+
+Replays are harmless. Every event has a deterministic step key (playbook, step, and attempt for
+tool events) that becomes its `event_id`; and an input that was already applied (the same
+approval, a completion of a step already done, a result of a tool call no longer awaited) yields
+no effects at all, so an agent that redoes its work after a crash publishes nothing new.
+
+`start` continues where `sentinai.streams.records.outcome_events` stops: PlaybookAssigned,
+ApprovalRequested and the first status change are already in the log when it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from sentinai.core.models import DecisionOutcome, Severity, Status
+from sentinai.core.packs import OnFailure, PlaybookStep, StepAction, TenantPacks
+from sentinai.core.packs.tenant import NotificationRoute
+from sentinai.core.status import can_transition, transition
+from sentinai.streams.envelope import Actor, event_id_for
+from sentinai.tools.redaction import redact_secrets
+
+STEP_RETRY_LIMIT = 2
+"""Tool requests a failed step may repeat under `onFailure: retry` before it escalates."""
+
+ACT_AGENT = Actor(type="agent", id="act")
+TOOLS_AGENT = Actor(type="agent", id="tools")
+TIMER = Actor(type="system", id="timer")
+
+ApprovalState = Literal["PENDING", "GRANTED", "REJECTED", "EXPIRED"]
+WaitingFor = Literal["approval", "person", "tool"]
+StepState = Literal["pending", "waiting", "running", "done", "skipped", "failed"]
+
+
+# --- effects -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EmitEvent:
+    """Publish on `sentinai.events`: `EventEnvelope.create(..., step=step, actor=actor)`."""
+
+    event_type: str
+    payload: dict[str, Any]
+    step: str
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class RequestTool:
+    """Send a tool request; the result comes back through `on_tool_result` with the same key."""
+
+    step: int
+    tool_name: str
+    arguments: dict[str, Any]
+    idempotency_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    """Deliver a message on a tenant channel (`log` when the tenant routes none)."""
+
+    channel: str
+    target: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectCommand:
+    """The command cannot be applied now; the run did not change."""
+
+    reason: str
+
+
+Effect = EmitEvent | RequestTool | Notify | RejectCommand
+
+
+# --- state -------------------------------------------------------------------------------------
+
+
+class RunStep(BaseModel):
+    """A pack step as this run executes it: templates filled, risk and blocking decided."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    action: StepAction
+    params: dict[str, Any]
+    risky: bool
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    blocked: bool = False
+
+
+class PlaybookRun(BaseModel):
+    """The execution state of one exception's playbook; JSON round-trips for a faust table.
+
+    `next_step` is the 0-based index of the first step not done (`len(steps)` when all are).
+    `auto` says whether low-risk steps may run by themselves; risky steps never do.
+    `halted` is why the run stopped for good (rejected, expired, a step escalated).
+    `version` is the exceptions-table version of the last event this run emitted.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    exception_id: str
+    playbook_id: str
+    on_failure: OnFailure
+    steps: tuple[RunStep, ...]
+    step_states: tuple[StepState, ...]
+    attempts: tuple[int, ...]
+    next_step: int = 0
+    status: Status
+    auto: bool
+    approval: ApprovalState | None = None
+    approval_requested_at: datetime | None = None
+    approval_expires_at: datetime | None = None
+    approval_by: str | None = None
+    approval_comment: str | None = None
+    waiting_for: WaitingFor | None = None
+    halted: str | None = None
+    owner: str | None = None
+    comments: tuple[str, ...] = ()
+    routes: tuple[NotificationRoute, ...] = ()
+    exception_type: str
+    severity: Severity
+    source_system: str | None = None
+    sla_deadline: datetime | None = None
+    version: int = 0
+
+    @property
+    def completed(self) -> bool:
+        return self.halted is None and self.next_step >= len(self.steps)
+
+    def tool_key(self, step: int, attempt: int | None = None) -> str:
+        """The Idempotency-Key of a step's tool request: stable per (exception, step, attempt)."""
+        attempt = self.attempts[step] if attempt is None else attempt
+        return event_id_for(self.tenant_id, self.exception_id, "tool",
+                            f"{self.playbook_id}:{step}:{attempt}")
+
+
+def exception_snapshot(run: PlaybookRun) -> dict[str, Any]:
+    """The exception row after an event, as the sink's versioned upsert projects it."""
+    return {
+        "source_system": run.source_system,
+        "exception_type": run.exception_type,
+        "severity": run.severity.value,
+        "status": run.status.value,
+        "owner": run.owner,
+        "playbook_id": run.playbook_id,
+        "current_step": None if run.completed else run.next_step,
+        "sla_deadline": run.sla_deadline.isoformat() if run.sla_deadline else None,
+        "version": run.version,
+    }
+
+
+# --- step templates ----------------------------------------------------------------------------
+
+_TEMPLATE = re.compile(r"\{([A-Za-z_]\w*(?:\.[\w-]+)*)\}")
+_TEMPLATE_ROOTS = frozenset({"tenantId", "exceptionId", "exceptionType", "severity",
+                             "sourceSystem", "occurredAt", "payload", "context"})
+
+
+def template_env(outcome: DecisionOutcome) -> dict[str, Any]:
+    """What `{...}` in step params can name: the same roots as conditions, after triage."""
+    exc = outcome.exception
+    return {"tenantId": exc.tenant_id, "exceptionId": exc.exception_id,
+            "exceptionType": outcome.exception_type, "severity": outcome.severity.value,
+            "sourceSystem": exc.source_system, "occurredAt": exc.occurred_at.isoformat(),
+            "payload": exc.payload, "context": exc.context}
+
+
+def _lookup(path: str, env: dict[str, Any]) -> Any:
+    value: Any = env
+    for part in path.split("."):
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return None
+    return value
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def fill_templates(value: Any, env: dict[str, Any]) -> Any:
+    """Replace `{payload.tradeId}`-style references, recursively.
+
+    A string that is one whole reference becomes the referenced value, type kept (missing →
+    None, i.e. JSON null, which the tool's schema then judges). References inside longer text
+    are rendered as text (missing → `null`). Braces naming no known root stay as written.
+    """
+    if isinstance(value, str):
+        whole = _TEMPLATE.fullmatch(value)
+        if whole and whole.group(1).split(".")[0] in _TEMPLATE_ROOTS:
+            return _lookup(whole.group(1), env)
+
+        def render(match: re.Match[str]) -> str:
+            if match.group(1).split(".")[0] not in _TEMPLATE_ROOTS:
+                return match.group(0)
+            return _as_text(_lookup(match.group(1), env))
+
+        return _TEMPLATE.sub(render, value)
+    if isinstance(value, dict):
+        return {key: fill_templates(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill_templates(item, env) for item in value]
+    return value
+
+
+def _run_step(step: PlaybookStep, packs: TenantPacks, blocked: frozenset[str],
+              env: dict[str, Any]) -> RunStep:
+    """Risky: marked so by the pack, an escalation, or a call of a tool marked risky (or unknown)."""
+    params = fill_templates(step.params, env)
+    tool = str(step.params["tool"]) if step.action is StepAction.CALL_TOOL else None
+    risky = step.risky or step.action is StepAction.ESCALATE
+    arguments = None
+    if tool is not None:
+        definition = packs.tools.get(tool)
+        risky = risky or definition is None or definition.risky
+        args = params.get("args", {})
+        arguments = args if isinstance(args, dict) else {}
+    return RunStep(name=step.name, action=step.action, params=params, risky=risky, tool=tool,
+                   arguments=arguments, blocked=tool is not None and tool in blocked)
+
+
+# --- the transaction that each input runs in --------------------------------------------------
+
+
+class _Tx:
+    """Accumulates one input's state changes and effects; events carry the snapshot after them."""
+
+    def __init__(self, run: PlaybookRun, now: datetime, actor: Actor) -> None:
+        self.run = run
+        self.now = now
+        self.actor = actor
+        self.effects: list[Effect] = []
+
+    def update(self, **changes: Any) -> None:
+        self.run = self.run.model_copy(update=changes)
+
+    def key(self, *parts: object) -> str:
+        return ":".join([self.run.playbook_id, *map(str, parts)])
+
+    def emit(self, event_type: str, key: str, payload: dict[str, Any]) -> None:
+        self.update(version=self.run.version + 1)
+        payload["exception"] = exception_snapshot(self.run)
+        self.effects.append(EmitEvent(event_type, payload, key, self.actor))
+
+    def set_status(self, target: Status, key: str, reason: str | None = None) -> None:
+        current = self.run.status
+        if current == target:
+            return
+        self.update(status=transition(current, target))
+        self.emit("ExceptionStatusChanged", f"{key}:{target.value}",
+                  {"from": current.value, "to": target.value, "reason": reason})
+
+    def notify(self, kind: str, message: str) -> None:
+        """Tenant routes for `kind` (an event type, or `notify` for routes listing no events)."""
+        for route in self.run.routes:
+            if kind in route.events or (not route.events and kind == "notify"):
+                self.effects.append(Notify(route.channel, route.target, message))
+
+    def set_step(self, index: int, state: StepState) -> None:
+        states = list(self.run.step_states)
+        states[index] = state
+        self.update(step_states=tuple(states))
+
+
+def _step_payload(run: PlaybookRun, index: int, **extra: Any) -> dict[str, Any]:
+    step = run.steps[index]
+    return {"playbook_id": run.playbook_id, "step": index, "name": step.name,
+            "action": step.action.value, "risky": step.risky, **extra}
+
+
+def _approval_snapshot(run: PlaybookRun, now: datetime) -> dict[str, Any]:
+    """The approvals row; its id is the one `outcome_events` gave the ApprovalRequested event."""
+    return {
+        "approval_id": event_id_for(run.tenant_id, run.exception_id, "approval"),
+        "status": run.approval,
+        "reason": "policy requires human approval",
+        "requested_at": run.approval_requested_at.isoformat() if run.approval_requested_at else None,
+        "expires_at": run.approval_expires_at.isoformat() if run.approval_expires_at else None,
+        "decided_by": run.approval_by,
+        "decided_at": now.isoformat(),
+        "comment": run.approval_comment,
+        "version": 2,
+    }
+
+
+def _tool_snapshot(run: PlaybookRun, index: int, status: str, now: datetime,
+                   detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The tool_executions row: version 1 requested, 2 started (tools agent), 3 finished."""
+    step = run.steps[index]
+    finished = detail is not None
+    return {
+        "execution_id": run.tool_key(index),
+        "tool_name": step.tool,
+        "status": status,
+        "request": redact_secrets(step.arguments),
+        "response": detail.get("response") if detail else None,
+        "error": detail.get("error") if detail else None,
+        "attempts": int(detail.get("attempts") or 0) if detail else 0,
+        "started_at": None,
+        "finished_at": now.isoformat() if finished else None,
+        "version": 3 if finished else 1,
+    }
+
+
+def _escalate(tx: _Tx, where: object, reason: str) -> None:
+    tx.set_status(Status.ESCALATED, tx.key(where), reason)
+    tx.emit("ExceptionEscalated", tx.key(where), {"reason": reason})
+    tx.notify("ExceptionEscalated", f"{tx.run.exception_id} escalated: {reason}")
+
+
+def _finish_step(tx: _Tx, index: int, detail: dict[str, Any]) -> None:
+    tx.set_step(index, "done")
+    tx.update(next_step=index + 1, waiting_for=None)
+    tx.emit("PlaybookStepCompleted", tx.key(index),
+            _step_payload(tx.run, index, by=tx.actor.model_dump(), detail=detail))
+
+
+def _request_tool(tx: _Tx, index: int) -> None:
+    step = tx.run.steps[index]
+    assert step.tool is not None and step.arguments is not None
+    attempts = list(tx.run.attempts)
+    attempts[index] += 1
+    tx.update(attempts=tuple(attempts), waiting_for="tool")
+    tx.set_step(index, "running")
+    key = tx.run.tool_key(index)
+    tx.emit("ToolExecutionRequested", tx.key(index, attempts[index]),
+            {**_step_payload(tx.run, index), "tool_execution": _tool_snapshot(
+                tx.run, index, "REQUESTED", tx.now)})
+    tx.effects.append(RequestTool(index, step.tool, dict(step.arguments), key))
+
+
+def _fail_step(tx: _Tx, index: int, reason: str, *, retryable: bool) -> None:
+    """A failed step follows the playbook's onFailure: retry (bounded), skip or escalate.
+
+    Only tool calls are retried; a retry that is not possible or exhausted escalates.
+    """
+    run = tx.run
+    tx.update(waiting_for=None)
+    if (run.on_failure is OnFailure.RETRY and retryable
+            and run.attempts[index] <= STEP_RETRY_LIMIT):
+        _request_tool(tx, index)
+        return
+    if run.on_failure is OnFailure.SKIP:
+        tx.set_step(index, "skipped")
+        tx.update(next_step=index + 1)
+        tx.emit("PlaybookStepSkipped", tx.key(index), _step_payload(tx.run, index, reason=reason))
+        return
+    tx.set_step(index, "failed")
+    tx.update(halted=f"step {index} ({run.steps[index].name}) failed: {reason}")
+    tx.emit("PlaybookStepFailed", tx.key(index), _step_payload(tx.run, index, reason=reason))
+    _escalate(tx, index, tx.run.halted or reason)
+
+
+def _notify_step(tx: _Tx, step: RunStep) -> list[dict[str, str]]:
+    """An explicit `target` wins; else the tenant's routes; else the log channel `channel`."""
+    run = tx.run
+    params = step.params
+    message = str(params.get("message") or params.get("text") or
+                  f"{run.exception_type} {run.exception_id} ({run.severity.value}): {step.name}")
+    before = len(tx.effects)
+    if params.get("target"):
+        tx.effects.append(Notify(str(params.get("channel") or "webhook"), str(params["target"]),
+                                 message))
+    else:
+        tx.notify("notify", message)
+        if len(tx.effects) == before:
+            tx.effects.append(Notify("log", str(params.get("channel") or "default"), message))
+    return [{"channel": n.channel, "target": n.target}
+            for n in tx.effects[before:] if isinstance(n, Notify)]
+
+
+def _execute(tx: _Tx, index: int) -> None:
+    """Carry out step `index` now (automatically, or because a person completed it)."""
+    step = tx.run.steps[index]
+    params = step.params
+    tx.emit("PlaybookStepStarted", tx.key(index),
+            _step_payload(tx.run, index, by=tx.actor.model_dump()))
+    if step.action is StepAction.CALL_TOOL:
+        if step.blocked:
+            _fail_step(tx, index, f"tool {step.tool} is blocked by guardrails or not approved",
+                       retryable=False)
+        else:
+            _request_tool(tx, index)
+        return
+    if step.action is StepAction.NOTIFY:
+        _finish_step(tx, index, {"notified": _notify_step(tx, step)})
+    elif step.action is StepAction.ASSIGN_OWNER:
+        owner = params.get("owner") or params.get("user") or params.get("team")
+        if not owner:
+            _fail_step(tx, index, "assign_owner needs params.owner, user or team", retryable=False)
+            return
+        tx.update(owner=str(owner))
+        _finish_step(tx, index, {"owner": str(owner)})
+    elif step.action is StepAction.SET_STATUS:
+        target = Status(params["status"])
+        if not can_transition(tx.run.status, target):
+            _fail_step(tx, index, f"cannot move from {tx.run.status} to {target}", retryable=False)
+            return
+        tx.set_status(target, tx.key(index), f"playbook step {step.name}")
+        _finish_step(tx, index, {"status": target.value})
+    elif step.action is StepAction.ADD_COMMENT:
+        text = str(params.get("text") or params.get("comment") or "")
+        tx.update(comments=(*tx.run.comments, text))
+        tx.emit("CommentAdded", tx.key(index),
+                {"comment": text, "by": tx.actor.model_dump(), "step": index})
+        _finish_step(tx, index, {"comment": text})
+    else:
+        _escalate(tx, index, str(params.get("reason") or f"playbook step {step.name}"))
+        _finish_step(tx, index, {"status": Status.ESCALATED.value})
+
+
+def _complete(tx: _Tx) -> None:
+    run = tx.run
+    tx.update(waiting_for=None)
+    tx.emit("PlaybookCompleted", tx.key("end"), {"playbook_id": run.playbook_id,
+                                                 "steps": list(run.step_states)})
+    if run.status not in (Status.RESOLVED, Status.CLOSED) and can_transition(run.status,
+                                                                            Status.RESOLVED):
+        tx.set_status(Status.RESOLVED, tx.key("end"), "every playbook step is done")
+        tx.emit("ExceptionResolved", tx.key("end"), {"playbook_id": run.playbook_id})
+
+
+def _advance(tx: _Tx, actor: Actor | None = None) -> None:
+    """Run steps in order until one must wait (approval, a person, a tool) or all are done.
+
+    `actor` is who the steps that now run by themselves are attributed to (default: the
+    input's actor); a person's input starts their own step, not the automatic ones after it.
+    """
+    if actor is not None:
+        tx.actor = actor
+    while True:
+        run = tx.run
+        if run.halted is not None or run.waiting_for is not None:
+            return
+        if run.next_step >= len(run.steps):
+            _complete(tx)
+            return
+        index = run.next_step
+        step = run.steps[index]
+        if step.risky or not run.auto:
+            tx.update(waiting_for="person")
+            tx.set_step(index, "waiting")
+            reason = "risky step" if step.risky else "automatic execution is not allowed"
+            tx.emit("PlaybookStepWaiting", tx.key(index),
+                    _step_payload(run, index, waiting_for="person", reason=reason))
+            return
+        _execute(tx, index)
+
+
+# --- inputs ------------------------------------------------------------------------------------
+
+
+def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
+          base_version: int = 0) -> tuple[PlaybookRun | None, list[Effect]]:
+    """The run for a decided exception, already advanced as far as policy allows.
+
+    No playbook: no run (escalation notifications only). Approval required: the run waits,
+    with `approval_expires_at` after the tenant's approvalTimeoutMinutes. Otherwise low-risk
+    steps run now unless the decision escalated. `base_version` is the version of the last
+    event `outcome_events` published for this exception.
+    """
+    exc = outcome.exception
+    routes = tuple(r for r in packs.tenant.notification_policies
+                   if not r.severities or outcome.severity in r.severities)
+    escalated = f"{exc.exception_id} escalated: {_escalation_reason(outcome)}"
+    compiled = next((c for c in packs.playbooks if c.playbook.id == outcome.playbook_id), None)
+    if compiled is None:
+        notices = [Notify(r.channel, r.target, escalated)
+                   for r in routes if "ExceptionEscalated" in r.events]
+        return None, notices if outcome.escalated else []
+    env = template_env(outcome)
+    blocked = frozenset(outcome.blocked_tools)
+    steps = tuple(_run_step(s, packs, blocked, env) for s in compiled.playbook.steps)
+    pending = outcome.approval_required
+    run = PlaybookRun(
+        tenant_id=exc.tenant_id, exception_id=exc.exception_id, playbook_id=compiled.playbook.id,
+        on_failure=compiled.playbook.on_failure, steps=steps,
+        step_states=("pending",) * len(steps), attempts=(0,) * len(steps),
+        status=outcome.status, auto=not pending and not outcome.escalated,
+        approval="PENDING" if pending else None,
+        approval_requested_at=now if pending else None,
+        approval_expires_at=now + timedelta(minutes=packs.tenant.approval_timeout_minutes)
+        if pending else None,
+        waiting_for="approval" if pending else None,
+        routes=routes, exception_type=outcome.exception_type, severity=outcome.severity,
+        source_system=exc.source_system, sla_deadline=outcome.sla_deadline, version=base_version,
+    )
+    tx = _Tx(run, now, ACT_AGENT)
+    if pending:
+        tx.notify("ApprovalRequested",
+                  f"{exc.exception_id} ({outcome.severity.value}) needs approval "
+                  f"for playbook {run.playbook_id}")
+    if outcome.escalated:
+        tx.notify("ExceptionEscalated", escalated)
+    _advance(tx)
+    return tx.run, tx.effects
+
+
+def _escalation_reason(outcome: DecisionOutcome) -> str:
+    """The policy stage's escalation evidence, e.g. `no playbook applies to CASH_BREAK`."""
+    reasons = [item.removeprefix("escalate: ") for d in outcome.decisions if d.stage == "policy"
+               for item in d.evidence if item.startswith("escalate: ")]
+    return "; ".join(reasons) or "policy escalated"
+
+
+def _expire(tx: _Tx) -> None:
+    minutes = "the approval timeout"
+    if tx.run.approval_requested_at and tx.run.approval_expires_at:
+        span = tx.run.approval_expires_at - tx.run.approval_requested_at
+        minutes = f"{int(span.total_seconds() // 60)} minutes"
+    reason = f"no approval answer within {minutes}"
+    tx.update(approval="EXPIRED", waiting_for=None, halted=reason)
+    tx.emit("ApprovalExpired", tx.key("approval"),
+            {"approval": _approval_snapshot(tx.run, tx.now), "reason": reason})
+    _escalate(tx, "approval", reason)
+
+
+def on_approval(run: PlaybookRun, *, granted: bool, by: str, comment: str | None,
+                now: datetime) -> tuple[PlaybookRun, list[Effect]]:
+    """An operator's answer. Grant → IN_PROGRESS and the steps go on; reject → ESCALATED.
+
+    The same answer again is a no-op; a different answer to a decided approval is refused; an
+    answer after the deadline expires the approval (once) and is refused.
+    """
+    if run.approval is None:
+        return run, [RejectCommand("no approval was requested for this playbook")]
+    if run.approval != "PENDING":
+        same = run.approval == ("GRANTED" if granted else "REJECTED")
+        return run, [] if same else [RejectCommand(f"the approval is already {run.approval}")]
+    if run.approval_expires_at is not None and now >= run.approval_expires_at:
+        tx = _Tx(run, now, TIMER)
+        _expire(tx)
+        tx.effects.append(RejectCommand(
+            f"the approval expired at {run.approval_expires_at.isoformat()}"))
+        return tx.run, tx.effects
+    tx = _Tx(run, now, Actor(type="user", id=by))
+    tx.update(approval="GRANTED" if granted else "REJECTED", approval_by=by,
+              approval_comment=comment, waiting_for=None)
+    snapshot = _approval_snapshot(tx.run, now)
+    if granted:
+        tx.update(auto=True)
+        tx.emit("ApprovalGranted", tx.key("approval"), {"approval": snapshot})
+        tx.set_status(Status.IN_PROGRESS, tx.key("approval"), f"approved by {by}")
+        _advance(tx, ACT_AGENT)
+    else:
+        reason = f"approval rejected by {by}" + (f": {comment}" if comment else "")
+        tx.update(halted=reason)
+        tx.emit("ApprovalRejected", tx.key("approval"), {"approval": snapshot, "reason": reason})
+        _escalate(tx, "approval", reason)
+    return tx.run, tx.effects
+
+
+def on_approval_expired(run: PlaybookRun, *,
+                        now: datetime) -> tuple[PlaybookRun, list[Effect]]:
+    """The approval timer fired: ApprovalExpired and ESCALATED, once; early or late ticks are no-ops."""
+    if run.approval != "PENDING" or (run.approval_expires_at is not None
+                                     and now < run.approval_expires_at):
+        return run, []
+    tx = _Tx(run, now, TIMER)
+    _expire(tx)
+    return tx.run, tx.effects
+
+
+def on_step_completed(run: PlaybookRun, *, step: int, by: Actor,
+                      now: datetime) -> tuple[PlaybookRun, list[Effect]]:
+    """A person (or an agent, for a low-risk step) completes step `step`, which then runs.
+
+    Steps complete in order; a risky step only by a user. Completing a step that is done or
+    already running is a no-op (a replayed command).
+    """
+    if not 0 <= step < len(run.steps):
+        return run, [RejectCommand(f"the playbook has no step {step}")]
+    if step < run.next_step or (step == run.next_step and run.waiting_for == "tool"):
+        return run, []
+    if run.halted is not None:
+        return run, [RejectCommand(f"the playbook stopped: {run.halted}")]
+    expected = run.steps[run.next_step]
+    if step > run.next_step:
+        return run, [RejectCommand(
+            f"steps complete in order: step {run.next_step} ({expected.name}) comes first")]
+    if run.waiting_for == "approval":
+        return run, [RejectCommand("the playbook is waiting for approval")]
+    if expected.risky and by.type != "user":
+        return run, [RejectCommand(
+            f"step {step} ({expected.name}) is risky: only a user may complete it")]
+    tx = _Tx(run, now, by)
+    tx.update(waiting_for=None)
+    _execute(tx, step)
+    _advance(tx, ACT_AGENT)
+    return tx.run, tx.effects
+
+
+def on_tool_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict[str, Any],
+                   idempotency_key: str, now: datetime) -> tuple[PlaybookRun, list[Effect]]:
+    """The outcome of a `RequestTool` (detail: `ToolResult.as_dict()`), matched by its key.
+
+    A result for a request that is no longer awaited (a duplicate, or an earlier attempt) is
+    ignored.
+    """
+    if (run.waiting_for != "tool" or step != run.next_step
+            or idempotency_key != run.tool_key(step)):
+        return run, []
+    tx = _Tx(run, now, TOOLS_AGENT)
+    detail = redact_secrets(detail)
+    attempt = run.attempts[step]
+    status = "SUCCEEDED" if succeeded else "FAILED"
+    tx.emit(f"ToolExecution{status.title()}", tx.key(step, attempt),
+            {**_step_payload(run, step), "tool_execution": _tool_snapshot(
+                run, step, status, now, detail)})
+    if succeeded:
+        _finish_step(tx, step, {"tool": run.steps[step].tool,
+                                "response": detail.get("response")})
+    else:
+        _fail_step(tx, step, str(detail.get("error") or "the tool call failed"), retryable=True)
+    _advance(tx, ACT_AGENT)
+    return tx.run, tx.effects

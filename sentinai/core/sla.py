@@ -1,0 +1,135 @@
+"""SLA clocks as pure functions: when an exception's SLA is imminent and when it expires.
+
+The deadline comes from the exception's context (`slaDeadline`, an ISO-8601 time, or
+`slaMinutesRemaining`) or else from its type's `slaMinutes` in the Domain Pack. The SLA is
+*imminent* once the tenant's threshold share of the window has passed (default 80%). A faust
+timer calls `on_sla_tick` for open clocks; each of SLAImminent and SLAExpired is emitted at most
+once, and never for an exception that is already RESOLVED or CLOSED.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from sentinai.core.execution import TIMER, EmitEvent, Notify
+from sentinai.core.models import DecisionOutcome, Status
+from sentinai.core.packs import TenantPacks
+from sentinai.core.packs.tenant import NotificationRoute
+
+DEFAULT_IMMINENT_SHARE = 0.8
+_DONE = frozenset({Status.RESOLVED, Status.CLOSED})
+
+
+def _parse_deadline(value: object) -> datetime | None:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def sla_window(outcome: DecisionOutcome, packs: TenantPacks,
+               now: datetime) -> tuple[datetime, datetime] | None:
+    """(start, deadline) of the SLA, or None when nothing sets one.
+
+    `slaDeadline` counts from when the exception occurred; `slaMinutesRemaining` from `now`
+    (the producer says how much is left, not how much there was); the type's `slaMinutes` from
+    when the exception occurred.
+    """
+    exc = outcome.exception
+    occurred = exc.occurred_at
+    deadline = _parse_deadline(exc.context.get("slaDeadline"))
+    if deadline is not None:
+        return min(occurred, now, deadline), deadline
+    remaining = exc.context.get("slaMinutesRemaining")
+    if isinstance(remaining, int | float) and not isinstance(remaining, bool):
+        try:
+            return now, now + timedelta(minutes=max(remaining, 0))
+        except OverflowError:
+            return None
+    definition = packs.exception_types.get(outcome.exception_type)
+    if definition is not None and definition.sla_minutes is not None:
+        return occurred, occurred + timedelta(minutes=definition.sla_minutes)
+    return None
+
+
+def sla_times(outcome: DecisionOutcome, packs: TenantPacks, now: datetime, *,
+              share: float = DEFAULT_IMMINENT_SHARE) -> tuple[datetime, datetime] | None:
+    """(imminent_at, deadline): imminent once `share` of the window has passed."""
+    if not 0 < share <= 1:
+        raise ValueError("share must be in (0, 1]")
+    window = sla_window(outcome, packs, now)
+    if window is None:
+        return None
+    start, deadline = window
+    return start + (deadline - start) * share, deadline
+
+
+class SlaClock(BaseModel):
+    """One exception's SLA timers and which of their events were already emitted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str
+    exception_id: str
+    imminent_at: datetime
+    deadline: datetime
+    imminent_sent: bool = False
+    expired_sent: bool = False
+    routes: tuple[NotificationRoute, ...] = ()
+
+    @property
+    def done(self) -> bool:
+        """Nothing left to emit: the timer can forget this clock."""
+        return self.expired_sent
+
+
+def start_clock(outcome: DecisionOutcome, packs: TenantPacks, now: datetime, *,
+                share: float = DEFAULT_IMMINENT_SHARE) -> SlaClock | None:
+    times = sla_times(outcome, packs, now, share=share)
+    if times is None:
+        return None
+    routes = tuple(
+        r for r in packs.tenant.notification_policies
+        if (not r.severities or outcome.severity in r.severities)
+        and {"SLAImminent", "SLAExpired"} & set(r.events)
+    )
+    return SlaClock(tenant_id=outcome.exception.tenant_id,
+                    exception_id=outcome.exception.exception_id,
+                    imminent_at=times[0], deadline=times[1], routes=routes)
+
+
+def on_sla_tick(clock: SlaClock, *, status: Status,
+                now: datetime) -> tuple[SlaClock, list[EmitEvent | Notify]]:
+    """Events due at `now` for an exception in `status`, each once.
+
+    A first tick past the deadline emits only SLAExpired (an SLAImminent after the fact would
+    mislead). A RESOLVED or CLOSED exception stops the clock silently. Tenant routes that list
+    the event type are notified.
+    """
+    if clock.done:
+        return clock, []
+    if status in _DONE:
+        return clock.model_copy(update={"imminent_sent": True, "expired_sent": True}), []
+    base = {"deadline": clock.deadline.isoformat(), "imminent_at": clock.imminent_at.isoformat()}
+    effects: list[EmitEvent | Notify] = []
+    if now >= clock.deadline:
+        clock = clock.model_copy(update={"imminent_sent": True, "expired_sent": True})
+        event_type, key = "SLAExpired", "sla:expired"
+        message = f"{clock.exception_id}: SLA expired at {clock.deadline.isoformat()}"
+    elif now >= clock.imminent_at and not clock.imminent_sent:
+        clock = clock.model_copy(update={"imminent_sent": True})
+        event_type, key = "SLAImminent", "sla:imminent"
+        message = f"{clock.exception_id}: SLA deadline {clock.deadline.isoformat()} is near"
+    else:
+        return clock, []
+    effects.append(EmitEvent(event_type, base, key, TIMER))
+    effects += [Notify(r.channel, r.target, message) for r in clock.routes if event_type in r.events]
+    return clock, effects

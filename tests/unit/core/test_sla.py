@@ -1,0 +1,108 @@
+"""SLA windows and the once-only SLAImminent / SLAExpired ticks."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from sentinai.core.engine import decide
+from sentinai.core.execution import EmitEvent, Notify
+from sentinai.core.models import DecisionOutcome, Status
+from sentinai.core.normalize import normalize
+from sentinai.core.packs import TenantPacks, build_pack_set
+from sentinai.core.sla import SlaClock, on_sla_tick, sla_times, start_clock
+
+from .conftest import NOW, mini_docs
+
+OCCURRED = NOW - timedelta(minutes=10)
+
+
+def packs(tenant: dict[str, Any] | None = None) -> TenantPacks:
+    d, t = mini_docs(None, tenant)
+    compiled = build_pack_set([d], [t]).for_tenant("mini-co")
+    assert compiled is not None
+    return compiled
+
+
+def outcome(p: TenantPacks, exception_type: str = "ALPHA", **context: Any) -> DecisionOutcome:
+    raw = {"tenant_id": "mini-co", "exception_id": "EX-1", "exception_type": exception_type,
+           "occurred_at": OCCURRED.isoformat(), "payload": {"kind": "alpha"}, "context": context}
+    return decide(normalize(raw, now=NOW), p, now=NOW)
+
+
+M = timedelta(minutes=1)
+WINDOWS = [
+    # exception type, context, share, expected (imminent_at, deadline)
+    ("ALPHA", {}, 0.8, (OCCURRED + 24 * M, OCCURRED + 30 * M)),  # type default: 30 min from occurrence
+    ("ALPHA", {"slaMinutesRemaining": 100}, 0.8, (NOW + 80 * M, NOW + 100 * M)),  # from now
+    ("ALPHA", {"slaMinutesRemaining": 100}, 0.5, (NOW + 50 * M, NOW + 100 * M)),
+    ("ALPHA", {"slaDeadline": (OCCURRED + 60 * M).isoformat()}, 0.8,
+     (OCCURRED + 48 * M, OCCURRED + 60 * M)),  # context deadline wins over everything
+    ("ALPHA", {"slaDeadline": "2026-11-24T10:50:00", "slaMinutesRemaining": 5}, 0.8,
+     (OCCURRED + 48 * M, OCCURRED + 60 * M)),  # naive deadline is UTC
+    ("ALPHA", {"slaMinutesRemaining": -5}, 0.8, (NOW, NOW)),  # already due
+    ("BETA", {}, 0.8, None),  # no SLA anywhere
+]
+
+
+@pytest.mark.parametrize(("exception_type", "context", "share", "expected"), WINDOWS)
+def test_sla_times(exception_type: str, context: dict[str, Any], share: float,
+                   expected: tuple[datetime, datetime] | None) -> None:
+    p = packs()
+    assert sla_times(outcome(p, exception_type, **context), p, NOW, share=share) == expected
+
+
+def test_share_must_be_a_fraction() -> None:
+    p = packs()
+    with pytest.raises(ValueError):
+        sla_times(outcome(p), p, NOW, share=0)
+
+
+def clock() -> SlaClock:
+    p = packs({"notificationPolicies": [
+        {"channel": "pagerduty", "target": "svc-1", "events": ["SLAExpired"]},
+        {"channel": "slack", "target": "#ops"},
+    ]})
+    started = start_clock(outcome(p), p, NOW)
+    assert started is not None
+    return started
+
+
+def test_ticks_emit_imminent_then_expired_once_each() -> None:
+    c = clock()
+    assert on_sla_tick(c, status=Status.IN_PROGRESS, now=c.imminent_at - M) == (c, [])
+    c, effects = on_sla_tick(c, status=Status.IN_PROGRESS, now=c.imminent_at)
+    assert [type(e).__name__ for e in effects] == ["EmitEvent"]
+    imminent = effects[0]
+    assert isinstance(imminent, EmitEvent)
+    assert (imminent.event_type, imminent.step, imminent.actor.type) == (
+        "SLAImminent", "sla:imminent", "system")
+    assert on_sla_tick(c, status=Status.IN_PROGRESS, now=c.imminent_at + M) == (c, [])
+    c, effects = on_sla_tick(c, status=Status.ESCALATED, now=c.deadline)
+    assert effects == [
+        EmitEvent("SLAExpired", {"deadline": c.deadline.isoformat(),
+                                 "imminent_at": c.imminent_at.isoformat()}, "sla:expired",
+                  effects[0].actor),  # type: ignore[union-attr]
+        Notify("pagerduty", "svc-1", f"EX-1: SLA expired at {c.deadline.isoformat()}"),
+    ]
+    assert c.done
+    assert on_sla_tick(c, status=Status.ESCALATED, now=c.deadline + 60 * M) == (c, [])
+
+
+def test_first_tick_after_the_deadline_emits_only_expired() -> None:
+    c, effects = on_sla_tick(clock(), status=Status.IN_PROGRESS, now=NOW + timedelta(days=1))
+    assert [e.event_type for e in effects if isinstance(e, EmitEvent)] == ["SLAExpired"]
+    assert c.imminent_sent and c.expired_sent
+
+
+@pytest.mark.parametrize("status", [Status.RESOLVED, Status.CLOSED])
+def test_resolved_exceptions_stop_the_clock(status: Status) -> None:
+    c, effects = on_sla_tick(clock(), status=status, now=NOW + timedelta(days=1))
+    assert effects == [] and c.done
+
+
+def test_clock_round_trips_through_json() -> None:
+    c = clock()
+    assert SlaClock.model_validate_json(c.model_dump_json()) == c
