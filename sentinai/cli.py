@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
 def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("alembic", "pgserver", "aiokafka"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     command = args.command
     if command == "dev":
         from sentinai.dev import run_dev
