@@ -10,21 +10,26 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 import faust
 
+from sentinai.agents.act import Act, ActTopics
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
 from sentinai.agents.metrics import EVENTS_PROCESSED
 from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.sink import run_sink
+from sentinai.agents.tools import Tools, ToolsTopics
 from sentinai.settings import Settings
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
+from sentinai.streams import codec
 from sentinai.streams.topics import TopicNames
+from sentinai.tools.invoker import ToolInvoker
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +97,12 @@ def create_app(settings: Settings) -> faust.App:
                           deferred=topic(names.deferred))
     exceptions_table = app.Table("exception-state", default=None, partitions=settings.topic_partitions)
     tenants_table = app.Table("tenant-state", default=None, partitions=settings.topic_partitions)
+    tool_calls_table = app.Table("tool-calls", default=None, partitions=settings.topic_partitions)
     resources = Resources(settings)
     gate = SinkGate(high_water=SINK_HIGH_WATER)
+    act = Act(topics=ActTopics(events=topics.events, decisions=topics.decisions,
+                               tool_requests=topic(names.tool_requests)),
+              exceptions_table=exceptions_table, gate=gate)
     intake_holder: dict[str, Intake] = {}
 
     async def intake() -> Intake:
@@ -102,7 +111,7 @@ def create_app(settings: Settings) -> faust.App:
             assert resources.packs is not None
             intake_holder["intake"] = Intake(settings=settings, topics=topics, packs=resources.packs,
                                              exceptions_table=exceptions_table, tenants_table=tenants_table,
-                                             gate=gate)
+                                             gate=gate, act=act)
         return intake_holder["intake"]
 
     @app.agent(topic(names.exceptions), name="intake", concurrency=1)
@@ -146,6 +155,60 @@ def create_app(settings: Settings) -> faust.App:
     async def dead_letter_agent(stream: faust.StreamT) -> Any:
         async for offset in run_dead_letters(stream, pool_factory=pool):
             yield offset
+
+    commands = app.topic(names.approvals, names.steps, names.tool_results, names.timers,
+                         partitions=settings.topic_partitions, key_serializer="raw", value_serializer="raw")
+
+    @app.agent(commands, name="act", concurrency=1)
+    async def act_agent(stream: faust.StreamT) -> Any:
+        """Approvals, step completions, tool results and timer expiries, applied to playbook runs."""
+        await resources.ready()
+        async for event in stream.events():
+            try:
+                await act.handle(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # a refused or malformed command: the operator sees why in the DLQ
+                log.warning("command refused: %s", err)
+                await dead_letter(topics.dlq, event, err, stage="act")
+            yield None
+
+    @app.agent(topic(names.tool_requests), name="tools", concurrency=1)
+    async def tools_agent(stream: faust.StreamT) -> Any:
+        await resources.ready()
+        assert resources.packs is not None
+        async with ToolInvoker() as invoker:
+            tools = Tools(topics=ToolsTopics(events=topics.events, results=topic(names.tool_results)),
+                          calls_table=tool_calls_table, tenants_table=tenants_table, packs=resources.packs,
+                          invoker=invoker, gate=gate)
+            async for event in stream.events():
+                try:
+                    await tools.handle(event)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:
+                    log.exception("tool request failed")
+                    await dead_letter(topics.dlq, event, err, stage="tools")
+                yield None
+
+    expiries_sent: set[str] = set()
+
+    @app.timer(interval=5.0)
+    async def expire_approvals() -> None:
+        """Approvals past their deadline become an expiry command on the exception's partition."""
+        now = time.time()
+        timers = topic(names.timers)
+        for key, state in list(exceptions_table.items()):
+            run = (state or {}).get("run")
+            if not run or run.get("approval") != "PENDING" or key in expiries_sent:
+                continue
+            expires = run.get("approval_expires_at")
+            if expires and datetime.fromisoformat(expires).timestamp() <= now:
+                expiries_sent.add(key)
+                command = {"command": "expire_approval", "tenant_id": run["tenant_id"],
+                           "exception_id": run["exception_id"]}
+                await timers.send(key=run["tenant_id"].encode(), value=codec.dumps(command),
+                                  partition=state["source"][1])
 
     @app.timer(interval=settings.pack_refresh_seconds)
     async def refresh_packs() -> None:

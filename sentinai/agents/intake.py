@@ -17,6 +17,7 @@ from typing import Any
 
 from faust.types import EventT, TopicT
 
+from sentinai.agents.act import Act
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter
 from sentinai.agents.metrics import (
@@ -27,8 +28,11 @@ from sentinai.agents.metrics import (
     STAGE_LATENCY,
 )
 from sentinai.agents.pack_cache import PackCache
+from sentinai.core import execution
 from sentinai.core.engine import decide
+from sentinai.core.models import DecisionOutcome, NormalizedException
 from sentinai.core.normalize import RejectedInput, normalize
+from sentinai.core.packs import TenantPacks
 from sentinai.settings import Settings
 from sentinai.streams import codec
 from sentinai.streams.envelope import EventEnvelope
@@ -53,7 +57,8 @@ class Intake:
     """Handles one input event at a time; never lets an exception escape (faust would ack it)."""
 
     def __init__(self, *, settings: Settings, topics: IntakeTopics, packs: PackCache,
-                 exceptions_table: Any, tenants_table: Any, gate: SinkGate) -> None:
+                 exceptions_table: Any, tenants_table: Any, gate: SinkGate, act: Act) -> None:
+        self.act = act
         self.settings = settings
         self.topics = topics
         self.packs = packs
@@ -116,25 +121,8 @@ class Intake:
         decided_at = time.perf_counter()
         outcome = decide(exception, packs, now=now)
         STAGE_LATENCY.labels("decide").observe(time.perf_counter() - decided_at)
-        events = outcome_events(exception, outcome, now=now)
-        records = decision_records(exception, outcome, now=now)
-        key_bytes = tenant.encode()
-        partition = message.partition
-        for envelope in events:
-            await self.topics.events.send(key=key_bytes, value=codec.dumps(envelope), partition=partition)
-        for record in records:
-            await self.topics.decisions.send(key=key_bytes, value=codec.dumps(record), partition=partition)
-            DECISIONS.labels(tenant, record.stage, record.source).inc()
-        self.gate.published(len(events))
-        self.exceptions[key] = exception_state.decided_state(
-            source=source, now_epoch=prior["first_seen"] if prior else now_epoch,
-            status=outcome.status.value, severity=outcome.severity.value,
-            exception_type=outcome.exception_type, playbook_id=outcome.playbook_id, version=len(events))
-        updated = tenant_state.record_decision(
-            self.tenants.get(tenant), source, status=outcome.status.value, severity=outcome.severity.value,
-            exception_type=outcome.exception_type, now_epoch=now_epoch, quota=bucket)
-        if updated is not None:
-            self.tenants[tenant] = updated
+        await self.publish_outcome(exception, outcome, packs, source=source, partition=message.partition,
+                                   first_seen=prior["first_seen"] if prior else now_epoch, now=now, quota=bucket)
         EVENTS_PROCESSED.labels("decided").inc()
         STAGE_LATENCY.labels("total").observe(time.perf_counter() - started)
 
@@ -150,6 +138,37 @@ class Intake:
                                          now_epoch=now_epoch)
         QUOTA_TOKENS.labels(tenant).set(result[1]["tokens"])
         return result
+
+    async def publish_outcome(self, exception: NormalizedException, outcome: DecisionOutcome, packs: TenantPacks,
+                              *, source: tuple[str, int, int], partition: int, first_seen: float, now: datetime,
+                              quota: dict[str, float] | None, prelude: list[EventEnvelope] = ()) -> None:
+        """Publish a decided exception: its events and decision records, its playbook run's first
+        effects; then store its state and count it. ``prelude`` events go first (an LLM proposal)."""
+        tenant = exception.tenant_id
+        events = [*prelude, *outcome_events(exception, outcome, now=now,
+                                            approval_timeout_minutes=packs.tenant.approval_timeout_minutes)]
+        key_bytes = tenant.encode()
+        for envelope in events:
+            await self.topics.events.send(key=key_bytes, value=codec.dumps(envelope), partition=partition)
+        for record in decision_records(exception, outcome, now=now):
+            await self.topics.decisions.send(key=key_bytes, value=codec.dumps(record), partition=partition)
+            DECISIONS.labels(tenant, record.stage, record.source).inc()
+        self.gate.published(len(events))
+        run, effects = execution.start(outcome, packs, now=now, base_version=len(events))
+        await self.act.carry_out(run, effects, tenant=tenant, exception_id=exception.exception_id,
+                                 partition=partition, now=now)
+        state = exception_state.decided_state(
+            source=source, now_epoch=first_seen, status=(run.status if run else outcome.status).value,
+            severity=outcome.severity.value, exception_type=outcome.exception_type, playbook_id=outcome.playbook_id,
+            version=run.version if run else len(events))
+        if run is not None:
+            state["run"] = run.model_dump(mode="json")
+        self.exceptions[exception_state.state_key(tenant, exception.exception_id)] = state
+        updated = tenant_state.record_decision(
+            self.tenants.get(tenant), source, status=state["status"], severity=outcome.severity.value,
+            exception_type=outcome.exception_type, now_epoch=now.timestamp(), quota=quota)
+        if updated is not None:
+            self.tenants[tenant] = updated
 
     async def _defer(self, event: EventT, tenant: str, source: tuple[str, int, int], now_epoch: float,
                      wait: float, bucket: dict[str, float]) -> None:

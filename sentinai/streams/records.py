@@ -6,7 +6,7 @@ outcome publishes the same ids again and every consumer drops the duplicates.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sentinai.core.models import Decision, DecisionOutcome, NormalizedException
@@ -40,7 +40,7 @@ _STAGE_EVENT = {"triage": "TriageCompleted", "policy": "PolicyEvaluated", "playb
 
 
 def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, now: datetime,
-                   base_version: int = 0) -> list[EventEnvelope]:
+                   approval_timeout_minutes: int = 60, base_version: int = 0) -> list[EventEnvelope]:
     """ExceptionNormalized, one event per stage, and the resulting status change, in order.
 
     Versions count up from ``base_version`` so that the sink's versioned upsert keeps the newest.
@@ -68,7 +68,7 @@ def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, 
         add("ApprovalRequested", {"approval": {
             "approval_id": event_id_for(tenant, exc_id, "approval"), "status": "PENDING",
             "reason": "policy requires human approval", "requested_at": now.isoformat(),
-            "expires_at": None, "decided_by": None, "decided_at": None, "comment": None, "version": 1}})
+            "expires_at": (now + timedelta(minutes=approval_timeout_minutes)).isoformat(), "decided_by": None, "decided_at": None, "comment": None, "version": 1}})
     if outcome.escalated:
         add("ExceptionEscalated", {"reason": outcome.decisions[-1].decision})
     add("ExceptionStatusChanged", {"from": "OPEN", "to": outcome.status.value})

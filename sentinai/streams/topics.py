@@ -25,6 +25,9 @@ class TopicNames:
     deferred: str
     approvals: str
     steps: str
+    tool_requests: str
+    tool_results: str
+    timers: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TopicNames:
@@ -33,10 +36,13 @@ class TopicNames:
             exceptions=settings.topic_exceptions, events=settings.topic_events,
             decisions=settings.topic_decisions, dlq=settings.topic_dlq,
             deferred=f"{prefix}.deferred", approvals=f"{prefix}.approvals", steps=f"{prefix}.steps",
+            tool_requests=f"{prefix}.tool-requests", tool_results=f"{prefix}.tool-results",
+            timers=f"{prefix}.timers",
         )
 
     def all(self) -> list[str]:
-        return [self.exceptions, self.events, self.decisions, self.dlq, self.deferred, self.approvals, self.steps]
+        return [self.exceptions, self.events, self.decisions, self.dlq, self.deferred, self.approvals, self.steps,
+                self.tool_requests, self.tool_results, self.timers]
 
 
 async def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sentinai.migrate import import_packs
 from sentinai.settings import Settings
 from sentinai.streams.topics import TopicNames, ensure_topics
-from tests.support.processes import WorkerProcess
+from tests.support.processes import ServiceProcess, WebProcess, WorkerProcess
 
 PACKS = Path(__file__).resolve().parents[2] / "packs"
 
@@ -23,30 +23,39 @@ class Pipeline:
     topics: TopicNames
     database_url: str
     bootstrap: str
-    start_worker: Callable[[], WorkerProcess]
+    start_worker: Callable[..., WorkerProcess]
+    start_web: Callable[..., WebProcess]
 
 
 @pytest.fixture
 def pipeline_factory(database_url: str, bootstrap: str, tmp_path: Path) -> Iterator[Callable[[Settings], Pipeline]]:
     """Builds the pipeline for given settings; every worker it started is stopped at the end."""
-    workers: list[WorkerProcess] = []
+    services: list[ServiceProcess] = []
 
     def build(settings: Settings) -> Pipeline:
         import_packs(database_url, PACKS)
         asyncio.run(ensure_topics(settings))
 
-        def start_worker() -> WorkerProcess:
-            worker = WorkerProcess(settings, database_url, tmp_path / f"worker-{len(workers)}.log")
-            workers.append(worker)
-            return worker.start()
+        def start_worker(env: dict[str, str] | None = None) -> WorkerProcess:
+            worker = WorkerProcess(settings, database_url, tmp_path / f"worker-{len(services)}.log", env=env)
+            services.append(worker)
+            worker.start()
+            return worker
 
-        return Pipeline(settings, TopicNames.from_settings(settings), database_url, bootstrap, start_worker)
+        def start_web(env: dict[str, str] | None = None) -> WebProcess:
+            web = WebProcess(settings, database_url, tmp_path / f"web-{len(services)}.log", env=env)
+            services.append(web)
+            web.start()
+            return web
+
+        return Pipeline(settings, TopicNames.from_settings(settings), database_url, bootstrap, start_worker,
+                        start_web)
 
     try:
         yield build
     finally:
-        for worker in workers:
-            worker.stop()
+        for service in services:
+            service.stop()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,30 +23,37 @@ def settings_env(settings: Settings, database_url: str) -> dict[str, str]:
     return env
 
 
-class WorkerProcess:
-    """``python -m sentinai worker`` with the given settings; its log goes to a file."""
+class ServiceProcess:
+    """``python -m sentinai <command>`` with the given settings; its log goes to a file."""
 
-    def __init__(self, settings: Settings, database_url: str, log_path: Path) -> None:
-        self.env = settings_env(settings, database_url)
+    command = ""
+
+    def __init__(self, settings: Settings, database_url: str, log_path: Path, *,
+                 env: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.env = {**settings_env(settings, database_url), **(env or {})}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, *, wait_ready: float = 60.0) -> WorkerProcess:
+    def is_ready(self, log_since_start: bytes) -> bool:
+        raise NotImplementedError
+
+    def start(self, *, wait_ready: float = 60.0) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "sentinai", "worker"], env=self.env,
+            self.process = subprocess.Popen([sys.executable, "-m", "sentinai", self.command], env=self.env,
                                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + wait_ready
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.command} exited with {self.process.returncode}:\n{self.log_tail()}")
             with open(self.log_path, "rb") as log:
                 log.seek(offset)
-                if b"[^Worker]: Ready" in log.read():
+                if self.is_ready(log.read()):
                     return self
             time.sleep(0.2)
-        raise TimeoutError(f"worker not ready within {wait_ready}s:\n{self.log_tail()}")
+        raise TimeoutError(f"{self.command} not ready within {wait_ready}s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -70,3 +78,25 @@ class WorkerProcess:
         if process is not None and process.poll() is None:
             process.kill()
             process.wait(5)
+
+
+class WorkerProcess(ServiceProcess):
+    command = "worker"
+
+    def is_ready(self, log_since_start: bytes) -> bool:
+        return b"[^Worker]: Ready" in log_since_start
+
+
+class WebProcess(ServiceProcess):
+    command = "web"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.web_host}:{self.settings.web_port}"
+
+    def is_ready(self, log_since_start: bytes) -> bool:
+        try:
+            with socket.create_connection((self.settings.web_host, self.settings.web_port), timeout=0.2):
+                return True
+        except OSError:
+            return False

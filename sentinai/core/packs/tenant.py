@@ -49,6 +49,20 @@ class NotificationRoute(PackModel):
 class LlmSettings(PackModel):
     enabled: bool = False
     model: str | None = None
+    redact_fields: list[str] = Field(
+        default_factory=list, description="Payload or context field names never sent to the model."
+    )
+
+
+class ToolPolicySettings(PackModel):
+    """Where the tenant's tool calls may go, on top of its tools' own endpoint hosts."""
+
+    allowed_hosts: list[str] = Field(default_factory=list, description="Exact hosts or *.suffix")
+    https_only: bool = True
+    allow_private: bool = Field(
+        default=False, description="Private and loopback addresses, for hosts listed exactly only."
+    )
+    max_response_bytes: int = Field(default=1_048_576, gt=0, le=67_108_864)
 
 
 class TenantPolicyPack(PackModel):
@@ -69,4 +83,6 @@ class TenantPolicyPack(PackModel):
     notification_policies: list[NotificationRoute] = Field(default_factory=list)
     approval_timeout_minutes: int = Field(default=60, gt=0)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    tool_policy: ToolPolicySettings = Field(default_factory=ToolPolicySettings)
+    sla_imminent_share: float = Field(default=0.8, gt=0, lt=1)
     test_suites: list[PackTestSuite] = Field(default_factory=list)

@@ -1,0 +1,146 @@
+"""Acting on decisions: the playbook run of each exception, driven by its inputs.
+
+Inputs are commands on co-partitioned topics (approvals and step completions from the web view,
+tool results from the tools agent, expiries from the timer); each is applied to the run kept in
+the exception's state by the pure functions of ``sentinai.core.execution``, and the effects are
+carried out *before* the new run is stored: after a crash the same input is applied again and
+publishes the same deterministic ids, instead of a stored run with effects that never happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from faust.types import EventT, TopicT
+
+from sentinai.agents.backpressure import SinkGate
+from sentinai.agents.metrics import DECISIONS
+from sentinai.core import execution
+from sentinai.core.execution import EmitEvent, Notify, PlaybookRun, RejectCommand, RequestTool
+from sentinai.streams import codec
+from sentinai.streams.envelope import Actor, DecisionRecord, EventEnvelope, event_id_for
+from sentinai.tables.exception_state import state_key
+
+log = logging.getLogger(__name__)
+
+# Events that change what a consumer of the decision stream may act on: each becomes a record.
+_LATER_DECISIONS = {
+    "ApprovalGranted": "approval", "ApprovalRejected": "approval", "ApprovalExpired": "approval",
+    "PlaybookStepCompleted": "playbook_step", "PlaybookStepWaiting": "playbook_step",
+    "PlaybookStepFailed": "playbook_step", "ExceptionEscalated": "escalation",
+    "ExceptionResolved": "resolution",
+}
+
+
+class CommandRejected(ValueError):
+    """A command that cannot apply (unknown exception, no playbook, out of order): dead-lettered."""
+
+
+@dataclass
+class ActTopics:
+    events: TopicT
+    decisions: TopicT
+    tool_requests: TopicT
+
+
+def later_decision(run: PlaybookRun, effect: EmitEvent, *, now: datetime) -> DecisionRecord | None:
+    stage = _LATER_DECISIONS.get(effect.event_type)
+    if stage is None:
+        return None
+    payload = effect.payload
+    return DecisionRecord(
+        event_id=event_id_for(run.tenant_id, run.exception_id, "decision", f"{effect.event_type}:{effect.step}"),
+        tenant_id=run.tenant_id, exception_id=run.exception_id, stage=stage, decision=effect.event_type,
+        confidence=1.0, evidence=[str(payload.get("reason") or payload.get("name") or effect.event_type)],
+        next_step=run.waiting_for or ("done" if run.completed else "continue"),
+        exception_type=run.exception_type, severity=run.severity.value,
+        status=payload.get("exception", {}).get("status", run.status.value), actionability=None,
+        approval_required=run.approval == "PENDING", playbook_id=run.playbook_id, source="rules", decided_at=now)
+
+
+class Act:
+    def __init__(self, *, topics: ActTopics, exceptions_table: Any, gate: SinkGate) -> None:
+        self.topics = topics
+        self.exceptions = exceptions_table
+        self.gate = gate
+
+    def run_of(self, tenant: str, exception_id: str) -> PlaybookRun | None:
+        state = self.exceptions.get(state_key(tenant, exception_id))
+        if not state or not state.get("run"):
+            return None
+        return PlaybookRun.model_validate(state["run"])
+
+    async def carry_out(self, run: PlaybookRun | None, effects: list[execution.Effect], *, tenant: str,
+                        exception_id: str, partition: int, now: datetime) -> list[str]:
+        """Publish the effects in order; return the reasons of refused commands."""
+        key = tenant.encode()
+        refused = []
+        published = 0
+        for effect in effects:
+            if isinstance(effect, EmitEvent):
+                envelope = EventEnvelope.create(event_type=effect.event_type, tenant_id=tenant,
+                                                exception_id=exception_id, occurred_at=now, actor=effect.actor,
+                                                payload=effect.payload, step=effect.step)
+                await self.topics.events.send(key=key, value=codec.dumps(envelope), partition=partition)
+                published += 1
+                record = later_decision(run, effect, now=now) if run is not None else None
+                if record is not None:
+                    await self.topics.decisions.send(key=key, value=codec.dumps(record), partition=partition)
+                    DECISIONS.labels(tenant, record.stage, record.source).inc()
+            elif isinstance(effect, RequestTool):
+                request = {"tenant_id": tenant, "exception_id": exception_id, "step": effect.step,
+                           "tool_name": effect.tool_name, "arguments": effect.arguments,
+                           "idempotency_key": effect.idempotency_key}
+                await self.topics.tool_requests.send(key=key, value=codec.dumps(request), partition=partition)
+            elif isinstance(effect, Notify):
+                log.info("notify %s:%s (tenant %s): %s", effect.channel, effect.target, tenant, effect.message)
+            elif isinstance(effect, RejectCommand):
+                refused.append(effect.reason)
+        self.gate.published(published)
+        return refused
+
+    def store(self, run: PlaybookRun, *, status: str | None = None) -> None:
+        key = state_key(run.tenant_id, run.exception_id)
+        state = dict(self.exceptions.get(key) or {})
+        state["run"] = run.model_dump(mode="json")
+        state["status"] = status or run.status.value
+        state["version"] = run.version
+        self.exceptions[key] = state
+
+    async def handle(self, event: EventT) -> None:
+        """One command; raises CommandRejected (or a decoding error) for the caller to dead-letter."""
+        command = codec.loads(event.value)
+        if not isinstance(command, dict):
+            raise CommandRejected("a command must be a JSON object")
+        tenant, exception_id = str(command.get("tenant_id") or ""), str(command.get("exception_id") or "")
+        run = self.run_of(tenant, exception_id)
+        if run is None:
+            raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r} "
+                                  "on this partition")
+        now = datetime.now(UTC)
+        kind = command.get("command")
+        if kind in ("approve", "reject"):
+            new, effects = execution.on_approval(run, granted=kind == "approve", by=str(command.get("by") or ""),
+                                                 comment=command.get("comment"), now=now)
+        elif kind == "complete_step":
+            new, effects = execution.on_step_completed(run, step=int(command["step"]),
+                                                       by=Actor(type="user", id=str(command.get("by") or "")),
+                                                       now=now)
+        elif kind == "tool_result":
+            new, effects = execution.on_tool_result(run, step=int(command["step"]),
+                                                    succeeded=bool(command["succeeded"]),
+                                                    detail=dict(command.get("detail") or {}),
+                                                    idempotency_key=str(command["idempotency_key"]), now=now)
+        elif kind == "expire_approval":
+            new, effects = execution.on_approval_expired(run, now=now)
+        else:
+            raise CommandRejected(f"unknown command {kind!r}")
+        refused = await self.carry_out(new, effects, tenant=tenant, exception_id=exception_id,
+                                       partition=event.message.partition, now=now)
+        if new is not run:
+            self.store(new)
+        if refused:
+            raise CommandRejected("; ".join(refused))
