@@ -20,10 +20,12 @@ from sentinai.agents.act import Act, ActTopics
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
+from sentinai.agents.llm import LLMStage
 from sentinai.agents.metrics import EVENTS_PROCESSED
 from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.sink import run_sink
 from sentinai.agents.tools import Tools, ToolsTopics
+from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
@@ -94,7 +96,8 @@ def create_app(settings: Settings) -> faust.App:
                          value_serializer="raw", internal=False)
 
     topics = IntakeTopics(events=topic(names.events), decisions=topic(names.decisions), dlq=topic(names.dlq),
-                          deferred=topic(names.deferred))
+                          deferred=topic(names.deferred),
+                          llm=topic(names.llm) if settings.llm_base_url else None)
     exceptions_table = app.Table("exception-state", default=None, partitions=settings.topic_partitions)
     tenants_table = app.Table("tenant-state", default=None, partitions=settings.topic_partitions)
     tool_calls_table = app.Table("tool-calls", default=None, partitions=settings.topic_partitions)
@@ -190,6 +193,16 @@ def create_app(settings: Settings) -> faust.App:
                     log.exception("tool request failed")
                     await dead_letter(topics.dlq, event, err, stage="tools")
                 yield None
+
+    if topics.llm is not None:
+        @app.agent(topics.llm, name="llm", concurrency=1)
+        async def llm_agent(stream: faust.StreamT) -> Any:
+            """LLM-assisted decisions, in small concurrent batches acknowledged after publishing."""
+            handler = await intake()
+            async with LLMClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
+                                 default_model=settings.llm_model, timeout=settings.llm_timeout_seconds) as client:
+                async for count in LLMStage(intake=handler, client=client).run(stream):
+                    yield count
 
     expiries_sent: set[str] = set()
 

@@ -51,6 +51,14 @@ class IntakeTopics:
     decisions: TopicT
     dlq: TopicT
     deferred: TopicT
+    llm: TopicT | None = None  # None: no LLM configured, every tenant is decided by the rules
+
+
+def llm_request(exception: NormalizedException, *, source: tuple[str, int, int], first_seen: float,
+                quota: dict[str, float] | None) -> bytes:
+    """What intake hands the LLM stage: the normalized exception and where it came from."""
+    return codec.dumps({"exception": exception.model_dump(mode="json"), "source": list(source),
+                        "first_seen": first_seen, "quota": quota})
 
 
 class Intake:
@@ -118,11 +126,18 @@ class Intake:
                     await self._defer(event, tenant, source, now_epoch, wait, bucket)
                     return
         STAGE_LATENCY.labels("normalize").observe(time.perf_counter() - started)
+        first_seen = prior["first_seen"] if prior else now_epoch
+        if self.topics.llm is not None and packs.tenant.llm.enabled:
+            await self.topics.llm.send(key=tenant.encode(), partition=message.partition, value=llm_request(
+                exception, source=source, first_seen=first_seen, quota=bucket))
+            self.exceptions[key] = exception_state.awaiting_llm(source=source, now_epoch=first_seen)
+            EVENTS_PROCESSED.labels("sent_to_llm").inc()
+            return
         decided_at = time.perf_counter()
         outcome = decide(exception, packs, now=now)
         STAGE_LATENCY.labels("decide").observe(time.perf_counter() - decided_at)
         await self.publish_outcome(exception, outcome, packs, source=source, partition=message.partition,
-                                   first_seen=prior["first_seen"] if prior else now_epoch, now=now, quota=bucket)
+                                   first_seen=first_seen, now=now, quota=bucket)
         EVENTS_PROCESSED.labels("decided").inc()
         STAGE_LATENCY.labels("total").observe(time.perf_counter() - started)
 

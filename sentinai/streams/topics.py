@@ -28,6 +28,7 @@ class TopicNames:
     tool_requests: str
     tool_results: str
     timers: str
+    llm: str
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TopicNames:
@@ -37,12 +38,12 @@ class TopicNames:
             decisions=settings.topic_decisions, dlq=settings.topic_dlq,
             deferred=f"{prefix}.deferred", approvals=f"{prefix}.approvals", steps=f"{prefix}.steps",
             tool_requests=f"{prefix}.tool-requests", tool_results=f"{prefix}.tool-results",
-            timers=f"{prefix}.timers",
+            timers=f"{prefix}.timers", llm=f"{prefix}.llm",
         )
 
     def all(self) -> list[str]:
         return [self.exceptions, self.events, self.decisions, self.dlq, self.deferred, self.approvals, self.steps,
-                self.tool_requests, self.tool_results, self.timers]
+                self.tool_requests, self.tool_results, self.timers, self.llm]
 
 
 async def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> None:

@@ -31,3 +31,8 @@ def decided_state(*, source: tuple[str, int, int], now_epoch: float, status: str
     return {"source": list(source), "first_seen": now_epoch, "status": status, "severity": severity,
             "exception_type": exception_type, "playbook_id": playbook_id, "current_step": None,
             "version": version}
+
+
+def awaiting_llm(*, source: tuple[str, int, int], now_epoch: float) -> ExceptionState:
+    """Seen and sent to the LLM stage: a re-sent copy is a duplicate while the model thinks."""
+    return {"source": list(source), "first_seen": now_epoch, "status": "OPEN", "version": 0}
