@@ -17,7 +17,7 @@ from typing import Any
 from faust.types import EventT, TopicT
 
 from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.metrics import DECISIONS
+from sentinai.agents.metrics import DECISIONS, NOTIFICATIONS
 from sentinai.core import execution
 from sentinai.core.execution import EmitEvent, Notify, PlaybookRun, RejectCommand, RequestTool
 from sentinai.streams import codec
@@ -25,6 +25,7 @@ from sentinai.streams.envelope import Actor, DecisionRecord, EventEnvelope, even
 from sentinai.tables.exception_state import state_key
 
 log = logging.getLogger(__name__)
+notifications = logging.getLogger("sentinai.notifications")
 
 # Events that change what a consumer of the decision stream may act on: each becomes a record.
 _LATER_DECISIONS = {
@@ -96,7 +97,9 @@ class Act:
                            "idempotency_key": effect.idempotency_key}
                 await self.topics.tool_requests.send(key=key, value=codec.dumps(request), partition=partition)
             elif isinstance(effect, Notify):
-                log.info("notify %s:%s (tenant %s): %s", effect.channel, effect.target, tenant, effect.message)
+                # delivery is the log channel for now: one DEBUG line on sentinai.notifications and a count
+                NOTIFICATIONS.labels(tenant, effect.channel).inc()
+                notifications.debug("%s:%s (tenant %s): %s", effect.channel, effect.target, tenant, effect.message)
             elif isinstance(effect, RejectCommand):
                 refused.append(effect.reason)
         self.gate.published(published)

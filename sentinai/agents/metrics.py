@@ -18,3 +18,5 @@ SINK_BATCH = Histogram("sentinai_sink_batch_size", "Events per sink batch",
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2500))
 SINK_PENDING = Gauge("sentinai_sink_pending_events", "Events published but not yet stored in Postgres")
 SINK_ERRORS = Counter("sentinai_sink_errors_total", "Failed sink batch writes (retried)")
+NOTIFICATIONS = Counter("sentinai_notifications_total", "Playbook and policy notifications", ["tenant", "channel"])
+TOOL_CALLS = Counter("sentinai_tool_calls_total", "Tool calls by outcome", ["tenant", "tool", "status"])

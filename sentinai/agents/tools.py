@@ -18,6 +18,7 @@ from typing import Any
 from faust.types import EventT, TopicT
 
 from sentinai.agents.backpressure import SinkGate
+from sentinai.agents.metrics import TOOL_CALLS
 from sentinai.agents.pack_cache import PackCache
 from sentinai.core.execution import TOOLS_AGENT
 from sentinai.streams import codec
@@ -66,6 +67,7 @@ class Tools:
         if done is None:
             done = (await self._call(request, partition)).as_dict()
             self.calls[key] = done
+            TOOL_CALLS.labels(tenant, str(request["tool_name"]), done["status"]).inc()
         result = {"command": "tool_result", "tenant_id": tenant, "exception_id": request["exception_id"],
                   "step": request["step"], "idempotency_key": key, "succeeded": done["status"] == "succeeded",
                   "detail": done}
@@ -102,5 +104,5 @@ class Tools:
                                                         burst=float(per_minute), now_epoch=now)
         self.tenants[tenant] = {**state, "tool_quota": bucket}
         if not allowed:
-            log.info("tenant %s over its tool-call quota; waiting %.1fs", tenant, wait)
+            log.debug("tenant %s over its tool-call quota; waiting %.1fs", tenant, wait)
             await asyncio.sleep(min(wait, MAX_QUOTA_WAIT))

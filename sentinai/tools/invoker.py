@@ -183,7 +183,7 @@ class ToolInvoker:
                         tool, arguments, idempotency_key, secret_headers, policy
                     )
                 except _Retryable as failure:
-                    log.info("tool %s for %s: attempt %d/%d failed: %s", tool_name, tenant_id,
+                    log.debug("tool %s for %s: attempt %d/%d failed: %s", tool_name, tenant_id,
                              attempt, max_attempts, failure)
                     if attempt == max_attempts:
                         healthy = False

@@ -46,7 +46,7 @@ def test_kill_9_three_times(make_settings: Callable[..., Settings],
           f"{ {r['event_type']: r['n'] for r in per_exception} }")
     assert rows == EXCEPTIONS
     for row in per_exception:
-        if row["event_type"] in {"ExceptionNormalized", "TriageCompleted", "PolicyEvaluated", "ExceptionStatusChanged"}:
+        if row["event_type"] in {"ExceptionNormalized", "TriageCompleted", "PolicyEvaluated"}:
             assert row["n"] == row["d"] == EXCEPTIONS, row
     recount = {r["tenant_id"]: r["n"] for r in fetch(url, "SELECT tenant_id, count(*) AS n FROM exceptions GROUP BY 1")}
     stats = table_contents(pipeline.bootstrap, pipeline.settings.app_id, "tenant-state")

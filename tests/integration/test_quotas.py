@@ -11,7 +11,7 @@ import pytest
 
 from sentinai.settings import Settings
 from tests.support.db import fetchval, wait_for
-from tests.support.kafka import TopicReader, produce
+from tests.support.kafka import StageCount, TopicReader, produce
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
 
@@ -45,7 +45,7 @@ def test_noisy_tenant_is_deferred_and_quiet_tenant_keeps_flowing(single_partitio
 
     reader = TopicReader(pipeline.bootstrap, pipeline.topics.decisions)
     try:
-        messages = reader.poll_until(lambda ms: len(ms) >= 3 * (NOISY + QUIET), timeout=60)
+        messages = reader.poll_until(StageCount(3 * (NOISY + QUIET)), timeout=60)
     finally:
         reader.close()
     triage = [(json.loads(m.value()), m.timestamp()[1] / 1000) for m in messages]

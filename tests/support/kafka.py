@@ -75,3 +75,37 @@ def table_contents(bootstrap: str, app_id: str, table: str) -> dict[Any, Any]:
         key = json.loads(message.key())
         latest[key] = json.loads(message.value()) if message.value() is not None else None
     return latest
+
+
+STAGES = ("triage", "policy", "playbook")
+
+
+class StageCount:
+    """A ``poll_until`` condition: at least ``expected`` distinct (exception, stage) decisions seen.
+
+    It decodes only the messages that arrived since its last call, so polling a big topic stays linear.
+    """
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.seen: set[tuple[str, str, str]] = set()
+        self._read = 0
+
+    def __call__(self, messages: list[Any]) -> bool:
+        for message in messages[self._read:]:
+            record = json.loads(message.value())
+            if record["stage"] in STAGES:
+                self.seen.add((record["tenant_id"], record["exception_id"], record["stage"]))
+        self._read = len(messages)
+        return len(self.seen) >= self.expected
+
+
+def stage_decisions(messages: list[Any]) -> dict[tuple[str, str, str], set[str]]:
+    """(tenant, exception, stage) → event ids, for the three decision stages (not later changes)."""
+    found: dict[tuple[str, str, str], set[str]] = {}
+    for message in messages:
+        record = json.loads(message.value())
+        if record["stage"] in STAGES:
+            found.setdefault((record["tenant_id"], record["exception_id"], record["stage"]), set()).add(
+                record["event_id"])
+    return found
