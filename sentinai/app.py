@@ -25,6 +25,7 @@ from sentinai.agents.metrics import EVENTS_PROCESSED
 from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.sink import run_sink
 from sentinai.agents.tools import Tools, ToolsTopics
+from sentinai.agents.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings
 from sentinai.sinks.pool import open_pool
@@ -233,6 +234,11 @@ def create_app(settings: Settings) -> faust.App:
 
     progress = {"last": ""}
 
+    async def on_stall(snapshot: dict[str, Any]) -> None:
+        pass
+
+    watchdog = Watchdog(app, work=pipeline_work, stall_seconds=30.0, on_stall=on_stall)
+
     @app.timer(interval=10.0)
     async def log_progress() -> None:
         """One line per 10 s while work moves: what a stalled worker stopped doing shows in its log."""
@@ -244,6 +250,7 @@ def create_app(settings: Settings) -> faust.App:
         if line != progress["last"]:
             log.info("%s", line)
             progress["last"] = line
+        await watchdog.check()
 
     app.sentinai_resources = resources  # type: ignore[attr-defined]
     return app

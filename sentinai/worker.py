@@ -7,6 +7,7 @@ import logging
 
 import faust
 
+from sentinai.agents.faust_fixes import install_reliable_producer_flush
 from sentinai.app import create_app
 from sentinai.settings import Settings
 from sentinai.streams.topics import ensure_topics
@@ -17,6 +18,7 @@ def run_worker(settings: Settings) -> None:
     settings.require_database()
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings))
+    install_reliable_producer_flush()  # table changes must reach the changelog before commits
     app = create_app(settings)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # group membership and assignments are what an operator needs to see after a rebalance

@@ -28,6 +28,11 @@ async def dead_letter(dlq: TopicT, event: EventT, error: BaseException, *, stage
     DLQ_MESSAGES.labels(stage).inc()
 
 
+def _text(value: str) -> str:
+    """PostgreSQL text and JSONB cannot hold NUL characters; a dead letter's key may have them."""
+    return value.replace("\x00", "\ufffd")
+
+
 def _int(value: str | None) -> int:
     try:
         return int(value or -1)
@@ -39,9 +44,9 @@ async def run_dead_letters(stream: StreamT, *, pool_factory: Callable[[], Awaita
                            ) -> AsyncIterator[Any]:
     pool = await pool_factory()
     async for event in stream.events():
-        headers = headers_dict(event.headers)
+        headers = {_text(name): _text(value) for name, value in headers_dict(event.headers).items()}
         key = event.key if isinstance(event.key, bytes) else None
-        tenant = headers.get("sentinai.tenant") or (key.decode("utf-8", "replace") if key else None)
+        tenant = headers.get("sentinai.tenant") or (_text(key.decode("utf-8", "replace")) if key else None)
 
         async def store(event: Any = event, headers: dict[str, str] = headers, key: bytes | None = key,
                         tenant: str | None = tenant) -> None:

@@ -12,11 +12,11 @@ from sentinai.agents.metrics import SINK_ERRORS
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MAX_BACKOFF = 5.0
+MAX_BACKOFF = 2.0  # bounds how long after the database returns the flow resumes (the promise is 5 s)
 
 
 async def retry_forever(operation: Callable[[], Awaitable[T]], *, what: str) -> T:
-    """Run until it succeeds, backing off from 0.1 s to 5 s; only cancellation stops it."""
+    """Run until it succeeds, backing off from 0.1 s to MAX_BACKOFF; only cancellation stops it."""
     delay = 0.1
     while True:
         try:

@@ -29,6 +29,32 @@ def produce(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | str | N
     return count
 
 
+def produce_positions(bootstrap: str, topic: str,
+                      messages: Iterable[tuple[bytes | str | None, bytes | None]]) -> list[tuple[int, int]]:
+    """Produce raw values (``None`` is a null value, a tombstone) and return each one's (partition, offset)."""
+    p = producer(bootstrap)
+    positions: list[tuple[int, int] | None] = []
+
+    def delivered(index: int) -> Callable[[Any, Any], None]:
+        def report(err: Any, message: Any) -> None:
+            assert err is None, err
+            positions[index] = (message.partition(), message.offset())
+        return report
+
+    for key, value in messages:
+        positions.append(None)
+        while True:
+            try:
+                p.produce(topic, key=key, value=value, on_delivery=delivered(len(positions) - 1))
+                break
+            except BufferError:  # the local queue is full: let deliveries drain it
+                p.poll(0.1)
+        p.poll(0)
+    assert p.flush(60) == 0
+    assert all(position is not None for position in positions)
+    return positions  # type: ignore[return-value]
+
+
 class TopicReader:
     """Reads a topic from the beginning, without a consumer group, across all its partitions."""
 
@@ -56,16 +82,20 @@ def read_all(bootstrap: str, topic: str, *, idle: float = 2.0, timeout: float = 
     """Every message currently on the topic: reads until nothing new arrives for ``idle`` seconds."""
     reader = TopicReader(bootstrap, topic)
     try:
-        deadline = time.monotonic() + timeout
-        last_new = time.monotonic()
-        while time.monotonic() - last_new < idle and time.monotonic() < deadline:
-            batch = [m for m in reader.consumer.consume(1000, 0.2) if m.error() is None]
-            if batch:
-                reader.messages.extend(batch)
-                last_new = time.monotonic()
-        return reader.messages
+        return read_all_from(reader, idle=idle, timeout=timeout)
     finally:
         reader.close()
+
+
+def read_all_from(reader: TopicReader, *, idle: float = 2.0, timeout: float = 60.0) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    last_new = time.monotonic()
+    while time.monotonic() - last_new < idle and time.monotonic() < deadline:
+        batch = [m for m in reader.consumer.consume(1000, 0.2) if m.error() is None]
+        if batch:
+            reader.messages.extend(batch)
+            last_new = time.monotonic()
+    return reader.messages
 
 
 def table_contents(bootstrap: str, app_id: str, table: str) -> dict[Any, Any]:
@@ -109,3 +139,28 @@ def stage_decisions(messages: list[Any]) -> dict[tuple[str, str, str], set[str]]
             found.setdefault((record["tenant_id"], record["exception_id"], record["stage"]), set()).add(
                 record["event_id"])
     return found
+
+
+def group_progress(bootstrap: str, group_id: str, topics: Iterable[str]) -> dict[str, list[tuple[int, int]]]:
+    """(committed offset, true end) per partition for a consumer group: where a stalled worker stopped.
+
+    The end is the last offset actually read + 1, not the broker's reported high watermark (the
+    embedded broker under-reports it; see docs/design.md).
+    """
+    progress: dict[str, list[tuple[int, int]]] = {}
+    for topic in topics:
+        reader = TopicReader(bootstrap, topic)
+        try:
+            partitions = sorted(reader.consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+            ends = dict.fromkeys(partitions, 0)
+            for message in read_all_from(reader, idle=1.0):
+                ends[message.partition()] = max(ends[message.partition()], message.offset() + 1)
+        finally:
+            reader.close()
+        group = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
+        try:
+            committed = group.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+        finally:
+            group.close()
+        progress[topic] = [(tp.offset, ends[tp.partition]) for tp in committed]
+    return progress

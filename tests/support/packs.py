@@ -6,10 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from sentinai.bench import workload
 from sentinai.sinks.pack_store import store_packs
 from sentinai.sinks.pool import open_pool
-
-from sentinai.bench import workload
 
 PACKS = Path(__file__).resolve().parents[2] / "packs"
 

@@ -1,0 +1,142 @@
+"""The worker's stall watchdog: input waiting on assigned partitions, and nothing moving.
+
+A faust worker can end up "Ready" with partitions assigned and work waiting on them, and never
+fetch again (see docs/design.md, "Stalls"). From the outside that looks like a healthy, idle
+worker. The watchdog compares, every check, how much work the worker did with how much input is
+waiting on its partitions; when work waits and nothing moved for ``stall_seconds`` it logs what
+the consumer looks like inside (the evidence) and calls ``on_stall``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _safe(read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except Exception as err:  # diagnostics must never fail the worker
+        return f"<{type(err).__name__}>"
+
+
+def consumer_snapshot(app: Any) -> dict[str, Any]:
+    """What faust's consumer and the aiokafka consumer under it are doing (read-only, best effort)."""
+    consumer = app.consumer
+    thread = getattr(consumer, "_thread", None)
+    kafka = getattr(thread, "_consumer", None)
+    fetcher = getattr(kafka, "_fetcher", None)
+    coordinator = getattr(kafka, "_coordinator", None)
+    subscriptions = getattr(kafka, "_subscription", None)
+    snapshot: dict[str, Any] = {
+        "faust.flow_active": _safe(lambda: consumer.flow_active),
+        "faust.active_tps": _safe(lambda: len(consumer._active_partitions or ())),
+        "faust.paused_tps": _safe(lambda: len(consumer._paused_partitions)),
+        "faust.buffered_tps": _safe(lambda: len(consumer._buffered_partitions)),
+        "faust.unacked": _safe(lambda: len(consumer._unacked_messages)),
+        "faust.rebalancing": _safe(lambda: app.rebalancing),
+        "faust.fetcher": _safe(lambda: app._fetcher.state),
+        "thread.alive": _safe(lambda: thread._thread.is_alive()),
+        "thread.queued_calls": _safe(lambda: thread.method_queue._queue.qsize()),
+        "kafka.reassignment_in_progress": _safe(lambda: subscriptions.reassignment_in_progress),
+        "kafka.assignment_active": _safe(lambda: subscriptions.subscription.assignment.active),
+        "kafka.fetch_task_done": _safe(lambda: fetcher._fetch_task.done()),
+        "kafka.buffered_records_tps": _safe(lambda: len(fetcher._records)),
+        "kafka.fetches_in_flight": _safe(lambda: sorted(fetcher._in_flight)),
+        "kafka.fetch_waiters": _safe(lambda: len(fetcher._fetch_waiters)),
+        "kafka.generation": _safe(lambda: coordinator.generation),
+        "kafka.rejoin_needed": _safe(lambda: coordinator._rejoin_needed_fut.done()),
+        "kafka.heartbeat_task_done": _safe(lambda: coordinator._heartbeat_task.done()),
+        "kafka.coordination_task_done": _safe(lambda: coordinator._coordination_task.done()),
+    }
+    partitions = {}
+    for tp in _safe(lambda: sorted(consumer.assignment())) or []:
+        if isinstance(tp, str) or "changelog" in tp.topic or "__assignor" in tp.topic:
+            continue
+        state = _safe(lambda tp=tp: subscriptions.subscription.assignment.state_value(tp))
+        partitions[f"{tp.topic}:{tp.partition}"] = {
+            "read": _safe(lambda tp=tp: consumer._read_offset.get(tp)),
+            "committed": _safe(lambda tp=tp: consumer._committed_offset.get(tp)),
+            "position": _safe(lambda s=state: s._position),
+            "highwater": _safe(lambda s=state: s.highwater),
+            "paused": _safe(lambda s=state: s.paused),
+            "awaiting_reset": _safe(lambda s=state: s.awaiting_reset),
+        }
+    snapshot["partitions"] = partitions
+    return snapshot
+
+
+async def waiting_input(app: Any, *, timeout: float = 5.0) -> int | None:
+    """Messages on the worker's assigned input partitions past what it has read; None if unknown.
+
+    Uses the broker's log end offsets (ListOffsets) and, where the fetcher saw a higher one, the
+    high watermark of the last fetch (the embedded broker's ListOffsets can lag behind).
+    """
+    consumer = app.consumer
+    tps = [tp for tp in consumer.assignment() if "changelog" not in tp.topic and "__assignor" not in tp.topic]
+    if not tps:
+        return 0
+    try:
+        ends = await asyncio.wait_for(consumer.highwaters(*tps), timeout)
+    except Exception:  # a hung consumer thread is itself a stall: report unknown
+        return None
+    total = 0
+    for tp in tps:
+        end = max(ends.get(tp) or 0, _safe(lambda tp=tp: consumer.highwater(tp)) or 0)
+        read = consumer._read_offset.get(tp)
+        done = read + 1 if read is not None else (consumer._committed_offset.get(tp) or 0)
+        total += max(0, end - done)
+    return total
+
+
+class Watchdog:
+    """Calls ``on_stall`` when input waits and ``work()`` has not moved for ``stall_seconds``."""
+
+    def __init__(self, app: Any, *, work: Callable[[], float], stall_seconds: float,
+                 on_stall: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        self.app = app
+        self.work = work
+        self.stall_seconds = stall_seconds
+        self.on_stall = on_stall
+        self._last_work = work()
+        self._moved_at = time.monotonic()
+        self._idle_logged = False
+        self.stalls = 0
+
+    async def check(self) -> None:
+        now, work = time.monotonic(), self.work()
+        if work != self._last_work or self.app.rebalancing:
+            self._last_work, self._moved_at, self._idle_logged = work, now, False
+            return
+        if now - self._moved_at < self.stall_seconds:
+            return
+        waiting = await waiting_input(self.app)
+        snapshot = consumer_snapshot(self.app)
+        snapshot["waiting_input"] = waiting
+        if waiting == 0:
+            if not self._idle_logged:
+                log.info("watchdog: idle for %.0fs, no input waiting; %s", now - self._moved_at, snapshot)
+                self._idle_logged = True
+            self._moved_at = now
+            return
+        self.stalls += 1
+        log.error("stall: %s messages wait on assigned partitions and nothing moved for %.0fs; %s",
+                  "unknown" if waiting is None else waiting, now - self._moved_at, snapshot)
+        self._moved_at = now
+        await self.on_stall(snapshot)
+
+
+def pipeline_work() -> float:
+    """Everything the worker's agents have done so far: input handled plus events stored."""
+    from sentinai.agents.metrics import EVENTS_PROCESSED, SINK_BATCH
+
+    handled = sum(sample.value for metric in EVENTS_PROCESSED.collect() for sample in metric.samples
+                  if sample.name.endswith("_total"))
+    stored = sum(sample.value for metric in SINK_BATCH.collect() for sample in metric.samples
+                 if sample.name.endswith("_sum"))
+    return handled + stored

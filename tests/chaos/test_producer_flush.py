@@ -1,0 +1,47 @@
+"""The producer buffer (where faust's table changelog writes wait) is drained before a commit.
+
+faust commits input offsets right after ``producer.flush()``; a flush that returns with changelog
+writes still queued lets a crash lose table changes whose input is committed (see
+``sentinai.agents.faust_fixes``). No broker needed: the Kafka client is a slow stand-in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import pytest
+from faust.transport.producer import ProducerBuffer
+
+from sentinai.agents.faust_fixes import install_reliable_producer_flush
+
+pytestmark = pytest.mark.chaos
+
+
+class SlowChannel:
+    """Hands a message over to "the Kafka client" slowly, as a loaded machine does."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.published: list[int] = []
+
+    async def publish_message(self, fut: SimpleNamespace, wait: bool = False) -> None:
+        await asyncio.sleep(self.delay)
+        self.published.append(fut.message.value)
+
+
+async def test_flush_waits_for_every_queued_and_in_flight_message() -> None:
+    install_reliable_producer_flush()
+    buffer = ProducerBuffer()
+    buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
+    channel = SlowChannel(delay=0.25)  # longer than the 0.1 s after which faust's own flush gave up
+    await buffer.start()
+    try:
+        for value in range(5):
+            buffer.put(SimpleNamespace(message=SimpleNamespace(channel=channel, value=value)))  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)  # the first message is now in flight, off the queue
+        await asyncio.wait_for(buffer.flush(), timeout=10)
+        print(f"flushed {len(channel.published)} of 5 slow changelog writes")
+        assert channel.published == [0, 1, 2, 3, 4]
+    finally:
+        await buffer.stop()

@@ -1,0 +1,46 @@
+"""Scale 1 → 2 → 1 workers under load: the partitions move twice and nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from sentinai.settings import Settings
+from tests.support.audit import assert_exactly_once, audit, wait_until_stored
+from tests.support.db import fetchval, wait_for
+from tests.support.kafka import produce
+from tests.support.load import make_load
+from tests.support.packs import activate
+from tests.support.pipeline import PACKS, Pipeline
+
+pytestmark = pytest.mark.chaos
+
+TENANTS, EXCEPTIONS = 20, 6_000
+
+
+def test_scale_one_two_one_under_load(make_settings: Callable[..., Settings],
+                                      pipeline_factory: Callable[[Settings], Pipeline]) -> None:
+    started = time.monotonic()
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=8))
+    load = make_load(tenants=TENANTS, exceptions=EXCEPTIONS)
+    activate(pipeline.database_url, load.tenants)
+    url = pipeline.database_url
+    first = pipeline.start_worker()
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, load.messages)
+
+    wait_for(url, "SELECT count(*) FROM exceptions", until=lambda n: n >= EXCEPTIONS // 5, timeout=120)
+    second = pipeline.start_worker()
+    print(f"second worker ready at {fetchval(url, 'SELECT count(*) FROM exceptions')} stored exceptions")
+    wait_for(url, "SELECT count(*) FROM exceptions", until=lambda n: n >= EXCEPTIONS * 3 // 5, timeout=120)
+    second.stop()
+    print(f"second worker stopped at {fetchval(url, 'SELECT count(*) FROM exceptions')} stored exceptions")
+
+    wait_until_stored(pipeline, EXCEPTIONS, timeout=120)
+    assert first.process is not None and first.process.poll() is None, first.log_tail()
+    assert "Setting newly assigned partitions" in second.log_path.read_text(errors="replace")
+    result = audit(pipeline, sent=len(load.messages), expected=EXCEPTIONS)
+    print(f"scale 1→2→1: {result.line()} ({time.monotonic() - started:.0f}s)")
+    assert_exactly_once(result, pipeline, load)
+    assert result.dlq == 0

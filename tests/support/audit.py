@@ -1,0 +1,115 @@
+"""What a run left behind, counted from the outside, and the checks that nothing was lost or doubled.
+
+Chaos and scale tests share this: they wait with :func:`wait_until_stored`, count with
+:func:`audit` (which reads the decisions, events and DLQ topics with an independent client and
+counts rows in Postgres), print :meth:`Audit.line`, and assert with :func:`assert_exactly_once`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.db import fetch, fetchval, wait_for
+from tests.support.kafka import STAGES, group_progress, read_all, table_contents
+from tests.support.load import Load
+from tests.support.pipeline import Pipeline
+
+#: Events every decided exception has exactly once (the others depend on the decision and its playbook).
+EVERY_EXCEPTION_EVENTS = ("ExceptionNormalized", "TriageCompleted", "PolicyEvaluated")
+
+
+@dataclass
+class Audit:
+    sent: int
+    expected: int
+    decided: int = 0
+    decision_messages: int = 0
+    redelivered: int = 0
+    doubled: int = 0
+    persisted: int = 0
+    events_on_log: int = 0
+    events_stored: int = 0
+    dlq: int = 0
+    dead_letters: int = 0
+    stage_counts: Counter[str] = field(default_factory=Counter)
+    decided_ids: set[tuple[str, str]] = field(default_factory=set, repr=False)
+    log_event_ids: set[str] = field(default_factory=set, repr=False)
+    dlq_messages: list[Any] = field(default_factory=list, repr=False)
+
+    def line(self) -> str:
+        return (f"sent={self.sent} expected={self.expected} decided={self.decided} "
+                f"persisted={self.persisted} events_on_log={self.events_on_log} "
+                f"events_stored={self.events_stored} dlq={self.dlq} dead_letters={self.dead_letters} "
+                f"duplicates: redelivered_copies={self.redelivered} doubled_decisions={self.doubled}")
+
+
+def wait_until_stored(pipeline: Pipeline, expected: int, *, timeout: float) -> None:
+    """Wait until ``expected`` exceptions have their row and their final status event.
+
+    On timeout, prints where the consumer group stands on each input topic (committed offset and
+    true end per partition): the first thing to know about a stall.
+    """
+    url = pipeline.database_url
+    try:
+        wait_for(url, "SELECT count(*) FROM exceptions", until=lambda n: n >= expected, timeout=timeout)
+        wait_for(url, "SELECT count(DISTINCT exception_id) FROM exception_events "
+                      "WHERE event_type = 'ExceptionStatusChanged'", until=lambda n: n >= expected, timeout=timeout)
+    except AssertionError:
+        topics = pipeline.topics
+        print("consumer group (committed, end) per partition:",
+              group_progress(pipeline.bootstrap, pipeline.settings.app_id,
+                             [topics.exceptions, topics.events, topics.dlq, topics.deferred]))
+        raise
+
+
+def audit(pipeline: Pipeline, *, sent: int, expected: int) -> Audit:
+    """Count decisions, events and dead letters on the topics and in Postgres."""
+    result = Audit(sent=sent, expected=expected)
+    records = [r for r in (json.loads(m.value()) for m in read_all(pipeline.bootstrap, pipeline.topics.decisions))
+               if r["stage"] in STAGES]  # the decision stages; later-change records are per run
+    ids_by_stage: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for record in records:
+        ids_by_stage[(record["tenant_id"], record["exception_id"], record["stage"])].add(record["event_id"])
+    result.decision_messages = len(records)
+    result.redelivered = len(records) - sum(len(ids) for ids in ids_by_stage.values())
+    result.doubled = sum(len(ids) - 1 for ids in ids_by_stage.values())
+    result.decided_ids = {(tenant, exc) for tenant, exc, _ in ids_by_stage}
+    result.decided = len(result.decided_ids)
+    result.stage_counts = Counter(stage for _, _, stage in ids_by_stage)
+    result.log_event_ids = {json.loads(m.value())["event_id"]
+                            for m in read_all(pipeline.bootstrap, pipeline.topics.events)}
+    result.events_on_log = len(result.log_event_ids)
+    result.dlq_messages = read_all(pipeline.bootstrap, pipeline.topics.dlq)
+    result.dlq = len(result.dlq_messages)
+    url = pipeline.database_url
+    result.persisted = fetchval(url, "SELECT count(*) FROM exceptions")
+    result.events_stored = fetchval(url, "SELECT count(*) FROM exception_events")
+    result.dead_letters = fetchval(url, "SELECT count(*) FROM dead_letters")
+    return result
+
+
+def assert_exactly_once(result: Audit, pipeline: Pipeline, load: Load) -> None:
+    """Every valid exception decided once per stage, stored once; every event stored; stats recount."""
+    url = pipeline.database_url
+    expected = load.exception_ids
+    assert result.decided_ids == expected, (
+        f"missing decisions for {len(expected - result.decided_ids)}, unexpected {len(result.decided_ids - expected)}")
+    assert result.doubled == 0, f"{result.doubled} (exception, stage) pairs decided twice with different ids"
+    assert result.stage_counts == {stage: len(expected) for stage in STAGES}
+    assert result.persisted == len(expected)
+    stored = {r["event_id"] for r in fetch(url, "SELECT event_id FROM exception_events")}
+    assert stored == result.log_event_ids, (
+        f"{len(result.log_event_ids - stored)} events on the log not stored, {len(stored - result.log_event_ids)} "
+        f"stored events not on the log")
+    for row in fetch(url, "SELECT event_type, count(*) AS n, count(DISTINCT exception_id) AS d "
+                          "FROM exception_events GROUP BY event_type"):
+        if row["event_type"] in EVERY_EXCEPTION_EVENTS:
+            assert row["n"] == row["d"] == len(expected), dict(row)
+    recount = {r["tenant_id"]: r["n"] for r in fetch(url, "SELECT tenant_id, count(*) AS n FROM exceptions GROUP BY 1")}
+    assert recount == dict(load.per_tenant())
+    stats = table_contents(pipeline.bootstrap, pipeline.settings.app_id, "tenant-state")
+    assert {tenant: state["decided"] for tenant, state in stats.items() if state} == recount, "tenant stats ≠ recount"
+    assert {t: s["duplicates"] for t, s in stats.items() if s and s["duplicates"]} == dict(load.duplicates)
