@@ -83,12 +83,15 @@ def run_dev(settings: Settings, *, demo: bool = False) -> int:
             asyncio.run(ensure_topics(settings))
             key = asyncio.run(_dev_key(database_url, data_dir / "dev-api-key"))
             env = _child_env(settings, broker_url, database_url)
+            metrics_port = settings.worker_metrics_port or free_port()
+            env["SENTINAI_WORKER_METRICS_PORT"] = str(metrics_port)
             commands = [["worker"], ["web"]] + ([["demo"]] if demo else [])
             for command in commands:
                 children.append(subprocess.Popen([sys.executable, "-m", "sentinai", *command], env=env))
             _wait_for_web(settings, children)
             url = f"http://{settings.web_host}:{settings.web_port}"
-            print(f"web view    {url}/  (health: {url}/health)", flush=True)
+            print(f"web view    {url}/  (health: {url}/health, metrics: {url}/metrics)", flush=True)
+            print(f"worker      metrics: http://{settings.web_host}:{metrics_port}/metrics", flush=True)
             print(f"API key     {key}  (admin, every tenant; also in {data_dir / 'dev-api-key'})", flush=True)
             print("Ctrl-C stops everything.", flush=True)
             while all(child.poll() is None for child in children):

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     broker_port: int = Field(default=9092, ge=1, le=65535)
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: the worker serves no /metrics
     packs_dir: Path = Path("packs")
     data_dir: Path = Path(".sentinai")
     log_level: str = "INFO"

@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 import faust
+import prometheus_client
 
 from sentinai.agents.faust_fixes import install_reliable_producer_flush
 from sentinai.app import create_app
@@ -20,6 +21,9 @@ def run_worker(settings: Settings) -> None:
     asyncio.run(ensure_topics(settings))
     install_reliable_producer_flush()  # table changes must reach the changelog before commits
     app = create_app(settings)
+    if settings.worker_metrics_port:
+        # the worker's own Prometheus endpoint (agents, tables, sink); the web view serves its own
+        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # group membership and assignments are what an operator needs to see after a rebalance
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)

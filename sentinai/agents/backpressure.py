@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from sentinai.agents.metrics import SINK_PENDING
+from sentinai.tables.tenant_state import backpressure_level
 
 
 class SinkGate:
@@ -35,6 +36,11 @@ class SinkGate:
             self._below.set()
         else:
             self._below.clear()
+
+    def level(self) -> str:
+        """NORMAL, WARNING, CRITICAL or OVERLOADED: how far the sink is behind, against the high water."""
+        return backpressure_level(self._pending, warning=self.high_water // 4, critical=self.high_water // 2,
+                                  overloaded=self.high_water * 9 // 10)
 
     async def wait(self) -> None:
         """Return at once unless the sink is behind; then wait until it catches up."""

@@ -21,6 +21,7 @@ from sentinai.agents.act import Act
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter
 from sentinai.agents.metrics import (
+    BACKPRESSURE,
     DECISIONS,
     EVENTS_PROCESSED,
     QUOTA_DEFERRED,
@@ -179,11 +180,27 @@ class Intake:
         if run is not None:
             state["run"] = run.model_dump(mode="json")
         self.exceptions[exception_state.state_key(tenant, exception.exception_id)] = state
+        previous = self.tenants.get(tenant)
         updated = tenant_state.record_decision(
-            self.tenants.get(tenant), source, status=state["status"], severity=outcome.severity.value,
+            previous, source, status=state["status"], severity=outcome.severity.value,
             exception_type=outcome.exception_type, now_epoch=now.timestamp(), quota=quota)
         if updated is not None:
+            level = self.gate.level()
+            BACKPRESSURE.labels(tenant).set(tenant_state.BACKPRESSURE_LEVELS.index(level))
+            if level != updated["backpressure"]:
+                await self._backpressure_changed(exception, updated["backpressure"], level, source, partition, now)
+                updated["backpressure"] = level
             self.tenants[tenant] = updated
+
+    async def _backpressure_changed(self, exception: NormalizedException, before: str, after: str,
+                                    source: tuple[str, int, int], partition: int, now: datetime) -> None:
+        """The tenant's backpressure level moved (the sink's lag on this worker): an event records it."""
+        event = EventEnvelope.create(
+            event_type="BackpressureChanged", tenant_id=exception.tenant_id, exception_id=exception.exception_id,
+            occurred_at=now, actor=PIPELINE, step=":".join(map(str, source)),
+            payload={"from": before, "to": after, "sink_pending": self.gate.pending})
+        await self.topics.events.send(key=exception.tenant_id.encode(), value=codec.dumps(event), partition=partition)
+        self.gate.published(1)
 
     async def _defer(self, event: EventT, tenant: str, source: tuple[str, int, int], now_epoch: float,
                      wait: float, bucket: dict[str, float]) -> None:
