@@ -20,8 +20,12 @@ def pack_documents(packs_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str
 
 
 def cloned_tenants(samples: list[dict[str, Any]], count: int, *, prefix: str = "tenant",
-                   quota: dict[str, float] | None = None) -> list[dict[str, Any]]:
-    """``count`` tenants ``{prefix}-00``…, each a copy of a sample tenant (cycling), optionally with a quota."""
+                   quota: dict[str, float] | None = None, offline_tools: bool = False) -> list[dict[str, Any]]:
+    """``count`` tenants ``{prefix}-00``…, each a copy of a sample tenant (cycling), optionally with a quota.
+
+    ``offline_tools`` approves no tool: the samples' endpoints are on example hosts that this
+    machine cannot reach, and a load run should measure the pipeline, not DNS failures and retries.
+    """
     docs = []
     for index in range(count):
         doc = dict(samples[index % len(samples)])
@@ -29,6 +33,8 @@ def cloned_tenants(samples: list[dict[str, Any]], count: int, *, prefix: str = "
         doc.pop("testSuites", None)
         if quota is not None:
             doc["quotas"] = {**doc.get("quotas", {}), **quota}
+        if offline_tools:
+            doc["approvedTools"] = []
         docs.append(doc)
     return docs
 
@@ -47,8 +53,8 @@ def unique_exceptions(packs: PackSet, tenants: list[str], count: int, *, seed: i
     return messages
 
 
-def workload_packs(packs_dir: Path, tenants: int, *, prefix: str = "tenant",
-                   quota: dict[str, float] | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], PackSet]:
+def workload_packs(packs_dir: Path, tenants: int, *, prefix: str = "tenant", quota: dict[str, float] | None = None,
+                   offline_tools: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]], PackSet]:
     domains, samples = pack_documents(packs_dir)
-    docs = cloned_tenants(samples, tenants, prefix=prefix, quota=quota)
+    docs = cloned_tenants(samples, tenants, prefix=prefix, quota=quota, offline_tools=offline_tools)
     return domains, docs, build_pack_set(domains, docs)

@@ -8,6 +8,7 @@ counts rows in Postgres), print :meth:`Audit.line`, and assert with :func:`asser
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,21 @@ def wait_until_stored(pipeline: Pipeline, expected: int, *, timeout: float) -> N
         raise
 
 
+def _quiet_event_log(pipeline: Pipeline, *, timeout: float = 90.0) -> set[str]:
+    """The event ids on the log once it is quiet: the sink has stored as many and nothing new came.
+
+    Playbook steps and tool calls keep publishing for a while after the last decision, so a single
+    read could race them.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        ids = {json.loads(m.value())["event_id"] for m in read_all(pipeline.bootstrap, pipeline.topics.events)}
+        stored = fetchval(pipeline.database_url, "SELECT count(*) FROM exception_events")
+        if stored == len(ids) or time.monotonic() > deadline:
+            return ids
+        time.sleep(1.0)
+
+
 def audit(pipeline: Pipeline, *, sent: int, expected: int) -> Audit:
     """Count decisions, events and dead letters on the topics and in Postgres."""
     result = Audit(sent=sent, expected=expected)
@@ -79,8 +95,7 @@ def audit(pipeline: Pipeline, *, sent: int, expected: int) -> Audit:
     result.decided_ids = {(tenant, exc) for tenant, exc, _ in ids_by_stage}
     result.decided = len(result.decided_ids)
     result.stage_counts = Counter(stage for _, _, stage in ids_by_stage)
-    result.log_event_ids = {json.loads(m.value())["event_id"]
-                            for m in read_all(pipeline.bootstrap, pipeline.topics.events)}
+    result.log_event_ids = _quiet_event_log(pipeline)
     result.events_on_log = len(result.log_event_ids)
     result.dlq_messages = read_all(pipeline.bootstrap, pipeline.topics.dlq)
     result.dlq = len(result.dlq_messages)

@@ -15,7 +15,7 @@ PACKS = Path(__file__).resolve().parents[2] / "packs"
 
 def cloned_tenants(count: int, *, quota: dict[str, float] | None = None, prefix: str = "tenant") -> list[dict[str, Any]]:
     _, samples = workload.pack_documents(PACKS)
-    return workload.cloned_tenants(samples, count, prefix=prefix, quota=quota)
+    return workload.cloned_tenants(samples, count, prefix=prefix, quota=quota, offline_tools=True)
 
 
 def activate(database_url: str, tenant_docs: list[dict[str, Any]]) -> None:
