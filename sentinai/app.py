@@ -103,7 +103,14 @@ def create_app(settings: Settings) -> faust.App:
     tenants_table = app.Table("tenant-state", default=None, partitions=settings.topic_partitions)
     tool_calls_table = app.Table("tool-calls", default=None, partitions=settings.topic_partitions)
     resources = Resources(settings)
-    gate = SinkGate(high_water=SINK_HIGH_WATER)
+    intake_topics = {names.exceptions, names.deferred, names.llm}
+
+    def intake_partitions() -> set[Any]:
+        return {tp for tp in app.consumer.assignment() if tp.topic in intake_topics}
+
+    gate = SinkGate(high_water=SINK_HIGH_WATER,
+                    pause=lambda: app.consumer.pause_partitions(intake_partitions()),
+                    resume=lambda: app.consumer.resume_partitions(intake_partitions()))
     act = Act(topics=ActTopics(events=topics.events, decisions=topics.decisions,
                                tool_requests=topic(names.tool_requests)),
               exceptions_table=exceptions_table, gate=gate)

@@ -76,7 +76,6 @@ class Intake:
         self.gate = gate
 
     async def handle(self, event: EventT) -> None:
-        await self.gate.wait()
         message = event.message
         source = (message.topic, message.partition, message.offset)
         for attempt in range(RETRIES + 1):

@@ -56,8 +56,23 @@ async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes
         await producer.stop()
 
 
+async def _create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
 async def _raw_loop(bootstrap: str, source: str, sink: str, count: int, partitions: int) -> float:
     """Seconds for a raw consume → decode → produce loop over ``count`` messages."""
+    await _create_topic(bootstrap, sink, partitions)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 max_partition_fetch_bytes=4 * 1024 * 1024)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
@@ -258,14 +273,7 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
 
 async def _steady_load(bootstrap: str, settings: Settings, topic: str, messages: list[tuple[bytes, bytes]], *,
                        rate: float, database_url: str) -> dict[str, float]:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, settings.topic_partitions, 1)])
-    finally:
-        await admin.close()
+    await _create_topic(bootstrap, topic, settings.topic_partitions)
     await asyncio.sleep(8)  # let the fresh worker join its group before the clock starts
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await producer.start()

@@ -1,18 +1,18 @@
-import asyncio
-
 from sentinai.agents.backpressure import SinkGate
 
 
-async def test_intake_waits_while_the_sink_is_behind_and_resumes_by_itself() -> None:
-    gate = SinkGate(high_water=100)
+def test_intake_is_paused_above_the_high_water_and_resumed_below_the_low_water() -> None:
+    calls: list[str] = []
+    gate = SinkGate(high_water=100, pause=lambda: calls.append("pause"), resume=lambda: calls.append("resume"))
     gate.published(99)
-    await asyncio.wait_for(gate.wait(), 0.1)  # below the high water: no wait
+    assert calls == [] and not gate.paused
     gate.published(1)
-    waiter = asyncio.create_task(gate.wait())
-    await asyncio.sleep(0.01)
-    assert not waiter.done()
+    gate.published(10)
+    assert calls == ["pause"] and gate.paused
+    gate.stored(59)
+    assert calls == ["pause"]  # 51 pending: still above the low water
     gate.stored(1)
-    await asyncio.wait_for(waiter, 0.1)
+    assert calls == ["pause", "resume"] and not gate.paused
 
 
 def test_levels_follow_the_pending_count() -> None:
