@@ -59,6 +59,8 @@ def consumer_snapshot(app: Any) -> dict[str, Any]:
         if isinstance(tp, str) or "changelog" in tp.topic or "__assignor" in tp.topic:
             continue
         state = _safe(lambda tp=tp: subscriptions.subscription.assignment.state_value(tp))
+        if consumer._read_offset.get(tp) is None and not _safe(lambda s=state: s.highwater):
+            continue  # a partition that never had a message says nothing about a stall
         partitions[f"{tp.topic}:{tp.partition}"] = {
             "read": _safe(lambda tp=tp: consumer._read_offset.get(tp)),
             "committed": _safe(lambda tp=tp: consumer._committed_offset.get(tp)),

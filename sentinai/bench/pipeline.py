@@ -100,8 +100,10 @@ async def _raw_loop(bootstrap: str, source: str, sink: str, count: int, partitio
         await producer.stop()
 
 
-async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: float) -> dict[str, float]:
-    """exception_id → broker timestamp (s) of its last-stage decision, read until ``expected`` are seen."""
+async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: float,
+                          only: set[str] | None = None) -> dict[str, float]:
+    """exception_id → timestamp (s) of its last-stage decision, read until ``expected`` are seen
+    (of the ``only`` ids, when given)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=f"bench-{uuid.uuid4().hex}")
     await consumer.start()
@@ -113,7 +115,7 @@ async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: fl
             for records in batches.values():
                 for record in records:
                     decision = codec.loads(record.value)
-                    if decision["stage"] == "playbook":
+                    if decision["stage"] == "playbook" and (only is None or decision["exception_id"] in only):
                         times[decision["exception_id"]] = record.timestamp / 1000
     finally:
         await consumer.stop()
@@ -290,8 +292,8 @@ async def _steady_load(bootstrap: str, settings: Settings, topic: str, messages:
         await producer.flush()
     finally:
         await producer.stop()
-    decided = await _decision_times(bootstrap, settings.topic_decisions, len(sent_at) + 0, timeout=120)
-    decided = {k: v for k, v in decided.items() if k in sent_at}
+    decided = await _decision_times(bootstrap, settings.topic_decisions, len(sent_at), timeout=120,
+                                    only=set(sent_at))
     stored: dict[str, float] = {}
     deadline = time.monotonic() + 120
     while len(stored) < len(sent_at) and time.monotonic() < deadline:
