@@ -21,7 +21,7 @@ import pytest
 from sentinai.embedded.process import free_port
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers, normalize_broker_url
 
-pytest_plugins = ["tests.support.pipeline"]
+pytest_plugins = ["tests.support.pipeline", "tests.support.browser"]
 
 _TEMPLATE = "sentinai_test_template"
 

@@ -1,0 +1,93 @@
+"""Headless chromium driven over the DevTools protocol (aiohttp websocket), no extra packages.
+
+Tests that use :func:`chromium` skip with the reason when chromium is not installed (Debian:
+``apt-get install -y chromium``; ``.ci/run`` installs it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from sentinai.embedded.process import free_port
+
+CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "", shutil.which("chromium-browser") or "")
+                 if p and os.path.exists(p)), None)
+
+
+class DevTools:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.next_id = 0
+
+    async def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        my_id = self.next_id
+        await self.ws.send_json({"id": my_id, "method": method, "params": params})
+        while True:
+            msg = await asyncio.wait_for(self.ws.receive_json(), 30)
+            if msg.get("id") == my_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                return msg.get("result", {})
+
+    async def evaluate(self, expression: str) -> Any:
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result.get("result", {}).get("value")
+
+    async def wait_for(self, expression: str, timeout: float = 20.0) -> Any:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            value = await self.evaluate(expression)
+            if value:
+                return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting for: {expression}")
+            await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+def chromium(tmp_path: Path) -> Iterator[int]:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium); the status-page browser test needs it")
+    port = free_port()
+    proc = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chromium-profile'}",
+         f"--remote-debugging-port={port}", "--remote-debugging-address=127.0.0.1",
+         "--window-size=1400,1000", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=(tmp_path / "chromium.log").open("wb"), start_new_session=True)
+    try:
+        yield port
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+
+
+async def page_socket(session: aiohttp.ClientSession, port: int) -> str:
+    for _ in range(100):
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(f"http://127.0.0.1:{port}/json/list") as resp:
+                pages = [p for p in await resp.json() if p.get("type") == "page"]
+                if pages:
+                    return str(pages[0]["webSocketDebuggerUrl"])
+        await asyncio.sleep(0.2)
+    raise AssertionError("chromium's DevTools endpoint did not come up")
+
+
