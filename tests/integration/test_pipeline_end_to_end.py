@@ -5,6 +5,7 @@ input lands in the DLQ with Kafka Connect's headers and in ``dead_letters``."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -24,6 +25,7 @@ def settlement_fail(exception_id: str) -> dict:
 
 def test_an_exception_becomes_decisions_and_rows(pipeline: Pipeline) -> None:
     pipeline.start_worker()
+    produced_at = time.time()
     produce(pipeline.bootstrap, pipeline.topics.exceptions, [(b"acme-capital", settlement_fail("SF-1"))])
 
     reader = TopicReader(pipeline.bootstrap, pipeline.topics.decisions)
@@ -32,7 +34,8 @@ def test_an_exception_becomes_decisions_and_rows(pipeline: Pipeline) -> None:
     finally:
         reader.close()
     records = [json.loads(m.value()) for m in messages]
-    assert [r["stage"] for r in records] == ["triage", "policy", "playbook"]
+    print(f"produce → last decision: {messages[-1].timestamp()[1] / 1000 - produced_at:.2f}s")
+    assert [r["stage"] for r in records[:3]] == ["triage", "policy", "playbook"]
     assert {m.key() for m in messages} == {b"acme-capital"}
     triage = records[0]
     assert (triage["exception_id"], triage["exception_type"], triage["severity"]) == ("SF-1", "SETTLEMENT_FAIL", "HIGH")
@@ -41,6 +44,7 @@ def test_an_exception_becomes_decisions_and_rows(pipeline: Pipeline) -> None:
 
     wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions WHERE tenant_id = $1 AND exception_id = $2 "
              "AND version >= $3", "acme-capital", "SF-1", 5)
+    print(f"produce → row stored: {time.time() - produced_at:.2f}s (upper bound: includes polling)")
     row = fetch(pipeline.database_url, "SELECT * FROM exceptions WHERE tenant_id = $1 AND exception_id = $2",
                 "acme-capital", "SF-1")[0]
     assert row["exception_type"] == "SETTLEMENT_FAIL" and row["severity"] == "HIGH"
