@@ -10,6 +10,8 @@ the consumer looks like inside (the evidence) and calls ``on_stall``.
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +25,12 @@ def _safe(read: Callable[[], Any]) -> Any:
         return read()
     except Exception as err:  # diagnostics must never fail the worker
         return f"<{type(err).__name__}>"
+
+
+def _head(offsets: list[int] | None) -> str | None:
+    if not offsets:
+        return None
+    return f"{len(offsets)} from {min(offsets)} to {max(offsets)}"
 
 
 def consumer_snapshot(app: Any) -> dict[str, Any]:
@@ -66,9 +74,50 @@ def consumer_snapshot(app: Any) -> dict[str, Any]:
             "highwater": _safe(lambda s=state: s.highwater),
             "paused": _safe(lambda s=state: s.paused),
             "awaiting_reset": _safe(lambda s=state: s.awaiting_reset),
+            "acked": _safe(lambda tp=tp: _head(consumer._acked.get(tp))),
+            "gap": _safe(lambda tp=tp: [(i.begin, i.end) for i in sorted(consumer._gap.get(tp) or ())][:5]),
+            "unacked": _safe(lambda tp=tp: sorted(m.offset for m in consumer._unacked_messages if m.tp == tp)[:5]),
         }
     snapshot["partitions"] = partitions
     return snapshot
+
+
+def await_chain(awaitable: Any, *, depth: int = 12) -> list[str]:
+    """Where a suspended coroutine waits, outermost first (asyncio's own dumps stop at the first frame)."""
+    chain: list[str] = []
+    while awaitable is not None and len(chain) < depth:
+        frame = (getattr(awaitable, "cr_frame", None) or getattr(awaitable, "ag_frame", None)
+                 or getattr(awaitable, "gi_frame", None))
+        if frame is not None:
+            chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+        awaitable = (getattr(awaitable, "cr_await", None) or getattr(awaitable, "ag_await", None)
+                     or getattr(awaitable, "gi_yieldfrom", None))
+    return chain
+
+
+def agent_stacks() -> dict[str, list[str]]:
+    """Where each agent's body waits (faust agents are async generators, which task dumps skip)."""
+    stacks = {}
+    for obj in gc.get_objects():
+        if inspect.isasyncgen(obj) and obj.ag_frame is not None and obj.ag_code.co_name.endswith("_agent"):
+            stacks[obj.ag_code.co_name] = await_chain(obj)[-6:]
+    return stacks
+
+
+async def consumer_thread_report(app: Any, *, timeout: float = 2.0) -> dict[str, Any]:
+    """Is the consumer thread's event loop turning, and where does each of its tasks wait."""
+    thread = app.consumer._thread
+    loop = thread.thread_loop
+    done = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop)
+    try:
+        await asyncio.wait_for(asyncio.wrap_future(done), timeout)
+        responsive = True
+    except TimeoutError:
+        responsive = False
+    tasks = []
+    for task in list(asyncio.all_tasks(loop)):  # read from another thread: best effort
+        tasks.append(" > ".join(await_chain(task.get_coro())[-4:]))
+    return {"thread.loop_responsive": responsive, "thread.tasks": sorted(tasks)}
 
 
 async def waiting_input(app: Any, *, timeout: float = 5.0) -> int | None:
@@ -118,6 +167,11 @@ class Watchdog:
         waiting = await waiting_input(self.app)
         snapshot = consumer_snapshot(self.app)
         snapshot["waiting_input"] = waiting
+        try:
+            snapshot["agents"] = agent_stacks()
+            snapshot.update(await consumer_thread_report(self.app))
+        except Exception as err:  # diagnostics must never fail the worker
+            snapshot["thread.report"] = repr(err)
         if waiting == 0:
             if not self._idle_logged:
                 log.info("watchdog: idle for %.0fs, no input waiting; %s", now - self._moved_at, snapshot)
