@@ -7,7 +7,10 @@ import logging
 
 import faust
 
-from sentinai.agents.faust_fixes import install_reliable_producer_flush
+from sentinai.agents.faust_fixes import (
+    install_keep_queued_messages_on_resume,
+    install_reliable_producer_flush,
+)
 from sentinai.app import create_app
 from sentinai.settings import Settings
 from sentinai.streams.topics import ensure_topics
@@ -19,6 +22,7 @@ def run_worker(settings: Settings) -> None:
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings))
     install_reliable_producer_flush()  # table changes must reach the changelog before commits
+    install_keep_queued_messages_on_resume()  # recovery must not drop fetched input
     app = create_app(settings)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # group membership and assignments are what an operator needs to see after a rebalance
