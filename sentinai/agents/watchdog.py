@@ -186,11 +186,15 @@ class Watchdog:
 
 
 def pipeline_work() -> float:
-    """Everything the worker's agents have done so far: input handled plus events stored."""
-    from sentinai.agents.metrics import EVENTS_PROCESSED, SINK_BATCH
+    """Everything the worker's agents have done or tried so far.
 
-    handled = sum(sample.value for metric in EVENTS_PROCESSED.collect() for sample in metric.samples
-                  if sample.name.endswith("_total"))
-    stored = sum(sample.value for metric in SINK_BATCH.collect() for sample in metric.samples
-                 if sample.name.endswith("_sum"))
-    return handled + stored
+    Input handled, events stored, and failed write attempts: a sink retrying against a database
+    that is down is waiting for the database, not stalled (that shows as its own warnings).
+    """
+    from sentinai.agents.metrics import EVENTS_PROCESSED, SINK_BATCH, SINK_ERRORS
+
+    def total(metric: Any, suffix: str) -> float:
+        return sum(sample.value for family in metric.collect() for sample in family.samples
+                   if sample.name.endswith(suffix))
+
+    return total(EVENTS_PROCESSED, "_total") + total(SINK_BATCH, "_sum") + total(SINK_ERRORS, "_total")
