@@ -144,10 +144,10 @@ async def waiting_input(app: Any, *, timeout: float = 5.0) -> int | None:
 
 
 class Watchdog:
-    """Calls ``on_stall`` when input waits and ``work()`` has not moved for ``stall_seconds``."""
+    """Logs (and calls ``on_stall``) when input waits and ``work()`` has not moved for ``stall_seconds``."""
 
     def __init__(self, app: Any, *, work: Callable[[], float], stall_seconds: float,
-                 on_stall: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+                 on_stall: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> None:
         self.app = app
         self.work = work
         self.stall_seconds = stall_seconds
@@ -164,7 +164,11 @@ class Watchdog:
             return
         if now - self._moved_at < self.stall_seconds:
             return
-        waiting = await waiting_input(self.app)
+        try:
+            waiting = await waiting_input(self.app)
+        except Exception as err:  # the watchdog must never be what stops a worker
+            log.warning("watchdog: cannot tell the input waiting (%s)", err)
+            return
         snapshot = consumer_snapshot(self.app)
         snapshot["waiting_input"] = waiting
         try:
@@ -182,7 +186,8 @@ class Watchdog:
         log.error("stall: %s messages wait on assigned partitions and nothing moved for %.0fs; %s",
                   "unknown" if waiting is None else waiting, now - self._moved_at, snapshot)
         self._moved_at = now
-        await self.on_stall(snapshot)
+        if self.on_stall is not None:
+            await self.on_stall(snapshot)
 
 
 def pipeline_work() -> float:
