@@ -240,11 +240,7 @@ def create_app(settings: Settings) -> faust.App:
                 log.warning("pack refresh failed: %s", err)
 
     progress = {"last": ""}
-
-    async def on_stall(snapshot: dict[str, Any]) -> None:
-        pass
-
-    watchdog = Watchdog(app, work=pipeline_work, stall_seconds=30.0, on_stall=on_stall)
+    watchdog = Watchdog(app, work=pipeline_work, stall_seconds=30.0)
 
     @app.timer(interval=10.0)
     async def log_progress() -> None:

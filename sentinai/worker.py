@@ -8,7 +8,10 @@ import logging
 import faust
 import prometheus_client
 
-from sentinai.agents.faust_fixes import install_reliable_producer_flush
+from sentinai.agents.faust_fixes import (
+    install_keep_queued_messages_on_resume,
+    install_reliable_producer_flush,
+)
 from sentinai.app import create_app
 from sentinai.settings import Settings
 from sentinai.streams.topics import ensure_topics
@@ -20,6 +23,7 @@ def run_worker(settings: Settings) -> None:
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings))
     install_reliable_producer_flush()  # table changes must reach the changelog before commits
+    install_keep_queued_messages_on_resume()  # recovery must not drop fetched input
     app = create_app(settings)
     if settings.worker_metrics_port:
         # the worker's own Prometheus endpoint (agents, tables, sink); the web view serves its own

@@ -61,3 +61,39 @@ def install_reliable_producer_flush() -> None:
     ProducerBuffer._send_pending = _send_pending  # type: ignore[method-assign]
     ProducerBuffer.flush = flush  # type: ignore[method-assign]
     ProducerBuffer._sentinai_reliable_flush = True  # type: ignore[attr-defined]
+
+
+def install_keep_queued_messages_on_resume() -> None:
+    """Make ``flow_control.resume()`` clear the agents' input queues only when flow was suspended.
+
+    faust's agent input queues are cleared whenever ``app.flow_control.resume()`` is called, and
+    table recovery calls it again at its very end, after it has resumed the stream partitions and
+    awaited the seek to the committed offsets — while flow is already active and the fetcher has
+    been filling those queues. Every message in them is dropped unacked. faust has recorded them
+    as read, so they are never fetched again: the partition's commit stops below the first one
+    (the worker looks idle with lag: the kill -9 restart stall), or, when a later fetch jumps past
+    them, faust's gap handling commits over them (exceptions silently never decided). After a
+    kill -9 the restarted worker always has such a backlog, so this hit the chaos test often.
+
+    Clearing on a suspended → active transition (the end of a rebalance, when queued messages
+    belong to an assignment that is gone) is kept; resuming flow that is already active keeps
+    the queues and logs how many messages faust would have dropped.
+    """
+    from mode.utils.queues import FlowControlEvent
+
+    if getattr(FlowControlEvent, "_sentinai_keeps_queues", False):
+        return
+
+    def resume(self: Any) -> None:
+        was_suspended = self._suspend.is_set()
+        self._suspend.clear()
+        self._resume.set()
+        if was_suspended:
+            self.clear()
+            return
+        queued = sum(queue.qsize() for queue in self._queues)
+        if queued:
+            log.info("flow control resumed while active: kept %d queued messages that faust would drop", queued)
+
+    FlowControlEvent.resume = resume  # type: ignore[method-assign]
+    FlowControlEvent._sentinai_keeps_queues = True  # type: ignore[attr-defined]

@@ -10,6 +10,8 @@ the consumer looks like inside (the evidence) and calls ``on_stall``.
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +25,12 @@ def _safe(read: Callable[[], Any]) -> Any:
         return read()
     except Exception as err:  # diagnostics must never fail the worker
         return f"<{type(err).__name__}>"
+
+
+def _head(offsets: list[int] | None) -> str | None:
+    if not offsets:
+        return None
+    return f"{len(offsets)} from {min(offsets)} to {max(offsets)}"
 
 
 def consumer_snapshot(app: Any) -> dict[str, Any]:
@@ -68,9 +76,50 @@ def consumer_snapshot(app: Any) -> dict[str, Any]:
             "highwater": _safe(lambda s=state: s.highwater),
             "paused": _safe(lambda s=state: s.paused),
             "awaiting_reset": _safe(lambda s=state: s.awaiting_reset),
+            "acked": _safe(lambda tp=tp: _head(consumer._acked.get(tp))),
+            "gap": _safe(lambda tp=tp: [(i.begin, i.end) for i in sorted(consumer._gap.get(tp) or ())][:5]),
+            "unacked": _safe(lambda tp=tp: sorted(m.offset for m in consumer._unacked_messages if m.tp == tp)[:5]),
         }
     snapshot["partitions"] = partitions
     return snapshot
+
+
+def await_chain(awaitable: Any, *, depth: int = 12) -> list[str]:
+    """Where a suspended coroutine waits, outermost first (asyncio's own dumps stop at the first frame)."""
+    chain: list[str] = []
+    while awaitable is not None and len(chain) < depth:
+        frame = (getattr(awaitable, "cr_frame", None) or getattr(awaitable, "ag_frame", None)
+                 or getattr(awaitable, "gi_frame", None))
+        if frame is not None:
+            chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}")
+        awaitable = (getattr(awaitable, "cr_await", None) or getattr(awaitable, "ag_await", None)
+                     or getattr(awaitable, "gi_yieldfrom", None))
+    return chain
+
+
+def agent_stacks() -> dict[str, list[str]]:
+    """Where each agent's body waits (faust agents are async generators, which task dumps skip)."""
+    stacks = {}
+    for obj in gc.get_objects():
+        if inspect.isasyncgen(obj) and obj.ag_frame is not None and obj.ag_code.co_name.endswith("_agent"):
+            stacks[obj.ag_code.co_name] = await_chain(obj)[-6:]
+    return stacks
+
+
+async def consumer_thread_report(app: Any, *, timeout: float = 2.0) -> dict[str, Any]:
+    """Is the consumer thread's event loop turning, and where does each of its tasks wait."""
+    thread = app.consumer._thread
+    loop = thread.thread_loop
+    done = asyncio.run_coroutine_threadsafe(asyncio.sleep(0), loop)
+    try:
+        await asyncio.wait_for(asyncio.wrap_future(done), timeout)
+        responsive = True
+    except TimeoutError:
+        responsive = False
+    tasks = []
+    for task in list(asyncio.all_tasks(loop)):  # read from another thread: best effort
+        tasks.append(" > ".join(await_chain(task.get_coro())[-4:]))
+    return {"thread.loop_responsive": responsive, "thread.tasks": sorted(tasks)}
 
 
 async def waiting_input(app: Any, *, timeout: float = 5.0) -> int | None:
@@ -97,10 +146,10 @@ async def waiting_input(app: Any, *, timeout: float = 5.0) -> int | None:
 
 
 class Watchdog:
-    """Calls ``on_stall`` when input waits and ``work()`` has not moved for ``stall_seconds``."""
+    """Logs (and calls ``on_stall``) when input waits and ``work()`` has not moved for ``stall_seconds``."""
 
     def __init__(self, app: Any, *, work: Callable[[], float], stall_seconds: float,
-                 on_stall: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+                 on_stall: Callable[[dict[str, Any]], Awaitable[None]] | None = None) -> None:
         self.app = app
         self.work = work
         self.stall_seconds = stall_seconds
@@ -117,9 +166,18 @@ class Watchdog:
             return
         if now - self._moved_at < self.stall_seconds:
             return
-        waiting = await waiting_input(self.app)
+        try:
+            waiting = await waiting_input(self.app)
+        except Exception as err:  # the watchdog must never be what stops a worker
+            log.warning("watchdog: cannot tell the input waiting (%s)", err)
+            return
         snapshot = consumer_snapshot(self.app)
         snapshot["waiting_input"] = waiting
+        try:
+            snapshot["agents"] = agent_stacks()
+            snapshot.update(await consumer_thread_report(self.app))
+        except Exception as err:  # diagnostics must never fail the worker
+            snapshot["thread.report"] = repr(err)
         if waiting == 0:
             if not self._idle_logged:
                 log.info("watchdog: idle for %.0fs, no input waiting; %s", now - self._moved_at, snapshot)
@@ -130,15 +188,20 @@ class Watchdog:
         log.error("stall: %s messages wait on assigned partitions and nothing moved for %.0fs; %s",
                   "unknown" if waiting is None else waiting, now - self._moved_at, snapshot)
         self._moved_at = now
-        await self.on_stall(snapshot)
+        if self.on_stall is not None:
+            await self.on_stall(snapshot)
 
 
 def pipeline_work() -> float:
-    """Everything the worker's agents have done so far: input handled plus events stored."""
-    from sentinai.agents.metrics import EVENTS_PROCESSED, SINK_BATCH
+    """Everything the worker's agents have done or tried so far.
 
-    handled = sum(sample.value for metric in EVENTS_PROCESSED.collect() for sample in metric.samples
-                  if sample.name.endswith("_total"))
-    stored = sum(sample.value for metric in SINK_BATCH.collect() for sample in metric.samples
-                 if sample.name.endswith("_sum"))
-    return handled + stored
+    Input handled, events stored, and failed write attempts: a sink retrying against a database
+    that is down is waiting for the database, not stalled (that shows as its own warnings).
+    """
+    from sentinai.agents.metrics import EVENTS_PROCESSED, SINK_BATCH, SINK_ERRORS
+
+    def total(metric: Any, suffix: str) -> float:
+        return sum(sample.value for family in metric.collect() for sample in family.samples
+                   if sample.name.endswith(suffix))
+
+    return total(EVENTS_PROCESSED, "_total") + total(SINK_BATCH, "_sum") + total(SINK_ERRORS, "_total")

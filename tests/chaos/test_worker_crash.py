@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -10,7 +11,7 @@ import pytest
 from sentinai.settings import Settings
 from tests.support.audit import assert_exactly_once, audit, wait_until_stored
 from tests.support.db import fetchval, wait_for
-from tests.support.kafka import produce
+from tests.support.kafka import produce_positions
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS, Pipeline
@@ -28,7 +29,8 @@ def test_kill_9_three_times(make_settings: Callable[..., Settings],
     activate(pipeline.database_url, load.tenants)
     url = pipeline.database_url
     worker = pipeline.start_worker()
-    produce(pipeline.bootstrap, pipeline.topics.exceptions, load.messages)
+    positions = produce_positions(pipeline.bootstrap, pipeline.topics.exceptions,
+                                  [(key, json.dumps(value).encode()) for key, value in load.messages])
 
     for kill in range(1, KILLS + 1):
         target = EXCEPTIONS * kill // (KILLS + 1)
@@ -38,7 +40,7 @@ def test_kill_9_three_times(make_settings: Callable[..., Settings],
         time.sleep(0.5)
         worker = pipeline.start_worker()
 
-    wait_until_stored(pipeline, EXCEPTIONS, timeout=120)
+    wait_until_stored(pipeline, EXCEPTIONS, timeout=120, load=load, positions=positions)
     result = audit(pipeline, sent=len(load.messages), expected=EXCEPTIONS)
     print(f"kill -9 x{KILLS}: {result.line()} ({time.monotonic() - started:.0f}s)")
     assert_exactly_once(result, pipeline, load)

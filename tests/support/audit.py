@@ -47,11 +47,13 @@ class Audit:
                 f"duplicates: redelivered_copies={self.redelivered} doubled_decisions={self.doubled}")
 
 
-def wait_until_stored(pipeline: Pipeline, expected: int, *, timeout: float) -> None:
+def wait_until_stored(pipeline: Pipeline, expected: int, *, timeout: float, load: Load | None = None,
+                      positions: list[tuple[int, int]] | None = None) -> None:
     """Wait until ``expected`` exceptions have their row and their final status event.
 
     On timeout, prints where the consumer group stands on each input topic (committed offset and
-    true end per partition): the first thing to know about a stall.
+    true end per partition) and, given the load and where each of its messages went, which
+    exceptions are missing and how far each got: the first things to know about a stall.
     """
     url = pipeline.database_url
     try:
@@ -63,6 +65,8 @@ def wait_until_stored(pipeline: Pipeline, expected: int, *, timeout: float) -> N
         print("consumer group (committed, end) per partition:",
               group_progress(pipeline.bootstrap, pipeline.settings.app_id,
                              [topics.exceptions, topics.events, topics.dlq, topics.deferred]))
+        if load is not None:
+            explain_missing(pipeline, load, positions)
         raise
 
 
@@ -79,6 +83,28 @@ def _quiet_event_log(pipeline: Pipeline, *, timeout: float = 90.0) -> set[str]:
         if stored == len(ids) or time.monotonic() > deadline:
             return ids
         time.sleep(1.0)
+
+
+def explain_missing(pipeline: Pipeline, load: Load, positions: list[tuple[int, int]] | None) -> None:
+    """Print, for exceptions without their final status event, where their input was and what reached the log."""
+    done = {(r["tenant_id"], r["exception_id"]) for r in fetch(
+        pipeline.database_url, "SELECT DISTINCT tenant_id, exception_id FROM exception_events "
+                               "WHERE event_type = 'ExceptionStatusChanged'")}
+    missing = load.exception_ids - done
+    on_log: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for message in read_all(pipeline.bootstrap, pipeline.topics.events):
+        event = json.loads(message.value())
+        if (event["tenant_id"], event["exception_id"]) in missing:
+            on_log[(event["tenant_id"], event["exception_id"])].append(
+                f"{event['event_type']}@{message.partition()}:{message.offset()}")
+    where: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for index, (_, value) in enumerate(load.messages):
+        ident = (value["tenant_id"], value["exception_id"])
+        if ident in missing and positions is not None:
+            where[ident].append(positions[index])
+    print(f"{len(missing)} exceptions without ExceptionStatusChanged; inputs at (partition, offset):")
+    for ident in sorted(missing, key=lambda i: where.get(i, [(0, 0)]))[:40]:
+        print(f"  {ident}: input {where.get(ident)} events on the log {on_log.get(ident, [])}")
 
 
 def audit(pipeline: Pipeline, *, sent: int, expected: int) -> Audit:
