@@ -106,12 +106,12 @@ def _playbook_decision(
     )
 
 
-def decide(exception: NormalizedException, packs: TenantPacks, *, now: datetime) -> DecisionOutcome:
-    """Run every stage for one exception. Pure: the same inputs give the same outcome."""
-    env = condition_env(exception)
-    triaged = triage(packs, exception.exception_type, env)
-    match = match_playbook(packs, triaged.exception_type, triaged.severity, env)
-    policy = evaluate_policy(packs, triaged, match)
+def outcome_from_stages(exception: NormalizedException, packs: TenantPacks, triaged: TriageResult,
+                        match: PlaybookMatch | None, policy: PolicyResult, *, now: datetime) -> DecisionOutcome:
+    """The three stage decisions and the resulting state, from the stages' results.
+
+    ``decide`` ends here; the LLM path re-enters here with its own (never weaker) triage result.
+    """
     status = transition(transition(Status.OPEN, Status.TRIAGED), _final_status(policy))
     return DecisionOutcome(
         exception=exception,
@@ -129,3 +129,12 @@ def decide(exception: NormalizedException, packs: TenantPacks, *, now: datetime)
         sla_deadline=_sla_deadline(exception, packs, triaged.exception_type, now),
         blocked_tools=policy.blocked_tools,
     )
+
+
+def decide(exception: NormalizedException, packs: TenantPacks, *, now: datetime) -> DecisionOutcome:
+    """Run every stage for one exception. Pure: the same inputs give the same outcome."""
+    env = condition_env(exception)
+    triaged = triage(packs, exception.exception_type, env)
+    match = match_playbook(packs, triaged.exception_type, triaged.severity, env)
+    policy = evaluate_policy(packs, triaged, match)
+    return outcome_from_stages(exception, packs, triaged, match, policy, now=now)

@@ -54,7 +54,7 @@ def _classify(
     return UNCLASSIFIED, False, CONFIDENCE_UNCLASSIFIED
 
 
-def _severity(
+def severity_for(
     exception_type: str, packs: TenantPacks, env: dict[str, Any], evidence: list[str]
 ) -> Severity:
     """Highest matching domain rule; a tenant override wins; else the type default; else MEDIUM."""
@@ -83,6 +83,6 @@ def triage(packs: TenantPacks, given_type: str | None, env: dict[str, Any]) -> T
     evidence: list[str] = []
     exception_type, known, confidence = _classify(given_type, packs, env, evidence)
     env["exceptionType"] = exception_type
-    severity = _severity(exception_type, packs, env, evidence)
+    severity = severity_for(exception_type, packs, env, evidence)
     env["severity"] = severity.value
     return TriageResult(exception_type, known, severity, confidence, evidence)

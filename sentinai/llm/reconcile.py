@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sentinai.core.engine import outcome_from_stages
 from sentinai.core.environment import condition_env
 from sentinai.core.matching import match_playbook
 from sentinai.core.models import Decision, DecisionOutcome, Severity
 from sentinai.core.packs import TenantPacks
 from sentinai.core.policy import PolicyResult, evaluate_policy
-from sentinai.core.triage import CONFIDENCE_DETECTED, CONFIDENCE_GIVEN, TriageResult
-from sentinai.llm.stages import outcome_from_stages, severity_for
+from sentinai.core.triage import CONFIDENCE_DETECTED, CONFIDENCE_GIVEN, TriageResult, severity_for
 
 LLM = "llm"
 LLM_FALLBACK = "llm_fallback"
