@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -50,19 +52,23 @@ def bootstrap(broker_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def postgres_server() -> Iterator[object]:
     """The embedded server object (stoppable by chaos tests), or None for an external server."""
     if os.environ.get("SENTINAI_DATABASE_URL"):
         yield None
         return
     from sentinai.embedded.postgres import EmbeddedPostgres
 
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres"), port=free_port())
-    server.start()
+    # Not under pytest's temp root: every new pytest session on the machine makes that root
+    # private again (0700), which cuts off the server, which runs as another system user.
+    data_dir = Path(tempfile.mkdtemp(prefix="sentinai-test-pg-"))
+    server = EmbeddedPostgres(data_dir, port=free_port())
     try:
+        server.start()
         yield server
     finally:
         server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,15 +4,14 @@ whose model fails gets the rules' decision marked ``llm_fallback``; a rules-only
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
 
 from sentinai.settings import Settings
+from tests.support.background import serving
 from tests.support.db import fetch, wait_for
 from tests.support.kafka import TopicReader, produce
 from tests.support.openai_server import OpenAIServer, Reply
@@ -25,17 +24,13 @@ pytestmark = pytest.mark.integration
 @contextmanager
 def openai_server() -> Iterator[OpenAIServer]:
     server = OpenAIServer()
-    loop = asyncio.new_event_loop()
-    loop.run_until_complete(server.start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.run_until_complete(server.stop())
-        loop.close()
+
+    async def start() -> OpenAIServer:
+        await server.start()
+        return server
+
+    with serving(start, server.stop) as running:
+        yield running
 
 
 def _payments_tenant(name: str, model: str | None, enabled: bool) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from sentinai.embedded.process import free_port
+from tests.support.background import serving
 
 
 @dataclass
@@ -43,18 +43,14 @@ class ToolServer:
 def running_tool_server(*, delay: float = 0.0) -> Iterator[ToolServer]:
     """Serve on a free loopback port in a background thread; always stopped."""
     server = ToolServer(port=free_port(), delay=delay)
-    loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_post("/reruns", server.handle)
     runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", server.port).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-        loop.run_until_complete(runner.cleanup())
-        loop.close()
+
+    async def start() -> ToolServer:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", server.port).start()
+        return server
+
+    with serving(start, runner.cleanup) as running:
+        yield running
