@@ -104,6 +104,11 @@ class Settings(BaseSettings):
             raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``SENTINAI_*`` variables, for a child process (unset values left out)."""
+        return {f"SENTINAI_{name.upper()}": str(value) for name, value in self.model_dump().items()
+                if value is not None}
+
     def require_broker(self) -> str:
         if not self.kafka_broker:
             raise SettingsError("SENTINAI_KAFKA_BROKER: not set (only `sentinai dev` starts an embedded broker)")

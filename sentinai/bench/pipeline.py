@@ -134,12 +134,8 @@ def _peak_rss_mb(pid: int) -> float:
 
 class Worker:
     def __init__(self, settings: Settings, database_url: str, log: Path) -> None:
-        env = dict(os.environ)
-        for name, value in settings.model_dump().items():
-            if value is not None:
-                env[f"SENTINAI_{name.upper()}"] = str(value)
-        env["SENTINAI_DATABASE_URL"] = database_url
-        env["SENTINAI_LOG_LEVEL"] = "WARNING"
+        env = {**os.environ, **settings.as_environment(), "SENTINAI_DATABASE_URL": database_url,
+               "SENTINAI_LOG_LEVEL": "WARNING"}
         self.log = log
         with open(log, "ab") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "sentinai", "worker"], env=env,

@@ -14,13 +14,8 @@ from sentinai.settings import Settings
 
 
 def settings_env(settings: Settings, database_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"SENTINAI_{name.upper()}"] = str(value)
-    env["SENTINAI_DATABASE_URL"] = database_url
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return {**os.environ, **settings.as_environment(), "SENTINAI_DATABASE_URL": database_url,
+            "PYTHONUNBUFFERED": "1"}
 
 
 class ServiceProcess:

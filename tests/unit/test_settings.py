@@ -47,3 +47,10 @@ def test_cli_stops_with_one_line_on_a_bad_setting() -> None:
     assert result.stderr.strip().splitlines() == [
         "sentinai: SENTINAI_TOPIC_PARTITIONS: Input should be a valid integer, unable to parse string as an "
         "integer (got 'many')"]
+
+
+def test_settings_round_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(kafka_broker="h:1", topic_partitions=3, web_port=9000)
+    for name, value in settings.as_environment().items():
+        monkeypatch.setenv(name, value)
+    assert load_settings() == settings
