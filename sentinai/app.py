@@ -221,7 +221,10 @@ def create_app(settings: Settings) -> faust.App:
         timers = topic(names.timers)
         for key, state in list(exceptions_table.items()):
             run = (state or {}).get("run")
-            if not run or run.get("approval") != "PENDING" or key in expiries_sent:
+            if not run or run.get("approval") != "PENDING":
+                expiries_sent.discard(key)  # answered or expired: nothing left to send for it
+                continue
+            if key in expiries_sent:
                 continue
             expires = run.get("approval_expires_at")
             if expires and datetime.fromisoformat(expires).timestamp() <= now:
@@ -255,5 +258,9 @@ def create_app(settings: Settings) -> faust.App:
             progress["last"] = line
         await watchdog.check()
 
-    app.sentinai_resources = resources  # type: ignore[attr-defined]
+    @app.on_before_shutdown.connect
+    async def close_resources(app: faust.App, **kwargs: Any) -> None:
+        """After the consumer stopped (every agent is done with the pool), close it."""
+        await resources.close()
+
     return app

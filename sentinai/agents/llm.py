@@ -53,8 +53,8 @@ class LLMStage:
         rules = decide(exception, packs, now=now)
         tenant = exception.tenant_id
         per_minute = packs.tenant.quotas.llm_tokens_per_minute
-        state = self.intake.tenants.get(tenant) or {}
-        available = tokens_available(state.get("llm_quota"), per_minute=per_minute, now_epoch=now.timestamp())
+        available = tokens_available(tenant_state.bucket(self.intake.tenants.get(tenant), "llm_quota"),
+                                     per_minute=per_minute, now_epoch=now.timestamp())
         redact = packs.tenant.llm.redact_fields
         async with self.limit:
             assessment = await assess(self.client, exception, rules, packs, now=now, tokens_available=available,
@@ -77,7 +77,7 @@ class LLMStage:
                 try:
                     requests.append((event, codec.loads(event.value)))
                 except codec.UndecodableMessage as err:
-                    log.error("dropping an undecodable LLM request: %s", err)
+                    await dead_letter(self.intake.topics.dlq, event, err, stage="llm")
             results = await asyncio.gather(*(self._assess(r) for _, r in requests), return_exceptions=True)
             for (event, request), result in zip(requests, results, strict=True):
                 if isinstance(result, BaseException) or result is None:
@@ -108,10 +108,10 @@ class LLMStage:
         else:
             outcome, prelude, spent = result[0].outcome, result[1], result[2]
             tenant = exception.tenant_id
-            state = self.intake.tenants.get(tenant) or tenant_state.empty_state()
-            self.intake.tenants[tenant] = {**state, "llm_quota": spend_tokens(
-                state.get("llm_quota"), spent, per_minute=packs.tenant.quotas.llm_tokens_per_minute,
-                now_epoch=now.timestamp())}
+            state = self.intake.tenants.get(tenant)
+            self.intake.tenants[tenant] = tenant_state.with_bucket(state, "llm_quota", spend_tokens(
+                tenant_state.bucket(state, "llm_quota"), spent,
+                per_minute=packs.tenant.quotas.llm_tokens_per_minute, now_epoch=now.timestamp()))
         source = tuple(request["source"])
         await self.intake.publish_outcome(exception, outcome, packs, source=source,  # type: ignore[arg-type]
                                           partition=event.message.partition, first_seen=request["first_seen"],

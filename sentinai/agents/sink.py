@@ -7,8 +7,7 @@ intake down. Nothing is lost and nothing is skipped.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from faust.types import EventT, StreamT
@@ -20,21 +19,6 @@ from sentinai.sinks.errors import BatchRejected
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams import codec
 from sentinai.streams.envelope import EventEnvelope
-
-log = logging.getLogger(__name__)
-
-
-
-def decode_events(batch: Sequence[EventT]) -> list[tuple[EventT, EventEnvelope]]:
-    """The batch's messages with their envelopes; one that is not an envelope is logged and skipped."""
-    decoded = []
-    for event in batch:
-        try:
-            decoded.append((event, EventEnvelope.model_validate(codec.loads(event.value))))
-        except Exception as err:  # not ours: never block the log on it
-            log.error("skipping a message on the events topic that is not an event envelope: %s", err)
-    return decoded
-
 
 DeadLetter = Callable[[EventT, BaseException], Awaitable[None]]
 
@@ -60,7 +44,12 @@ async def run_sink(stream: StreamT, *, writer_factory: Callable[[], Awaitable[Ev
                    dead_letter: DeadLetter, batch_size: int, batch_seconds: float) -> AsyncIterator[Any]:
     writer = await writer_factory()
     async for batch in stream.noack_take(batch_size, within=batch_seconds):
-        decoded = decode_events(batch)
+        decoded = []
+        for event in batch:
+            try:
+                decoded.append((event, EventEnvelope.model_validate(codec.loads(event.value))))
+            except Exception as err:  # not an envelope of ours: parked on the DLQ, the log goes on
+                await dead_letter(event, err)
         await retry_forever(lambda decoded=decoded: store_batch(writer, decoded, dead_letter),
                             what="sink batch write")
         for event in batch:

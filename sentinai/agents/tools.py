@@ -99,10 +99,10 @@ class Tools:
         if per_minute <= 0:
             return
         now = datetime.now(UTC).timestamp()
-        state = self.tenants.get(tenant) or tenant_state.empty_state()
-        allowed, bucket, wait = tenant_state.take_token(state.get("tool_quota"), rate=per_minute / 60,
-                                                        burst=float(per_minute), now_epoch=now)
-        self.tenants[tenant] = {**state, "tool_quota": bucket}
+        state = self.tenants.get(tenant)
+        allowed, bucket, wait = tenant_state.take_token(tenant_state.bucket(state, "tool_quota"),
+                                                        rate=per_minute / 60, burst=float(per_minute), now_epoch=now)
+        self.tenants[tenant] = tenant_state.with_bucket(state, "tool_quota", bucket)
         if not allowed:
             log.debug("tenant %s over its tool-call quota; waiting %.1fs", tenant, wait)
             await asyncio.sleep(min(wait, MAX_QUOTA_WAIT))

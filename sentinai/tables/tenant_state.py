@@ -83,6 +83,18 @@ def record_deferred(state: TenantState | None, source: Source, bucket: dict[str,
     return new
 
 
+def bucket(state: TenantState | None, name: str) -> dict[str, float] | None:
+    """One of the tenant's token buckets (``quota``, ``tool_quota``, ``llm_quota``); None when unused."""
+    return state.get(name) if state is not None else None
+
+
+def with_bucket(state: TenantState | None, name: str, value: dict[str, float]) -> TenantState:
+    """The state with one token bucket replaced (buckets are not offset-guarded: they are rates)."""
+    new = dict(state) if state is not None else empty_state()
+    new[name] = value
+    return new
+
+
 def take_token(bucket: dict[str, float] | None, *, rate: float, burst: float, now_epoch: float) -> tuple[bool, dict[str, float], float]:
     """Token bucket that reserves: (allowed now, new bucket, seconds until the reserved token is due).
 

@@ -54,3 +54,13 @@ def test_token_bucket_allows_burst_then_reserves_later_slots() -> None:
 def test_backpressure_levels() -> None:
     levels = [ts.backpressure_level(n, warning=10, critical=20, overloaded=30) for n in (0, 10, 25, 31)]
     assert levels == ["NORMAL", "WARNING", "CRITICAL", "OVERLOADED"]
+
+
+def test_buckets_are_replaced_without_touching_the_counts() -> None:
+    state = ts.record_decision(None, SRC, status="TRIAGED", severity="HIGH", exception_type="X", now_epoch=1)
+    assert ts.bucket(state, "tool_quota") is None and ts.bucket(None, "tool_quota") is None
+    new = ts.with_bucket(state, "tool_quota", {"tokens": 3.0, "at": 5.0})
+    assert ts.bucket(new, "tool_quota") == {"tokens": 3.0, "at": 5.0}
+    assert new["decided"] == 1 and new["applied"] == state["applied"]
+    assert "tool_quota" not in state
+    assert ts.with_bucket(None, "llm_quota", {"tokens": 1.0, "at": 0.0})["decided"] == 0
