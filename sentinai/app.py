@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import faust
 
+from sentinai.agents.acking import events_acked_when_handled
 from sentinai.agents.act import Act, ActTopics
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
@@ -128,7 +129,7 @@ def create_app(settings: Settings) -> faust.App:
     @app.agent(topic(names.exceptions), name="intake", concurrency=1)
     async def intake_agent(stream: faust.StreamT) -> Any:
         handler = await intake()
-        async for event in stream.events():
+        async for event in events_acked_when_handled(stream):
             await handler.handle(event)
             yield None
 
@@ -136,7 +137,7 @@ def create_app(settings: Settings) -> faust.App:
     async def deferred_agent(stream: faust.StreamT) -> Any:
         """Deferred messages come back when their not-before time has passed, in order per partition."""
         handler = await intake()
-        async for event in stream.events():
+        async for event in events_acked_when_handled(stream):
             delay = not_before(event) - time.time()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -174,7 +175,7 @@ def create_app(settings: Settings) -> faust.App:
     async def act_agent(stream: faust.StreamT) -> Any:
         """Approvals, step completions, tool results and timer expiries, applied to playbook runs."""
         await resources.ready()
-        async for event in stream.events():
+        async for event in events_acked_when_handled(stream):
             try:
                 await act.handle(event)
             except asyncio.CancelledError:
@@ -192,7 +193,7 @@ def create_app(settings: Settings) -> faust.App:
             tools = Tools(topics=ToolsTopics(events=topics.events, results=topic(names.tool_results)),
                           calls_table=tool_calls_table, tenants_table=tenants_table, packs=resources.packs,
                           invoker=invoker, gate=gate)
-            async for event in stream.events():
+            async for event in events_acked_when_handled(stream):
                 try:
                     await tools.handle(event)
                 except asyncio.CancelledError:

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 from faust.types import EventT, StreamT, TopicT
 
+from sentinai.agents.acking import events_acked_when_handled
 from sentinai.agents.metrics import DLQ_MESSAGES
 from sentinai.agents.retry import retry_forever
 from sentinai.sinks.dead_letters import record_dead_letter
@@ -43,7 +44,7 @@ def _int(value: str | None) -> int:
 async def run_dead_letters(stream: StreamT, *, pool_factory: Callable[[], Awaitable[asyncpg.Pool]]
                            ) -> AsyncIterator[Any]:
     pool = await pool_factory()
-    async for event in stream.events():
+    async for event in events_acked_when_handled(stream):
         headers = {_text(name): _text(value) for name, value in headers_dict(event.headers).items()}
         key = event.key if isinstance(event.key, bytes) else None
         tenant = headers.get("sentinai.tenant") or (_text(key.decode("utf-8", "replace")) if key else None)

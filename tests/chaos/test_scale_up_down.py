@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 
@@ -10,7 +11,7 @@ import pytest
 from sentinai.settings import Settings
 from tests.support.audit import assert_exactly_once, audit, wait_until_stored
 from tests.support.db import fetchval, wait_for
-from tests.support.kafka import produce
+from tests.support.kafka import produce_positions
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS, Pipeline
@@ -28,7 +29,8 @@ def test_scale_one_two_one_under_load(make_settings: Callable[..., Settings],
     activate(pipeline.database_url, load.tenants)
     url = pipeline.database_url
     first = pipeline.start_worker()
-    produce(pipeline.bootstrap, pipeline.topics.exceptions, load.messages)
+    positions = produce_positions(pipeline.bootstrap, pipeline.topics.exceptions,
+                                  [(key, json.dumps(value).encode()) for key, value in load.messages])
 
     wait_for(url, "SELECT count(*) FROM exceptions", until=lambda n: n >= EXCEPTIONS // 5, timeout=120)
     second = pipeline.start_worker()
@@ -37,7 +39,7 @@ def test_scale_one_two_one_under_load(make_settings: Callable[..., Settings],
     second.stop()
     print(f"second worker stopped at {fetchval(url, 'SELECT count(*) FROM exceptions')} stored exceptions")
 
-    wait_until_stored(pipeline, EXCEPTIONS, timeout=120)
+    wait_until_stored(pipeline, EXCEPTIONS, timeout=120, load=load, positions=positions)
     assert first.process is not None and first.process.poll() is None, first.log_tail()
     assert "Setting newly assigned partitions" in second.log_path.read_text(errors="replace")
     result = audit(pipeline, sent=len(load.messages), expected=EXCEPTIONS)
