@@ -9,6 +9,7 @@ import faust
 import prometheus_client
 
 from sentinai.agents.faust_fixes import (
+    install_commit_only_what_was_handled,
     install_keep_queued_messages_on_resume,
     install_reliable_producer_flush,
 )
@@ -24,6 +25,7 @@ def run_worker(settings: Settings) -> None:
     asyncio.run(ensure_topics(settings))
     install_reliable_producer_flush()  # table changes must reach the changelog before commits
     install_keep_queued_messages_on_resume()  # recovery must not drop fetched input
+    install_commit_only_what_was_handled()  # no offset committed over an unhandled message
     app = create_app(settings)
     if settings.worker_metrics_port:
         # the worker's own Prometheus endpoint (agents, tables, sink); the web view serves its own
