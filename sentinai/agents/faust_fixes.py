@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,13 @@ def install_keep_queued_messages_on_resume() -> None:
 
 
 class ReadOffsets(dict):  # type: ignore[type-arg]
-    """faust's per-partition read offsets, but unknown (None) for topics whose offsets are acked."""
+    """faust's per-partition read offsets, but unknown (None) for topics whose offsets are acked.
 
-    def __init__(self, acks_enabled_for: Any) -> None:
+    With no read offset, faust neither drops a fetched message as already read nor takes a jump
+    in offsets for a compaction gap (whose offsets it would count as acked).
+    """
+
+    def __init__(self, acks_enabled_for: Callable[[str], bool]) -> None:
         super().__init__()
         self._acks_enabled_for = acks_enabled_for
 
@@ -116,26 +121,62 @@ class ReadOffsets(dict):  # type: ignore[type-arg]
         return super().__getitem__(tp)
 
 
+class InOrderDelivery:
+    """Hands each fetched message of an acked topic to the agents once per consumer generation, in
+    offset order: a message at or below the highest offset already delivered for its partition in
+    its generation is a re-fetch (the seek after a rebalance re-reads what was fetched before it)
+    and is dropped, as faust's read offsets meant to do.
+
+    Keyed by the message's own generation, so records of an earlier assignment, still trickling
+    out of the fetch loop after a rebalance, cannot make the new assignment drop anything (their
+    generation is stale and the streams skip them unacked; the new generation fetches them again).
+    """
+
+    def __init__(self, deliver: Callable[[Any], Awaitable[None]],
+                 acks_enabled_for: Callable[[str], bool]) -> None:
+        self._deliver = deliver
+        self._acks_enabled_for = acks_enabled_for
+        self._generation: int | None = None
+        self._highest: dict[Any, int] = {}
+
+    async def __call__(self, message: Any) -> None:
+        if self._acks_enabled_for(message.topic):
+            generation = message.generation_id
+            if generation != self._generation:
+                if self._generation is not None and generation is not None and generation < self._generation:
+                    await self._deliver(message)  # stale: the stream skips it; nothing to track
+                    return
+                self._generation, self._highest = generation, {}
+            highest = self._highest.get(message.tp)
+            if highest is not None and message.offset <= highest:
+                return
+            await self._deliver(message)
+            self._highest[message.tp] = message.offset  # after: a delivery cut off by a rebalance is not counted
+            return
+        await self._deliver(message)
+
+
 def install_commit_only_what_was_handled() -> None:
-    """Make the consumer deliver every fetched message of the agents' topics and commit only
-    offsets that were handled, contiguously from the committed position.
+    """Make the consumer hand every message of the agents' topics to them, in order, and commit
+    only offsets that were handled, contiguously from the committed position.
 
     faust remembers the last offset it handed to the agents per partition (the *read offset*) and
     (a) drops a fetched message below it as already seen, and (b) takes a jump above it for a gap
     left by compaction or transaction markers and counts the skipped offsets as acked. Around a
     rebalance neither holds: the read offset is reset to the committed offset while records
-    fetched before that seek are still being delivered, and the fetch loop of the previous
-    assignment can leave a stale read offset behind. Records then arrive above the read offset
-    (a "gap" of offsets that are really still in flight or never delivered) and the re-fetch from
-    the committed offset is dropped. On top, the commit only refuses to skip an unacked head of
-    more than one offset, so a single unhandled message at the committed position is committed
-    over. The scale test saw the result as one event on the log that the sink never stored, its
-    offset committed. Our topics are neither compacted nor transactional (their offsets are
-    contiguous), and every handler is idempotent on redelivery, so:
+    fetched before that seek are still being delivered (so "gaps" of offsets that are in fact in
+    flight appear after every seek), and the previous assignment's fetch loop can leave a stale
+    read offset behind (so the re-fetch from the committed offset is dropped). On top, the commit
+    refuses to skip an unacked head only when it is longer than one offset. The scale test saw
+    the result as one event on the log that the sink never stored, its offset committed. Our
+    topics are neither compacted nor transactional, so their offsets are contiguous. Hence:
 
-    * messages of acked topics are always delivered (no read-offset drops, no gaps); a message
-      delivered twice around a seek is handled twice, harmlessly;
-    * a commit never moves past the committed position unless the message there was acked.
+    * no read offsets for acked topics (no drops, no gaps); :class:`InOrderDelivery` drops
+      re-fetches per generation instead, so each partition still reaches its agent in order
+      (the tenant stats' idempotence relies on that);
+    * a commit never moves past the committed position unless the message there was acked: a
+      message that never arrives stalls the partition (the watchdog reports it) instead of being
+      committed over.
 
     Changelog topics (not acked, read by table recovery) keep faust's behaviour.
     """
@@ -148,7 +189,12 @@ def install_commit_only_what_was_handled() -> None:
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
-        self._read_offset = ReadOffsets(lambda topic: self.app.topics.acks_enabled_for(topic))
+
+        def acks_enabled_for(topic: str) -> bool:
+            return bool(self.app.topics.acks_enabled_for(topic))
+
+        self._read_offset = ReadOffsets(acks_enabled_for)
+        self.callback = InOrderDelivery(self.callback, acks_enabled_for)
 
     @functools.wraps(new_offset)
     def _new_offset(self: Any, tp: Any) -> int | None:

@@ -5,8 +5,9 @@
   writes still queued lets a crash lose table changes whose input is committed.
 * Resuming flow that is already active keeps the agents' queued input: faust cleared it at the end
   of table recovery and the dropped messages were never fetched again (the kill -9 restart stall).
-* Offsets are committed only over handled messages: faust's read-offset drops and "gaps" around a
-  rebalance, and its commit skipping one unacked message, lost an event in the scale test.
+* Offsets are committed only over handled messages, and each partition reaches the agents once and
+  in order: faust's read-offset drops and "gaps" around a rebalance, and its commit skipping one
+  unacked message, lost an event in the scale test.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from sentinai.agents.faust_fixes import (
+    InOrderDelivery,
     ReadOffsets,
     install_commit_only_what_was_handled,
     install_keep_queued_messages_on_resume,
@@ -96,11 +98,50 @@ def test_a_commit_never_skips_the_unhandled_message_at_the_committed_position() 
     assert Consumer._new_offset(state, tp) == 13
 
 
-def test_every_fetched_message_of_an_acked_topic_is_delivered_changelogs_keep_read_offsets() -> None:
+def test_acked_topics_have_no_read_offsets_so_faust_neither_drops_nor_gap_fills_changelogs_keep_theirs() -> None:
     offsets = ReadOffsets(lambda topic: topic.endswith(".events"))
     events, changelog = TP("t.events", 0), TP("t-app-exception-state-changelog", 0)
     offsets[events] = 500  # what faust sets after a seek or a delivery
     offsets[changelog] = 500
-    assert offsets[events] is None  # no "already read" drops and no gaps for the agents' input
+    assert offsets[events] is None
     assert offsets[changelog] == 500
     assert offsets[TP("t-app-tenant-state-changelog", 3)] is None
+
+
+def fetched(offset: int, *, generation: int, topic: str = "t.events", partition: int = 0) -> SimpleNamespace:
+    return SimpleNamespace(topic=topic, tp=TP(topic, partition), offset=offset, generation_id=generation)
+
+
+async def deliveries(messages: list[SimpleNamespace]) -> list[tuple[int, int, int]]:
+    delivered: list[tuple[int, int, int]] = []
+
+    async def deliver(message: SimpleNamespace) -> None:
+        delivered.append((message.generation_id, message.tp.partition, message.offset))
+
+    delivery = InOrderDelivery(deliver, lambda topic: topic.endswith(".events"))
+    for message in messages:
+        await delivery(message)
+    return delivered
+
+
+async def test_the_refetch_after_a_seek_is_dropped_so_each_partition_arrives_once_in_order() -> None:
+    before_seek = [fetched(offset, generation=2) for offset in range(10, 14)]
+    refetch = [fetched(offset, generation=2) for offset in range(10, 16)]
+    other_partition = [fetched(10, generation=2, partition=1)]
+    got = await deliveries(before_seek + refetch + other_partition)
+    assert got == [(2, 0, offset) for offset in range(10, 16)] + [(2, 1, 10)]
+
+
+async def test_a_new_generation_starts_afresh_and_stale_records_cannot_make_it_drop_anything() -> None:
+    got = await deliveries([
+        fetched(10, generation=1), fetched(11, generation=1),
+        fetched(10, generation=2),  # the new assignment starts again at the committed offset
+        fetched(30, generation=1),  # a record of the old assignment, still on its way out
+        fetched(11, generation=2), fetched(12, generation=2),
+    ])
+    assert got == [(1, 0, 10), (1, 0, 11), (2, 0, 10), (1, 0, 30), (2, 0, 11), (2, 0, 12)]
+
+
+async def test_changelog_records_pass_through_untouched() -> None:
+    records = [fetched(5, generation=1, topic="t-app-tenant-state-changelog")] * 2
+    assert await deliveries(records) == [(1, 0, 5), (1, 0, 5)]

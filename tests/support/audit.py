@@ -152,5 +152,8 @@ def assert_exactly_once(result: Audit, pipeline: Pipeline, load: Load) -> None:
     recount = {r["tenant_id"]: r["n"] for r in fetch(url, "SELECT tenant_id, count(*) AS n FROM exceptions GROUP BY 1")}
     assert recount == dict(load.per_tenant())
     stats = table_contents(pipeline.bootstrap, pipeline.settings.app_id, "tenant-state")
-    assert {tenant: state["decided"] for tenant, state in stats.items() if state} == recount, "tenant stats ≠ recount"
+    counted = {tenant: state["decided"] for tenant, state in stats.items() if state}
+    assert counted == recount, "tenant stats ≠ recount: " + ", ".join(
+        f"{tenant} counted {counted.get(tenant)} stored {recount.get(tenant)}"
+        for tenant in sorted(set(counted) | set(recount)) if counted.get(tenant) != recount.get(tenant))
     assert {t: s["duplicates"] for t, s in stats.items() if s and s["duplicates"]} == dict(load.duplicates)
