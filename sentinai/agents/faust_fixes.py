@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -122,14 +122,20 @@ class ReadOffsets(dict):  # type: ignore[type-arg]
 
 
 class InOrderDelivery:
-    """Hands each fetched message of an acked topic to the agents once per consumer generation, in
-    offset order: a message at or below the highest offset already delivered for its partition in
-    its generation is a re-fetch (the seek after a rebalance re-reads what was fetched before it)
-    and is dropped, as faust's read offsets meant to do.
+    """Hands the fetched messages of acked topics to the agents once each, in offset order and
+    without holes, per consumer generation, also across the seek that follows every rebalance.
 
-    Keyed by the message's own generation, so records of an earlier assignment, still trickling
-    out of the fetch loop after a rebalance, cannot make the new assignment drop anything (their
-    generation is stale and the streams skip them unacked; the new generation fetches them again).
+    Per partition it knows the next offset to deliver: the one after the last delivered, or, after
+    a seek to the committed offset (:meth:`seeked`), that offset. Anything else is dropped: below
+    it, a re-fetch of what was delivered; above it, a record fetched before the seek (or after a
+    hole), which the fetch from the expected offset brings again, in order. The first message of a
+    generation on a partition that was not sought is taken as it comes. Records of an earlier
+    generation, still trickling out of the fetch loop after a rebalance, are passed through
+    untracked (the streams skip them unacked; the new generation fetches them again).
+
+    Our topics are neither compacted nor transactional, so their offsets have no holes: a record
+    above the expected offset outside a seek would mean a broker bug, and it stalls the partition
+    (the watchdog reports it) rather than skipping messages.
     """
 
     def __init__(self, deliver: Callable[[Any], Awaitable[None]],
@@ -137,23 +143,44 @@ class InOrderDelivery:
         self._deliver = deliver
         self._acks_enabled_for = acks_enabled_for
         self._generation: int | None = None
-        self._highest: dict[Any, int] = {}
+        self._next: dict[Any, int] = {}
+        self._seek_done = asyncio.Event()
+        self._seek_done.set()
+
+    def _enter(self, generation: int | None) -> bool:
+        """Track ``generation`` from now on if it is newer; False for a stale one."""
+        if generation == self._generation:
+            return True
+        if self._generation is not None and generation is not None and generation < self._generation:
+            return False
+        self._generation, self._next = generation, {}
+        return True
+
+    def seeking(self) -> None:
+        """A seek to the committed offsets starts: deliveries wait until :meth:`seeked` says where it went."""
+        self._seek_done.clear()
+
+    def seeked(self, committed: Mapping[Any, int | None], *, generation: int | None) -> None:
+        """The consumer sought these partitions to their committed offsets (None or 0: it did not move)."""
+        if self._enter(generation):
+            for tp, offset in committed.items():
+                if offset and offset > 0 and self._acks_enabled_for(tp.topic):
+                    self._next[tp] = offset
+        self._seek_done.set()
 
     async def __call__(self, message: Any) -> None:
-        if self._acks_enabled_for(message.topic):
-            generation = message.generation_id
-            if generation != self._generation:
-                if self._generation is not None and generation is not None and generation < self._generation:
-                    await self._deliver(message)  # stale: the stream skips it; nothing to track
-                    return
-                self._generation, self._highest = generation, {}
-            highest = self._highest.get(message.tp)
-            if highest is not None and message.offset <= highest:
-                return
+        if not self._acks_enabled_for(message.topic):
             await self._deliver(message)
-            self._highest[message.tp] = message.offset  # after: a delivery cut off by a rebalance is not counted
+            return
+        await self._seek_done.wait()
+        if not self._enter(message.generation_id):
+            await self._deliver(message)  # stale: the stream skips it; nothing to track
+            return
+        expected = self._next.get(message.tp)
+        if expected is not None and message.offset != expected:
             return
         await self._deliver(message)
+        self._next[message.tp] = message.offset + 1  # after: a delivery cut off by a rebalance is not counted
 
 
 def install_commit_only_what_was_handled() -> None:
@@ -171,16 +198,16 @@ def install_commit_only_what_was_handled() -> None:
     the result as one event on the log that the sink never stored, its offset committed. Our
     topics are neither compacted nor transactional, so their offsets are contiguous. Hence:
 
-    * no read offsets for acked topics (no drops, no gaps); :class:`InOrderDelivery` drops
-      re-fetches per generation instead, so each partition still reaches its agent in order
-      (the tenant stats' idempotence relies on that);
+    * no read offsets for acked topics (no faust drops, no gaps); :class:`InOrderDelivery`,
+      told where each seek went, hands each partition over once, in order and without holes
+      (the tenant stats' idempotence relies on order);
     * a commit never moves past the committed position unless the message there was acked: a
       message that never arrives stalls the partition (the watchdog reports it) instead of being
       committed over.
 
     Changelog topics (not acked, read by table recovery) keep faust's behaviour.
     """
-    from faust.transport.consumer import Consumer
+    from faust.transport.consumer import Consumer, ensure_TP
 
     if getattr(Consumer, "_sentinai_commits_handled_only", False):
         return
@@ -194,7 +221,21 @@ def install_commit_only_what_was_handled() -> None:
             return bool(self.app.topics.acks_enabled_for(topic))
 
         self._read_offset = ReadOffsets(acks_enabled_for)
-        self.callback = InOrderDelivery(self.callback, acks_enabled_for)
+        self.callback = self._sentinai_delivery = InOrderDelivery(self.callback, acks_enabled_for)
+
+    async def perform_seek(self: Any) -> None:
+        """faust's seek to the committed offsets, telling the delivery filter where each partition went."""
+        delivery: InOrderDelivery = self._sentinai_delivery
+        committed: Mapping[Any, int | None] = {}
+        delivery.seeking()
+        try:
+            committed = await self.seek_to_committed()
+        finally:
+            delivery.seeked(committed, generation=self.app.consumer_generation_id)
+        self._read_offset.update({tp: offset if offset is not None and offset >= 0 else None
+                                  for tp, offset in committed.items()})
+        self._committed_offset.update({ensure_TP(tp): offset or None
+                                       for tp, offset in committed.items() if offset is not None})
 
     @functools.wraps(new_offset)
     def _new_offset(self: Any, tp: Any) -> int | None:
@@ -205,5 +246,6 @@ def install_commit_only_what_was_handled() -> None:
         return new_offset(self, tp)
 
     Consumer.__init__ = __init__  # type: ignore[method-assign]
+    Consumer.perform_seek = perform_seek  # type: ignore[method-assign]
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     Consumer._sentinai_commits_handled_only = True  # type: ignore[attr-defined]

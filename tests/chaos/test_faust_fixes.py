@@ -112,36 +112,54 @@ def fetched(offset: int, *, generation: int, topic: str = "t.events", partition:
     return SimpleNamespace(topic=topic, tp=TP(topic, partition), offset=offset, generation_id=generation)
 
 
-async def deliveries(messages: list[SimpleNamespace]) -> list[tuple[int, int, int]]:
-    delivered: list[tuple[int, int, int]] = []
+class Fetcher:
+    """Feeds records through an :class:`InOrderDelivery` and keeps what reached the agents."""
 
-    async def deliver(message: SimpleNamespace) -> None:
-        delivered.append((message.generation_id, message.tp.partition, message.offset))
+    def __init__(self) -> None:
+        self.delivered: list[tuple[int, int, int]] = []
 
-    delivery = InOrderDelivery(deliver, lambda topic: topic.endswith(".events"))
-    for message in messages:
-        await delivery(message)
-    return delivered
+        async def deliver(message: SimpleNamespace) -> None:
+            self.delivered.append((message.generation_id, message.tp.partition, message.offset))
+
+        self.delivery = InOrderDelivery(deliver, lambda topic: topic.endswith(".events"))
+
+    async def fetch(self, *messages: SimpleNamespace) -> None:
+        for message in messages:
+            await self.delivery(message)
+
+    def seek(self, committed: dict[int, int | None], *, generation: int) -> None:
+        self.delivery.seeking()
+        self.delivery.seeked({TP("t.events", p): offset for p, offset in committed.items()}, generation=generation)
 
 
-async def test_the_refetch_after_a_seek_is_dropped_so_each_partition_arrives_once_in_order() -> None:
-    before_seek = [fetched(offset, generation=2) for offset in range(10, 14)]
-    refetch = [fetched(offset, generation=2) for offset in range(10, 16)]
-    other_partition = [fetched(10, generation=2, partition=1)]
-    got = await deliveries(before_seek + refetch + other_partition)
-    assert got == [(2, 0, offset) for offset in range(10, 16)] + [(2, 1, 10)]
+async def test_after_a_seek_the_partition_restarts_at_the_committed_offset_and_records_fetched_before_it_wait() -> None:
+    fetcher = Fetcher()
+    await fetcher.fetch(*(fetched(offset, generation=2) for offset in range(10, 13)))  # before the seek
+    fetcher.seek({0: 10}, generation=2)
+    await fetcher.fetch(fetched(13, generation=2))  # the rest of the batch fetched before the seek
+    await fetcher.fetch(*(fetched(offset, generation=2) for offset in range(10, 16)))  # the re-fetch
+    await fetcher.fetch(fetched(10, generation=2, partition=1))
+    assert fetcher.delivered == ([(2, 0, offset) for offset in range(10, 13)]
+                                 + [(2, 0, offset) for offset in range(10, 16)] + [(2, 1, 10)])
+
+
+async def test_a_refetch_below_the_next_offset_is_dropped_and_nothing_is_skipped() -> None:
+    fetcher = Fetcher()
+    await fetcher.fetch(*(fetched(offset, generation=1) for offset in (5, 6, 5, 6, 7, 9, 8, 9)))
+    assert [offset for _, _, offset in fetcher.delivered] == [5, 6, 7, 8, 9]
 
 
 async def test_a_new_generation_starts_afresh_and_stale_records_cannot_make_it_drop_anything() -> None:
-    got = await deliveries([
-        fetched(10, generation=1), fetched(11, generation=1),
-        fetched(10, generation=2),  # the new assignment starts again at the committed offset
-        fetched(30, generation=1),  # a record of the old assignment, still on its way out
-        fetched(11, generation=2), fetched(12, generation=2),
-    ])
-    assert got == [(1, 0, 10), (1, 0, 11), (2, 0, 10), (1, 0, 30), (2, 0, 11), (2, 0, 12)]
+    fetcher = Fetcher()
+    await fetcher.fetch(fetched(10, generation=1), fetched(11, generation=1))
+    await fetcher.fetch(fetched(10, generation=2))  # the new assignment starts again at the committed offset
+    await fetcher.fetch(fetched(30, generation=1))  # a record of the old assignment, still on its way out
+    fetcher.seek({0: None}, generation=2)  # never committed: the consumer does not move
+    await fetcher.fetch(fetched(11, generation=2), fetched(12, generation=2))
+    assert fetcher.delivered == [(1, 0, 10), (1, 0, 11), (2, 0, 10), (1, 0, 30), (2, 0, 11), (2, 0, 12)]
 
 
 async def test_changelog_records_pass_through_untouched() -> None:
-    records = [fetched(5, generation=1, topic="t-app-tenant-state-changelog")] * 2
-    assert await deliveries(records) == [(1, 0, 5), (1, 0, 5)]
+    fetcher = Fetcher()
+    await fetcher.fetch(*[fetched(5, generation=1, topic="t-app-tenant-state-changelog")] * 2)
+    assert fetcher.delivered == [(1, 0, 5), (1, 0, 5)]
