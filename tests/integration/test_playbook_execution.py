@@ -58,7 +58,7 @@ def _key(database_url: str, tenant: str) -> str:
 
 def _events(url: str, tenant: str, exception_id: str) -> list[str]:
     return [r["event_type"] for r in fetch(url, "SELECT event_type FROM exception_events WHERE tenant_id=$1 "
-                                                "AND exception_id=$2 ORDER BY occurred_at, recorded_at", tenant, exception_id)]
+                                                "AND exception_id=$2 ORDER BY occurred_at, recorded_at, event_id", tenant, exception_id)]
 
 
 def test_critical_exception_approved_then_run_to_resolution(
@@ -79,6 +79,9 @@ def test_critical_exception_approved_then_run_to_resolution(
             "source_system": "recon", "payload": {"account": "ACC-77", "breakQuantity": 1200}})])
         wait_for(url, "SELECT status FROM exceptions WHERE tenant_id=$1 AND exception_id='PB-1'", tenant,
                  until=lambda s: s == "PENDING_APPROVAL")
+        # the status arrives with the first event; the approval row with a later one
+        wait_for(url, "SELECT count(*) FROM approvals WHERE tenant_id=$1 AND status='PENDING'", tenant,
+                 until=lambda n: n == 1)
 
         pending = call("GET", f"{api}/approvals", params={"status": "pending"}, headers=headers)
         [approval] = pending.body["items"]
