@@ -160,11 +160,11 @@ class InOrderDelivery:
         """A seek to the committed offsets starts: deliveries wait until :meth:`seeked` says where it went."""
         self._seek_done.clear()
 
-    def seeked(self, committed: Mapping[Any, int | None], *, generation: int | None) -> None:
-        """The consumer sought these partitions to their committed offsets (None or 0: it did not move)."""
+    def seeked(self, positions: Mapping[Any, int], *, generation: int | None) -> None:
+        """The consumer sought these partitions to these offsets: each one's next delivery."""
         if self._enter(generation):
-            for tp, offset in committed.items():
-                if offset and offset > 0 and self._acks_enabled_for(tp.topic):
+            for tp, offset in positions.items():
+                if self._acks_enabled_for(tp.topic):
                     self._next[tp] = offset
         self._seek_done.set()
 
@@ -214,24 +214,38 @@ def install_commit_only_what_was_handled() -> None:
     init = Consumer.__init__
     new_offset = Consumer._new_offset
 
+    def acks_enabled_for(consumer: Any, topic: str) -> bool:
+        return bool(consumer.app.topics.acks_enabled_for(topic))
+
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         init(self, *args, **kwargs)
-
-        def acks_enabled_for(topic: str) -> bool:
-            return bool(self.app.topics.acks_enabled_for(topic))
-
-        self._read_offset = ReadOffsets(acks_enabled_for)
-        self.callback = self._sentinai_delivery = InOrderDelivery(self.callback, acks_enabled_for)
+        self._read_offset = ReadOffsets(functools.partial(acks_enabled_for, self))
+        self.callback = self._sentinai_delivery = InOrderDelivery(
+            self.callback, functools.partial(acks_enabled_for, self))
 
     async def perform_seek(self: Any) -> None:
-        """faust's seek to the committed offsets, telling the delivery filter where each partition went."""
+        """faust's seek to the committed offsets, telling the delivery filter where each partition went.
+
+        A partition of ours that was never committed is sought to its first offset: the client
+        leaves it wherever it is, and a record fetched before and lost (cleared with the agents'
+        queues when flow resumes) would never come again — a restarted worker stalled on a tool
+        request nobody had committed yet.
+        """
         delivery: InOrderDelivery = self._sentinai_delivery
         committed: Mapping[Any, int | None] = {}
+        positions: dict[Any, int] = {}
         delivery.seeking()
         try:
             committed = await self.seek_to_committed()
+            positions = {tp: offset for tp, offset in committed.items() if offset}
+            never = [tp for tp, offset in committed.items() if not offset and acks_enabled_for(self, tp.topic)]
+            if never:
+                first = await self.earliest_offsets(*never)
+                for tp in never:
+                    positions[tp] = first.get(tp) or 0
+                    await self._seek(tp, positions[tp])
         finally:
-            delivery.seeked(committed, generation=self.app.consumer_generation_id)
+            delivery.seeked(positions, generation=self.app.consumer_generation_id)
         self._read_offset.update({tp: offset if offset is not None and offset >= 0 else None
                                   for tp, offset in committed.items()})
         self._committed_offset.update({ensure_TP(tp): offset or None

@@ -127,9 +127,9 @@ class Fetcher:
         for message in messages:
             await self.delivery(message)
 
-    def seek(self, committed: dict[int, int | None], *, generation: int) -> None:
+    def seek(self, positions: dict[int, int], *, generation: int) -> None:
         self.delivery.seeking()
-        self.delivery.seeked({TP("t.events", p): offset for p, offset in committed.items()}, generation=generation)
+        self.delivery.seeked({TP("t.events", p): offset for p, offset in positions.items()}, generation=generation)
 
 
 async def test_after_a_seek_the_partition_restarts_at_the_committed_offset_and_records_fetched_before_it_wait() -> None:
@@ -154,9 +154,16 @@ async def test_a_new_generation_starts_afresh_and_stale_records_cannot_make_it_d
     await fetcher.fetch(fetched(10, generation=1), fetched(11, generation=1))
     await fetcher.fetch(fetched(10, generation=2))  # the new assignment starts again at the committed offset
     await fetcher.fetch(fetched(30, generation=1))  # a record of the old assignment, still on its way out
-    fetcher.seek({0: None}, generation=2)  # never committed: the consumer does not move
     await fetcher.fetch(fetched(11, generation=2), fetched(12, generation=2))
     assert fetcher.delivered == [(1, 0, 10), (1, 0, 11), (2, 0, 10), (1, 0, 30), (2, 0, 11), (2, 0, 12)]
+
+
+async def test_a_partition_sought_to_its_first_offset_is_delivered_again_from_there() -> None:
+    fetcher = Fetcher()
+    await fetcher.fetch(fetched(0, generation=1))  # fetched, then lost with a cleared queue
+    fetcher.seek({0: 0}, generation=1)  # never committed: sought to the first offset
+    await fetcher.fetch(fetched(1, generation=1), fetched(0, generation=1), fetched(1, generation=1))
+    assert fetcher.delivered == [(1, 0, 0), (1, 0, 0), (1, 0, 1)]
 
 
 async def test_changelog_records_pass_through_untouched() -> None:
