@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sentinai.core.environment import condition_env
 from sentinai.core.matching import PlaybookMatch, match_playbook
 from sentinai.core.models import Decision, DecisionOutcome, NormalizedException, Status
 from sentinai.core.packs import TenantPacks
 from sentinai.core.policy import PolicyResult, evaluate_policy
+from sentinai.core.sla import sla_window
 from sentinai.core.status import transition
 from sentinai.core.triage import TriageResult, triage
 
@@ -32,17 +33,9 @@ def _next_step(policy: PolicyResult) -> str:
 def _sla_deadline(
     exception: NormalizedException, packs: TenantPacks, exception_type: str, now: datetime
 ) -> datetime | None:
-    """The producer's `context.slaMinutesRemaining` wins over the type's `slaMinutes`."""
-    remaining = exception.context.get("slaMinutesRemaining")
-    if isinstance(remaining, int | float) and not isinstance(remaining, bool):
-        try:
-            return now + timedelta(minutes=remaining)
-        except OverflowError:
-            return None
-    definition = packs.exception_types.get(exception_type)
-    if definition is not None and definition.sla_minutes is not None:
-        return exception.occurred_at + timedelta(minutes=definition.sla_minutes)
-    return None
+    """The context's `slaDeadline`, else `slaMinutesRemaining`, else the type's `slaMinutes`."""
+    window = sla_window(exception, exception_type, packs, now)
+    return window[1] if window else None
 
 
 def _triage_decision(result: TriageResult) -> Decision:

@@ -10,11 +10,12 @@ once, and never for an exception that is already RESOLVED or CLOSED.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from sentinai.core.execution import TIMER, EmitEvent, Notify
-from sentinai.core.models import DecisionOutcome, Status
+from sentinai.core.models import DecisionOutcome, NormalizedException, Status
 from sentinai.core.packs import TenantPacks
 from sentinai.core.packs.tenant import NotificationRoute
 
@@ -35,26 +36,26 @@ def _parse_deadline(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def sla_window(outcome: DecisionOutcome, packs: TenantPacks,
+def sla_window(exception: NormalizedException, exception_type: str, packs: TenantPacks,
                now: datetime) -> tuple[datetime, datetime] | None:
     """(start, deadline) of the SLA, or None when nothing sets one.
 
-    `slaDeadline` counts from when the exception occurred; `slaMinutesRemaining` from `now`
-    (the producer says how much is left, not how much there was); the type's `slaMinutes` from
-    when the exception occurred.
+    `slaDeadline` counts from when the exception occurred; `slaMinutesRemaining` (a float is
+    fine: 0.5 is 30 s) from `now` (the producer says how much is left, not how much there was);
+    the type's `slaMinutes` from when the exception occurred. The decision's `sla_deadline` is
+    this deadline, so the exceptions row and the clock name the same moment.
     """
-    exc = outcome.exception
-    occurred = exc.occurred_at
-    deadline = _parse_deadline(exc.context.get("slaDeadline"))
+    occurred = exception.occurred_at
+    deadline = _parse_deadline(exception.context.get("slaDeadline"))
     if deadline is not None:
         return min(occurred, now, deadline), deadline
-    remaining = exc.context.get("slaMinutesRemaining")
+    remaining = exception.context.get("slaMinutesRemaining")
     if isinstance(remaining, int | float) and not isinstance(remaining, bool):
         try:
             return now, now + timedelta(minutes=max(remaining, 0))
-        except OverflowError:
+        except (OverflowError, ValueError):  # huge, or NaN
             return None
-    definition = packs.exception_types.get(outcome.exception_type)
+    definition = packs.exception_types.get(exception_type)
     if definition is not None and definition.sla_minutes is not None:
         return occurred, occurred + timedelta(minutes=definition.sla_minutes)
     return None
@@ -62,13 +63,18 @@ def sla_window(outcome: DecisionOutcome, packs: TenantPacks,
 
 def sla_times(outcome: DecisionOutcome, packs: TenantPacks, now: datetime, *,
               share: float = DEFAULT_IMMINENT_SHARE) -> tuple[datetime, datetime] | None:
-    """(imminent_at, deadline): imminent once `share` of the window has passed."""
+    """(imminent_at, deadline): imminent once `share` of the window has passed.
+
+    The deadline is the decision's (an LLM-assisted decision may have moved it earlier); the
+    window starts where `sla_window` starts it.
+    """
     if not 0 < share <= 1:
         raise ValueError("share must be in (0, 1]")
-    window = sla_window(outcome, packs, now)
-    if window is None:
+    deadline = outcome.sla_deadline
+    if deadline is None:
         return None
-    start, deadline = window
+    window = sla_window(outcome.exception, outcome.exception_type, packs, now)
+    start = min(window[0] if window else outcome.exception.occurred_at, deadline)
     return start + (deadline - start) * share, deadline
 
 
@@ -92,8 +98,11 @@ class SlaClock(BaseModel):
 
 
 def start_clock(outcome: DecisionOutcome, packs: TenantPacks, now: datetime, *,
-                share: float = DEFAULT_IMMINENT_SHARE) -> SlaClock | None:
-    times = sla_times(outcome, packs, now, share=share)
+                share: float | None = None) -> SlaClock | None:
+    """The clock of a decided exception (None: no SLA); `share` defaults to the tenant's
+    `slaImminentShare`. `now` must be the decision's time, as `slaMinutesRemaining` counts from it."""
+    times = sla_times(outcome, packs, now,
+                      share=packs.tenant.sla_imminent_share if share is None else share)
     if times is None:
         return None
     routes = tuple(
@@ -104,6 +113,21 @@ def start_clock(outcome: DecisionOutcome, packs: TenantPacks, now: datetime, *,
     return SlaClock(tenant_id=outcome.exception.tenant_id,
                     exception_id=outcome.exception.exception_id,
                     imminent_at=times[0], deadline=times[1], routes=routes)
+
+
+def due(clock: SlaClock, *, status: Status, now: datetime) -> Literal["imminent", "expired"] | None:
+    """The tick due at `now`, if any: what the timer asks the act agent to apply.
+
+    The act agent decides again with `on_sla_tick` when the command arrives, so a late, repeated
+    or stale command is harmless.
+    """
+    if clock.done or status in _DONE:
+        return None
+    if now >= clock.deadline:
+        return "expired"
+    if now >= clock.imminent_at and not clock.imminent_sent:
+        return "imminent"
+    return None
 
 
 def on_sla_tick(clock: SlaClock, *, status: Status,

@@ -281,6 +281,11 @@ def test_sla_deadline() -> None:
     assert by_context.sla_deadline == NOW + timedelta(minutes=95)
     assert mini({"exception_type": "BETA", "payload": {}}).sla_deadline is None
     assert mini({"exception_type": "BETA", "payload": {}, "context": {"slaMinutesRemaining": True}}).sla_deadline is None
+    by_deadline = mini({"exception_type": "ALPHA", "occurred_at": at, "payload": {},
+                        "context": {"slaDeadline": "2026-11-24T12:00:00Z", "slaMinutesRemaining": 95}})
+    assert by_deadline.sla_deadline == NOW + timedelta(hours=2)  # the context's deadline wins
+    overdue = mini({"exception_type": "ALPHA", "payload": {}, "context": {"slaMinutesRemaining": -5}})
+    assert overdue.sla_deadline == NOW  # already due, not due in the past
 
 
 def test_decide_is_deterministic(sample_packs: PackSet) -> None:

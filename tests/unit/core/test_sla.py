@@ -12,7 +12,7 @@ from sentinai.core.execution import EmitEvent, Notify
 from sentinai.core.models import DecisionOutcome, Status
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import TenantPacks, build_pack_set
-from sentinai.core.sla import SlaClock, on_sla_tick, sla_times, start_clock
+from sentinai.core.sla import SlaClock, due, on_sla_tick, sla_times, start_clock
 
 from .conftest import NOW, mini_docs
 
@@ -38,12 +38,15 @@ WINDOWS = [
     ("ALPHA", {}, 0.8, (OCCURRED + 24 * M, OCCURRED + 30 * M)),  # type default: 30 min from occurrence
     ("ALPHA", {"slaMinutesRemaining": 100}, 0.8, (NOW + 80 * M, NOW + 100 * M)),  # from now
     ("ALPHA", {"slaMinutesRemaining": 100}, 0.5, (NOW + 50 * M, NOW + 100 * M)),
+    ("ALPHA", {"slaMinutesRemaining": 0.5}, 0.5,
+     (NOW + timedelta(seconds=15), NOW + timedelta(seconds=30))),  # fractions of a minute
     ("ALPHA", {"slaDeadline": (OCCURRED + 60 * M).isoformat()}, 0.8,
      (OCCURRED + 48 * M, OCCURRED + 60 * M)),  # context deadline wins over everything
     ("ALPHA", {"slaDeadline": "2026-11-24T10:50:00", "slaMinutesRemaining": 5}, 0.8,
      (OCCURRED + 48 * M, OCCURRED + 60 * M)),  # naive deadline is UTC
     ("ALPHA", {"slaMinutesRemaining": -5}, 0.8, (NOW, NOW)),  # already due
     ("BETA", {}, 0.8, None),  # no SLA anywhere
+    ("BETA", {"slaMinutesRemaining": float("nan")}, 0.8, None),  # not a duration
 ]
 
 
@@ -51,13 +54,21 @@ WINDOWS = [
 def test_sla_times(exception_type: str, context: dict[str, Any], share: float,
                    expected: tuple[datetime, datetime] | None) -> None:
     p = packs()
-    assert sla_times(outcome(p, exception_type, **context), p, NOW, share=share) == expected
+    decided = outcome(p, exception_type, **context)
+    assert sla_times(decided, p, NOW, share=share) == expected
+    assert decided.sla_deadline == (expected[1] if expected else None)  # the row shows the clock's deadline
 
 
 def test_share_must_be_a_fraction() -> None:
     p = packs()
     with pytest.raises(ValueError):
         sla_times(outcome(p), p, NOW, share=0)
+
+
+def test_the_tenant_sets_the_imminent_share() -> None:
+    p = packs({"slaImminentShare": 0.5})
+    c = start_clock(outcome(p, slaMinutesRemaining=10), p, NOW)
+    assert c is not None and (c.imminent_at, c.deadline) == (NOW + 5 * M, NOW + 10 * M)
 
 
 def clock() -> SlaClock:
@@ -89,6 +100,20 @@ def test_ticks_emit_imminent_then_expired_once_each() -> None:
     ]
     assert c.done
     assert on_sla_tick(c, status=Status.ESCALATED, now=c.deadline + 60 * M) == (c, [])
+
+
+def test_due_names_the_tick_the_timer_asks_for() -> None:
+    c = clock()
+    open_ = Status.IN_PROGRESS
+    assert due(c, status=open_, now=c.imminent_at - M) is None
+    assert due(c, status=open_, now=c.imminent_at) == "imminent"
+    assert due(c, status=open_, now=c.deadline) == "expired"
+    imminent_sent, _ = on_sla_tick(c, status=open_, now=c.imminent_at)
+    assert due(imminent_sent, status=open_, now=c.imminent_at + M) is None
+    assert due(imminent_sent, status=open_, now=c.deadline) == "expired"
+    expired, _ = on_sla_tick(imminent_sent, status=open_, now=c.deadline)
+    assert due(expired, status=open_, now=c.deadline + 60 * M) is None
+    assert due(c, status=Status.RESOLVED, now=c.deadline) is None
 
 
 def test_first_tick_after_the_deadline_emits_only_expired() -> None:
