@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -33,6 +33,7 @@ from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams import codec
 from sentinai.streams.topics import TopicNames
+from sentinai.tables import exception_state
 from sentinai.tools.invoker import ToolInvoker
 
 log = logging.getLogger(__name__)
@@ -213,15 +214,31 @@ def create_app(settings: Settings) -> faust.App:
                 async for count in LLMStage(intake=handler, client=client).run(stream):
                     yield count
 
+    def owned_states() -> dict[str, Any]:
+        """Exception states of the partitions this worker is active for.
+
+        The table may also hold standby copies of other workers' partitions; their timers are
+        those workers' business (a command from here would be applied there a second time).
+        """
+        owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == names.timers}
+        return {key: state for key, state in list(exceptions_table.items())
+                if state and state.get("source") and state["source"][1] in owned}
+
+    async def send_timer_command(state: dict[str, Any], command: dict[str, Any]) -> None:
+        """A command keyed by tenant on the exception's own partition, where its state lives."""
+        await topic(names.timers).send(key=command["tenant_id"].encode(), value=codec.dumps(command),
+                                       partition=state["source"][1])
+
     expiries_sent: set[str] = set()
 
     @app.timer(interval=5.0)
     async def expire_approvals() -> None:
         """Approvals past their deadline become an expiry command on the exception's partition."""
         now = time.time()
-        timers = topic(names.timers)
-        for key, state in list(exceptions_table.items()):
-            run = (state or {}).get("run")
+        states = owned_states()
+        expiries_sent.intersection_update(states)  # a partition that moved away is its new owner's
+        for key, state in states.items():
+            run = state.get("run")
             if not run or run.get("approval") != "PENDING":
                 expiries_sent.discard(key)  # answered or expired: nothing left to send for it
                 continue
@@ -230,10 +247,33 @@ def create_app(settings: Settings) -> faust.App:
             expires = run.get("approval_expires_at")
             if expires and datetime.fromisoformat(expires).timestamp() <= now:
                 expiries_sent.add(key)
-                command = {"command": "expire_approval", "tenant_id": run["tenant_id"],
-                           "exception_id": run["exception_id"]}
-                await timers.send(key=run["tenant_id"].encode(), value=codec.dumps(command),
-                                  partition=state["source"][1])
+                await send_timer_command(state, {"command": "expire_approval", "tenant_id": run["tenant_id"],
+                                                 "exception_id": run["exception_id"]})
+
+    sla_ticks_sent: dict[str, str] = {}
+
+    @app.timer(interval=5.0)
+    async def tick_sla_clocks() -> None:
+        """SLA clocks past their imminent or expired moment become a tick command on the exception's partition.
+
+        One command per clock and moment while it is in flight; the act agent records in the state
+        what it emitted, so the tick is due no more and its entry here is forgotten.
+        """
+        now = datetime.now(UTC)
+        states = owned_states()
+        for key in sla_ticks_sent.keys() - states.keys():
+            del sla_ticks_sent[key]
+        for key, state in states.items():
+            moment = exception_state.sla_tick_due(state, now)
+            if moment is None:
+                sla_ticks_sent.pop(key, None)
+                continue
+            if sla_ticks_sent.get(key) == moment:
+                continue
+            sla_ticks_sent[key] = moment
+            clock = state["sla"]
+            await send_timer_command(state, {"command": "sla_tick", "tenant_id": clock["tenant_id"],
+                                             "exception_id": clock["exception_id"]})
 
     @app.timer(interval=settings.pack_refresh_seconds)
     async def refresh_packs() -> None:

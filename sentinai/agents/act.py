@@ -1,10 +1,11 @@
 """Acting on decisions: the playbook run of each exception, driven by its inputs.
 
 Inputs are commands on co-partitioned topics (approvals and step completions from the web view,
-tool results from the tools agent, expiries from the timer); each is applied to the run kept in
-the exception's state by the pure functions of ``sentinai.core.execution``, and the effects are
-carried out *before* the new run is stored: after a crash the same input is applied again and
-publishes the same deterministic ids, instead of a stored run with effects that never happened.
+tool results from the tools agent, approval expiries and SLA ticks from the timers); each is
+applied to the run (or the SLA clock) kept in the exception's state by the pure functions of
+``sentinai.core.execution`` (``sentinai.core.sla``), and the effects are carried out *before* the
+new state is stored: after a crash the same input is applied again and publishes the same
+deterministic ids, instead of a stored state with effects that never happened.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.metrics import DECISIONS, NOTIFICATIONS
 from sentinai.core import execution
 from sentinai.core.execution import EmitEvent, Notify, PlaybookRun, RejectCommand, RequestTool
+from sentinai.core.models import Status
+from sentinai.core.sla import on_sla_tick
 from sentinai.streams import codec
 from sentinai.streams.envelope import Actor, DecisionRecord, EventEnvelope, event_id_for
-from sentinai.tables.exception_state import state_key
+from sentinai.tables.exception_state import sla_clock, state_key, with_sla_clock
 
 log = logging.getLogger(__name__)
 notifications = logging.getLogger("sentinai.notifications")
@@ -113,12 +116,32 @@ class Act:
         state["version"] = run.version
         self.exceptions[key] = state
 
+    async def tick_sla(self, tenant: str, exception_id: str, *, partition: int) -> None:
+        """SLAImminent / SLAExpired when due, each once: the clock in the state says what was sent.
+
+        Exceptions without a playbook have clocks too, so this needs no run.
+        """
+        key = state_key(tenant, exception_id)
+        state = self.exceptions.get(key)
+        clock = sla_clock(state)
+        if clock is None:
+            raise CommandRejected(f"no SLA clock for exception {exception_id!r} of tenant {tenant!r} "
+                                  "on this partition")
+        now = datetime.now(UTC)
+        new, effects = on_sla_tick(clock, status=Status(state["status"]), now=now)
+        await self.carry_out(None, effects, tenant=tenant, exception_id=exception_id, partition=partition, now=now)
+        if new != clock:
+            self.exceptions[key] = with_sla_clock(dict(self.exceptions.get(key) or {}), new)
+
     async def handle(self, event: EventT) -> None:
         """One command; raises CommandRejected (or a decoding error) for the caller to dead-letter."""
         command = codec.loads(event.value)
         if not isinstance(command, dict):
             raise CommandRejected("a command must be a JSON object")
         tenant, exception_id = str(command.get("tenant_id") or ""), str(command.get("exception_id") or "")
+        if command.get("command") == "sla_tick":
+            await self.tick_sla(tenant, exception_id, partition=event.message.partition)
+            return
         run = self.run_of(tenant, exception_id)
         if run is None:
             raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r} "

@@ -34,6 +34,7 @@ from sentinai.core.engine import decide
 from sentinai.core.models import DecisionOutcome, NormalizedException
 from sentinai.core.normalize import RejectedInput, normalize
 from sentinai.core.packs import TenantPacks
+from sentinai.core.sla import start_clock
 from sentinai.settings import Settings
 from sentinai.streams import codec
 from sentinai.streams.envelope import EventEnvelope
@@ -158,7 +159,8 @@ class Intake:
                               *, source: tuple[str, int, int], partition: int, first_seen: float, now: datetime,
                               quota: dict[str, float] | None, prelude: list[EventEnvelope] = ()) -> None:
         """Publish a decided exception: its events and decision records, its playbook run's first
-        effects; then store its state and count it. ``prelude`` events go first (an LLM proposal)."""
+        effects; then store its state (with its SLA clock) and count it. ``prelude`` events go first
+        (an LLM proposal)."""
         tenant = exception.tenant_id
         events = [*prelude, *outcome_events(exception, outcome, now=now,
                                             approval_timeout_minutes=packs.tenant.approval_timeout_minutes)]
@@ -175,7 +177,7 @@ class Intake:
         state = exception_state.decided_state(
             source=source, now_epoch=first_seen, status=(run.status if run else outcome.status).value,
             severity=outcome.severity.value, exception_type=outcome.exception_type, playbook_id=outcome.playbook_id,
-            version=run.version if run else len(events))
+            version=run.version if run else len(events), sla=start_clock(outcome, packs, now))
         if run is not None:
             state["run"] = run.model_dump(mode="json")
         self.exceptions[exception_state.state_key(tenant, exception.exception_id)] = state

@@ -4,13 +4,21 @@ An entry remembers the source message that first decided the exception. The same
 arriving again from another message within the dedup window is a duplicate; the same source
 message arriving again (a replay after a crash) is our own work being redone, and is re-published
 with the same deterministic ids instead of being skipped, so nothing that was lost is lost twice.
+
+It also holds what the timers need: the playbook run (approval deadline) and the SLA clock.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+
+from sentinai.core.models import Status
+from sentinai.core.sla import SlaClock, due
 
 ExceptionState = dict[str, Any]
+
+_DONE = frozenset({Status.RESOLVED.value, Status.CLOSED.value})
 
 
 def state_key(tenant_id: str, exception_id: str) -> str:
@@ -27,10 +35,35 @@ def is_duplicate(state: ExceptionState | None, source: tuple[str, int, int], *, 
 
 
 def decided_state(*, source: tuple[str, int, int], now_epoch: float, status: str, severity: str,
-                  exception_type: str, playbook_id: str | None, version: int) -> ExceptionState:
-    return {"source": list(source), "first_seen": now_epoch, "status": status, "severity": severity,
-            "exception_type": exception_type, "playbook_id": playbook_id, "current_step": None,
-            "version": version}
+                  exception_type: str, playbook_id: str | None, version: int,
+                  sla: SlaClock | None = None) -> ExceptionState:
+    state = {"source": list(source), "first_seen": now_epoch, "status": status, "severity": severity,
+             "exception_type": exception_type, "playbook_id": playbook_id, "current_step": None,
+             "version": version}
+    return state if sla is None else with_sla_clock(state, sla)
+
+
+def with_sla_clock(state: ExceptionState, clock: SlaClock) -> ExceptionState:
+    """The state with this SLA clock; fields at their defaults are left out, to keep it small."""
+    return {**state, "sla": clock.model_dump(mode="json", exclude_defaults=True)}
+
+
+def sla_clock(state: ExceptionState | None) -> SlaClock | None:
+    clock = (state or {}).get("sla")
+    return SlaClock.model_validate(clock) if clock else None
+
+
+def sla_tick_due(state: ExceptionState | None, now: datetime) -> Literal["imminent", "expired"] | None:
+    """The SLA tick due for this exception at `now`, if any.
+
+    The timer asks this of every state every few seconds, so the common answers (no clock, a
+    clock that is done, an exception that is done) come without parsing the clock.
+    """
+    if not state or not state.get("sla"):
+        return None
+    if state["sla"].get("expired_sent") or state["status"] in _DONE:
+        return None
+    return due(SlaClock.model_validate(state["sla"]), status=Status(state["status"]), now=now)
 
 
 def awaiting_llm(*, source: tuple[str, int, int], now_epoch: float) -> ExceptionState:

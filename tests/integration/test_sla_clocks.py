@@ -1,0 +1,93 @@
+"""SLA clocks end to end with real processes: an open exception whose SLA is a fraction of a minute
+gets SLAImminent and then SLAExpired, exactly once each, stored in PostgreSQL and in the web
+view's timeline; an exception that a playbook resolved at once gets neither."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from sentinai.settings import Settings
+from sentinai.sinks import views
+from sentinai.sinks.pool import open_pool
+from tests.support.db import fetch, wait_for
+from tests.support.kafka import produce
+from tests.support.packs import activate, cloned_tenants
+from tests.support.pipeline import PACKS, Pipeline
+
+pytestmark = pytest.mark.integration
+
+SLA_MINUTES = 0.4  # 24 s: imminent after 12 s (share 0.5), expired after 24 s; the timer ticks every 5 s
+SLA_EVENTS = ("SLAImminent", "SLAExpired")
+
+
+def sla_tenant() -> dict[str, Any]:
+    """A tenant whose SEC_MASTER_MISMATCH playbook resolves at once; unknown types escalate (no playbook)."""
+    doc = cloned_tenants(1, prefix="sla")[0]
+    doc.update({
+        "domainName": "CapitalMarketsTrading", "humanApprovalRules": [], "slaImminentShare": 0.5,
+        "customPlaybooks": [{
+            "id": "sla-quick-fix", "name": "Fixed on sight", "priority": 99, "approved": True,
+            "conditions": {"exceptionTypes": ["SEC_MASTER_MISMATCH"]},
+            "steps": [{"name": "note", "action": "add_comment", "params": {"text": "vendor value taken"}}]}],
+    })
+    doc.pop("customGuardrails", None)
+    return doc
+
+
+def sla_events(url: str, tenant: str, exception_id: str) -> list[Any]:
+    return fetch(url, "SELECT event_type, actor_type, payload, occurred_at FROM exception_events "
+                      "WHERE tenant_id=$1 AND exception_id=$2 AND event_type = ANY($3::text[]) ORDER BY occurred_at",
+                 tenant, exception_id, list(SLA_EVENTS))
+
+
+def web_timeline(url: str, tenant: str, exception_id: str) -> list[str]:
+    async def read() -> list[dict[str, Any]]:
+        async with open_pool(url, min_size=1, max_size=1) as pool:
+            return await views.timeline(pool, tenant, exception_id)
+    return [e["event_type"] for e in asyncio.run(read())]
+
+
+def test_sla_imminent_then_expired_once_each_never_for_resolved(
+        make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS))
+    url = pipeline.database_url
+    tenant_doc = sla_tenant()
+    tenant = tenant_doc["tenantId"]
+    activate(url, [tenant_doc])
+    worker = pipeline.start_worker()
+    context = {"slaMinutesRemaining": SLA_MINUTES}
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, [
+        (tenant.encode(), {"tenant_id": tenant, "exception_id": "OPEN-1", "exception_type": "BRAND_NEW_KIND",
+                           "payload": {"detail": "nobody has a playbook for this"}, "context": context}),
+        (tenant.encode(), {"tenant_id": tenant, "exception_id": "DONE-1", "exception_type": "SEC_MASTER_MISMATCH",
+                           "payload": {"securityId": "S-1", "attribute": "coupon", "vendorValue": "4.25"},
+                           "context": context}),
+    ])
+    rows = "SELECT string_agg(exception_id || '=' || status, ',' ORDER BY exception_id) FROM exceptions WHERE tenant_id=$1"
+    wait_for(url, rows, tenant, until=lambda s: s == "DONE-1=RESOLVED,OPEN-1=ESCALATED", timeout=45)
+    decided = time.monotonic()
+
+    count = "SELECT count(*) FROM exception_events WHERE tenant_id=$1 AND exception_id='OPEN-1' AND event_type=$2"
+    wait_for(url, count, tenant, "SLAExpired", until=lambda n: n == 1, timeout=45)
+    print(f"SLAExpired stored {time.monotonic() - decided:.1f}s after the decision was")
+    time.sleep(6)  # another timer interval: nothing more may come
+
+    events = sla_events(url, tenant, "OPEN-1")
+    assert [e["event_type"] for e in events] == ["SLAImminent", "SLAExpired"], worker.log_tail()
+    assert {e["actor_type"] for e in events} == {"system"}
+    [row] = fetch(url, "SELECT sla_deadline FROM exceptions WHERE tenant_id=$1 AND exception_id='OPEN-1'", tenant)
+    imminent, expired = (json.loads(e["payload"]) for e in events)
+    assert datetime.fromisoformat(expired["deadline"]) == row["sla_deadline"]  # the row and the clock agree
+    assert datetime.fromisoformat(imminent["imminent_at"]) < row["sla_deadline"]
+    assert events[0]["occurred_at"] >= datetime.fromisoformat(imminent["imminent_at"])
+    assert events[1]["occurred_at"] >= row["sla_deadline"]
+    assert [t for t in web_timeline(url, tenant, "OPEN-1") if t in SLA_EVENTS] == list(SLA_EVENTS)
+
+    assert sla_events(url, tenant, "DONE-1") == []
