@@ -23,6 +23,7 @@ from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
 from sentinai.agents.llm import LLMStage
 from sentinai.agents.metrics import EVENTS_PROCESSED
+from sentinai.agents.notifications import Notifications
 from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.sink import run_sink
 from sentinai.agents.tools import Tools, ToolsTopics
@@ -174,7 +175,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(commands, name="act", concurrency=1)
     async def act_agent(stream: faust.StreamT) -> Any:
-        """Approvals, step completions, tool results and timer expiries, applied to playbook runs."""
+        """Approvals, step completions, tool and notification results, approval expiries and SLA ticks."""
         await resources.ready()
         async for event in events_acked_when_handled(stream):
             try:
@@ -188,12 +189,15 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(topic(names.tool_requests), name="tools", concurrency=1)
     async def tools_agent(stream: faust.StreamT) -> Any:
+        """Governed outbound HTTP: tool calls and webhook notifications, through one client."""
         await resources.ready()
         assert resources.packs is not None
         async with ToolInvoker() as invoker:
-            tools = Tools(topics=ToolsTopics(events=topics.events, results=topic(names.tool_results)),
-                          calls_table=tool_calls_table, tenants_table=tenants_table, packs=resources.packs,
-                          invoker=invoker, gate=gate)
+            tools_topics = ToolsTopics(events=topics.events, results=topic(names.tool_results))
+            notifications = Notifications(topics=tools_topics, delivered_table=tool_calls_table,
+                                          packs=resources.packs, invoker=invoker, gate=gate)
+            tools = Tools(topics=tools_topics, calls_table=tool_calls_table, tenants_table=tenants_table,
+                          packs=resources.packs, invoker=invoker, gate=gate, notifications=notifications)
             async for event in events_acked_when_handled(stream):
                 try:
                     await tools.handle(event)

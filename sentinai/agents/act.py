@@ -1,7 +1,8 @@
 """Acting on decisions: the playbook run of each exception, driven by its inputs.
 
 Inputs are commands on co-partitioned topics (approvals and step completions from the web view,
-tool results from the tools agent, approval expiries and SLA ticks from the timers); each is
+tool and notification results from the tools agent, approval expiries and SLA ticks from the
+timers); each is
 applied to the run (or the SLA clock) kept in the exception's state by the pure functions of
 ``sentinai.core.execution`` (``sentinai.core.sla``), and the effects are carried out *before* the
 new state is stored: after a crash the same input is applied again and publishes the same
@@ -11,7 +12,7 @@ deterministic ids, instead of a stored state with effects that never happened.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,15 @@ from faust.types import EventT, TopicT
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.metrics import DECISIONS, NOTIFICATIONS
 from sentinai.core import execution
-from sentinai.core.execution import EmitEvent, Notify, PlaybookRun, RejectCommand, RequestTool
+from sentinai.core.execution import (
+    NETWORK_CHANNELS,
+    EmitEvent,
+    Notify,
+    PlaybookRun,
+    RejectCommand,
+    RequestNotify,
+    RequestTool,
+)
 from sentinai.core.models import Status
 from sentinai.core.sla import on_sla_tick
 from sentinai.streams import codec
@@ -99,14 +108,26 @@ class Act:
                            "tool_name": effect.tool_name, "arguments": effect.arguments,
                            "idempotency_key": effect.idempotency_key}
                 await self.topics.tool_requests.send(key=key, value=codec.dumps(request), partition=partition)
+            elif isinstance(effect, Notify) and effect.channel in NETWORK_CHANNELS:
+                await self.request_notices(tenant, exception_id, partition, notices=(effect,))
             elif isinstance(effect, Notify):
-                # delivery is the log channel for now: one DEBUG line on sentinai.notifications and a count
+                # channels without a connector are the log: one DEBUG line on sentinai.notifications and a count
                 NOTIFICATIONS.labels(tenant, effect.channel).inc()
                 notifications.debug("%s:%s (tenant %s): %s", effect.channel, effect.target, tenant, effect.message)
+            elif isinstance(effect, RequestNotify):
+                await self.request_notices(tenant, exception_id, partition, notices=effect.notices, step=effect.step,
+                                           attempt=effect.attempt, idempotency_key=effect.idempotency_key)
             elif isinstance(effect, RejectCommand):
                 refused.append(effect.reason)
         self.gate.published(published)
         return refused
+
+    async def request_notices(self, tenant: str, exception_id: str, partition: int, *, notices: tuple[Notify, ...],
+                              step: int | None = None, attempt: int = 1, idempotency_key: str | None = None) -> None:
+        """Network notices go to the tools agent, which posts them; a step's come back as a result."""
+        request = {"kind": "notify", "tenant_id": tenant, "exception_id": exception_id, "step": step,
+                   "attempt": attempt, "idempotency_key": idempotency_key, "notices": [asdict(n) for n in notices]}
+        await self.topics.tool_requests.send(key=tenant.encode(), value=codec.dumps(request), partition=partition)
 
     def store(self, run: PlaybookRun, *, status: str | None = None) -> None:
         key = state_key(run.tenant_id, run.exception_id)
@@ -160,6 +181,11 @@ class Act:
                                                     succeeded=bool(command["succeeded"]),
                                                     detail=dict(command.get("detail") or {}),
                                                     idempotency_key=str(command["idempotency_key"]), now=now)
+        elif kind == "notification_result":
+            new, effects = execution.on_notification_result(run, step=int(command["step"]),
+                                                            succeeded=bool(command["succeeded"]),
+                                                            detail=dict(command.get("detail") or {}),
+                                                            idempotency_key=str(command["idempotency_key"]), now=now)
         elif kind == "expire_approval":
             new, effects = execution.on_approval_expired(run, now=now)
         else:

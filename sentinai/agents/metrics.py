@@ -19,4 +19,6 @@ SINK_BATCH = Histogram("sentinai_sink_batch_size", "Events per sink batch",
 SINK_PENDING = Gauge("sentinai_sink_pending_events", "Events published but not yet stored in Postgres")
 SINK_ERRORS = Counter("sentinai_sink_errors_total", "Failed sink batch writes (retried)")
 NOTIFICATIONS = Counter("sentinai_notifications_total", "Playbook and policy notifications", ["tenant", "channel"])
+NOTIFICATION_FAILURES = Counter("sentinai_notification_failures_total", "Notifications that could not be delivered",
+                                ["tenant", "channel"])
 TOOL_CALLS = Counter("sentinai_tool_calls_total", "Tool calls by outcome", ["tenant", "tool", "status"])

@@ -5,6 +5,8 @@ call is kept in the ``tool-calls`` table under that key, so a request seen again
 a crash, a duplicate — re-sends the stored result instead of calling again. A crash *during* a
 call re-calls with the same key, which the callee uses to recognise the retry. Calls respect the
 tenant's ``toolCallsPerMinute`` quota (waiting for a reserved slot, never dropping the request).
+Notification requests on the same topic (``"kind": "notify"``) are handed to ``notifications``
+(see ``sentinai.agents.notifications``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from faust.types import EventT, TopicT
 
@@ -28,6 +30,9 @@ from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.policy import ToolPolicy
 from sentinai.tools.redaction import redact_secrets
 from sentinai.tools.result import ToolResult
+
+if TYPE_CHECKING:
+    from sentinai.agents.notifications import Notifications
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,8 @@ def policy_for(packs: Any) -> ToolPolicy:
 
 class Tools:
     def __init__(self, *, topics: ToolsTopics, calls_table: Any, tenants_table: Any, packs: PackCache,
-                 invoker: ToolInvoker, gate: SinkGate) -> None:
+                 invoker: ToolInvoker, gate: SinkGate, notifications: Notifications) -> None:
+        self.notifications = notifications
         self.topics = topics
         self.calls = calls_table
         self.tenants = tenants_table
@@ -61,8 +67,11 @@ class Tools:
 
     async def handle(self, event: EventT) -> None:
         request = codec.loads(event.value)
-        tenant, key = str(request["tenant_id"]), str(request["idempotency_key"])
         partition = event.message.partition
+        if request.get("kind") == "notify":
+            await self.notifications.handle(request, partition)
+            return
+        tenant, key = str(request["tenant_id"]), str(request["idempotency_key"])
         done = self.calls.get(key)
         if done is None:
             done = (await self._call(request, partition)).as_dict()

@@ -23,8 +23,9 @@ def cloned_tenants(samples: list[dict[str, Any]], count: int, *, prefix: str = "
                    quota: dict[str, float] | None = None, offline_tools: bool = False) -> list[dict[str, Any]]:
     """``count`` tenants ``{prefix}-00``…, each a copy of a sample tenant (cycling), optionally with a quota.
 
-    ``offline_tools`` approves no tool: the samples' endpoints are on example hosts that this
-    machine cannot reach, and a load run should measure the pipeline, not DNS failures and retries.
+    ``offline_tools`` approves no tool and routes no webhook: the samples' endpoints and hooks are
+    on example hosts that this machine cannot reach, and a load run should measure the pipeline,
+    not DNS failures and retries.
     """
     docs = []
     for index in range(count):
@@ -35,6 +36,7 @@ def cloned_tenants(samples: list[dict[str, Any]], count: int, *, prefix: str = "
             doc["quotas"] = {**doc.get("quotas", {}), **quota}
         if offline_tools:
             doc["approvedTools"] = []
+            doc["notificationPolicies"] = [r for r in doc.get("notificationPolicies", []) if r["channel"] != "webhook"]
         docs.append(doc)
     return docs
 

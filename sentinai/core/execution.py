@@ -2,9 +2,9 @@
 
 The act agent keeps one `PlaybookRun` per exception in a table and feeds it every input that
 concerns it: the decision (`start`), an approval answer or its expiry, a person completing a step,
-a tool result. Each function returns the next run and the effects to carry out, in order: events
-to publish, tool calls to request, notifications to send, or a command to refuse. Nothing here
-does I/O or reads a clock, so every rule is a table-driven test.
+a tool result, a notification result. Each function returns the next run and the effects to carry
+out, in order: events to publish, tool calls to request, notifications to send, or a command to
+refuse. Nothing here does I/O or reads a clock, so every rule is a table-driven test.
 
 Replays are harmless. Every event has a deterministic step key (playbook, step, and attempt for
 tool events) that becomes its `event_id`; and an input that was already applied (the same
@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -39,8 +40,12 @@ ACT_AGENT = Actor(type="agent", id="act")
 TOOLS_AGENT = Actor(type="agent", id="tools")
 TIMER = Actor(type="system", id="timer")
 
+NETWORK_CHANNELS = frozenset({"webhook"})
+"""Channels delivered over HTTP (by the tools agent). Every other channel is written to the log:
+there is no email, Slack, Teams or PagerDuty connector."""
+
 ApprovalState = Literal["PENDING", "GRANTED", "REJECTED", "EXPIRED"]
-WaitingFor = Literal["approval", "person", "tool"]
+WaitingFor = Literal["approval", "person", "tool", "notification"]
 StepState = Literal["pending", "waiting", "running", "done", "skipped", "failed"]
 
 
@@ -69,11 +74,43 @@ class RequestTool:
 
 @dataclass(frozen=True, slots=True)
 class Notify:
-    """Deliver a message on a tenant channel (`log` when the tenant routes none)."""
+    """Deliver a message on a tenant channel (`log` when the tenant routes none).
+
+    `kind` is what it is about: an event type, or `notify` for a playbook step. `key` is unique
+    per exception, notice and target; a webhook's Idempotency-Key and the ids of its
+    NotificationSent / NotificationFailed events derive from it.
+    """
 
     channel: str
     target: str
     message: str
+    kind: str
+    key: str
+
+    @property
+    def shown_target(self) -> str:
+        """The target as events and logs may show it: a webhook URL's path and query can hold
+        its secret (Slack-style hook URLs do), so only its origin is shown."""
+        if self.channel not in NETWORK_CHANNELS:
+            return self.target
+        try:
+            url = urlsplit(self.target)
+            host = url.hostname or ""
+            port = url.port
+        except ValueError:
+            return "(not a URL)"
+        return f"{url.scheme}://{host}" + (f":{port}" if port else "")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestNotify:
+    """Deliver a notify step's network notices; the result comes back through
+    `on_notification_result` with the same key."""
+
+    step: int
+    attempt: int
+    notices: tuple[Notify, ...]
+    idempotency_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +120,7 @@ class RejectCommand:
     reason: str
 
 
-Effect = EmitEvent | RequestTool | Notify | RejectCommand
+Effect = EmitEvent | RequestTool | Notify | RequestNotify | RejectCommand
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -149,6 +186,11 @@ class PlaybookRun(BaseModel):
         attempt = self.attempts[step] if attempt is None else attempt
         return event_id_for(self.tenant_id, self.exception_id, "tool",
                             f"{self.playbook_id}:{step}:{attempt}")
+
+    def notify_key(self, step: int) -> str:
+        """The key of a notify step's delivery request: stable per (exception, step, attempt)."""
+        return event_id_for(self.tenant_id, self.exception_id, "notify",
+                            f"{self.playbook_id}:{step}:{self.attempts[step]}")
 
 
 def exception_snapshot(run: PlaybookRun) -> dict[str, Any]:
@@ -270,11 +312,12 @@ class _Tx:
         self.emit("ExceptionStatusChanged", f"{key}:{target.value}",
                   {"from": current.value, "to": target.value, "reason": reason})
 
-    def notify(self, kind: str, message: str) -> None:
-        """Tenant routes for `kind` (an event type, or `notify` for routes listing no events)."""
-        for route in self.run.routes:
-            if kind in route.events or (not route.events and kind == "notify"):
-                self.effects.append(Notify(route.channel, route.target, message))
+    def notify(self, kind: str, message: str, where: object) -> None:
+        """The tenant routes that list the event type `kind`."""
+        for index, route in enumerate(self.run.routes):
+            if kind in route.events:
+                self.effects.append(Notify(route.channel, route.target, message, kind,
+                                           self.key(where, kind, index)))
 
     def set_step(self, index: int, state: StepState) -> None:
         states = list(self.run.step_states)
@@ -325,7 +368,7 @@ def _tool_snapshot(run: PlaybookRun, index: int, status: str, now: datetime,
 def _escalate(tx: _Tx, where: object, reason: str) -> None:
     tx.set_status(Status.ESCALATED, tx.key(where), reason)
     tx.emit("ExceptionEscalated", tx.key(where), {"reason": reason})
-    tx.notify("ExceptionEscalated", f"{tx.run.exception_id} escalated: {reason}")
+    tx.notify("ExceptionEscalated", f"{tx.run.exception_id} escalated: {reason}", where)
 
 
 def _finish_step(tx: _Tx, index: int, detail: dict[str, Any]) -> None:
@@ -352,13 +395,17 @@ def _request_tool(tx: _Tx, index: int) -> None:
 def _fail_step(tx: _Tx, index: int, reason: str, *, retryable: bool) -> None:
     """A failed step follows the playbook's onFailure: retry (bounded), skip or escalate.
 
-    Only tool calls are retried; a retry that is not possible or exhausted escalates.
+    Only tool calls and notification deliveries are retried; a retry that is not possible or
+    exhausted escalates.
     """
     run = tx.run
     tx.update(waiting_for=None)
     if (run.on_failure is OnFailure.RETRY and retryable
             and run.attempts[index] <= STEP_RETRY_LIMIT):
-        _request_tool(tx, index)
+        if run.steps[index].action is StepAction.NOTIFY:
+            _request_notify(tx, index)
+        else:
+            _request_tool(tx, index)
         return
     if run.on_failure is OnFailure.SKIP:
         tx.set_step(index, "skipped")
@@ -371,22 +418,45 @@ def _fail_step(tx: _Tx, index: int, reason: str, *, retryable: bool) -> None:
     _escalate(tx, index, tx.run.halted or reason)
 
 
-def _notify_step(tx: _Tx, step: RunStep) -> list[dict[str, str]]:
-    """An explicit `target` wins; else the tenant's routes; else the log channel `channel`."""
-    run = tx.run
+def _step_notices(run: PlaybookRun, index: int) -> list[Notify]:
+    """An explicit `target` wins; else the tenant's routes that list no events (or `notify`);
+    else the log channel `channel`."""
+    step = run.steps[index]
     params = step.params
     message = str(params.get("message") or params.get("text") or
                   f"{run.exception_type} {run.exception_id} ({run.severity.value}): {step.name}")
-    before = len(tx.effects)
+    key = f"{run.playbook_id}:{index}:notify"
     if params.get("target"):
-        tx.effects.append(Notify(str(params.get("channel") or "webhook"), str(params["target"]),
-                                 message))
+        return [Notify(str(params.get("channel") or "webhook"), str(params["target"]), message,
+                       "notify", f"{key}:0")]
+    routed = [Notify(r.channel, r.target, message, "notify", f"{key}:{i}")
+              for i, r in enumerate(run.routes) if not r.events or "notify" in r.events]
+    return routed or [Notify("log", str(params.get("channel") or "default"), message, "notify",
+                             f"{key}:log")]
+
+
+def _notified(run: PlaybookRun, index: int) -> list[dict[str, str]]:
+    return [{"channel": n.channel, "target": n.shown_target} for n in _step_notices(run, index)]
+
+
+def _request_notify(tx: _Tx, index: int) -> None:
+    """The step's network notices go out; the step runs until their result comes back."""
+    attempts = list(tx.run.attempts)
+    attempts[index] += 1
+    tx.update(attempts=tuple(attempts), waiting_for="notification")
+    tx.set_step(index, "running")
+    notices = tuple(n for n in _step_notices(tx.run, index) if n.channel in NETWORK_CHANNELS)
+    tx.effects.append(RequestNotify(index, attempts[index], notices, tx.run.notify_key(index)))
+
+
+def _notify(tx: _Tx, index: int) -> None:
+    """Log notices go out now; a step with network notices waits for their delivery."""
+    notices = _step_notices(tx.run, index)
+    tx.effects += [n for n in notices if n.channel not in NETWORK_CHANNELS]
+    if any(n.channel in NETWORK_CHANNELS for n in notices):
+        _request_notify(tx, index)
     else:
-        tx.notify("notify", message)
-        if len(tx.effects) == before:
-            tx.effects.append(Notify("log", str(params.get("channel") or "default"), message))
-    return [{"channel": n.channel, "target": n.target}
-            for n in tx.effects[before:] if isinstance(n, Notify)]
+        _finish_step(tx, index, {"notified": _notified(tx.run, index)})
 
 
 def _execute(tx: _Tx, index: int) -> None:
@@ -403,7 +473,7 @@ def _execute(tx: _Tx, index: int) -> None:
             _request_tool(tx, index)
         return
     if step.action is StepAction.NOTIFY:
-        _finish_step(tx, index, {"notified": _notify_step(tx, step)})
+        _notify(tx, index)
     elif step.action is StepAction.ASSIGN_OWNER:
         owner = params.get("owner") or params.get("user") or params.get("team")
         if not owner:
@@ -485,8 +555,9 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
     escalated = f"{exc.exception_id} escalated: {_escalation_reason(outcome)}"
     compiled = next((c for c in packs.playbooks if c.playbook.id == outcome.playbook_id), None)
     if compiled is None:
-        notices = [Notify(r.channel, r.target, escalated)
-                   for r in routes if "ExceptionEscalated" in r.events]
+        notices = [Notify(r.channel, r.target, escalated, "ExceptionEscalated",
+                          f"decide:ExceptionEscalated:{i}")
+                   for i, r in enumerate(routes) if "ExceptionEscalated" in r.events]
         return None, notices if outcome.escalated else []
     env = template_env(outcome)
     blocked = frozenset(outcome.blocked_tools)
@@ -509,9 +580,9 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
     if pending:
         tx.notify("ApprovalRequested",
                   f"{exc.exception_id} ({outcome.severity.value}) needs approval "
-                  f"for playbook {run.playbook_id}")
+                  f"for playbook {run.playbook_id}", "approval")
     if outcome.escalated:
-        tx.notify("ExceptionEscalated", escalated)
+        tx.notify("ExceptionEscalated", escalated, "decide")
     _advance(tx)
     return tx.run, tx.effects
 
@@ -590,7 +661,7 @@ def on_step_completed(run: PlaybookRun, *, step: int, by: Actor,
     """
     if not 0 <= step < len(run.steps):
         return run, [RejectCommand(f"the playbook has no step {step}")]
-    if step < run.next_step or (step == run.next_step and run.waiting_for == "tool"):
+    if step < run.next_step or (step == run.next_step and run.waiting_for in ("tool", "notification")):
         return run, []
     if run.halted is not None:
         return run, [RejectCommand(f"the playbook stopped: {run.halted}")]
@@ -632,5 +703,22 @@ def on_tool_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict
                                 "response": detail.get("response")})
     else:
         _fail_step(tx, step, str(detail.get("error") or "the tool call failed"), retryable=True)
+    _advance(tx, ACT_AGENT)
+    return tx.run, tx.effects
+
+
+def on_notification_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict[str, Any],
+                           idempotency_key: str, now: datetime) -> tuple[PlaybookRun, list[Effect]]:
+    """The outcome of a `RequestNotify`, matched by its key: the step completes, or follows the
+    playbook's onFailure (a retry delivers again). A result no longer awaited is ignored."""
+    if (run.waiting_for != "notification" or step != run.next_step
+            or idempotency_key != run.notify_key(step)):
+        return run, []
+    tx = _Tx(run, now, TOOLS_AGENT)
+    if succeeded:
+        _finish_step(tx, step, {"notified": _notified(run, step)})
+    else:
+        _fail_step(tx, step, str(detail.get("error") or "the notification was not delivered"),
+                   retryable=True)
     _advance(tx, ACT_AGENT)
     return tx.run, tx.effects

@@ -155,5 +155,6 @@ def on_sla_tick(clock: SlaClock, *, status: Status,
     else:
         return clock, []
     effects.append(EmitEvent(event_type, base, key, TIMER))
-    effects += [Notify(r.channel, r.target, message) for r in clock.routes if event_type in r.events]
+    effects += [Notify(r.channel, r.target, message, event_type, f"{key}:{i}")
+                for i, r in enumerate(clock.routes) if event_type in r.events]
     return clock, effects

@@ -1,6 +1,7 @@
 """SLA clocks end to end with real processes: an open exception whose SLA is a fraction of a minute
 gets SLAImminent and then SLAExpired, exactly once each, stored in PostgreSQL and in the web
-view's timeline; an exception that a playbook resolved at once gets neither."""
+view's timeline, and posted to the tenant's webhook route; an exception that a playbook resolved
+at once gets neither."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.support.db import fetch, wait_for
 from tests.support.kafka import produce
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
+from tests.support.webhook_server import WebhookServer, running_webhook_server
 
 pytestmark = pytest.mark.integration
 
@@ -27,11 +29,13 @@ SLA_MINUTES = 0.4  # 24 s: imminent after 12 s (share 0.5), expired after 24 s; 
 SLA_EVENTS = ("SLAImminent", "SLAExpired")
 
 
-def sla_tenant() -> dict[str, Any]:
+def sla_tenant(server: WebhookServer) -> dict[str, Any]:
     """A tenant whose SEC_MASTER_MISMATCH playbook resolves at once; unknown types escalate (no playbook)."""
     doc = cloned_tenants(1, prefix="sla")[0]
     doc.update({
         "domainName": "CapitalMarketsTrading", "humanApprovalRules": [], "slaImminentShare": 0.5,
+        "toolPolicy": {"httpsOnly": False, "allowPrivate": True},
+        "notificationPolicies": [{"channel": "webhook", "target": server.url("/sla"), "events": list(SLA_EVENTS)}],
         "customPlaybooks": [{
             "id": "sla-quick-fix", "name": "Fixed on sight", "priority": 99, "approved": True,
             "conditions": {"exceptionTypes": ["SEC_MASTER_MISMATCH"]},
@@ -58,26 +62,29 @@ def test_sla_imminent_then_expired_once_each_never_for_resolved(
         make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
     pipeline = pipeline_factory(make_settings(packs_dir=PACKS))
     url = pipeline.database_url
-    tenant_doc = sla_tenant()
-    tenant = tenant_doc["tenantId"]
-    activate(url, [tenant_doc])
-    worker = pipeline.start_worker()
-    context = {"slaMinutesRemaining": SLA_MINUTES}
-    produce(pipeline.bootstrap, pipeline.topics.exceptions, [
-        (tenant.encode(), {"tenant_id": tenant, "exception_id": "OPEN-1", "exception_type": "BRAND_NEW_KIND",
-                           "payload": {"detail": "nobody has a playbook for this"}, "context": context}),
-        (tenant.encode(), {"tenant_id": tenant, "exception_id": "DONE-1", "exception_type": "SEC_MASTER_MISMATCH",
-                           "payload": {"securityId": "S-1", "attribute": "coupon", "vendorValue": "4.25"},
-                           "context": context}),
-    ])
-    rows = "SELECT string_agg(exception_id || '=' || status, ',' ORDER BY exception_id) FROM exceptions WHERE tenant_id=$1"
-    wait_for(url, rows, tenant, until=lambda s: s == "DONE-1=RESOLVED,OPEN-1=ESCALATED", timeout=45)
-    decided = time.monotonic()
+    with running_webhook_server() as server:
+        tenant_doc = sla_tenant(server)
+        tenant = tenant_doc["tenantId"]
+        activate(url, [tenant_doc])
+        worker = pipeline.start_worker()
+        context = {"slaMinutesRemaining": SLA_MINUTES}
+        produce(pipeline.bootstrap, pipeline.topics.exceptions, [
+            (tenant.encode(), {"tenant_id": tenant, "exception_id": "OPEN-1", "exception_type": "BRAND_NEW_KIND",
+                               "payload": {"detail": "nobody has a playbook for this"}, "context": context}),
+            (tenant.encode(), {"tenant_id": tenant, "exception_id": "DONE-1", "exception_type": "SEC_MASTER_MISMATCH",
+                               "payload": {"securityId": "S-1", "attribute": "coupon", "vendorValue": "4.25"},
+                               "context": context}),
+        ])
+        rows = ("SELECT string_agg(exception_id || '=' || status, ',' ORDER BY exception_id) FROM exceptions "
+                "WHERE tenant_id=$1")
+        wait_for(url, rows, tenant, until=lambda s: s == "DONE-1=RESOLVED,OPEN-1=ESCALATED", timeout=45)
+        decided = time.monotonic()
 
-    count = "SELECT count(*) FROM exception_events WHERE tenant_id=$1 AND exception_id='OPEN-1' AND event_type=$2"
-    wait_for(url, count, tenant, "SLAExpired", until=lambda n: n == 1, timeout=45)
-    print(f"SLAExpired stored {time.monotonic() - decided:.1f}s after the decision was")
-    time.sleep(6)  # another timer interval: nothing more may come
+        count = "SELECT count(*) FROM exception_events WHERE tenant_id=$1 AND exception_id='OPEN-1' AND event_type=$2"
+        wait_for(url, count, tenant, "SLAExpired", until=lambda n: n == 1, timeout=45)
+        print(f"SLAExpired stored {time.monotonic() - decided:.1f}s after the decision was")
+        time.sleep(6)  # another timer interval: nothing more may come
+        posted = list(server.calls)
 
     events = sla_events(url, tenant, "OPEN-1")
     assert [e["event_type"] for e in events] == ["SLAImminent", "SLAExpired"], worker.log_tail()
@@ -91,3 +98,5 @@ def test_sla_imminent_then_expired_once_each_never_for_resolved(
     assert [t for t in web_timeline(url, tenant, "OPEN-1") if t in SLA_EVENTS] == list(SLA_EVENTS)
 
     assert sla_events(url, tenant, "DONE-1") == []
+    assert [(c["body"]["exception_id"], c["body"]["kind"]) for c in posted] == [
+        ("OPEN-1", "SLAImminent"), ("OPEN-1", "SLAExpired")]

@@ -16,10 +16,12 @@ from sentinai.core.execution import (
     Notify,
     PlaybookRun,
     RejectCommand,
+    RequestNotify,
     RequestTool,
     fill_templates,
     on_approval,
     on_approval_expired,
+    on_notification_result,
     on_step_completed,
     on_tool_result,
     start,
@@ -115,7 +117,8 @@ def test_no_playbook_means_no_run() -> None:
     assert outcome.escalated and outcome.playbook_id is None
     run, effects = start(outcome, packs, now=NOW)
     assert run is None
-    assert effects == [Notify("email", "a@x.com", "EX-1 escalated: no playbook applies to ALPHA")]
+    assert effects == [Notify("email", "a@x.com", "EX-1 escalated: no playbook applies to ALPHA",
+                              "ExceptionEscalated", "decide:ExceptionEscalated:0")]
 
 
 @pytest.mark.parametrize(("options", "reason"), [
@@ -141,8 +144,8 @@ def test_approval_timeout_and_notification_come_from_the_tenant() -> None:
     ]}
     run, effects = begin([ASSIGN], critical=True, tenant=tenant)
     assert run.approval_expires_at == NOW + timedelta(minutes=45)
-    assert effects == [Notify("email", "mo@x.com",
-                              "EX-1 (CRITICAL) needs approval for playbook pb")]
+    assert effects == [Notify("email", "mo@x.com", "EX-1 (CRITICAL) needs approval for playbook pb",
+                              "ApprovalRequested", "pb:approval:ApprovalRequested:1")]
 
 
 def test_escalated_decision_makes_every_step_wait_for_a_person() -> None:
@@ -264,15 +267,18 @@ def test_escalate_step_escalates_then_continues_when_completed_by_a_user() -> No
     assert run.status is Status.RESOLVED
 
 
+MESSAGE = "ALPHA EX-1 (LOW): tell-desk"
 NOTIFY_CASES = [
-    # step params, tenant routes, expected notifications
-    ({"channel": "desk-chat"}, [], [Notify("log", "desk-chat", "ALPHA EX-1 (LOW): tell-desk")]),
+    # step params, tenant routes, expected notifications (those a webhook delivers last)
+    ({"channel": "desk-chat"}, [], [Notify("log", "desk-chat", MESSAGE, "notify", "pb:0:notify:log")]),
     ({"channel": "webhook", "target": "https://hooks.x.com/a", "message": "t {payload.tradeId}"}, [],
-     [Notify("webhook", "https://hooks.x.com/a", "t T-1")]),
+     [Notify("webhook", "https://hooks.x.com/a", "t T-1", "notify", "pb:0:notify:0")]),
     ({}, [{"channel": "slack", "target": "#ops"},
           {"channel": "slack", "target": "#crit", "severities": ["CRITICAL"]},
-          {"channel": "email", "target": "x@y.com", "events": ["ExceptionEscalated"]}],
-     [Notify("slack", "#ops", "ALPHA EX-1 (LOW): tell-desk")]),
+          {"channel": "email", "target": "x@y.com", "events": ["ExceptionEscalated"]},
+          {"channel": "webhook", "target": "https://h.x.com/k", "events": ["notify", "SLAExpired"]}],
+     [Notify("slack", "#ops", MESSAGE, "notify", "pb:0:notify:0"),
+      Notify("webhook", "https://h.x.com/k", MESSAGE, "notify", "pb:0:notify:2")]),
 ]
 
 
@@ -281,7 +287,100 @@ def test_notify_step(params: dict[str, Any], routes: list[dict[str, Any]],
                      expected: list[Notify]) -> None:
     step = {"name": "tell-desk", "action": "notify", "params": params}
     _, effects = begin([step], tenant={"notificationPolicies": routes})
-    assert [e for e in effects if isinstance(e, Notify)] == expected
+    delivered = [e for e in effects if isinstance(e, Notify)]
+    delivered += [n for e in effects if isinstance(e, RequestNotify) for n in e.notices]
+    assert delivered == expected
+
+
+WEBHOOK = {"name": "tell-hook", "action": "notify",
+           "params": {"target": "https://hooks.x.com/T0/B1/s3cr3t?x=1", "message": "look"}}
+
+
+def notified(run: PlaybookRun, effects: list[Effect], *, succeeded: bool,
+             key: str | None = None) -> tuple[PlaybookRun, list[Effect]]:
+    request = [e for e in effects if isinstance(e, RequestNotify)][-1]
+    return on_notification_result(run, step=request.step, succeeded=succeeded,
+                                  detail={} if succeeded else {"error": "HTTP 503"},
+                                  idempotency_key=key or request.idempotency_key, now=LATER)
+
+
+def test_a_webhook_step_waits_for_its_delivery() -> None:
+    run, effects = begin([WEBHOOK, ASSIGN])
+    assert kinds(effects) == ["PlaybookStepStarted", "RequestNotify"]
+    assert (run.waiting_for, run.step_states, run.attempts) == ("notification", ("running", "pending"), (1, 0))
+    [request] = [e for e in effects if isinstance(e, RequestNotify)]
+    assert (request.step, request.attempt, request.idempotency_key) == (0, 1, run.notify_key(0))
+    assert on_step_completed(run, step=0, by=USER, now=LATER) == (run, []), "in flight: a no-op"
+    done, effects = notified(run, effects, succeeded=True)
+    assert kinds(effects)[:3] == ["PlaybookStepCompleted", "PlaybookStepStarted", "PlaybookStepCompleted"]
+    completed = effects[0]
+    assert isinstance(completed, EmitEvent)
+    assert completed.payload["detail"] == {"notified": [{"channel": "webhook", "target": "https://hooks.x.com"}]}
+    assert completed.actor.id == "tools"
+    assert done.status is Status.RESOLVED
+    duplicate = on_notification_result(done, step=0, succeeded=True, detail={},
+                                       idempotency_key=request.idempotency_key, now=LATER)
+    assert duplicate == (done, [])
+
+
+def test_log_notices_go_out_at_once_and_webhooks_are_awaited() -> None:
+    routes = [{"channel": "slack", "target": "#ops"}, {"channel": "webhook", "target": "https://h.x.com/k"}]
+    run, effects = begin([{"name": "tell", "action": "notify", "params": {}}], tenant={"notificationPolicies": routes})
+    assert kinds(effects) == ["PlaybookStepStarted", "Notify", "RequestNotify"]
+    assert run.waiting_for == "notification"
+    done, effects = notified(run, effects, succeeded=True)
+    completed = effects[0]
+    assert isinstance(completed, EmitEvent) and completed.payload["detail"]["notified"] == [
+        {"channel": "slack", "target": "#ops"}, {"channel": "webhook", "target": "https://h.x.com"}]
+    assert "Notify" not in kinds(effects), "the log notice is not sent again"
+
+
+NOTIFY_ON_FAILURE = [
+    # onFailure, delivery results until the end, expected kinds after the last, status
+    ("skip", [False], ["PlaybookStepSkipped", "PlaybookStepStarted"], Status.RESOLVED),
+    ("escalate", [False], ["PlaybookStepFailed", "ExceptionStatusChanged", "ExceptionEscalated"],
+     Status.ESCALATED),
+    ("retry", [False, True], ["PlaybookStepCompleted"], Status.RESOLVED),
+    ("retry", [False] * (STEP_RETRY_LIMIT + 1),
+     ["PlaybookStepFailed", "ExceptionStatusChanged", "ExceptionEscalated"], Status.ESCALATED),
+]
+
+
+@pytest.mark.parametrize(("on_failure", "results", "tail", "status"), NOTIFY_ON_FAILURE)
+def test_failed_notification_follows_on_failure(on_failure: str, results: list[bool], tail: list[str],
+                                                status: Status) -> None:
+    run, effects = begin([WEBHOOK, ASSIGN], on_failure=on_failure)
+    keys = []
+    for succeeded in results:
+        keys.append([e for e in effects if isinstance(e, RequestNotify)][-1].idempotency_key)
+        run, effects = notified(run, effects, succeeded=succeeded)
+    assert kinds(effects)[:len(tail)] == tail
+    assert run.status is status
+    assert len(set(keys)) == len(keys), "each retry is a new request with its own key"
+    assert run.attempts[0] == len(results)
+    if "PlaybookStepFailed" in tail:
+        failed = effects[0]
+        assert isinstance(failed, EmitEvent) and failed.payload["reason"] == "HTTP 503"
+
+
+def test_a_retry_delivers_the_same_notices_again() -> None:
+    run, effects = begin([WEBHOOK], on_failure="retry")
+    first = [e for e in effects if isinstance(e, RequestNotify)][0]
+    run, effects = notified(run, effects, succeeded=False)
+    assert kinds(effects) == ["RequestNotify"]
+    second = effects[0]
+    assert isinstance(second, RequestNotify)
+    assert (second.attempt, second.notices) == (2, first.notices)  # the notices' keys are stable
+    assert notified(run, effects, succeeded=True, key=first.idempotency_key) == (run, []), "a stale result"
+
+
+def test_webhook_targets_are_shown_by_origin_only() -> None:
+    def shown(target: str, channel: str = "webhook") -> str:
+        return Notify(channel, target, "m", "notify", "k").shown_target
+    assert shown("https://hooks.slack.com/services/T0/B1/XXXX?token=1") == "https://hooks.slack.com"
+    assert shown("http://127.0.0.1:8123/hook") == "http://127.0.0.1:8123"
+    assert shown("http://[::1") == "(not a URL)"
+    assert shown("#ops", "slack") == "#ops"
 
 
 # --- failures ----------------------------------------------------------------------------------

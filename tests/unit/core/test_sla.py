@@ -96,7 +96,8 @@ def test_ticks_emit_imminent_then_expired_once_each() -> None:
         EmitEvent("SLAExpired", {"deadline": c.deadline.isoformat(),
                                  "imminent_at": c.imminent_at.isoformat()}, "sla:expired",
                   effects[0].actor),  # type: ignore[union-attr]
-        Notify("pagerduty", "svc-1", f"EX-1: SLA expired at {c.deadline.isoformat()}"),
+        Notify("pagerduty", "svc-1", f"EX-1: SLA expired at {c.deadline.isoformat()}", "SLAExpired",
+               "sla:expired:0"),
     ]
     assert c.done
     assert on_sla_tick(c, status=Status.ESCALATED, now=c.deadline + 60 * M) == (c, [])
