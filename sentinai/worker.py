@@ -10,6 +10,7 @@ import prometheus_client
 
 from sentinai.agents.faust_fixes import (
     install_commit_only_what_was_handled,
+    install_direct_producer_lookup,
     install_keep_queued_messages_on_resume,
     install_reliable_producer_flush,
 )
@@ -26,6 +27,7 @@ def run_worker(settings: Settings) -> None:
     install_reliable_producer_flush()  # table changes must reach the changelog before commits
     install_keep_queued_messages_on_resume()  # recovery must not drop fetched input
     install_commit_only_what_was_handled()  # no offset committed over an unhandled message
+    install_direct_producer_lookup()  # a send must not cost three event-loop turns
     app = create_app(settings)
     if settings.worker_metrics_port:
         # the worker's own Prometheus endpoint (agents, tables, sink); the web view serves its own

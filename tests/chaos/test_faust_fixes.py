@@ -8,6 +8,8 @@
 * Offsets are committed only over handled messages, and each partition reaches the agents once and
   in order: faust's read-offset drops and "gaps" around a rebalance, and its commit skipping one
   unacked message, lost an event in the scale test.
+* A send takes the started producer directly: faust's lookup yielded to the event loop three times
+  per message.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sentinai.agents.faust_fixes import (
     InOrderDelivery,
     ReadOffsets,
     install_commit_only_what_was_handled,
+    install_direct_producer_lookup,
     install_keep_queued_messages_on_resume,
     install_reliable_producer_flush,
 )
@@ -170,3 +173,15 @@ async def test_changelog_records_pass_through_untouched() -> None:
     fetcher = Fetcher()
     await fetcher.fetch(*[fetched(5, generation=1, topic="t-app-tenant-state-changelog")] * 2)
     assert fetcher.delivered == [(1, 0, 5), (1, 0, 5)]
+async def test_a_send_takes_the_started_producer_without_yielding_to_the_event_loop() -> None:
+    import faust
+
+    install_direct_producer_lookup()
+    app = faust.App("fixes-test", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
+    topic = app.topic("t")
+    producer = app.producer
+    producer._started.set()  # as after the worker started it
+    lookup = topic._get_producer()
+    with pytest.raises(StopIteration) as done:  # finished on its first step: no event-loop turn
+        lookup.send(None)
+    assert done.value.value is producer
