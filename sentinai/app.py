@@ -18,7 +18,7 @@ import faust
 
 from sentinai.agents.acking import events_acked_when_handled
 from sentinai.agents.act import Act, ActTopics
-from sentinai.agents.backpressure import SinkGate
+from sentinai.agents.backpressure import SinkGate, pause_fetching, resume_fetching
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
 from sentinai.agents.llm import LLMStage
@@ -112,8 +112,8 @@ def create_app(settings: Settings) -> faust.App:
         return {tp for tp in app.consumer.assignment() if tp.topic in intake_topics}
 
     gate = SinkGate(high_water=SINK_HIGH_WATER,
-                    pause=lambda: app.consumer.pause_partitions(intake_partitions()),
-                    resume=lambda: app.consumer.resume_partitions(intake_partitions()))
+                    pause=lambda: pause_fetching(app.consumer, intake_partitions()),
+                    resume=lambda: resume_fetching(app.consumer, intake_partitions()))
     act = Act(topics=ActTopics(events=topics.events, decisions=topics.decisions,
                                tool_requests=topic(names.tool_requests)),
               exceptions_table=exceptions_table, gate=gate)
