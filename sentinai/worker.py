@@ -36,4 +36,7 @@ def run_worker(settings: Settings) -> None:
     # group membership and assignments are what an operator needs to see after a rebalance
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)
     worker = faust.Worker(app, loglevel=settings.log_level, quiet=True, override_logging=True)
+    # No terminal spinner: to feed it, faust sets the root logger to DEBUG whenever the level is
+    # WARNING or above, and every debug call in faust (one per message sent) then builds a record.
+    worker.spinner = None
     worker.execute_from_commandline()
