@@ -162,7 +162,8 @@ def create_app(settings: Settings) -> faust.App:
             await dead_letter(topics.dlq, event, error, stage="sink")
 
         async for count in run_sink(stream, writer_factory=writer, gate=gate, dead_letter=refused,
-                                    batch_size=settings.sink_batch_size, batch_seconds=settings.sink_batch_ms / 1000):
+                                    batch_size=settings.sink_batch_size, batch_seconds=settings.sink_batch_ms / 1000,
+                                    in_flight=settings.sink_in_flight):
             yield count
 
     @app.agent(topics.dlq, name="dead-letters", concurrency=1)

@@ -76,6 +76,7 @@ class Settings(BaseSettings):
     dedup_window_seconds: int = Field(default=86_400, ge=1)
     sink_batch_size: int = Field(default=500, ge=1)
     sink_batch_ms: int = Field(default=200, ge=1)
+    sink_in_flight: int = Field(default=2, ge=1, le=8)  # sink batches written at once (acked in order)
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
     llm_base_url: str | None = None
     llm_api_key: str | None = None

@@ -1,16 +1,18 @@
 """Benchmark: the Postgres sink against a raw COPY of the same rows.
 
-``python -m sentinai.bench.sink [--n 200000] [--batch-size 500]``
+``python -m sentinai.bench.sink [--n 200000] [--batch-size 500] [--in-flight 2]``
 
 Builds N realistic envelopes (20 tenants; each exception goes through its life cycle with
 snapshots, approvals and tool executions; payloads of ~0.5 KB on average, ~1 KB on ingest), then,
 each into a fresh migrated database:
 
-* ``sink``: :class:`~sentinai.sinks.writer.EventWriter` in batches of the sink's batch size — the
-  events, their duplicate check and the three projections, one transaction per batch;
-* ``sink replay``: the same batches again (every event a duplicate), as after a consumer rewind;
-* ``sink, 2 in flight``: the batches with two transactions in flight at once (the writer is safe
-  to call concurrently; a feed that acks in order may do this) — for comparison, not the ratio;
+* ``sink``: :class:`~sentinai.sinks.writer.EventWriter` as the sink agent drives it — batches of
+  the sink's batch size, up to the sink's number of batches in flight at once (settings
+  ``SINK_BATCH_SIZE`` and ``SINK_IN_FLIGHT``); the events, their duplicate check and the three
+  projections, one transaction per batch;
+* ``sink, 1 in flight``: the same batches one after the other — for comparison, not the ratio;
+* ``sink replay``: the same batches again, one after the other (every event a duplicate), as after
+  a consumer rewind;
 * ``copy``: one raw asyncpg ``COPY`` of the same rows into ``exception_events`` — the ceiling for
   getting these rows into that table, without duplicate handling or projections.
 
@@ -161,7 +163,7 @@ async def _fresh_database(server_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
-async def _sink(database_url: str, events: list[EventEnvelope], batch_size: int) -> tuple[float, float]:
+async def _sink_one_by_one(database_url: str, events: list[EventEnvelope], batch_size: int) -> tuple[float, float]:
     """Seconds to write ``events`` through the writer, then seconds to write them all again."""
     batches = [events[i:i + batch_size] for i in range(0, len(events), batch_size)]
     async with open_pool(database_url, max_size=2) as pool:
@@ -197,7 +199,11 @@ async def _sink_in_flight(database_url: str, events: list[EventEnvelope], batch_
             await slots.acquire()
             tasks.append(asyncio.create_task(write(events[i:i + batch_size])))
         await asyncio.gather(*tasks)
-        return time.perf_counter() - start
+        elapsed = time.perf_counter() - start
+        stored = await pool.fetchval("SELECT count(*) FROM exception_events")
+    if stored != len({e.event_id for e in events}):
+        raise RuntimeError(f"sink stored {stored} events, expected {len(events)}")
+    return elapsed
 
 
 async def _copy(database_url: str, events: list[EventEnvelope]) -> float:
@@ -217,19 +223,20 @@ async def _copy(database_url: str, events: list[EventEnvelope]) -> float:
     return elapsed
 
 
-async def _run(server_url: str, n: int, batch_size: int) -> dict[str, float]:
+async def _run(server_url: str, n: int, batch_size: int, in_flight: int) -> dict[str, float]:
     """Seconds per path, each into a fresh database."""
     events = build_events(n)
     size = sum(len(dumps(e.payload)) for e in events[:1000]) / min(n, 1000)
     print(f"{n} events, {len({(e.tenant_id, e.exception_id) for e in events})} exceptions, "
-          f"{len(TENANTS)} tenants, mean payload {size:.0f} bytes, sink batch {batch_size}")
+          f"{len(TENANTS)} tenants, mean payload {size:.0f} bytes, sink batch {batch_size}, "
+          f"{in_flight} in flight")
     async with _fresh_database(server_url) as url:
-        sink, replay = await _sink(url, events, batch_size)
+        sink = await _sink_in_flight(url, events, batch_size, in_flight)
     async with _fresh_database(server_url) as url:
         copy = await _copy(url, events)
     async with _fresh_database(server_url) as url:
-        in_flight = await _sink_in_flight(url, events, batch_size, 2)
-    return {"sink": sink, "sink replay": replay, "sink, 2 in flight": in_flight, "copy": copy}
+        one_by_one, replay = await _sink_one_by_one(url, events, batch_size)
+    return {"sink": sink, "sink, 1 in flight": one_by_one, "sink replay": replay, "copy": copy}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -237,9 +244,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=200_000, help="events to write (default 200000)")
     parser.add_argument("--batch-size", type=int, default=load_settings().sink_batch_size,
                         help="events per sink batch (default: SENTINAI_SINK_BATCH_SIZE, 500)")
+    parser.add_argument("--in-flight", type=int, default=load_settings().sink_in_flight,
+                        help="batches written at once (default: SENTINAI_SINK_IN_FLIGHT, 2)")
     args = parser.parse_args(argv)
     with _server() as server_url:
-        seconds = asyncio.run(_run(server_url, args.n, args.batch_size))
+        seconds = asyncio.run(_run(server_url, args.n, args.batch_size, args.in_flight))
     rate = {path: args.n / s for path, s in seconds.items()}
     print()
     print(f"{'path':<20}{'seconds':>10}{'events/s':>12}")
@@ -248,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     print()
     print(f"sink_events_per_second: {rate['sink']:.0f}")
     print(f"sink_replay_events_per_second: {rate['sink replay']:.0f}")
-    print(f"sink_2_in_flight_events_per_second: {rate['sink, 2 in flight']:.0f}")
+    print(f"sink_1_in_flight_events_per_second: {rate['sink, 1 in flight']:.0f}")
     print(f"copy_events_per_second: {rate['copy']:.0f}")
     print(f"sink_vs_copy_ratio: {rate['sink'] / rate['copy']:.2f}")
 

@@ -1,0 +1,132 @@
+"""The sink feed with batches in flight: offsets acknowledged in order, only once stored."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sentinai.agents.backpressure import SinkGate
+from sentinai.agents.sink import run_sink
+from sentinai.sinks.errors import BatchRejected, SinkUnavailable
+from sentinai.streams import codec
+from sentinai.streams.envelope import Actor, EventEnvelope
+
+
+def message(offset: int, *, value: bytes | None = None) -> SimpleNamespace:
+    envelope = EventEnvelope.create(event_type="ExceptionIngested", tenant_id="t", exception_id=f"E{offset}",
+                                    occurred_at=datetime(2026, 11, 25, tzinfo=UTC),
+                                    actor=Actor(type="agent", id="intake"), payload={})
+    return SimpleNamespace(offset=offset, value=codec.dumps(envelope) if value is None else value)
+
+
+class Stream:
+    """faust's stream as the feed uses it: batches from noack_take, acks recorded in order."""
+
+    def __init__(self, batches: list[list[SimpleNamespace]]) -> None:
+        self.batches = batches
+        self.acked: list[int] = []
+
+    async def noack_take(self, size: int, within: float) -> AsyncIterator[list[SimpleNamespace]]:
+        for batch in self.batches:
+            yield batch
+        await asyncio.Event().wait()  # a live stream: no more input yet
+
+    async def ack(self, event: SimpleNamespace) -> None:
+        self.acked.append(event.offset)
+
+
+class Writer:
+    """Takes ``delays[first offset]`` seconds per batch; fails the first ``failures[...]`` attempts."""
+
+    def __init__(self, delays: dict[str, float], failures: dict[str, int] | None = None,
+                 refused: set[str] | None = None) -> None:
+        self.delays = delays
+        self.failures = dict(failures or {})
+        self.refused = refused or set()
+        self.stored: list[str] = []
+
+    async def write_batch(self, events: Sequence[EventEnvelope]) -> Any:
+        first = events[0].exception_id
+        await asyncio.sleep(self.delays.get(first, 0.0))
+        if self.failures.get(first, 0) > 0:
+            self.failures[first] -= 1
+            raise SinkUnavailable("database down")
+        refused = [e.event_id for e in events if e.exception_id in self.refused]
+        if refused:
+            raise BatchRejected("refused", event_ids=refused)
+        self.stored.extend(e.exception_id for e in events)
+        return None
+
+
+async def feed(stream: Stream, writer: Writer, *, in_flight: int, until: int,
+               dead: list[int] | None = None) -> SinkGate:
+    gate = SinkGate(high_water=1_000)
+    gate.published(sum(len(b) for b in stream.batches))
+
+    async def writer_factory() -> Writer:
+        return writer
+
+    async def dead_letter(event: SimpleNamespace, error: BaseException) -> None:
+        (dead if dead is not None else []).append(event.offset)
+
+    async def consume() -> None:
+        async for _ in run_sink(stream, writer_factory=writer_factory, gate=gate, dead_letter=dead_letter,  # type: ignore[arg-type]
+                                batch_size=2, batch_seconds=0.1, in_flight=in_flight):
+            pass
+
+    task = asyncio.create_task(consume())
+    try:
+        for _ in range(200):
+            if len(stream.acked) >= until:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    return gate
+
+
+async def test_a_later_batch_written_first_is_acknowledged_after_the_earlier_one() -> None:
+    stream = Stream([[message(0), message(1)], [message(2), message(3)]])
+    writer = Writer(delays={"E0": 0.3, "E2": 0.0})
+    gate = await feed(stream, writer, in_flight=2, until=4)
+    assert writer.stored[:2] == ["E2", "E3"]  # both batches were being written at once
+    assert stream.acked == [0, 1, 2, 3]
+    assert gate.pending == 0
+
+
+async def test_a_failing_batch_holds_back_the_acknowledgement_of_the_next_until_it_is_stored() -> None:
+    stream = Stream([[message(0), message(1)], [message(2), message(3)]])
+    writer = Writer(delays={}, failures={"E0": 2})  # retried with backoff: 0.1 s, then 0.2 s
+    seen: dict[str, list[Any]] = {}
+
+    async def watch() -> None:
+        await asyncio.sleep(0.08)  # the first batch has failed once; the second is stored
+        seen.update(stored=list(writer.stored), acked=list(stream.acked))
+
+    watcher = asyncio.create_task(watch())
+    await feed(stream, writer, in_flight=2, until=4)
+    await watcher
+    assert seen == {"stored": ["E2", "E3"], "acked": []}
+    assert stream.acked == [0, 1, 2, 3]
+
+
+async def test_undecodable_and_refused_events_go_to_the_dead_letters_and_the_rest_is_acknowledged() -> None:
+    stream = Stream([[message(0, value=b"not json"), message(1)], [message(2), message(3)]])
+    writer = Writer(delays={}, refused={"E3"})
+    dead: list[int] = []
+    await feed(stream, writer, in_flight=2, until=4, dead=dead)
+    assert sorted(dead) == [0, 3]
+    assert sorted(writer.stored) == ["E1", "E2"]
+    assert stream.acked == [0, 1, 2, 3]
+
+
+async def test_one_in_flight_writes_batch_after_batch() -> None:
+    stream = Stream([[message(0), message(1)], [message(2), message(3)]])
+    writer = Writer(delays={"E0": 0.2})
+    await feed(stream, writer, in_flight=1, until=4)
+    assert writer.stored == ["E0", "E1", "E2", "E3"]
+    assert stream.acked == [0, 1, 2, 3]
