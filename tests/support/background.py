@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
+from aiohttp import web
+
 T = TypeVar("T")
 
 
@@ -27,3 +29,16 @@ def serving(start: Callable[[], Awaitable[T]], stop: Callable[[], Awaitable[obje
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
         loop.close()
+
+
+@contextmanager
+def serving_app(app: web.Application, port: int) -> Iterator[None]:
+    """Serve an aiohttp app on 127.0.0.1:``port`` from a background loop; always cleaned up."""
+    runner = web.AppRunner(app)
+
+    async def start() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    with serving(start, runner.cleanup):
+        yield

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from sentinai.embedded.process import free_port
-from tests.support.background import serving
+from tests.support.background import serving_app
 
 
 @dataclass
@@ -45,12 +45,5 @@ def running_tool_server(*, delay: float = 0.0) -> Iterator[ToolServer]:
     server = ToolServer(port=free_port(), delay=delay)
     app = web.Application()
     app.router.add_post("/reruns", server.handle)
-    runner = web.AppRunner(app)
-
-    async def start() -> ToolServer:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", server.port).start()
-        return server
-
-    with serving(start, runner.cleanup) as running:
-        yield running
+    with serving_app(app, server.port):
+        yield server

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from sentinai.embedded.process import free_port
-from tests.support.background import serving
+from tests.support.background import serving_app
 
 
 @dataclass
@@ -38,12 +38,5 @@ def running_webhook_server() -> Iterator[WebhookServer]:
     server = WebhookServer(port=free_port())
     app = web.Application()
     app.router.add_post("/{tail:.*}", server.handle)
-    runner = web.AppRunner(app)
-
-    async def start() -> WebhookServer:
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", server.port).start()
-        return server
-
-    with serving(start, runner.cleanup) as running:
-        yield running
+    with serving_app(app, server.port):
+        yield server
