@@ -12,6 +12,7 @@ from sentinai.agents.faust_fixes import (
     install_commit_only_what_was_handled,
     install_direct_producer_lookup,
     install_keep_queued_messages_on_resume,
+    install_recovery_to_fetched_end,
     install_reliable_producer_flush,
 )
 from sentinai.app import create_app
@@ -28,6 +29,7 @@ def run_worker(settings: Settings) -> None:
     install_keep_queued_messages_on_resume()  # recovery must not drop fetched input
     install_commit_only_what_was_handled()  # no offset committed over an unhandled message
     install_direct_producer_lookup()  # a send must not cost three event-loop turns
+    install_recovery_to_fetched_end()  # tables recover the whole changelog, not up to a short end
     app = create_app(settings)
     if settings.worker_metrics_port:
         # the worker's own Prometheus endpoint (agents, tables, sink); the web view serves its own

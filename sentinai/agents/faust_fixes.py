@@ -23,6 +23,16 @@ event-loop turns, each with a ``select()`` that releases the GIL to the consumer
 intake agent spent most of its wall time there and the worker decided ~100 exceptions/s. The
 replacement hands the started producer straight over and keeps faust's path for the rest (not
 started yet, or the exactly-once transaction manager).
+
+**Table recovery stops at the end ListOffsets reports.** faust recovers a table by reading its
+changelog partitions up to the end offsets it asked for with ListOffsets(latest) when recovery
+began. The embedded broker (Tansu) answers with the base offset of the last record batch + 1, so
+recovery ended after the first record of the last batch and the rest of that batch never reached
+the table. When the input behind those records was already committed nothing replayed them: after
+a kill -9, or a partition moving between workers, the tenant stats were a decision or a duplicate
+short. Fetch responses carry the true end (the high watermark), so recovery now reads on to the
+largest end its fetches have reported. A broker that reports the true end in ListOffsets is
+unaffected: the fetched end is never larger than what recovery already waits for.
 """
 
 from __future__ import annotations
@@ -285,6 +295,8 @@ def install_commit_only_what_was_handled() -> None:
     Consumer.perform_seek = perform_seek  # type: ignore[method-assign]
     Consumer._new_offset = _new_offset  # type: ignore[method-assign]
     Consumer._sentinai_commits_handled_only = True  # type: ignore[attr-defined]
+
+
 def install_direct_producer_lookup() -> None:
     """Make ``Topic.send`` take the started producer without yielding to the event loop (idempotent)."""
     from faust.topics import Topic
@@ -302,3 +314,40 @@ def install_direct_producer_lookup() -> None:
 
     Topic._get_producer = _get_producer  # type: ignore[method-assign]
     Topic._sentinai_direct_producer = True  # type: ignore[attr-defined]
+
+
+def raise_to_fetched_ends(highwaters: dict[Any, int | None], fetched_end: Callable[[Any], int | None]) -> None:
+    """Raise recovery's target per partition to the last offset the fetches reported (end - 1).
+
+    ``highwaters`` holds faust's recovery targets, last offsets (its end - 1); ``fetched_end``
+    gives the high watermark of the latest fetch response for a partition, or None before one.
+    """
+    for tp, highwater in highwaters.items():
+        end = fetched_end(tp)
+        if end is not None and highwater is not None and end - 1 > highwater:
+            highwaters[tp] = end - 1
+
+
+def install_recovery_to_fetched_end() -> None:
+    """Make table recovery read each changelog partition to the end its fetches report (idempotent)."""
+    from faust.exceptions import ConsumerNotStarted
+    from faust.tables.recovery import Recovery
+
+    if getattr(Recovery, "_sentinai_reads_to_fetched_end", False):
+        return
+    need_recovery = Recovery.need_recovery
+
+    def _need_recovery(self: Any) -> bool:
+        consumer = self.app.consumer
+
+        def fetched_end(tp: Any) -> int | None:
+            try:
+                return consumer.highwater(tp)
+            except (AssertionError, ConsumerNotStarted):  # not assigned (any more), or no consumer yet
+                return None
+
+        raise_to_fetched_ends(self.active_highwaters, fetched_end)
+        return need_recovery(self)
+
+    Recovery.need_recovery = _need_recovery  # type: ignore[method-assign]
+    Recovery._sentinai_reads_to_fetched_end = True  # type: ignore[attr-defined]

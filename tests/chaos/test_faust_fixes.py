@@ -10,6 +10,8 @@
   unacked message, lost an event in the scale test.
 * A send takes the started producer directly: faust's lookup yielded to the event loop three times
   per message.
+* Table recovery reads on to the end the fetches report (tests/chaos/test_table_recovery.py runs
+  it on the broker).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sentinai.agents.faust_fixes import (
     install_direct_producer_lookup,
     install_keep_queued_messages_on_resume,
     install_reliable_producer_flush,
+    raise_to_fetched_ends,
 )
 
 pytestmark = pytest.mark.chaos
@@ -173,6 +176,8 @@ async def test_changelog_records_pass_through_untouched() -> None:
     fetcher = Fetcher()
     await fetcher.fetch(*[fetched(5, generation=1, topic="t-app-tenant-state-changelog")] * 2)
     assert fetcher.delivered == [(1, 0, 5), (1, 0, 5)]
+
+
 async def test_a_send_takes_the_started_producer_without_yielding_to_the_event_loop() -> None:
     import faust
 
@@ -185,3 +190,10 @@ async def test_a_send_takes_the_started_producer_without_yielding_to_the_event_l
     with pytest.raises(StopIteration) as done:  # finished on its first step: no event-loop turn
         lookup.send(None)
     assert done.value.value is producer
+
+
+def test_recovery_targets_rise_to_the_fetched_end_and_never_fall() -> None:
+    listed = {"a": 3, "b": 20, "c": -1, "d": None}  # faust's targets: ListOffsets end - 1
+    fetched = {"a": 13, "b": 15, "c": None, "d": 7}  # high watermarks of the latest fetches
+    raise_to_fetched_ends(listed, fetched.get)
+    assert listed == {"a": 12, "b": 20, "c": -1, "d": None}

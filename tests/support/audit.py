@@ -156,4 +156,8 @@ def assert_exactly_once(result: Audit, pipeline: Pipeline, load: Load) -> None:
     assert counted == recount, "tenant stats ≠ recount: " + ", ".join(
         f"{tenant} counted {counted.get(tenant)} stored {recount.get(tenant)}"
         for tenant in sorted(set(counted) | set(recount)) if counted.get(tenant) != recount.get(tenant))
-    assert {t: s["duplicates"] for t, s in stats.items() if s and s["duplicates"]} == dict(load.duplicates)
+    duplicates = {t: s["duplicates"] for t, s in stats.items() if s and s["duplicates"]}
+    assert duplicates == dict(load.duplicates), "duplicates counted ≠ re-sent: " + ", ".join(
+        f"{tenant} counted {duplicates.get(tenant)} re-sent {load.duplicates.get(tenant)}"
+        for tenant in sorted(set(duplicates) | set(load.duplicates))
+        if duplicates.get(tenant) != load.duplicates.get(tenant))
