@@ -22,6 +22,12 @@ SUMMARY_COLUMNS = (
     "tenant_id, exception_id, source_system, exception_type, severity, status, owner, playbook_id, "
     "current_step, sla_deadline, version, created_at, updated_at"
 )
+TIMELINE_ORDER = (
+    "ORDER BY occurred_at, CASE WHEN jsonb_typeof(payload #> '{exception,version}') = 'number' "
+    "THEN (payload #>> '{exception,version}')::numeric END NULLS FIRST, recorded_at, event_id")
+"""An exception's events in the order they happened. The events one input produces share their
+`occurred_at`; those that change the exception carry its version, which orders them, and the
+others (an SLA tick, a notification) come before them."""
 PLAYBOOK_EVENT_TYPES = (
     "PlaybookAssigned", "PlaybookStepStarted", "PlaybookStepCompleted", "PlaybookStepSkipped",
     "PlaybookStepFailed", "PlaybookCompleted", "PlaybookRecalculated",
@@ -139,7 +145,7 @@ async def timeline(pool: asyncpg.Pool, tenant_id: str, exception_id: str, limit:
     """The exception's events, oldest first."""
     rows = await pool.fetch(
         "SELECT event_id, event_type, actor_type, actor_id, payload, occurred_at FROM exception_events "
-        "WHERE tenant_id = $1 AND exception_id = $2 ORDER BY occurred_at, recorded_at, event_id LIMIT $3",
+        "WHERE tenant_id = $1 AND exception_id = $2 " + TIMELINE_ORDER + " LIMIT $3",
         tenant_id, exception_id, limit,
     )
     return [_event(r) for r in rows]
@@ -162,7 +168,7 @@ async def decisions(pool: asyncpg.Pool, tenant_id: str, exception_id: str) -> li
     rows = await pool.fetch(
         "SELECT event_id, event_type, actor_type, actor_id, payload, occurred_at FROM exception_events "
         "WHERE tenant_id = $1 AND exception_id = $2 AND payload ? 'decision' "
-        "ORDER BY occurred_at, recorded_at, event_id",
+        + TIMELINE_ORDER,
         tenant_id, exception_id,
     )
     return decisions_of([_event(r) for r in rows])
@@ -178,7 +184,7 @@ async def playbook(pool: asyncpg.Pool, tenant_id: str, exception_id: str) -> dic
     rows = await pool.fetch(
         "SELECT event_id, event_type, actor_type, actor_id, payload, occurred_at FROM exception_events "
         "WHERE tenant_id = $1 AND exception_id = $2 AND event_type = ANY($3::text[]) "
-        "ORDER BY occurred_at, recorded_at, event_id",
+        + TIMELINE_ORDER,
         tenant_id, exception_id, list(PLAYBOOK_EVENT_TYPES))
     events = [_event(r) for r in rows]
     steps: dict[int, dict[str, Any]] = {}
