@@ -31,10 +31,10 @@ from sentinai.core.execution import (
     RequestTool,
 )
 from sentinai.core.models import Status
-from sentinai.core.sla import on_sla_tick
+from sentinai.core.sla import emitted_phase, on_sla_tick
 from sentinai.streams import codec
 from sentinai.streams.envelope import Actor, DecisionRecord, EventEnvelope, event_id_for
-from sentinai.tables.exception_state import sla_clock, state_key, with_sla_clock
+from sentinai.tables.exception_state import sla_clock, state_key, with_run, with_sla_clock
 
 log = logging.getLogger(__name__)
 notifications = logging.getLogger("sentinai.notifications")
@@ -44,7 +44,7 @@ _LATER_DECISIONS = {
     "ApprovalGranted": "approval", "ApprovalRejected": "approval", "ApprovalExpired": "approval",
     "PlaybookStepCompleted": "playbook_step", "PlaybookStepWaiting": "playbook_step",
     "PlaybookStepFailed": "playbook_step", "ExceptionEscalated": "escalation",
-    "ExceptionResolved": "resolution",
+    "ExceptionResolved": "resolution", "PlaybookRecalculated": "playbook_recalculated",
 }
 
 
@@ -129,18 +129,15 @@ class Act:
                    "attempt": attempt, "idempotency_key": idempotency_key, "notices": [asdict(n) for n in notices]}
         await self.topics.tool_requests.send(key=tenant.encode(), value=codec.dumps(request), partition=partition)
 
-    def store(self, run: PlaybookRun, *, status: str | None = None) -> None:
+    def store(self, run: PlaybookRun) -> None:
         key = state_key(run.tenant_id, run.exception_id)
-        state = dict(self.exceptions.get(key) or {})
-        state["run"] = run.model_dump(mode="json")
-        state["status"] = status or run.status.value
-        state["version"] = run.version
-        self.exceptions[key] = state
+        self.exceptions[key] = with_run(dict(self.exceptions.get(key) or {}), run)
 
     async def tick_sla(self, tenant: str, exception_id: str, *, partition: int) -> None:
         """SLAImminent / SLAExpired when due, each once: the clock in the state says what was sent.
 
-        Exceptions without a playbook have clocks too, so this needs no run.
+        Exceptions without a playbook have clocks too. A playbook run is told the phase the SLA
+        reached: it may be replaced by a playbook for that phase, or escalate when expired.
         """
         key = state_key(tenant, exception_id)
         state = self.exceptions.get(key)
@@ -149,10 +146,17 @@ class Act:
             raise CommandRejected(f"no SLA clock for exception {exception_id!r} of tenant {tenant!r} "
                                   "on this partition")
         now = datetime.now(UTC)
-        new, effects = on_sla_tick(clock, status=Status(state["status"]), now=now)
-        await self.carry_out(None, effects, tenant=tenant, exception_id=exception_id, partition=partition, now=now)
-        if new != clock:
-            self.exceptions[key] = with_sla_clock(dict(self.exceptions.get(key) or {}), new)
+        new_clock, effects = on_sla_tick(clock, status=Status(state["status"]), now=now)
+        run = new_run = self.run_of(tenant, exception_id)
+        phase = emitted_phase(effects)
+        if run is not None and phase is not None:
+            new_run, run_effects = execution.on_sla(run, phase, now=now)
+            effects = [*effects, *run_effects]
+        await self.carry_out(new_run, effects, tenant=tenant, exception_id=exception_id, partition=partition,
+                             now=now)
+        if new_clock != clock or new_run is not run:
+            updated = with_sla_clock(dict(state), new_clock)
+            self.exceptions[key] = updated if new_run is None or new_run is run else with_run(updated, new_run)
 
     async def handle(self, event: EventT) -> None:
         """One command; raises CommandRejected (or a decoding error) for the caller to dead-letter."""

@@ -179,7 +179,7 @@ class Intake:
             severity=outcome.severity.value, exception_type=outcome.exception_type, playbook_id=outcome.playbook_id,
             version=run.version if run else len(events), sla=start_clock(outcome, packs, now))
         if run is not None:
-            state["run"] = run.model_dump(mode="json")
+            state = exception_state.with_run(state, run)
         self.exceptions[exception_state.state_key(tenant, exception.exception_id)] = state
         previous = self.tenants.get(tenant)
         updated = tenant_state.record_decision(

@@ -6,6 +6,10 @@ from typing import Any
 
 from sentinai.core.models import NormalizedException
 
+NO_SLA_TICK: dict[str, bool] = {"imminent": False, "expired": False}
+"""`sla` when an exception is decided; the SLA timer re-matches playbooks with these set
+(`sentinai.core.execution.sla_plans`)."""
+
 
 def condition_env(exception: NormalizedException) -> dict[str, Any]:
     """Roots a condition can name; `exceptionType` and `severity` are filled in by triage."""
@@ -18,4 +22,5 @@ def condition_env(exception: NormalizedException) -> dict[str, Any]:
         "occurredAt": exception.occurred_at.isoformat(),
         "payload": exception.payload,
         "context": exception.context,
+        "sla": NO_SLA_TICK,
     }

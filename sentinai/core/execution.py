@@ -24,8 +24,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
+from sentinai.core.matching import match_playbook
 from sentinai.core.models import DecisionOutcome, Severity, Status
 from sentinai.core.packs import OnFailure, PlaybookStep, StepAction, TenantPacks
 from sentinai.core.packs.tenant import NotificationRoute
@@ -47,6 +48,7 @@ there is no email, Slack, Teams or PagerDuty connector."""
 ApprovalState = Literal["PENDING", "GRANTED", "REJECTED", "EXPIRED"]
 WaitingFor = Literal["approval", "person", "tool", "notification"]
 StepState = Literal["pending", "waiting", "running", "done", "skipped", "failed"]
+SlaPhase = Literal["imminent", "expired"]
 
 
 # --- effects -----------------------------------------------------------------------------------
@@ -140,6 +142,18 @@ class RunStep(BaseModel):
     blocked: bool = False
 
 
+class SlaPlan(BaseModel):
+    """The playbook that applies once the SLA reaches a phase, its steps prepared at the decision."""
+
+    model_config = ConfigDict(frozen=True)
+
+    playbook_id: str
+    on_failure: OnFailure
+    approved: bool
+    steps: tuple[RunStep, ...]
+    reasons: tuple[str, ...]
+
+
 class PlaybookRun(BaseModel):
     """The execution state of one exception's playbook; JSON round-trips for a faust table.
 
@@ -147,6 +161,8 @@ class PlaybookRun(BaseModel):
     `auto` says whether low-risk steps may run by themselves; risky steps never do.
     `halted` is why the run stopped for good (rejected, expired, a step escalated).
     `version` is the exceptions-table version of the last event this run emitted.
+    `sla_plans` are the playbooks that take over once the SLA is imminent or expired (see
+    `sla_plans`); `sla_expired_escalates` is the tenant's `slaExpiredEscalates`.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -176,6 +192,8 @@ class PlaybookRun(BaseModel):
     source_system: str | None = None
     sla_deadline: datetime | None = None
     version: int = 0
+    sla_plans: dict[SlaPhase, SlaPlan] = Field(default_factory=dict)
+    sla_expired_escalates: bool = True
 
     @property
     def completed(self) -> bool:
@@ -575,6 +593,7 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
         waiting_for="approval" if pending else None,
         routes=routes, exception_type=outcome.exception_type, severity=outcome.severity,
         source_system=exc.source_system, sla_deadline=outcome.sla_deadline, version=base_version,
+        sla_plans=sla_plans(outcome, packs), sla_expired_escalates=packs.tenant.sla_expired_escalates,
     )
     tx = _Tx(run, now, ACT_AGENT)
     if pending:
@@ -585,6 +604,31 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
         tx.notify("ExceptionEscalated", escalated, "decide")
     _advance(tx)
     return tx.run, tx.effects
+
+
+def sla_plans(outcome: DecisionOutcome, packs: TenantPacks) -> dict[SlaPhase, SlaPlan]:
+    """The playbooks that would apply once the SLA is imminent, or expired, where they differ.
+
+    Playbook conditions may name `sla.imminent` and `sla.expired` (false when the exception is
+    decided). Matching again with them set, here where the exception is at hand, means the SLA
+    timer needs nothing but the run to switch playbooks. Only tenants with such a condition pay.
+    """
+    if not packs.sla_playbooks or outcome.sla_deadline is None or outcome.playbook_id is None:
+        return {}
+    env = template_env(outcome)
+    plans: dict[SlaPhase, SlaPlan] = {}
+    phases: tuple[SlaPhase, ...] = ("imminent", "expired")
+    for phase in phases:
+        sla = {"imminent": True, "expired": phase == "expired"}
+        match = match_playbook(packs, outcome.exception_type, outcome.severity, {**env, "sla": sla})
+        if match is None or match.playbook_id == outcome.playbook_id:
+            continue
+        playbook = match.compiled.playbook
+        blocked = frozenset(match.compiled.blocked_tools)
+        plans[phase] = SlaPlan(playbook_id=playbook.id, on_failure=playbook.on_failure, approved=playbook.approved,
+                               steps=tuple(_run_step(s, packs, blocked, env) for s in playbook.steps),
+                               reasons=tuple(match.reasons))
+    return plans
 
 
 def _escalation_reason(outcome: DecisionOutcome) -> str:
@@ -721,4 +765,46 @@ def on_notification_result(run: PlaybookRun, *, step: int, succeeded: bool, deta
         _fail_step(tx, step, str(detail.get("error") or "the notification was not delivered"),
                    retryable=True)
     _advance(tx, ACT_AGENT)
+    return tx.run, tx.effects
+
+
+def _recalculate(tx: _Tx, plan: SlaPlan, phase: SlaPhase) -> None:
+    """Replace the playbook: its steps start from the first; an open approval still holds them."""
+    run = tx.run
+    key = tx.key("sla", phase)
+    count = len(plan.steps)
+    tx.update(playbook_id=plan.playbook_id, on_failure=plan.on_failure, steps=plan.steps,
+              step_states=("pending",) * count, attempts=(0,) * count, next_step=0,
+              waiting_for="approval" if run.approval == "PENDING" else None,
+              auto=run.auto and plan.approved)
+    reason = f"SLA {phase}: " + "; ".join(plan.reasons)
+    tx.emit("PlaybookRecalculated", key, {
+        "playbook_id": plan.playbook_id, "previous_playbook_id": run.playbook_id, "reason": reason,
+        "steps": [{"step": i, "name": s.name, "action": s.action.value, "risky": s.risky}
+                  for i, s in enumerate(plan.steps)]})
+    tx.notify("PlaybookRecalculated",
+              f"{run.exception_id}: playbook {run.playbook_id} replaced by {plan.playbook_id} ({reason})", "sla")
+
+
+def on_sla(run: PlaybookRun, phase: SlaPhase, *, now: datetime) -> tuple[PlaybookRun, list[Effect]]:
+    """The SLA timer reached `phase` (its SLAImminent or SLAExpired was just emitted).
+
+    A playbook that applies from this phase on replaces the current one (PlaybookRecalculated)
+    and runs as far as policy allows. Otherwise an expired SLA escalates a run that is still
+    going, when the tenant says so; its remaining steps then wait for a person. A completed or
+    halted run is left alone, and so is a run already on the phase's playbook.
+    """
+    if run.halted is not None or run.completed or run.status in (Status.RESOLVED, Status.CLOSED):
+        return run, []
+    tx = _Tx(run, now, TIMER)
+    plan = run.sla_plans.get(phase)
+    if plan is not None:
+        if plan.playbook_id != run.playbook_id:
+            _recalculate(tx, plan, phase)
+            _advance(tx, ACT_AGENT)
+    elif (phase == "expired" and run.sla_expired_escalates and run.status != Status.ESCALATED
+          and can_transition(run.status, Status.ESCALATED)):
+        deadline = run.sla_deadline.isoformat() if run.sla_deadline else "its deadline"
+        tx.update(auto=False)
+        _escalate(tx, "sla", f"SLA expired at {deadline}")
     return tx.run, tx.effects

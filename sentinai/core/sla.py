@@ -10,11 +10,10 @@ once, and never for an exception that is already RESOLVED or CLOSED.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from sentinai.core.execution import TIMER, EmitEvent, Notify
+from sentinai.core.execution import TIMER, EmitEvent, Notify, SlaPhase
 from sentinai.core.models import DecisionOutcome, NormalizedException, Status
 from sentinai.core.packs import TenantPacks
 from sentinai.core.packs.tenant import NotificationRoute
@@ -115,7 +114,7 @@ def start_clock(outcome: DecisionOutcome, packs: TenantPacks, now: datetime, *,
                     imminent_at=times[0], deadline=times[1], routes=routes)
 
 
-def due(clock: SlaClock, *, status: Status, now: datetime) -> Literal["imminent", "expired"] | None:
+def due(clock: SlaClock, *, status: Status, now: datetime) -> SlaPhase | None:
     """The tick due at `now`, if any: what the timer asks the act agent to apply.
 
     The act agent decides again with `on_sla_tick` when the command arrives, so a late, repeated
@@ -158,3 +157,12 @@ def on_sla_tick(clock: SlaClock, *, status: Status,
     effects += [Notify(r.channel, r.target, message, event_type, f"{key}:{i}")
                 for i, r in enumerate(clock.routes) if event_type in r.events]
     return clock, effects
+
+
+_PHASE_EVENTS: dict[str, SlaPhase] = {"SLAImminent": "imminent", "SLAExpired": "expired"}
+
+
+def emitted_phase(effects: list[EmitEvent | Notify]) -> SlaPhase | None:
+    """The phase whose event `on_sla_tick` emitted, if any: what the playbook run is told."""
+    return next((_PHASE_EVENTS[e.event_type] for e in effects
+                 if isinstance(e, EmitEvent) and e.event_type in _PHASE_EVENTS), None)

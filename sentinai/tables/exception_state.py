@@ -11,8 +11,9 @@ It also holds what the timers need: the playbook run (approval deadline) and the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
+from sentinai.core.execution import PlaybookRun, SlaPhase
 from sentinai.core.models import Status
 from sentinai.core.sla import SlaClock, due
 
@@ -48,12 +49,18 @@ def with_sla_clock(state: ExceptionState, clock: SlaClock) -> ExceptionState:
     return {**state, "sla": clock.model_dump(mode="json", exclude_defaults=True)}
 
 
+def with_run(state: ExceptionState, run: PlaybookRun) -> ExceptionState:
+    """The state with this playbook run; the status, playbook and version are the run's."""
+    return {**state, "run": run.model_dump(mode="json"), "status": run.status.value,
+            "playbook_id": run.playbook_id, "version": run.version}
+
+
 def sla_clock(state: ExceptionState | None) -> SlaClock | None:
     clock = (state or {}).get("sla")
     return SlaClock.model_validate(clock) if clock else None
 
 
-def sla_tick_due(state: ExceptionState | None, now: datetime) -> Literal["imminent", "expired"] | None:
+def sla_tick_due(state: ExceptionState | None, now: datetime) -> SlaPhase | None:
     """The SLA tick due for this exception at `now`, if any.
 
     The timer asks this of every state every few seconds, so the common answers (no clock, a

@@ -1,7 +1,9 @@
 """SLA clocks end to end with real processes: an open exception whose SLA is a fraction of a minute
 gets SLAImminent and then SLAExpired, exactly once each, stored in PostgreSQL and in the web
 view's timeline, and posted to the tenant's webhook route; an exception that a playbook resolved
-at once gets neither."""
+at once gets neither. When the SLA expires, a playbook still waiting escalates, unless a playbook
+whose condition names `sla.expired` takes over (PlaybookRecalculated) — and that one runs once
+the exception is approved."""
 
 from __future__ import annotations
 
@@ -30,7 +32,9 @@ SLA_EVENTS = ("SLAImminent", "SLAExpired")
 
 
 def sla_tenant(server: WebhookServer) -> dict[str, Any]:
-    """A tenant whose SEC_MASTER_MISMATCH playbook resolves at once; unknown types escalate (no playbook)."""
+    """A tenant whose SEC_MASTER_MISMATCH playbook resolves at once; unknown types escalate (no playbook);
+    SETTLEMENT_FAIL and FAILED_ALLOCATION wait for approval, and FAILED_ALLOCATION has a playbook for
+    an expired SLA."""
     doc = cloned_tenants(1, prefix="sla")[0]
     doc.update({
         "domainName": "CapitalMarketsTrading", "humanApprovalRules": [], "slaImminentShare": 0.5,
@@ -39,7 +43,14 @@ def sla_tenant(server: WebhookServer) -> dict[str, Any]:
         "customPlaybooks": [{
             "id": "sla-quick-fix", "name": "Fixed on sight", "priority": 99, "approved": True,
             "conditions": {"exceptionTypes": ["SEC_MASTER_MISMATCH"]},
-            "steps": [{"name": "note", "action": "add_comment", "params": {"text": "vendor value taken"}}]}],
+            "steps": [{"name": "note", "action": "add_comment", "params": {"text": "vendor value taken"}}]}, {
+            "id": "sign-off", "name": "Needs a sign-off", "priority": 99, "approved": False,
+            "conditions": {"exceptionTypes": ["SETTLEMENT_FAIL", "FAILED_ALLOCATION"]},
+            "steps": [{"name": "note", "action": "add_comment", "params": {"text": "signed off"}}]}, {
+            "id": "allocation-overdue", "name": "Allocation overdue", "priority": 99, "approved": True,
+            "conditions": {"exceptionTypes": ["FAILED_ALLOCATION"], "condition": "sla.expired == true"},
+            "steps": [{"name": "desk", "action": "assign_owner", "params": {"team": "allocations-desk"}},
+                      {"name": "note", "action": "add_comment", "params": {"text": "{payload.allocationId} overdue"}}]}],
     })
     doc.pop("customGuardrails", None)
     return doc
@@ -58,6 +69,13 @@ def web_timeline(url: str, tenant: str, exception_id: str) -> list[str]:
     return [e["event_type"] for e in asyncio.run(read())]
 
 
+def web_playbook(url: str, tenant: str, exception_id: str) -> dict[str, Any] | None:
+    async def read() -> dict[str, Any] | None:
+        async with open_pool(url, min_size=1, max_size=1) as pool:
+            return await views.playbook(pool, tenant, exception_id)
+    return asyncio.run(read())
+
+
 def test_sla_imminent_then_expired_once_each_never_for_resolved(
         make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
     pipeline = pipeline_factory(make_settings(packs_dir=PACKS))
@@ -74,15 +92,25 @@ def test_sla_imminent_then_expired_once_each_never_for_resolved(
             (tenant.encode(), {"tenant_id": tenant, "exception_id": "DONE-1", "exception_type": "SEC_MASTER_MISMATCH",
                                "payload": {"securityId": "S-1", "attribute": "coupon", "vendorValue": "4.25"},
                                "context": context}),
+            (tenant.encode(), {"tenant_id": tenant, "exception_id": "WAIT-1", "exception_type": "SETTLEMENT_FAIL",
+                               "payload": {"tradeId": "T-1", "failReason": "LATE"}, "context": context}),
+            (tenant.encode(), {"tenant_id": tenant, "exception_id": "SWITCH-1", "exception_type": "FAILED_ALLOCATION",
+                               "payload": {"allocationId": "AL-7"}, "context": context}),
         ])
         rows = ("SELECT string_agg(exception_id || '=' || status, ',' ORDER BY exception_id) FROM exceptions "
                 "WHERE tenant_id=$1")
-        wait_for(url, rows, tenant, until=lambda s: s == "DONE-1=RESOLVED,OPEN-1=ESCALATED", timeout=45)
+        wait_for(url, rows, tenant, until=lambda s: s == "DONE-1=RESOLVED,OPEN-1=ESCALATED,SWITCH-1=PENDING_APPROVAL,"
+                                                          "WAIT-1=PENDING_APPROVAL", timeout=45)
         decided = time.monotonic()
 
-        count = "SELECT count(*) FROM exception_events WHERE tenant_id=$1 AND exception_id='OPEN-1' AND event_type=$2"
-        wait_for(url, count, tenant, "SLAExpired", until=lambda n: n == 1, timeout=45)
+        count = "SELECT count(*) FROM exception_events WHERE tenant_id=$1 AND event_type=$2"
+        wait_for(url, count, tenant, "SLAExpired", until=lambda n: n == 3, timeout=45)
         print(f"SLAExpired stored {time.monotonic() - decided:.1f}s after the decision was")
+        wait_for(url, rows, tenant, until=lambda s: s == "DONE-1=RESOLVED,OPEN-1=ESCALATED,SWITCH-1=PENDING_APPROVAL,"
+                                                          "WAIT-1=ESCALATED", timeout=15)
+        produce(pipeline.bootstrap, pipeline.topics.approvals, [(tenant.encode(), {
+            "command": "approve", "tenant_id": tenant, "exception_id": "SWITCH-1", "by": "olivia"})])
+        wait_for(url, rows, tenant, until=lambda s: "SWITCH-1=RESOLVED" in s, timeout=30)
         time.sleep(6)  # another timer interval: nothing more may come
         posted = list(server.calls)
 
@@ -98,5 +126,24 @@ def test_sla_imminent_then_expired_once_each_never_for_resolved(
     assert [t for t in web_timeline(url, tenant, "OPEN-1") if t in SLA_EVENTS] == list(SLA_EVENTS)
 
     assert sla_events(url, tenant, "DONE-1") == []
-    assert [(c["body"]["exception_id"], c["body"]["kind"]) for c in posted] == [
-        ("OPEN-1", "SLAImminent"), ("OPEN-1", "SLAExpired")]
+    for exception_id in ("OPEN-1", "WAIT-1", "SWITCH-1"):
+        assert [c["body"]["kind"] for c in posted if c["body"]["exception_id"] == exception_id] == list(SLA_EVENTS)
+    assert not [c for c in posted if c["body"]["exception_id"] == "DONE-1"]
+
+    [escalated] = fetch(url, "SELECT payload FROM exception_events WHERE tenant_id=$1 AND exception_id='WAIT-1' "
+                             "AND event_type='ExceptionEscalated'", tenant)
+    assert json.loads(escalated["payload"])["reason"].startswith("SLA expired at ")
+
+    [recalculated] = fetch(url, "SELECT payload FROM exception_events WHERE tenant_id=$1 AND exception_id='SWITCH-1' "
+                                "AND event_type='PlaybookRecalculated'", tenant)
+    payload = json.loads(recalculated["payload"])
+    assert (payload["previous_playbook_id"], payload["playbook_id"]) == ("sign-off", "allocation-overdue")
+    assert payload["reason"].startswith("SLA expired: tenant playbook allocation-overdue")
+    [row] = fetch(url, "SELECT playbook_id, owner FROM exceptions WHERE tenant_id=$1 AND exception_id='SWITCH-1'", tenant)
+    assert (row["playbook_id"], row["owner"]) == ("allocation-overdue", "allocations-desk")
+    timeline = web_timeline(url, tenant, "SWITCH-1")
+    assert timeline.index("SLAExpired") < timeline.index("PlaybookRecalculated") < timeline.index("ApprovalGranted")
+    assert timeline[-1] == "ExceptionResolved" and timeline.count("PlaybookStepCompleted") == 2
+    shown = web_playbook(url, tenant, "SWITCH-1")
+    assert shown is not None and shown["playbook_id"] == "allocation-overdue" and shown["completed"]
+    assert [(s["name"], s["status"]) for s in shown["steps"]] == [("desk", "completed"), ("note", "completed")]

@@ -99,6 +99,21 @@ def literal_source(value: LiteralValue) -> str:
     return "[" + ", ".join(literal_source(item) for item in value) + "]"
 
 
+def roots(node: Node) -> frozenset[str]:
+    """The roots the condition's paths start at, e.g. ``{"payload", "sla"}``."""
+    if isinstance(node, Path):
+        return frozenset(node.segments[:1])
+    if isinstance(node, Not):
+        return roots(node.operand)
+    if isinstance(node, BoolOp):
+        return frozenset().union(*(roots(operand) for operand in node.operands))
+    if isinstance(node, Compare):
+        return roots(node.left) | roots(node.right)
+    if isinstance(node, Matches):
+        return roots(node.left)
+    return frozenset()
+
+
 def to_source(node: Node) -> str:
     """Canonical text of a tree; parsing it gives back an equal tree."""
     if isinstance(node, Literal):

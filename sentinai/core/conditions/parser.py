@@ -40,6 +40,7 @@ ROOTS = frozenset(
         "occurredAt",
         "payload",
         "context",
+        "sla",
     }
 )
 MAX_CONDITION_LENGTH = 4096

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sentinai.core.conditions import Condition, Node
-from sentinai.core.conditions.ast import BoolOp, Compare, Literal, Path
+from sentinai.core.conditions.ast import BoolOp, Compare, Literal, Path, roots
 from sentinai.core.models import Severity
 from sentinai.core.packs.common import (
     GuardrailOverrides,
@@ -38,6 +38,8 @@ class CompiledPlaybook:
     tools: tuple[str, ...]
     blocked_tools: tuple[str, ...]
     risky: bool
+    reads_sla: bool
+    """Its condition names `sla`: the SLA timer may make it apply later (PlaybookRecalculated)."""
 
 
 def _required_type(node: Node) -> str | None:
@@ -113,6 +115,7 @@ class TenantPacks:
         self.approval_types = frozenset(self.guardrails.require_human_approval_for)
         self.no_auto_action = frozenset(self.guardrails.no_auto_action_if_severity_in)
         self.playbooks = self._compile_playbooks()
+        self.sla_playbooks = any(c.reads_sla for c in self.playbooks)
         self._candidates: dict[str, tuple[CompiledPlaybook, ...]] = {}
         self._severity_rules_by_type: dict[str, tuple[tuple[RuleRef, Severity], ...]] = {}
 
@@ -145,6 +148,8 @@ class TenantPacks:
             tools=tools,
             blocked_tools=tuple(sorted(t for t in tools if self._blocked(t))),
             risky=risky,
+            reads_sla=playbook.conditions.condition is not None
+            and "sla" in roots(playbook.conditions.condition.node),
         )
 
     def _compile_playbooks(self) -> tuple[CompiledPlaybook, ...]:

@@ -85,4 +85,9 @@ class TenantPolicyPack(PackModel):
     llm: LlmSettings = Field(default_factory=LlmSettings)
     tool_policy: ToolPolicySettings = Field(default_factory=ToolPolicySettings)
     sla_imminent_share: float = Field(default=0.8, gt=0, lt=1)
+    sla_expired_escalates: bool = Field(
+        default=True,
+        description="An expired SLA escalates an exception whose playbook is still running, unless "
+        "a playbook whose condition names `sla` takes over.",
+    )
     test_suites: list[PackTestSuite] = Field(default_factory=list)
