@@ -22,10 +22,11 @@ from sentinai.agents.backpressure import SinkGate, pause_fetching, resume_fetchi
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
 from sentinai.agents.llm import LLMStage
-from sentinai.agents.metrics import EVENTS_PROCESSED
+from sentinai.agents.metrics import EVENTS_PROCESSED, EXCEPTION_STATES
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.sink import run_sink
+from sentinai.agents.timers import TimerScan
 from sentinai.agents.tools import Tools, ToolsTopics
 from sentinai.agents.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
@@ -34,7 +35,6 @@ from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams import codec
 from sentinai.streams.topics import TopicNames
-from sentinai.tables import exception_state
 from sentinai.tools.invoker import ToolInvoker
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def create_app(settings: Settings) -> faust.App:
                     resume=lambda: resume_fetching(app.consumer, intake_partitions()))
     act = Act(topics=ActTopics(events=topics.events, decisions=topics.decisions,
                                tool_requests=topic(names.tool_requests)),
-              exceptions_table=exceptions_table, gate=gate)
+              exceptions_table=exceptions_table, gate=gate, dedup_window_seconds=settings.dedup_window_seconds)
     intake_holder: dict[str, Intake] = {}
 
     async def intake() -> Intake:
@@ -234,56 +234,16 @@ def create_app(settings: Settings) -> faust.App:
         return {key: state for key, state in list(exceptions_table.items())
                 if state and state.get("source") and state["source"][1] in owned}
 
-    async def send_timer_command(state: dict[str, Any], command: dict[str, Any]) -> None:
-        """A command keyed by tenant on the exception's own partition, where its state lives."""
-        await topic(names.timers).send(key=command["tenant_id"].encode(), value=codec.dumps(command),
-                                       partition=state["source"][1])
-
-    expiries_sent: set[str] = set()
+    timer_scan = TimerScan(dedup_window_seconds=settings.dedup_window_seconds)
 
     @app.timer(interval=5.0)
-    async def expire_approvals() -> None:
-        """Approvals past their deadline become an expiry command on the exception's partition."""
-        now = time.time()
+    async def send_due_timer_commands() -> None:
+        """One scan of this worker's exception states: approvals to expire, SLA ticks, states to forget."""
         states = owned_states()
-        expiries_sent.intersection_update(states)  # a partition that moved away is its new owner's
-        for key, state in states.items():
-            run = state.get("run")
-            if not run or run.get("approval") != "PENDING":
-                expiries_sent.discard(key)  # answered or expired: nothing left to send for it
-                continue
-            if key in expiries_sent:
-                continue
-            expires = run.get("approval_expires_at")
-            if expires and datetime.fromisoformat(expires).timestamp() <= now:
-                expiries_sent.add(key)
-                await send_timer_command(state, {"command": "expire_approval", "tenant_id": run["tenant_id"],
-                                                 "exception_id": run["exception_id"]})
-
-    sla_ticks_sent: dict[str, str] = {}
-
-    @app.timer(interval=5.0)
-    async def tick_sla_clocks() -> None:
-        """SLA clocks past their imminent or expired moment become a tick command on the exception's partition.
-
-        One command per clock and moment while it is in flight; the act agent records in the state
-        what it emitted, so the tick is due no more and its entry here is forgotten.
-        """
-        now = datetime.now(UTC)
-        states = owned_states()
-        for key in sla_ticks_sent.keys() - states.keys():
-            del sla_ticks_sent[key]
-        for key, state in states.items():
-            moment = exception_state.sla_tick_due(state, now)
-            if moment is None:
-                sla_ticks_sent.pop(key, None)
-                continue
-            if sla_ticks_sent.get(key) == moment:
-                continue
-            sla_ticks_sent[key] = moment
-            clock = state["sla"]
-            await send_timer_command(state, {"command": "sla_tick", "tenant_id": clock["tenant_id"],
-                                             "exception_id": clock["exception_id"]})
+        EXCEPTION_STATES.set(len(states))
+        for due in timer_scan.due(states, datetime.now(UTC)):
+            await topic(names.timers).send(key=due.tenant_id.encode(), value=codec.dumps(due.command),
+                                           partition=due.partition)
 
     @app.timer(interval=settings.pack_refresh_seconds)
     async def refresh_packs() -> None:

@@ -1,8 +1,8 @@
 """Acting on decisions: the playbook run of each exception, driven by its inputs.
 
 Inputs are commands on co-partitioned topics (approvals and step completions from the web view,
-tool and notification results from the tools agent, approval expiries and SLA ticks from the
-timers); each is
+tool and notification results from the tools agent, approval expiries, SLA ticks and states to
+forget from the timer); each is
 applied to the run (or the SLA clock) kept in the exception's state by the pure functions of
 ``sentinai.core.execution`` (``sentinai.core.sla``), and the effects are carried out *before* the
 new state is stored: after a crash the same input is applied again and publishes the same
@@ -19,7 +19,7 @@ from typing import Any
 from faust.types import EventT, TopicT
 
 from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.metrics import DECISIONS, NOTIFICATIONS
+from sentinai.agents.metrics import DECISIONS, EXCEPTION_STATES_FORGOTTEN, NOTIFICATIONS
 from sentinai.core import execution
 from sentinai.core.execution import (
     NETWORK_CHANNELS,
@@ -34,7 +34,7 @@ from sentinai.core.models import Status
 from sentinai.core.sla import emitted_phase, on_sla_tick
 from sentinai.streams import codec
 from sentinai.streams.envelope import Actor, DecisionRecord, EventEnvelope, event_id_for
-from sentinai.tables.exception_state import sla_clock, state_key, with_run, with_sla_clock
+from sentinai.tables.exception_state import settled, sla_clock, state_key, with_run, with_sla_clock
 
 log = logging.getLogger(__name__)
 notifications = logging.getLogger("sentinai.notifications")
@@ -75,10 +75,12 @@ def later_decision(run: PlaybookRun, effect: EmitEvent, *, now: datetime) -> Dec
 
 
 class Act:
-    def __init__(self, *, topics: ActTopics, exceptions_table: Any, gate: SinkGate) -> None:
+    def __init__(self, *, topics: ActTopics, exceptions_table: Any, gate: SinkGate,
+                 dedup_window_seconds: float) -> None:
         self.topics = topics
         self.exceptions = exceptions_table
         self.gate = gate
+        self.dedup_window_seconds = dedup_window_seconds
 
     def run_of(self, tenant: str, exception_id: str) -> PlaybookRun | None:
         state = self.exceptions.get(state_key(tenant, exception_id))
@@ -158,6 +160,17 @@ class Act:
             updated = with_sla_clock(dict(state), new_clock)
             self.exceptions[key] = updated if new_run is None or new_run is run else with_run(updated, new_run)
 
+    def forget(self, tenant: str, exception_ids: Any) -> None:
+        """Drop the states the timer found settled, if they still are (an id may have come back)."""
+        if not isinstance(exception_ids, list):
+            raise CommandRejected("forget needs a list of exception_ids")
+        now_epoch = datetime.now(UTC).timestamp()
+        for exception_id in exception_ids:
+            key = state_key(tenant, str(exception_id))
+            if settled(self.exceptions.get(key), now_epoch=now_epoch, window_seconds=self.dedup_window_seconds):
+                del self.exceptions[key]
+                EXCEPTION_STATES_FORGOTTEN.labels(tenant).inc()
+
     async def handle(self, event: EventT) -> None:
         """One command; raises CommandRejected (or a decoding error) for the caller to dead-letter."""
         command = codec.loads(event.value)
@@ -166,6 +179,9 @@ class Act:
         tenant, exception_id = str(command.get("tenant_id") or ""), str(command.get("exception_id") or "")
         if command.get("command") == "sla_tick":
             await self.tick_sla(tenant, exception_id, partition=event.message.partition)
+            return
+        if command.get("command") == "forget":
+            self.forget(tenant, command.get("exception_ids"))
             return
         run = self.run_of(tenant, exception_id)
         if run is None:

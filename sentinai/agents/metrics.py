@@ -22,3 +22,6 @@ NOTIFICATIONS = Counter("sentinai_notifications_total", "Playbook and policy not
 NOTIFICATION_FAILURES = Counter("sentinai_notification_failures_total", "Notifications that could not be delivered",
                                 ["tenant", "channel"])
 TOOL_CALLS = Counter("sentinai_tool_calls_total", "Tool calls by outcome", ["tenant", "tool", "status"])
+EXCEPTION_STATES = Gauge("sentinai_exception_states", "Exception states held for the partitions this worker owns")
+EXCEPTION_STATES_FORGOTTEN = Counter("sentinai_exception_states_forgotten_total",
+                                     "Exception states dropped once settled and past the dedup window", ["tenant"])

@@ -76,3 +76,19 @@ def sla_tick_due(state: ExceptionState | None, now: datetime) -> SlaPhase | None
 def awaiting_llm(*, source: tuple[str, int, int], now_epoch: float) -> ExceptionState:
     """Seen and sent to the LLM stage: a re-sent copy is a duplicate while the model thinks."""
     return {"source": list(source), "first_seen": now_epoch, "status": "OPEN", "version": 0}
+
+
+def settled(state: ExceptionState | None, *, now_epoch: float, window_seconds: float) -> bool:
+    """Nothing waits on this exception any more and its dedup window has passed: the state may go.
+
+    Waiting means a playbook run still going (an approval, a person, a tool), or an SLA clock with
+    SLAExpired still to come on an exception that is not done. A copy re-sent after the window is
+    a new exception anyway (`is_duplicate`), so forgetting the state changes no decision.
+    """
+    if not state or now_epoch - state.get("first_seen", now_epoch) < window_seconds:
+        return False
+    run = state.get("run")
+    if run and run.get("halted") is None and run.get("next_step", 0) < len(run.get("steps", ())):
+        return False
+    clock = state.get("sla")
+    return not (clock and not clock.get("expired_sent") and state.get("status") not in _DONE)

@@ -6,6 +6,7 @@ from sentinai.core.sla import SlaClock
 from sentinai.tables.exception_state import (
     decided_state,
     is_duplicate,
+    settled,
     sla_clock,
     sla_tick_due,
     with_sla_clock,
@@ -63,3 +64,25 @@ def test_which_sla_tick_is_due(status: str, clock: SlaClock | None, minutes: int
     state = decided_state(source=("in", 0, 1), now_epoch=1000.0, status=status, severity="HIGH",
                           exception_type="X", playbook_id=None, version=3, sla=clock)
     assert sla_tick_due(state, NOW + timedelta(minutes=minutes)) == expected
+
+
+def _run(**changes: object) -> dict:
+    return {"steps": [{}, {}], "next_step": 0, "halted": None, "approval": None, **changes}
+
+
+@pytest.mark.parametrize(("name", "changes", "expected"), [
+    ("no playbook, no clock", {}, True),
+    ("playbook done", {"run": _run(next_step=2)}, True),
+    ("playbook halted", {"run": _run(halted="approval rejected by olivia")}, True),
+    ("playbook still going", {"run": _run(next_step=1)}, False),
+    ("waiting for approval", {"run": _run(approval="PENDING")}, False),
+    ("SLA still to expire", {"sla": {"imminent_sent": True}}, False),
+    ("SLA still to expire but resolved", {"sla": {}, "status": "RESOLVED"}, True),
+    ("SLA expired", {"sla": {"expired_sent": True}}, True),
+])
+def test_a_state_is_settled_when_nothing_waits_on_it_after_the_dedup_window(
+        name: str, changes: dict, expected: bool) -> None:
+    state = {**_state(("in", 0, 1)), **changes}
+    assert settled(state, now_epoch=1060, window_seconds=60) is expected, name
+    assert not settled(state, now_epoch=1059, window_seconds=60)  # a re-sent copy is still a duplicate
+    assert not settled(None, now_epoch=1060, window_seconds=60)

@@ -1,0 +1,76 @@
+"""The exception-state table does not grow for ever: once an exception is settled and its dedup window
+has passed, the worker's timer has the act agent drop its state (a tombstone on the changelog),
+and an exception still waiting for approval keeps its state."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+import pytest
+
+from sentinai.settings import Settings
+from tests.support.db import wait_for
+from tests.support.kafka import produce, read_all, table_contents
+from tests.support.packs import activate, cloned_tenants
+from tests.support.pipeline import PACKS, Pipeline
+
+pytestmark = pytest.mark.integration
+
+WINDOW = 3
+
+
+def test_settled_states_are_forgotten_after_the_dedup_window_and_waiting_ones_kept(
+        make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1, dedup_window_seconds=WINDOW))
+    url = pipeline.database_url
+    doc = cloned_tenants(1, prefix="forget")[0]
+    doc.update({"domainName": "CapitalMarketsTrading", "humanApprovalRules": [], "customPlaybooks": [
+        {"id": "fixed", "name": "Fixed on sight", "priority": 99, "approved": True,
+         "conditions": {"exceptionTypes": ["SEC_MASTER_MISMATCH"]},
+         "steps": [{"name": "note", "action": "add_comment", "params": {"text": "vendor value taken"}}]},
+        {"id": "sign-off", "name": "Needs a sign-off", "priority": 99, "approved": False,
+         "conditions": {"exceptionTypes": ["SETTLEMENT_FAIL"]},
+         "steps": [{"name": "note", "action": "add_comment", "params": {"text": "signed off"}}]}]})
+    doc.pop("customGuardrails", None)
+    tenant = doc["tenantId"]
+    activate(url, [doc])
+    pipeline.start_worker()
+
+    def exception(exception_id: str, exception_type: str) -> tuple[bytes, dict]:
+        return tenant.encode(), {"tenant_id": tenant, "exception_id": exception_id, "exception_type": exception_type,
+                                 "payload": {"securityId": "S-1", "tradeId": "T-1"}}
+
+    produce(pipeline.bootstrap, pipeline.topics.exceptions,
+            [exception("DONE-1", "SEC_MASTER_MISMATCH"), exception("WAIT-1", "SETTLEMENT_FAIL")])
+    rows = ("SELECT string_agg(exception_id || '=' || status, ',' ORDER BY exception_id) FROM exceptions "
+            "WHERE tenant_id=$1")
+    wait_for(url, rows, tenant, until=lambda s: s == "DONE-1=RESOLVED,WAIT-1=PENDING_APPROVAL", timeout=45)
+
+    def states() -> dict:
+        return table_contents(pipeline.bootstrap, pipeline.settings.app_id, "exception-state")
+
+    deadline = time.monotonic() + 30  # the window, then up to one timer interval (5 s) and the command
+    while states().get(f"{tenant}/DONE-1") is not None and time.monotonic() < deadline:
+        time.sleep(1)
+    held = states()
+    print(f"exception states on the changelog after the window: {sorted(k for k, v in held.items() if v)}")
+    assert f"{tenant}/DONE-1" in held and held[f"{tenant}/DONE-1"] is None  # a tombstone
+    assert held[f"{tenant}/WAIT-1"] is not None and held[f"{tenant}/WAIT-1"]["run"]["approval"] == "PENDING"
+
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, [exception("DONE-1", "SEC_MASTER_MISMATCH")])
+    deadline = time.monotonic() + 30
+    while tenant_stats(pipeline, tenant)["decided"] < 3 and time.monotonic() < deadline:
+        time.sleep(1)
+    stats = tenant_stats(pipeline, tenant)
+    assert (stats["decided"], stats["duplicates"]) == (3, 0)  # after the window a copy is decided as new
+    changelog = read_all(pipeline.bootstrap, f"{pipeline.settings.app_id}-exception-state-changelog")
+    values = [None if m.value() is None else json.loads(m.value())["status"]
+              for m in changelog if json.loads(m.key()) == f"{tenant}/DONE-1"]
+    print(f"DONE-1 on the changelog: {values}")
+    assert values[values.index(None):][:2] == [None, "RESOLVED"]  # forgotten, then decided again
+
+
+def tenant_stats(pipeline: Pipeline, tenant: str) -> dict:
+    return table_contents(pipeline.bootstrap, pipeline.settings.app_id, "tenant-state")[tenant]
