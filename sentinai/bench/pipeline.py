@@ -168,10 +168,12 @@ async def _wait_rows(database_url: str, tenants: list[str], expected: int, timeo
 
 
 async def _row_times(database_url: str, ids: list[str]) -> dict[str, float]:
+    """exception_id → when its first events were stored: the start of the sink transaction that
+    also created its row (``exceptions.created_at`` is the event time, so it cannot say this)."""
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT exception_id, extract(epoch FROM created_at) AS at FROM exceptions "
-                                "WHERE exception_id = ANY($1::text[])", ids)
+        rows = await conn.fetch("SELECT exception_id, extract(epoch FROM min(recorded_at)) AS at FROM exception_events "
+                                "WHERE exception_id = ANY($1::text[]) GROUP BY exception_id", ids)
         return {r["exception_id"]: float(r["at"]) for r in rows}
     finally:
         await conn.close()
@@ -249,12 +251,14 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         latency_n = max(100, int(pipeline_rate / 2 * latency_seconds))
         latency_messages = [(k, codec.dumps(v)) for k, v in
                             workload.unique_exceptions(packs, tenant_ids, latency_n, seed=11, id_prefix="lat-")]
+        warm_up = [(k, codec.dumps(v)) for k, v in
+                   workload.unique_exceptions(packs, tenant_ids, 2 * tenants, seed=12, id_prefix="warm-")]
         worker = Worker(settings.model_copy(update={"app_id": f"{prefix}-latency",
                                                     "topic_exceptions": f"{prefix}.latency-in"}),
                         database_url, tmp / "worker-latency.log")
         try:
             latency = asyncio.run(_steady_load(bootstrap, settings, f"{prefix}.latency-in", latency_messages,
-                                               rate=pipeline_rate / 2, database_url=database_url))
+                                               rate=pipeline_rate / 2, database_url=database_url, warm_up=warm_up))
         finally:
             rss_latency = worker.stop()
 
@@ -270,9 +274,17 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
 
 
 async def _steady_load(bootstrap: str, settings: Settings, topic: str, messages: list[tuple[bytes, bytes]], *,
-                       rate: float, database_url: str) -> dict[str, float]:
+                       rate: float, database_url: str, warm_up: list[tuple[bytes, bytes]]) -> dict[str, float]:
+    """Latency in the steady state: the clock starts once the fresh worker has decided and stored
+    the warm-up exceptions (every tenant, so every partition it owns), not after a guessed delay."""
     await _create_topic(bootstrap, topic, settings.topic_partitions)
-    await asyncio.sleep(8)  # let the fresh worker join its group before the clock starts
+    started = time.monotonic()
+    await _produce(bootstrap, topic, warm_up)
+    warm_ids = {codec.loads(value)["exception_id"] for _, value in warm_up}
+    await _decision_times(bootstrap, settings.topic_decisions, len(warm_ids), timeout=120, only=warm_ids)
+    while len(await _row_times(database_url, list(warm_ids))) < len(warm_ids) and time.monotonic() - started < 180:
+        await asyncio.sleep(0.2)
+    print(f"worker warmed up in {time.monotonic() - started:.1f}s", flush=True)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
     await producer.start()
     sent_at: dict[str, float] = {}
