@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     sink_batch_size: int = Field(default=500, ge=1)
     sink_batch_ms: int = Field(default=200, ge=1)
     sink_in_flight: int = Field(default=2, ge=1, le=8)  # sink batches written at once (acked in order)
+    fetch_max_wait_ms: int = Field(default=50, ge=1, le=10_000)  # the worker consumer's fetch long-poll
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
     llm_base_url: str | None = None
     llm_api_key: str | None = None

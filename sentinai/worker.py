@@ -11,6 +11,7 @@ import prometheus_client
 from sentinai.agents.faust_fixes import (
     install_commit_only_what_was_handled,
     install_direct_producer_lookup,
+    install_fetch_max_wait,
     install_keep_queued_messages_on_resume,
     install_recovery_to_fetched_end,
     install_reliable_producer_flush,
@@ -30,6 +31,7 @@ def run_worker(settings: Settings) -> None:
     install_commit_only_what_was_handled()  # no offset committed over an unhandled message
     install_direct_producer_lookup()  # a send must not cost three event-loop turns
     install_recovery_to_fetched_end()  # tables recover the whole changelog, not up to a short end
+    install_fetch_max_wait(settings.fetch_max_wait_ms)  # new input must not wait behind an idle long-poll
     app = create_app(settings)
     if settings.worker_metrics_port:
         # the worker's own Prometheus endpoint (agents, tables, sink); the web view serves its own

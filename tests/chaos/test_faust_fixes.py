@@ -10,6 +10,7 @@
   unacked message, lost an event in the scale test.
 * A send takes the started producer directly: faust's lookup yielded to the event loop three times
   per message.
+* The worker's consumer long-polls for SENTINAI_FETCH_MAX_WAIT_MS, not faust's fixed 1.5 s.
 * Table recovery reads on to the end the fetches report (tests/chaos/test_table_recovery.py runs
   it on the broker).
 """
@@ -32,6 +33,7 @@ from sentinai.agents.faust_fixes import (
     ReadOffsets,
     install_commit_only_what_was_handled,
     install_direct_producer_lookup,
+    install_fetch_max_wait,
     install_keep_queued_messages_on_resume,
     install_reliable_producer_flush,
     raise_to_fetched_ends,
@@ -197,3 +199,12 @@ def test_recovery_targets_rise_to_the_fetched_end_and_never_fall() -> None:
     fetched = {"a": 13, "b": 15, "c": None, "d": 7}  # high watermarks of the latest fetches
     raise_to_fetched_ends(listed, fetched.get)
     assert listed == {"a": 12, "b": 20, "c": -1, "d": None}
+
+
+async def test_the_worker_consumer_long_polls_for_the_configured_wait_not_faust_fixed_one() -> None:
+    import faust
+
+    install_fetch_max_wait(40)
+    app = faust.App("fixes-fetch", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
+    thread = app.consumer._thread
+    assert thread._create_worker_consumer(app.consumer.transport)._fetch_max_wait_ms == 40
