@@ -121,7 +121,8 @@ def create_app(settings: Settings) -> faust.App:
                     resume=lambda: resume_fetching(app.consumer, intake_partitions()))
     act = Act(topics=ActTopics(events=topics.events, decisions=topics.decisions,
                                tool_requests=topic(names.tool_requests)),
-              exceptions_table=exceptions_table, gate=gate, dedup_window_seconds=settings.dedup_window_seconds)
+              exceptions_table=exceptions_table, tool_calls_table=tool_calls_table, gate=gate,
+              dedup_window_seconds=settings.dedup_window_seconds)
     intake_holder: dict[str, Intake] = {}
 
     async def intake() -> Intake:
@@ -224,24 +225,26 @@ def create_app(settings: Settings) -> faust.App:
                 async for count in LLMStage(intake=handler, client=client).run(stream):
                     yield count
 
-    def owned_states() -> dict[str, Any]:
-        """Exception states of the partitions this worker is active for.
+    def owned_partitions() -> set[int]:
+        """Partitions this worker is active for.
 
-        The table may also hold standby copies of other workers' partitions; their timers are
+        The tables may also hold standby copies of other workers' partitions; their timers are
         those workers' business (a command from here would be applied there a second time).
         """
-        owned = {tp.partition for tp in app.consumer.assignment() if tp.topic == names.timers}
-        return {key: state for key, state in list(exceptions_table.items())
-                if state and state.get("source") and state["source"][1] in owned}
+        return {tp.partition for tp in app.consumer.assignment() if tp.topic == names.timers}
 
     timer_scan = TimerScan(dedup_window_seconds=settings.dedup_window_seconds)
 
     @app.timer(interval=5.0)
     async def send_due_timer_commands() -> None:
-        """One scan of this worker's exception states: approvals to expire, SLA ticks, states to forget."""
-        states = owned_states()
+        """One scan of this worker's tables: approvals to expire, SLA ticks, states and tool calls to forget."""
+        owned = owned_partitions()
+        states = {key: state for key, state in list(exceptions_table.items())
+                  if state and state.get("source") and state["source"][1] in owned}
+        calls = {key: entry for key, entry in list(tool_calls_table.items())
+                 if entry and entry.get("partition") in owned}
         EXCEPTION_STATES.set(len(states))
-        for due in timer_scan.due(states, datetime.now(UTC)):
+        for due in timer_scan.due(states, datetime.now(UTC), calls):
             await topic(names.timers).send(key=due.tenant_id.encode(), value=codec.dumps(due.command),
                                            partition=due.partition)
 

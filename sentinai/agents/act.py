@@ -1,8 +1,8 @@
 """Acting on decisions: the playbook run of each exception, driven by its inputs.
 
 Inputs are commands on co-partitioned topics (approvals and step completions from the web view,
-tool and notification results from the tools agent, approval expiries, SLA ticks and states to
-forget from the timer); each is
+tool and notification results from the tools agent, approval expiries, SLA ticks, and states and
+tool-call outcomes to forget from the timer); each is
 applied to the run (or the SLA clock) kept in the exception's state by the pure functions of
 ``sentinai.core.execution`` (``sentinai.core.sla``), and the effects are carried out *before* the
 new state is stored: after a crash the same input is applied again and publishes the same
@@ -34,6 +34,7 @@ from sentinai.core.models import Status
 from sentinai.core.sla import emitted_phase, on_sla_tick
 from sentinai.streams import codec
 from sentinai.streams.envelope import Actor, DecisionRecord, EventEnvelope, event_id_for
+from sentinai.tables import tool_calls
 from sentinai.tables.exception_state import settled, sla_clock, state_key, with_run, with_sla_clock
 
 log = logging.getLogger(__name__)
@@ -75,10 +76,11 @@ def later_decision(run: PlaybookRun, effect: EmitEvent, *, now: datetime) -> Dec
 
 
 class Act:
-    def __init__(self, *, topics: ActTopics, exceptions_table: Any, gate: SinkGate,
+    def __init__(self, *, topics: ActTopics, exceptions_table: Any, tool_calls_table: Any, gate: SinkGate,
                  dedup_window_seconds: float) -> None:
         self.topics = topics
         self.exceptions = exceptions_table
+        self.tool_calls = tool_calls_table
         self.gate = gate
         self.dedup_window_seconds = dedup_window_seconds
 
@@ -171,6 +173,17 @@ class Act:
                 del self.exceptions[key]
                 EXCEPTION_STATES_FORGOTTEN.labels(tenant).inc()
 
+    def forget_tool_calls(self, tenant: str, keys: Any) -> None:
+        """Drop the tenant's tool-call outcomes the timer found older than the dedup window."""
+        if not isinstance(keys, list):
+            raise CommandRejected("forget_tool_calls needs a list of keys")
+        now_epoch = datetime.now(UTC).timestamp()
+        for key in map(str, keys):
+            entry = self.tool_calls.get(key)
+            if (entry and entry.get("tenant_id") == tenant
+                    and tool_calls.stale(entry, now_epoch=now_epoch, keep_seconds=self.dedup_window_seconds)):
+                del self.tool_calls[key]
+
     async def handle(self, event: EventT) -> None:
         """One command; raises CommandRejected (or a decoding error) for the caller to dead-letter."""
         command = codec.loads(event.value)
@@ -182,6 +195,9 @@ class Act:
             return
         if command.get("command") == "forget":
             self.forget(tenant, command.get("exception_ids"))
+            return
+        if command.get("command") == "forget_tool_calls":
+            self.forget_tool_calls(tenant, command.get("keys"))
             return
         run = self.run_of(tenant, exception_id)
         if run is None:

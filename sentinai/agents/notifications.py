@@ -14,6 +14,7 @@ tenant's tool-call quota.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,6 +29,7 @@ from sentinai.core.execution import TOOLS_AGENT, Notify
 from sentinai.core.packs import StepAction, TenantPacks, Tool
 from sentinai.streams import codec
 from sentinai.streams.envelope import EventEnvelope, event_id_for
+from sentinai.tables import tool_calls
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.policy import ToolPolicy
 from sentinai.tools.result import ToolResult
@@ -101,7 +103,7 @@ class Notifications:
                        partition: int) -> dict[str, Any]:
         """Post one notice unless it was delivered before; publish what happened."""
         key = event_id_for(tenant, exception_id, "notification", notice.key)
-        done = self.delivered.get(key)
+        done = tool_calls.outcome(self.delivered.get(key))
         if done is not None:
             return dict(done)
         result = await self._post(tenant, exception_id, notice, key)
@@ -116,7 +118,8 @@ class Notifications:
         self.gate.published(1)
         NOTIFICATIONS.labels(tenant, notice.channel).inc()
         if result.succeeded:
-            self.delivered[key] = outcome
+            self.delivered[key] = tool_calls.record(outcome, tenant_id=tenant, partition=partition,
+                                                    now_epoch=time.time())
         else:
             NOTIFICATION_FAILURES.labels(tenant, notice.channel).inc()
             log.info("notification %s for %s/%s to %s failed: %s", notice.kind, tenant, exception_id,

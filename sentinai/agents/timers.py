@@ -3,9 +3,10 @@
 A faust timer cannot write tables (a table write needs a current event), so what is due becomes a
 command on ``<prefix>.timers``, on the exception's own partition, for the act agent to apply:
 ``expire_approval`` when an approval is past its deadline, ``sla_tick`` when an SLA clock reaches
-its imminent or expired moment, and ``forget`` for states that nothing waits on any more and whose
-dedup window has passed, so the table does not grow for ever. A command is sent once while it is
-in flight: the act agent's change to the state is what makes it due no more.
+its imminent or expired moment, ``forget`` for states that nothing waits on any more and whose
+dedup window has passed, so the table does not grow for ever, and ``forget_tool_calls`` for
+``tool-calls`` entries older than that window. A command is sent once while it is in flight: the
+act agent's change to the table is what makes it due no more.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sentinai.tables import exception_state
+from sentinai.tables import exception_state, tool_calls
 from sentinai.tables.exception_state import ExceptionState
+from sentinai.tables.tool_calls import ToolCall
 
 FORGET_BATCH = 500
-"""Exception ids per ``forget`` command."""
+"""Exception ids (or tool-call keys) per ``forget`` (``forget_tool_calls``) command."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,11 @@ class TimerScan:
         self._expiring: set[str] = set()
         self._ticking: dict[str, str] = {}
         self._forgetting: set[str] = set()
+        self._dropping: set[str] = set()
 
-    def due(self, states: Mapping[str, ExceptionState], now: datetime) -> list[TimerCommand]:
+    def due(self, states: Mapping[str, ExceptionState], now: datetime,
+            calls: Mapping[str, ToolCall] | None = None) -> list[TimerCommand]:
+        """What is owed for these states and ``tool-calls`` entries (this worker's partitions only)."""
         for key in self._ticking.keys() - states.keys():  # gone, or its partition moved to another worker
             del self._ticking[key]
         self._expiring.intersection_update(states)
@@ -64,11 +69,20 @@ class TimerScan:
             elif key not in self._forgetting:
                 self._forgetting.add(key)
                 forget[(partition, tenant_id)].append(exception_id)
-        for (partition, tenant_id), ids in forget.items():
-            for start in range(0, len(ids), FORGET_BATCH):
-                commands.append(TimerCommand(partition, tenant_id, {
-                    "command": "forget", "tenant_id": tenant_id, "exception_ids": ids[start:start + FORGET_BATCH]}))
+        commands += _batched(forget, "forget", "exception_ids")
+        commands += _batched(self._stale_calls(calls or {}, now_epoch), "forget_tool_calls", "keys")
         return commands
+
+    def _stale_calls(self, calls: Mapping[str, ToolCall], now_epoch: float) -> dict[tuple[int, str], list[str]]:
+        self._dropping.intersection_update(calls)
+        stale: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for key, entry in calls.items():
+            if key in self._dropping or not tool_calls.stale(entry, now_epoch=now_epoch,
+                                                              keep_seconds=self.dedup_window_seconds):
+                continue
+            self._dropping.add(key)
+            stale[(entry["partition"], entry["tenant_id"])].append(key)
+        return stale
 
     def _approval_due(self, key: str, state: ExceptionState, now_epoch: float) -> bool:
         run = state.get("run")
@@ -80,3 +94,9 @@ class TimerScan:
             return False
         self._expiring.add(key)
         return True
+
+
+def _batched(groups: Mapping[tuple[int, str], list[str]], name: str, field: str) -> list[TimerCommand]:
+    return [TimerCommand(partition, tenant_id, {"command": name, "tenant_id": tenant_id,
+                                                field: ids[start:start + FORGET_BATCH]})
+            for (partition, tenant_id), ids in groups.items() for start in range(0, len(ids), FORGET_BATCH)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from sentinai.agents.pack_cache import PackCache
 from sentinai.core.execution import TOOLS_AGENT
 from sentinai.streams import codec
 from sentinai.streams.envelope import EventEnvelope
-from sentinai.tables import tenant_state
+from sentinai.tables import tenant_state, tool_calls
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.policy import ToolPolicy
 from sentinai.tools.redaction import redact_secrets
@@ -72,10 +73,11 @@ class Tools:
             await self.notifications.handle(request, partition)
             return
         tenant, key = str(request["tenant_id"]), str(request["idempotency_key"])
-        done = self.calls.get(key)
+        done = tool_calls.outcome(self.calls.get(key))
         if done is None:
             done = (await self._call(request, partition)).as_dict()
-            self.calls[key] = done
+            self.calls[key] = tool_calls.record(done, tenant_id=tenant, partition=partition,
+                                                now_epoch=time.time())
             TOOL_CALLS.labels(tenant, str(request["tool_name"]), done["status"]).inc()
         result = {"command": "tool_result", "tenant_id": tenant, "exception_id": request["exception_id"],
                   "step": request["step"], "idempotency_key": key, "succeeded": done["status"] == "succeeded",

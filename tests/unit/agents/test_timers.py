@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sentinai.agents.timers import FORGET_BATCH, TimerScan
 from sentinai.tables.exception_state import decided_state
+from sentinai.tables.tool_calls import record
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 WINDOW = 3600.0
@@ -66,3 +67,18 @@ def test_settled_states_past_the_window_are_forgotten_in_batches_per_partition_a
         (0, "acme", FORGET_BATCH), (0, "acme", 1), (0, "globex", 1)]
     assert {i for _, _, c in sent for i in c["exception_ids"]} == {k.split("/")[1] for k in old}
     assert commands(scan, {**old, **young, **waiting}) == []
+
+
+def test_tool_call_outcomes_older_than_the_window_are_dropped_once_per_partition_and_tenant() -> None:
+    scan = TimerScan(dedup_window_seconds=WINDOW)
+    at = NOW.timestamp()
+    calls = {"k-old-1": record({}, tenant_id="acme", partition=1, now_epoch=at - WINDOW),
+             "k-old-2": record({}, tenant_id="acme", partition=1, now_epoch=at - WINDOW - 5),
+             "k-old-3": record({}, tenant_id="globex", partition=2, now_epoch=at - WINDOW),
+             "k-new": record({}, tenant_id="acme", partition=1, now_epoch=at - 5),
+             "k-legacy": {"status": "succeeded"}}
+    sent = [(c.partition, c.tenant_id, c.command) for c in scan.due({}, NOW, calls)]
+    assert sent == [
+        (1, "acme", {"command": "forget_tool_calls", "tenant_id": "acme", "keys": ["k-old-1", "k-old-2"]}),
+        (2, "globex", {"command": "forget_tool_calls", "tenant_id": "globex", "keys": ["k-old-3"]})]
+    assert scan.due({}, NOW, calls) == []  # in flight
