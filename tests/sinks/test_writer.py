@@ -87,6 +87,19 @@ async def test_duplicates_are_dropped_within_and_across_batches(pool: asyncpg.Po
     assert await pool.fetchval("SELECT count(*) FROM exception_events") == 7
 
 
+async def test_a_partly_stored_batch_after_fresh_ones_stores_only_the_new_events(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)  # fresh batches: it COPYs without probing first
+    assert (await writer.write_batch(lifecycle("acme", "EX-1"))).inserted == 7
+    assert (await writer.write_batch(lifecycle("acme", "EX-2")[:4])).inserted == 4
+    mixed = lifecycle("acme", "EX-2") + lifecycle("acme", "EX-3")  # 4 of EX-2 already stored
+    result = await writer.write_batch(mixed)
+    assert (result.inserted, result.duplicates, result.exceptions_upserted) == (10, 4, 2)
+    assert (await writer.write_batch(lifecycle("acme", "EX-4"))).inserted == 7
+    assert await pool.fetchval("SELECT count(*) FROM exception_events") == 28
+    counts = await pool.fetch("SELECT exception_id, version FROM exceptions ORDER BY exception_id")
+    assert [(r[0], r[1]) for r in counts] == [("EX-1", 7), ("EX-2", 7), ("EX-3", 7), ("EX-4", 7)]
+
+
 async def test_replaying_everything_leaves_the_database_unchanged(pool: asyncpg.Pool) -> None:
     writer = EventWriter(pool)
     events = history()
