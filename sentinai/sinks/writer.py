@@ -113,17 +113,21 @@ class EventWriter:
 
     async def _write_retrying(self, batch: list[EventEnvelope], received: int) -> WriteResult:
         attempts_left = _ATTEMPTS_AGAINST_CONCURRENT_WRITERS
+        probe = self._probe_first
         while True:
-            probe = self._probe_first
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     result = await _write(conn, batch, received, probe=probe)
                 self._probe_first = result.inserted < len(batch)
                 return result
-            except asyncpg.UniqueViolationError as err:
-                self._probe_first = True
+            except (asyncpg.UniqueViolationError, InvalidSnapshots) as err:
                 if not probe:
-                    continue  # some events were stored already: write the batch again, probing first
+                    # Some events were stored already, or some snapshots are malformed (only those
+                    # of events not stored yet count, as with the probe): again, probing first.
+                    self._probe_first = probe = True
+                    continue
+                if isinstance(err, InvalidSnapshots):
+                    raise
                 attempts_left -= 1
                 if attempts_left == 0:
                     raise SinkUnavailable(

@@ -233,3 +233,14 @@ async def test_naive_event_times_are_utc(pool: asyncpg.Pool) -> None:
     await EventWriter(pool).write_batch([naive])
     row = await get_exception(pool, "acme", "EX-1")
     assert row is not None and row["created_at"] == T0
+
+
+async def test_a_stored_event_is_not_judged_again_after_fresh_batches(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)
+    stored = event("acme", "EX-1", "TriageCompleted", version=1)
+    await writer.write_batch([stored])
+    await writer.write_batch(lifecycle("acme", "EX-2"))  # fresh: the writer stops probing first
+    # the same event again, its snapshot now unreadable: stored already, so a duplicate, not refused
+    resent = stored.model_copy(update={"payload": {"exception": {"status": "OPEN", "version": "one"}}})
+    result = await writer.write_batch([resent, *lifecycle("acme", "EX-3")])
+    assert (result.inserted, result.duplicates) == (7, 1)
