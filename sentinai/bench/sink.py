@@ -16,9 +16,10 @@ each into a fresh migrated database:
 * ``copy``: one raw asyncpg ``COPY`` of the same rows into ``exception_events`` — the ceiling for
   getting these rows into that table, without duplicate handling or projections.
 
-Both timed paths start from the same envelopes and include JSON-encoding the payloads. Uses the
-server at ``SENTINAI_DATABASE_URL`` when set, otherwise starts an embedded PostgreSQL and stops it
-on the way out, error or not.
+Both timed paths start from the same envelopes and include JSON-encoding the payloads, with the
+same encoder (:func:`sentinai.sinks.pool.dumps`, orjson). Uses the server at
+``SENTINAI_DATABASE_URL`` when set, otherwise starts an embedded PostgreSQL and stops it on the way
+out, error or not.
 """
 
 from __future__ import annotations

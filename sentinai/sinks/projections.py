@@ -80,15 +80,18 @@ def _text(value: object, name: str, *, required: bool = False) -> str | None:
     return value
 
 
-@dataclass
 class _Held:
     """The winning snapshot of one key so far, with what is merged in from the others."""
 
-    event: EventEnvelope
-    snapshot: Snapshot
-    version: int
-    fills: dict[str, Any]
-    first_at: datetime
+    __slots__ = ("event", "snapshot", "version", "fills", "first_at")
+
+    def __init__(self, event: EventEnvelope, snapshot: Snapshot, version: int, fills: dict[str, Any] | None,
+                 first_at: datetime) -> None:
+        self.event = event
+        self.snapshot = snapshot
+        self.version = version
+        self.fills = fills  # None when the projection has no fill columns
+        self.first_at = first_at
 
 
 @dataclass(frozen=True)
@@ -117,50 +120,61 @@ class Projection:
         """
         held: dict[tuple[str, str], _Held] = {}
         invalid: dict[str, str] = {}
-        prefix = f"payload.{self.payload_key}."
+        payload_key, id_field, fill = self.payload_key, self.id_field, self.fill
         for event in events:
-            snapshot = event.payload.get(self.payload_key)
+            snapshot = event.payload.get(payload_key)
             if snapshot is None:
                 continue
-            try:
-                if type(snapshot) is not dict:
-                    raise SnapshotError(f"payload.{self.payload_key}: expected an object")
-                version = snapshot.get("version")
-                if type(version) is not int:
-                    raise SnapshotError(f"{prefix}version: expected an integer, got {version!r}")
-                subject = snapshot.get(self.id_field) if self.id_field else event.exception_id
-                if type(subject) is not str:
-                    raise SnapshotError(f"{prefix}{self.id_field}: expected a string, got {subject!r}")
-            except SnapshotError as err:
-                invalid[event.event_id] = str(err)
+            # the common case in three type checks; the reason is worked out only when one fails
+            if (type(snapshot) is not dict or type(version := snapshot.get("version")) is not int
+                    or type(subject := snapshot.get(id_field) if id_field else event.exception_id) is not str):
+                invalid[event.event_id] = self._malformed(event, snapshot)
                 continue
+            at = event.occurred_at
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=UTC)
             key = (event.tenant_id, subject)
             old = held.get(key)
             if old is None:
-                held[key] = _Held(event, snapshot, version, {f: snapshot.get(f) for f in self.fill},
-                                  event_time(event))
-                continue
-            if version > old.version:
-                fills = {f: snapshot.get(f) for f in self.fill}
-                for name, value in old.fills.items():
-                    if fills[name] is None:
-                        fills[name] = value
-                held[key] = _Held(event, snapshot, version, fills, min(old.first_at, event_time(event)))
-                continue
-            for name in self.fill:
-                if old.fills[name] is None:
-                    old.fills[name] = snapshot.get(name)
-            old.first_at = min(old.first_at, event_time(event))
+                held[key] = _Held(event, snapshot, version, {f: snapshot.get(f) for f in fill} if fill else None, at)
+            elif version > old.version:
+                fills = old.fills
+                if fills is not None:
+                    newer = {f: snapshot.get(f) for f in fill}
+                    for name, value in fills.items():
+                        if newer[name] is None:
+                            newer[name] = value
+                    fills = newer
+                held[key] = _Held(event, snapshot, version, fills, at if at < old.first_at else old.first_at)
+            else:
+                if old.fills is not None:
+                    for name, value in old.fills.items():
+                        if value is None:
+                            old.fills[name] = snapshot.get(name)
+                if at < old.first_at:
+                    old.first_at = at
         rows = []
         for key in sorted(held):
             h = held[key]
             try:
-                rows.append(self.to_row(h.event, {**h.snapshot, **h.fills}, h.first_at))
+                snapshot = {**h.snapshot, **h.fills} if h.fills else h.snapshot
+                rows.append(self.to_row(h.event, snapshot, h.first_at))
             except SnapshotError as err:
                 invalid[h.event.event_id] = str(err)
         if invalid:
             raise InvalidSnapshots(invalid)
         return rows
+
+    def _malformed(self, event: EventEnvelope, snapshot: object) -> str:
+        """Why ``snapshot`` cannot be projected (it failed one of the checks in :meth:`rows`)."""
+        prefix = f"payload.{self.payload_key}."
+        if type(snapshot) is not dict:
+            return f"payload.{self.payload_key}: expected an object"
+        version = snapshot.get("version")
+        if type(version) is not int:
+            return f"{prefix}version: expected an integer, got {version!r}"
+        subject = snapshot.get(self.id_field) if self.id_field else event.exception_id
+        return f"{prefix}{self.id_field}: expected a string, got {subject!r}"
 
 
 def _upsert_sql(p: Projection) -> str:

@@ -4,13 +4,17 @@ The sink feed (a faust agent) hands over batches of decoded envelopes and acknow
 offsets only after :meth:`EventWriter.write_batch` returns, so Kafka delivers every event at least
 once and the writer must turn a second delivery into a no-op:
 
-* the deterministic ``event_id`` is the primary key of ``exception_events``. The writer looks the
-  batch's ids up (one index probe each), and COPYs only the new events straight into the table —
-  PostgreSQL's bulk-insert path, several times cheaper per row than ``INSERT … ON CONFLICT``. The
-  guarantee is the same one ``ON CONFLICT DO NOTHING`` gives: the primary key still decides. If a
-  concurrent writer (two workers overlapping during a rebalance) commits one of the same events
-  between probe and COPY, the COPY fails on the key, the transaction rolls back and the writer
-  tries again; the probe then sees that event. Nothing is stored twice, nothing is skipped.
+* the deterministic ``event_id`` is the primary key of ``exception_events``, and the writer COPYs
+  the batch straight into the table — PostgreSQL's bulk-insert path, several times cheaper per row
+  than ``INSERT … ON CONFLICT``. While no duplicates are seen it does so without looking first: a
+  COPY that hits an event already stored fails on the key, the transaction rolls back, and the
+  writer writes the batch again after looking its ids up (one index probe each), COPYing only the
+  new events. It keeps probing first for as long as batches bring duplicates (a replay after a
+  rewind pays one failed COPY, not one per batch). The guarantee is the same one ``ON CONFLICT DO
+  NOTHING`` gives: the primary key decides. If a concurrent writer (two workers overlapping during
+  a rebalance) commits one of the same events between probe and COPY, the COPY fails on the key,
+  the transaction rolls back and the writer tries again; the probe then sees that event. Nothing is
+  stored twice, nothing is skipped.
 * only the events that were new are projected (:mod:`sentinai.sinks.projections`). An event
   already stored had its projection committed in the same transaction as itself, so a replay
   costs one probe per event and nothing else;
@@ -72,6 +76,9 @@ class EventWriter:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        # Probe before the COPY? Yes at first (a restarted consumer replays its last batches), then
+        # only while batches bring duplicates: a fresh batch then costs no probe at all.
+        self._probe_first = True
 
     async def write_batch(self, events: Sequence[EventEnvelope]) -> WriteResult:
         """Store ``events`` and update the projections, all in one transaction.
@@ -106,11 +113,21 @@ class EventWriter:
 
     async def _write_retrying(self, batch: list[EventEnvelope], received: int) -> WriteResult:
         attempts_left = _ATTEMPTS_AGAINST_CONCURRENT_WRITERS
+        probe = self._probe_first
         while True:
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
-                    return await _write(conn, batch, received)
-            except asyncpg.UniqueViolationError as err:
+                    result = await _write(conn, batch, received, probe=probe)
+                self._probe_first = result.inserted < len(batch)
+                return result
+            except (asyncpg.UniqueViolationError, InvalidSnapshots) as err:
+                if not probe:
+                    # Some events were stored already, or some snapshots are malformed (only those
+                    # of events not stored yet count, as with the probe): again, probing first.
+                    self._probe_first = probe = True
+                    continue
+                if isinstance(err, InvalidSnapshots):
+                    raise
                 attempts_left -= 1
                 if attempts_left == 0:
                     raise SinkUnavailable(
@@ -127,7 +144,7 @@ class EventWriter:
                 for event in batch:
                     try:
                         async with conn.transaction():
-                            await _write(conn, [event], 1)
+                            await _write(conn, [event], 1, probe=True)
                     except (*_REJECTIONS, InvalidSnapshots):
                         refused.append(event.event_id)
             finally:
@@ -135,8 +152,10 @@ class EventWriter:
         return refused
 
 
-async def _write(conn: asyncpg.Connection, batch: list[EventEnvelope], received: int) -> WriteResult:
-    stored = {r[0] for r in await conn.fetch(_PROBE, [e.event_id for e in batch])}
+async def _write(conn: asyncpg.Connection, batch: list[EventEnvelope], received: int, *,
+                 probe: bool) -> WriteResult:
+    """Write ``batch`` (distinct events); without ``probe``, one already stored fails the COPY."""
+    stored = {r[0] for r in await conn.fetch(_PROBE, [e.event_id for e in batch])} if probe else ()
     new = [e for e in batch if e.event_id not in stored] if stored else batch
     if not new:
         return WriteResult(inserted=0, duplicates=received, exceptions_upserted=0)

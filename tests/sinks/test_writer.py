@@ -87,6 +87,19 @@ async def test_duplicates_are_dropped_within_and_across_batches(pool: asyncpg.Po
     assert await pool.fetchval("SELECT count(*) FROM exception_events") == 7
 
 
+async def test_a_partly_stored_batch_after_fresh_ones_stores_only_the_new_events(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)  # fresh batches: it COPYs without probing first
+    assert (await writer.write_batch(lifecycle("acme", "EX-1"))).inserted == 7
+    assert (await writer.write_batch(lifecycle("acme", "EX-2")[:4])).inserted == 4
+    mixed = lifecycle("acme", "EX-2") + lifecycle("acme", "EX-3")  # 4 of EX-2 already stored
+    result = await writer.write_batch(mixed)
+    assert (result.inserted, result.duplicates, result.exceptions_upserted) == (10, 4, 2)
+    assert (await writer.write_batch(lifecycle("acme", "EX-4"))).inserted == 7
+    assert await pool.fetchval("SELECT count(*) FROM exception_events") == 28
+    counts = await pool.fetch("SELECT exception_id, version FROM exceptions ORDER BY exception_id")
+    assert [(r[0], r[1]) for r in counts] == [("EX-1", 7), ("EX-2", 7), ("EX-3", 7), ("EX-4", 7)]
+
+
 async def test_replaying_everything_leaves_the_database_unchanged(pool: asyncpg.Pool) -> None:
     writer = EventWriter(pool)
     events = history()
@@ -220,3 +233,14 @@ async def test_naive_event_times_are_utc(pool: asyncpg.Pool) -> None:
     await EventWriter(pool).write_batch([naive])
     row = await get_exception(pool, "acme", "EX-1")
     assert row is not None and row["created_at"] == T0
+
+
+async def test_a_stored_event_is_not_judged_again_after_fresh_batches(pool: asyncpg.Pool) -> None:
+    writer = EventWriter(pool)
+    stored = event("acme", "EX-1", "TriageCompleted", version=1)
+    await writer.write_batch([stored])
+    await writer.write_batch(lifecycle("acme", "EX-2"))  # fresh: the writer stops probing first
+    # the same event again, its snapshot now unreadable: stored already, so a duplicate, not refused
+    resent = stored.model_copy(update={"payload": {"exception": {"status": "OPEN", "version": "one"}}})
+    result = await writer.write_batch([resent, *lifecycle("acme", "EX-3")])
+    assert (result.inserted, result.duplicates) == (7, 1)
