@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.api.conftest import Web, consume_all
@@ -29,7 +28,6 @@ async def _dead_letter(web: Web, tenant: str, offset: int, value: bytes = b'{"ex
 
 
 async def test_dlq_list_and_replay(web_env: Web) -> None:
-    pytest.importorskip("sentinai.sinks.dead_letters", reason="sentinai.sinks.dead_letters is not merged yet")
     first = await _dead_letter(web_env, "acme", 10)
     second = await _dead_letter(web_env, "acme", 11, value=b"\xff\x00binary")
     other = await _dead_letter(web_env, "globex", 12)
@@ -75,7 +73,6 @@ def _doc(kind: str, name: str) -> dict:
 
 
 async def test_put_and_get_packs(web_env: Web) -> None:
-    pytest.importorskip("sentinai.sinks.pack_store", reason="sentinai.sinks.pack_store is not merged yet")
     domain, tenant = _doc("domains", "capital-markets-trading"), _doc("tenants", "acme-capital")
     path = "/api/v1/tenants/acme-capital/packs"
     status, body = await web_env.send("PUT", path, key="root", json={"domains": [domain], "tenants": [tenant]})
@@ -90,7 +87,6 @@ async def test_put_and_get_packs(web_env: Web) -> None:
 
 
 async def test_put_packs_validation_errors(web_env: Web) -> None:
-    pytest.importorskip("sentinai.sinks.pack_store", reason="sentinai.sinks.pack_store is not merged yet")
     tenant = _doc("tenants", "acme-capital")
     path = "/api/v1/tenants/acme-capital/packs"
     bad = {**tenant, "domainName": "NoSuchDomain", "approvedTools": "not-a-list"}

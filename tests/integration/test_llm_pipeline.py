@@ -13,7 +13,7 @@ import pytest
 from sentinai.settings import Settings
 from tests.support.background import serving
 from tests.support.db import fetch, wait_for
-from tests.support.kafka import TopicReader, produce
+from tests.support.kafka import StageCount, TopicReader, produce
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
@@ -62,7 +62,8 @@ def test_llm_tenants_get_assisted_or_fallback_decisions(make_settings: Callable[
             for t in tenants])
         reader = TopicReader(pipeline.bootstrap, pipeline.topics.decisions)
         try:
-            messages = reader.poll_until(lambda ms: len(ms) >= 9, timeout=60)
+            # every tenant's three stages; the playbooks' later decisions may come in between
+            messages = reader.poll_until(StageCount(3 * len(tenants)), timeout=60)
         finally:
             reader.close()
         received = [r.body["messages"] for r in server.requests]

@@ -14,6 +14,7 @@ import pytest
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import create_api_key
 from sentinai.sinks.pool import open_pool
+from sentinai.sinks.views import TIMELINE_ORDER
 from tests.support.db import fetch, fetchval, wait_for
 from tests.support.http import call
 from tests.support.kafka import produce
@@ -58,7 +59,7 @@ def _key(database_url: str, tenant: str) -> str:
 
 def _events(url: str, tenant: str, exception_id: str) -> list[str]:
     return [r["event_type"] for r in fetch(url, "SELECT event_type FROM exception_events WHERE tenant_id=$1 "
-                                                "AND exception_id=$2 ORDER BY occurred_at, recorded_at, event_id", tenant, exception_id)]
+                                                "AND exception_id=$2 " + TIMELINE_ORDER, tenant, exception_id)]
 
 
 def test_critical_exception_approved_then_run_to_resolution(
