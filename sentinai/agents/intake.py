@@ -174,13 +174,19 @@ class Intake:
         run, effects = execution.start(outcome, packs, now=now, base_version=len(events))
         await self.act.carry_out(run, effects, tenant=tenant, exception_id=exception.exception_id,
                                  partition=partition, now=now)
-        state = exception_state.decided_state(
-            source=source, now_epoch=first_seen, status=(run.status if run else outcome.status).value,
-            severity=outcome.severity.value, exception_type=outcome.exception_type, playbook_id=outcome.playbook_id,
-            version=run.version if run else len(events), sla=start_clock(outcome, packs, now))
-        if run is not None:
-            state = exception_state.with_run(state, run)
-        self.exceptions[exception_state.state_key(tenant, exception.exception_id)] = state
+        key = exception_state.state_key(tenant, exception.exception_id)
+        prior = self.exceptions.get(key)
+        if exception_state.decided_from(prior, source):
+            state = prior  # a replay: keep what the act agent has done since the decision
+        else:
+            state = exception_state.decided_state(
+                source=source, now_epoch=first_seen, status=(run.status if run else outcome.status).value,
+                severity=outcome.severity.value, exception_type=outcome.exception_type,
+                playbook_id=outcome.playbook_id, version=run.version if run else len(events),
+                sla=start_clock(outcome, packs, now))
+            if run is not None:
+                state = exception_state.with_run(state, run)
+            self.exceptions[key] = state
         previous = self.tenants.get(tenant)
         updated = tenant_state.record_decision(
             previous, source, status=state["status"], severity=outcome.severity.value,

@@ -3,7 +3,8 @@
 An entry remembers the source message that first decided the exception. The same exception id
 arriving again from another message within the dedup window is a duplicate; the same source
 message arriving again (a replay after a crash) is our own work being redone, and is re-published
-with the same deterministic ids instead of being skipped, so nothing that was lost is lost twice.
+with the same deterministic ids instead of being skipped, so nothing that was lost is lost twice;
+the stored state is kept as it is then, as it may have moved on since the decision (``decided_from``).
 
 It also holds what the timers need: the playbook run (approval deadline) and the SLA clock.
 """
@@ -33,6 +34,16 @@ def is_duplicate(state: ExceptionState | None, source: tuple[str, int, int], *, 
     if list(state["source"]) == list(source):
         return False
     return now_epoch - state["first_seen"] < window_seconds
+
+
+def decided_from(state: ExceptionState | None, source: tuple[str, int, int]) -> bool:
+    """The state was decided from this very message: handling it again is a replay.
+
+    The state may have moved on since (an approval, completed steps, a tool result): a replay
+    re-publishes the decision under its deterministic ids but must not put the state back to
+    where the decision left it. A state only waiting for the LLM stage is not decided yet.
+    """
+    return state is not None and list(state["source"]) == list(source) and "severity" in state
 
 
 def decided_state(*, source: tuple[str, int, int], now_epoch: float, status: str, severity: str,

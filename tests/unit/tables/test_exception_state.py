@@ -4,6 +4,8 @@ import pytest
 
 from sentinai.core.sla import SlaClock
 from sentinai.tables.exception_state import (
+    awaiting_llm,
+    decided_from,
     decided_state,
     is_duplicate,
     settled,
@@ -86,3 +88,11 @@ def test_a_state_is_settled_when_nothing_waits_on_it_after_the_dedup_window(
     assert settled(state, now_epoch=1060, window_seconds=60) is expected, name
     assert not settled(state, now_epoch=1059, window_seconds=60)  # a re-sent copy is still a duplicate
     assert not settled(None, now_epoch=1060, window_seconds=60)
+
+
+def test_a_replay_is_recognised_by_the_source_and_a_decided_state() -> None:
+    state = {**_state(("in", 0, 1)), "run": {"approval": "GRANTED"}, "status": "IN_PROGRESS", "version": 9}
+    assert decided_from(state, ("in", 0, 1))  # the intake must keep this state, not reset it
+    assert not decided_from(state, ("in", 0, 2))  # another message: the dedup rule applies
+    assert not decided_from(None, ("in", 0, 1))
+    assert not decided_from(awaiting_llm(source=("in", 0, 1), now_epoch=1000), ("in", 0, 1))  # not decided yet
