@@ -160,7 +160,7 @@ class Act:
                              now=now)
         if new_clock != clock or new_run is not run:
             updated = with_sla_clock(dict(state), new_clock)
-            self.exceptions[key] = updated if new_run is None or new_run is run else with_run(updated, new_run)
+            self.exceptions[key] = updated if new_run is run else with_run(updated, new_run)
 
     def forget(self, tenant: str, exception_ids: Any) -> None:
         """Drop the states the timer found settled, if they still are (an id may have come back)."""

@@ -362,22 +362,19 @@ def install_recovery_to_fetched_end() -> None:
     Recovery._sentinai_reads_to_fetched_end = True  # type: ignore[attr-defined]
 
 
-_fetch_max_wait_ms: list[int] = []
-
-
 def install_fetch_max_wait(milliseconds: int) -> None:
     """Give the worker's consumer this fetch long-poll instead of faust's fixed 1,500 ms."""
     from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 
-    _fetch_max_wait_ms[:] = [milliseconds]
-    if getattr(AIOKafkaConsumerThread, "_sentinai_fetch_max_wait", False):
+    installed = hasattr(AIOKafkaConsumerThread, "_sentinai_fetch_max_wait_ms")
+    AIOKafkaConsumerThread._sentinai_fetch_max_wait_ms = milliseconds  # type: ignore[attr-defined]
+    if installed:
         return
     create = AIOKafkaConsumerThread._create_worker_consumer
 
     def _create_worker_consumer(self: Any, transport: Any) -> Any:
         consumer = create(self, transport)
-        consumer._fetch_max_wait_ms = _fetch_max_wait_ms[0]  # read when the consumer starts its fetcher
+        consumer._fetch_max_wait_ms = self._sentinai_fetch_max_wait_ms  # read when the consumer starts fetching
         return consumer
 
     AIOKafkaConsumerThread._create_worker_consumer = _create_worker_consumer  # type: ignore[method-assign]
-    AIOKafkaConsumerThread._sentinai_fetch_max_wait = True  # type: ignore[attr-defined]

@@ -53,22 +53,20 @@ class TimerScan:
         commands: list[TimerCommand] = []
         forget: dict[tuple[int, str], list[str]] = defaultdict(list)
         for key, state in states.items():
-            tenant_id, exception_id = key.split("/", 1)  # tenant ids hold no "/"
-            partition = state["source"][1]
-            about = {"tenant_id": tenant_id, "exception_id": exception_id}
             if self._approval_due(key, state, now_epoch):
-                commands.append(TimerCommand(partition, tenant_id, {"command": "expire_approval", **about}))
+                commands.append(_command("expire_approval", key, state))
             moment = exception_state.sla_tick_due(state, now)
             if moment is None:
                 self._ticking.pop(key, None)
             elif self._ticking.get(key) != moment:
                 self._ticking[key] = moment
-                commands.append(TimerCommand(partition, tenant_id, {"command": "sla_tick", **about}))
+                commands.append(_command("sla_tick", key, state))
             if not exception_state.settled(state, now_epoch=now_epoch, window_seconds=self.dedup_window_seconds):
                 self._forgetting.discard(key)
             elif key not in self._forgetting:
                 self._forgetting.add(key)
-                forget[(partition, tenant_id)].append(exception_id)
+                tenant_id, exception_id = key.split("/", 1)
+                forget[(state["source"][1], tenant_id)].append(exception_id)
         commands += _batched(forget, "forget", "exception_ids")
         commands += _batched(self._stale_calls(calls or {}, now_epoch), "forget_tool_calls", "keys")
         return commands
@@ -100,3 +98,10 @@ def _batched(groups: Mapping[tuple[int, str], list[str]], name: str, field: str)
     return [TimerCommand(partition, tenant_id, {"command": name, "tenant_id": tenant_id,
                                                 field: ids[start:start + FORGET_BATCH]})
             for (partition, tenant_id), ids in groups.items() for start in range(0, len(ids), FORGET_BATCH)]
+
+
+def _command(name: str, key: str, state: ExceptionState) -> TimerCommand:
+    """A command about one exception, on its partition (the key is ``tenant/exception``; tenant ids hold no "/")."""
+    tenant_id, exception_id = key.split("/", 1)
+    return TimerCommand(state["source"][1], tenant_id,
+                        {"command": name, "tenant_id": tenant_id, "exception_id": exception_id})
