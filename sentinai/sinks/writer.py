@@ -92,8 +92,7 @@ class EventWriter:
         first: dict[str, EventEnvelope] = {}
         for event in events:
             first.setdefault(event.event_id, event)
-        # Event-id order is a stable lock order: writers that overlap cannot deadlock.
-        batch = sorted(first.values(), key=lambda e: e.event_id)
+        batch = sorted(first.values(), key=_lock_order)
         try:
             return await self._write_retrying(batch, len(events))
         except InvalidSnapshots as err:
@@ -114,10 +113,15 @@ class EventWriter:
     async def _write_retrying(self, batch: list[EventEnvelope], received: int) -> WriteResult:
         attempts_left = _ATTEMPTS_AGAINST_CONCURRENT_WRITERS
         probe = self._probe_first
+        # Worked out before a connection is taken: the transaction then holds its backend only for
+        # the statements, and the other batch in flight has the Python side meanwhile.
+        whole: _Prepared | None = None
         while True:
             try:
+                if not probe and whole is None:
+                    whole = _Prepared.of(batch)
                 async with self._pool.acquire() as conn, conn.transaction():
-                    result = await _write(conn, batch, received, probe=probe)
+                    result = await _write(conn, batch, received, prepared=None if probe else whole)
                 self._probe_first = result.inserted < len(batch)
                 return result
             except (asyncpg.UniqueViolationError, InvalidSnapshots) as err:
@@ -144,7 +148,7 @@ class EventWriter:
                 for event in batch:
                     try:
                         async with conn.transaction():
-                            await _write(conn, [event], 1, probe=True)
+                            await _write(conn, [event], 1, prepared=None)
                     except (*_REJECTIONS, InvalidSnapshots):
                         refused.append(event.event_id)
             finally:
@@ -152,30 +156,54 @@ class EventWriter:
         return refused
 
 
+def _lock_order(event: EventEnvelope) -> tuple[str, str, str]:
+    """The order a batch is written in: one total order for every writer, so writers that overlap
+    (two workers during a rebalance) cannot deadlock; grouped by exception, so that consecutive
+    rows land on the same pages of the timeline index."""
+    return (event.tenant_id, event.exception_id, event.event_id)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch as the statements take it: the events' COPY records and each projection's rows."""
+
+    events: list[EventEnvelope]
+    records: list[Row]
+    rows: list[list[Row]]
+
+    @classmethod
+    def of(cls, events: list[EventEnvelope]) -> _Prepared:
+        """Raises :class:`InvalidSnapshots` naming every event of ``events`` that cannot be projected."""
+        rows, invalid = [], {}
+        for projection in PROJECTIONS:
+            try:
+                rows.append(projection.rows(events))
+            except InvalidSnapshots as err:
+                invalid.update(err.errors)
+        if invalid:
+            raise InvalidSnapshots(invalid)
+        records = [(e.event_id, e.tenant_id, e.exception_id, e.event_type, e.actor.type, e.actor.id,
+                    e.payload, e.occurred_at) for e in events]
+        return cls(events, records, rows)
+
+
 async def _write(conn: asyncpg.Connection, batch: list[EventEnvelope], received: int, *,
-                 probe: bool) -> WriteResult:
-    """Write ``batch`` (distinct events); without ``probe``, one already stored fails the COPY."""
-    stored = {r[0] for r in await conn.fetch(_PROBE, [e.event_id for e in batch])} if probe else ()
-    new = [e for e in batch if e.event_id not in stored] if stored else batch
-    if not new:
-        return WriteResult(inserted=0, duplicates=received, exceptions_upserted=0)
-    rows, invalid = [], {}
-    for projection in PROJECTIONS:
-        try:
-            rows.append(projection.rows(new))
-        except InvalidSnapshots as err:
-            invalid.update(err.errors)
-    if invalid:
-        raise InvalidSnapshots(invalid)
-    await conn.copy_records_to_table(
-        "exception_events", columns=_EVENT_COLUMNS,
-        records=[(e.event_id, e.tenant_id, e.exception_id, e.event_type, e.actor.type, e.actor.id,
-                  e.payload, e.occurred_at) for e in new])
-    counts = [await _upsert(conn, p.sql, r) for p, r in zip(PROJECTIONS, rows, strict=True)]
+                 prepared: _Prepared | None) -> WriteResult:
+    """Write ``batch`` (distinct events). ``prepared`` is the whole batch, written without looking
+    first (one already stored fails the COPY); without it, the stored events are probed for and
+    only the new ones are prepared and written."""
+    if prepared is None:
+        stored = {r[0] for r in await conn.fetch(_PROBE, [e.event_id for e in batch])}
+        new = [e for e in batch if e.event_id not in stored] if stored else batch
+        if not new:
+            return WriteResult(inserted=0, duplicates=received, exceptions_upserted=0)
+        prepared = _Prepared.of(new)
+    await conn.copy_records_to_table("exception_events", columns=_EVENT_COLUMNS, records=prepared.records)
+    counts = [await _upsert(conn, p.sql, r) for p, r in zip(PROJECTIONS, prepared.rows, strict=True)]
     by_table = dict(zip((p.table for p in PROJECTIONS), counts, strict=True))
     return WriteResult(
-        inserted=len(new),
-        duplicates=received - len(new),
+        inserted=len(prepared.events),
+        duplicates=received - len(prepared.events),
         exceptions_upserted=by_table[EXCEPTIONS.table],
         approvals_upserted=by_table[APPROVALS.table],
         tool_executions_upserted=by_table[TOOL_EXECUTIONS.table],
