@@ -74,9 +74,9 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=256_000, ge=1024)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     dedup_window_seconds: int = Field(default=86_400, ge=1)
-    sink_batch_size: int = Field(default=500, ge=1)
+    sink_batch_size: int = Field(default=1000, ge=1)
     sink_batch_ms: int = Field(default=200, ge=1)
-    sink_in_flight: int = Field(default=2, ge=1, le=8)  # sink batches written at once (acked in order)
+    sink_in_flight: int = Field(default=4, ge=1, le=8)  # sink batches written at once (acked in order)
     fetch_max_wait_ms: int = Field(default=50, ge=1, le=10_000)  # the worker consumer's fetch long-poll
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
     llm_base_url: str | None = None

@@ -244,9 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sentinai.bench.sink", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200_000, help="events to write (default 200000)")
     parser.add_argument("--batch-size", type=int, default=load_settings().sink_batch_size,
-                        help="events per sink batch (default: SENTINAI_SINK_BATCH_SIZE, 500)")
+                        help="events per sink batch (default: SENTINAI_SINK_BATCH_SIZE, 1000)")
     parser.add_argument("--in-flight", type=int, default=load_settings().sink_in_flight,
-                        help="batches written at once (default: SENTINAI_SINK_IN_FLIGHT, 2)")
+                        help="batches written at once (default: SENTINAI_SINK_IN_FLIGHT, 4)")
     args = parser.parse_args(argv)
     with _server() as server_url:
         seconds = asyncio.run(_run(server_url, args.n, args.batch_size, args.in_flight))
