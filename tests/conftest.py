@@ -103,6 +103,16 @@ def template_database(server_url: str) -> str:
 @pytest.fixture
 def database_url(server_url: str, template_database: str) -> Iterator[str]:
     """A fresh, migrated database for this test (postgresql:// URL); dropped afterwards."""
+    yield from _cloned_database(server_url)
+
+
+@pytest.fixture
+def second_database_url(server_url: str, template_database: str) -> Iterator[str]:
+    """Another fresh, migrated database, for tests that compare two (a rebuild from the log, say)."""
+    yield from _cloned_database(server_url)
+
+
+def _cloned_database(server_url: str) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
 
     async def run(sql: str) -> None:

@@ -13,18 +13,7 @@ from sentinai.sinks.repositories import get_exception
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams.envelope import EventEnvelope
 from tests.sinks.conftest import T0, event, lifecycle
-
-TABLES = ("exception_events", "exceptions", "approvals", "tool_executions")
-
-
-async def fingerprint(pool: asyncpg.Pool) -> dict[str, tuple[int, str]]:
-    """Row count and an md5 over every column of every row, per table."""
-    result = {}
-    for table in TABLES:
-        row = await pool.fetchrow(
-            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {table} t")
-        result[table] = (row[0], row[1])
-    return result
+from tests.support.db import fingerprint
 
 
 def approval_events(tenant: str, exception_id: str) -> list[EventEnvelope]:

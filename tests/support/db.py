@@ -37,3 +37,21 @@ def wait_for(url: str, sql: str, *args: Any, until: Callable[[Any], bool] = bool
         if time.monotonic() > deadline:
             raise AssertionError(f"{sql} {args}: still {value!r} after {timeout}s")
         time.sleep(0.2)
+
+
+SYSTEM_OF_RECORD = ("exception_events", "exceptions", "approvals", "tool_executions")
+
+
+async def fingerprint(pool: asyncpg.Pool, tables: tuple[str, ...] = SYSTEM_OF_RECORD, *,
+                      without: tuple[str, ...] = ()) -> dict[str, tuple[int, str]]:
+    """Row count and an md5 over every column (but ``without``) of every row, per table."""
+    result = {}
+    for table in tables:
+        columns = [r[0] for r in await pool.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name = $1 ORDER BY ordinal_position", table)]
+        kept = ", ".join(c for c in columns if c not in without)
+        row = await pool.fetchrow(f"SELECT count(*), md5(coalesce(string_agg(r::text, '|' ORDER BY r::text), '')) "
+                                  f"FROM (SELECT {kept} FROM {table}) r")
+        result[table] = (row[0], row[1])
+    return result
