@@ -25,6 +25,7 @@ from sentinai.agents.llm import LLMStage
 from sentinai.agents.metrics import EVENTS_PROCESSED, EXCEPTION_STATES
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.pack_cache import PackCache
+from sentinai.agents.retention import apply_tenant_retention
 from sentinai.agents.sink import run_sink
 from sentinai.agents.timers import TimerScan
 from sentinai.agents.tools import Tools, ToolsTopics
@@ -255,6 +256,16 @@ def create_app(settings: Settings) -> faust.App:
                 await resources.packs.refresh()
             except (OSError, asyncpg.PostgresError) as err:
                 log.warning("pack refresh failed: %s", err)
+
+    @app.timer(interval=settings.retention_interval_seconds)
+    async def apply_retention_policies() -> None:
+        """Delete what each tenant keeps no longer (its dataTTL); a failed round is tried again next time."""
+        if resources.pool is None or resources.packs is None:
+            return
+        try:
+            await apply_tenant_retention(resources.pool, resources.packs, now=datetime.now(UTC))
+        except Exception:  # a timer that raised would stop for good
+            log.exception("retention round failed")
 
     progress = {"last": ""}
     watchdog = Watchdog(app, work=pipeline_work, stall_seconds=30.0)

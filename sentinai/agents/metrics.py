@@ -25,3 +25,5 @@ TOOL_CALLS = Counter("sentinai_tool_calls_total", "Tool calls by outcome", ["ten
 EXCEPTION_STATES = Gauge("sentinai_exception_states", "Exception states held for the partitions this worker owns")
 EXCEPTION_STATES_FORGOTTEN = Counter("sentinai_exception_states_forgotten_total",
                                      "Exception states dropped once settled and past the dedup window", ["tenant"])
+RETENTION_DELETED = Counter("sentinai_retention_deleted_total",
+                            "Rows deleted by the retention job (the tenant's dataTTL)", ["tenant", "table"])

@@ -8,7 +8,9 @@ it goes with all its events, approvals and tool executions, so an exception is k
 whole. Events older than the cutoff that belong to no exception row (rejected input, say) go too.
 
 Work is done in small batches, each its own short transaction, so the sink and the web view never
-wait long on its locks. Each tenant's run is recorded in ``retention_runs``.
+wait long on its locks. Each tenant's run is recorded in ``retention_runs``. Every worker runs the
+job on a timer (``SENTINAI_RETENTION_INTERVAL_SECONDS``) through :func:`apply_retention_exclusively`:
+a session advisory lock lets one of them run at a time, and the others skip that round.
 
 Replaying a topic that still holds forgotten events brings them back; Kafka's own retention should
 be shorter than the shortest ``dataTTL``.
@@ -90,6 +92,27 @@ async def apply_retention(pool: asyncpg.Pool, *, ttl_days_by_tenant: Mapping[str
             run["approvals_deleted"], run["tool_executions_deleted"], run["batches"])
         runs.append(run)
     return runs
+
+
+# pg_try_advisory_lock key of the retention job: any 64-bit number no other SentinAI lock uses.
+_JOB_LOCK = 0x53_52_45_54_45_4E_54  # "SRETENT"
+
+
+async def apply_retention_exclusively(pool: asyncpg.Pool, *, ttl_days_by_tenant: Mapping[str, int], now: datetime,
+                                      batch_size: int = 1000) -> list[dict[str, Any]] | None:
+    """:func:`apply_retention`, unless another process is running it now: None then.
+
+    The lock is held by a session of its own, so a worker that dies mid-run releases it with its
+    connection; the batches already deleted stay deleted and the next run carries on.
+    """
+    async with pool.acquire() as holder:
+        if not await holder.fetchval("SELECT pg_try_advisory_lock($1)", _JOB_LOCK):
+            return None
+        try:
+            return await apply_retention(pool, ttl_days_by_tenant=ttl_days_by_tenant, now=now,
+                                         batch_size=batch_size)
+        finally:
+            await holder.execute("SELECT pg_advisory_unlock($1)", _JOB_LOCK)
 
 
 async def _in_retention_transaction(pool: asyncpg.Pool, sql: str, *args: object) -> asyncpg.Record:

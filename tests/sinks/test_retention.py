@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import asyncpg
 
-from sentinai.sinks.retention import apply_retention
+from sentinai.sinks.retention import _JOB_LOCK, apply_retention, apply_retention_exclusively
 from sentinai.sinks.writer import EventWriter
 from tests.sinks.conftest import T0, event, lifecycle
 from tests.sinks.test_writer import approval_events, tool_events
@@ -66,3 +66,19 @@ async def test_a_second_run_finds_nothing_and_is_recorded(pool: asyncpg.Pool) ->
         ("acme", 0, 0), ("beta", 0, 0)]
     assert await pool.fetchval("SELECT count(*) FROM retention_runs") == 4
     assert await _count(pool, "exceptions", "beta") == 25
+
+
+async def test_one_process_runs_the_job_at_a_time(pool: asyncpg.Pool) -> None:
+    await _seed(pool)
+    other_worker = await pool.acquire()
+    try:
+        assert await other_worker.fetchval("SELECT pg_try_advisory_lock($1)", _JOB_LOCK)
+        assert await apply_retention_exclusively(pool, ttl_days_by_tenant={"acme": 30}, now=NOW) is None
+        assert await _count(pool, "exceptions", "acme") == 29
+        await other_worker.execute("SELECT pg_advisory_unlock($1)", _JOB_LOCK)
+    finally:
+        await pool.release(other_worker)
+    runs = await apply_retention_exclusively(pool, ttl_days_by_tenant={"acme": 30}, now=NOW)
+    assert runs is not None and runs[0]["exceptions_deleted"] == 25
+    # released afterwards: the next round can take it
+    assert await apply_retention_exclusively(pool, ttl_days_by_tenant={"acme": 30}, now=NOW) is not None
