@@ -40,12 +40,19 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sentinai.agents.backpressure import SinkGate
+from sentinai.agents.retry import retry_forever
 from sentinai.agents.sink import DeadLetter, Sink
 from sentinai.sinks.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
 _FETCH_RETRY_SECONDS = 1.0
+
+
+def _log_unexpected_end(task: asyncio.Task[None]) -> None:
+    """The feed ends only when stopped; anything else is a bug that must not pass silently."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("sink feed stopped: events are no longer stored", exc_info=task.exception())
 
 
 class SinkFeed:
@@ -75,6 +82,7 @@ class SinkFeed:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="sink-feed")
+            self._task.add_done_callback(_log_unexpected_end)
 
     async def stop(self) -> None:
         """Stop reading; batches in flight are abandoned unacknowledged (the next owner reads them again)."""
@@ -84,7 +92,7 @@ class SinkFeed:
             self._task = None
 
     async def _run(self) -> None:
-        writer = await self._writer_factory()
+        writer = await retry_forever(self._writer_factory, what="sink feed start (database pool)")
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap_servers, group_id=self._group_id,
                                     enable_auto_commit=False, auto_offset_reset="earliest",
                                     fetch_max_wait_ms=self._fetch_max_wait_ms)
