@@ -56,7 +56,7 @@ async def decode_and_store(writer: EventWriter, batch: Sequence[Any], dead_lette
             # straight from the bytes: pydantic's own JSON parser, no intermediate dicts to validate
             decoded.append((record, EventEnvelope.model_validate_json(record.value)))
         except Exception as err:  # not an envelope of ours: parked on the DLQ, the log goes on
-            await dead_letter(record, err)
+            await retry_forever(lambda record=record, err=err: dead_letter(record, err), what="sink dead letter")
     await retry_forever(lambda: store_batch(writer, decoded, dead_letter), what="sink batch write")
 
 
