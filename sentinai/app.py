@@ -26,12 +26,12 @@ from sentinai.agents.metrics import EVENTS_PROCESSED, EXCEPTION_STATES
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.retention import apply_tenant_retention
-from sentinai.agents.sink import run_sink
+from sentinai.agents.sink_feed import SinkFeed
 from sentinai.agents.timers import TimerScan
 from sentinai.agents.tools import Tools, ToolsTopics
 from sentinai.agents.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
-from sentinai.settings import Settings
+from sentinai.settings import Settings, bootstrap_servers
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams import codec
@@ -163,15 +163,23 @@ def create_app(settings: Settings) -> faust.App:
         assert resources.pool is not None
         return resources.pool
 
-    @app.agent(topics.events, name="sink", concurrency=1)
-    async def sink_agent(stream: faust.StreamT) -> Any:
-        async def refused(event: faust.EventT, error: BaseException) -> None:
-            await dead_letter(topics.dlq, event, error, stage="sink")
+    async def refused(record: Any, error: BaseException) -> None:
+        delivery = await dead_letter(topics.dlq, record, error, stage="sink")
+        await delivery  # on the DLQ before the feed commits past it
 
-        async for count in run_sink(stream, writer_factory=writer, gate=gate, dead_letter=refused,
-                                    batch_size=settings.sink_batch_size, batch_seconds=settings.sink_batch_ms / 1000,
-                                    in_flight=settings.sink_in_flight):
-            yield count
+    sink_feed = SinkFeed(bootstrap_servers=bootstrap_servers(settings.require_broker()), topic=names.events,
+                         group_id=f"{settings.app_id}-sink", writer_factory=writer, gate=gate, dead_letter=refused,
+                         batch_size=settings.sink_batch_size, batch_seconds=settings.sink_batch_ms / 1000,
+                         in_flight=settings.sink_in_flight, fetch_max_wait_ms=settings.fetch_max_wait_ms)
+
+    @app.on_partitions_assigned.connect
+    async def follow_intake_partitions(app: faust.App, assigned: set[Any], **kwargs: Any) -> None:
+        """The sink stores the events partitions with the numbers of this worker's intake partitions."""
+        sink_feed.follow(tp.partition for tp in assigned if tp.topic == names.exceptions)
+
+    @app.task
+    async def start_sink_feed() -> None:
+        sink_feed.start()
 
     @app.agent(topics.dlq, name="dead-letters", concurrency=1)
     async def dead_letter_agent(stream: faust.StreamT) -> Any:
@@ -192,7 +200,7 @@ def create_app(settings: Settings) -> faust.App:
                 raise
             except Exception as err:  # a refused or malformed command: the operator sees why in the DLQ
                 log.warning("command refused: %s", err)
-                await dead_letter(topics.dlq, event, err, stage="act")
+                await dead_letter(topics.dlq, event.message, err, stage="act")
             yield None
 
     @app.agent(topic(names.tool_requests), name="tools", concurrency=1)
@@ -213,7 +221,7 @@ def create_app(settings: Settings) -> faust.App:
                     raise
                 except Exception as err:
                     log.exception("tool request failed")
-                    await dead_letter(topics.dlq, event, err, stage="tools")
+                    await dead_letter(topics.dlq, event.message, err, stage="tools")
                 yield None
 
     if topics.llm is not None:
@@ -285,7 +293,8 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.on_before_shutdown.connect
     async def close_resources(app: faust.App, **kwargs: Any) -> None:
-        """After the consumer stopped (every agent is done with the pool), close it."""
+        """After the consumer stopped (every agent is done with the pool) and the sink feed, close it."""
+        await sink_feed.stop()
         await resources.close()
 
     return app

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from faust.types import EventT, StreamT, TopicT
+from faust.types import StreamT, TopicT
 
 from sentinai.agents.acking import events_acked_when_handled
 from sentinai.agents.metrics import DLQ_MESSAGES
@@ -19,14 +19,19 @@ from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict
 log = logging.getLogger(__name__)
 
 
-async def dead_letter(dlq: TopicT, event: EventT, error: BaseException, *, stage: str) -> None:
-    """Park the original message (key, value, partition) on the DLQ with Kafka Connect's error headers."""
-    message = event.message
-    tenant = event.key.decode("utf-8", "replace") if isinstance(event.key, bytes) else None
-    await dlq.send(key=event.key, value=event.value, partition=message.partition,
-                   headers=dlq_headers(topic=message.topic, partition=message.partition, offset=message.offset,
-                                       error=error, stage=stage, tenant_id=tenant))
+async def dead_letter(dlq: TopicT, message: Any, error: BaseException, *, stage: str) -> Awaitable[Any]:
+    """Park the original message (key, value, partition) on the DLQ with Kafka Connect's error headers.
+
+    ``message`` is faust's ``event.message`` or an aiokafka consumer record (both carry the topic,
+    partition, offset and the raw key and value). Returns the send's delivery future: a caller that
+    commits offsets itself (the sink feed) awaits it before committing past the message.
+    """
+    tenant = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
+    delivery = await dlq.send(key=message.key, value=message.value, partition=message.partition,
+                              headers=dlq_headers(topic=message.topic, partition=message.partition,
+                                                  offset=message.offset, error=error, stage=stage, tenant_id=tenant))
     DLQ_MESSAGES.labels(stage).inc()
+    return delivery
 
 
 def _text(value: str) -> str:

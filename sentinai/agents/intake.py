@@ -234,7 +234,7 @@ class Intake:
         EVENTS_PROCESSED.labels("deferred").inc()
 
     async def _dead_letter(self, event: EventT, error: BaseException, *, stage: str) -> None:
-        await dead_letter(self.topics.dlq, event, error, stage=stage)
+        await dead_letter(self.topics.dlq, event.message, error, stage=stage)
         EVENTS_PROCESSED.labels("dead_lettered").inc()
 
 

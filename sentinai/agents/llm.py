@@ -77,7 +77,7 @@ class LLMStage:
                 try:
                     requests.append((event, codec.loads(event.value)))
                 except codec.UndecodableMessage as err:
-                    await dead_letter(self.intake.topics.dlq, event, err, stage="llm")
+                    await dead_letter(self.intake.topics.dlq, event.message, err, stage="llm")
             results = await asyncio.gather(*(self._assess(r) for _, r in requests), return_exceptions=True)
             for (event, request), result in zip(requests, results, strict=True):
                 if isinstance(result, BaseException) or result is None:
@@ -91,7 +91,7 @@ class LLMStage:
                     raise
                 except Exception as err:  # never let it escape: faust would restart the agent past the batch
                     log.exception("publishing an LLM-assisted decision failed")
-                    await dead_letter(self.intake.topics.dlq, event, err, stage="llm")
+                    await dead_letter(self.intake.topics.dlq, event.message, err, stage="llm")
             for event in batch:
                 await stream.ack(event)
             yield len(batch)

@@ -7,7 +7,8 @@
    (without quota throttling), and preloads N ~1 KB exceptions into a fresh input topic.
 2. Baseline: a raw aiokafka consume → JSON decode → produce loop over the same messages.
 3. Pipeline: one ``sentinai worker``; throughput from its first to its last decision, and to the
-   last row committed in PostgreSQL.
+   last row committed in PostgreSQL; the worker's CPU time (start-up included) per exception, a
+   number that other load on the machine disturbs much less than the rates.
 4. Latency: a fresh worker under a steady offered load of half the measured maximum; p50/p95/p99
    from produce to decision and from produce to committed row; the worker's peak RSS.
 """
@@ -132,6 +133,15 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 class Worker:
     def __init__(self, settings: Settings, database_url: str, log: Path) -> None:
         env = {**os.environ, **settings.as_environment(), "SENTINAI_DATABASE_URL": database_url,
@@ -239,6 +249,7 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         try:
             decisions = asyncio.run(_decision_times(bootstrap, settings.topic_decisions, n, timeout=max(600, n / 50)))
             row_done = asyncio.run(_wait_rows(database_url, tenant_ids, n, timeout=600))
+            cpu_seconds = _cpu_seconds(worker.process.pid)
         finally:
             rss_throughput = worker.stop()
         if len(decisions) < n:
@@ -267,6 +278,7 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         "pipeline_msgs_per_second": pipeline_rate,
         "pipeline_stored_msgs_per_second": stored_rate,
         "pipeline_vs_raw_ratio": pipeline_rate / raw_rate,
+        "worker_cpu_ms_per_exception": 1000 * cpu_seconds / n,
         **latency,
         "worker_peak_rss_mb": max(rss_throughput, rss_latency),
     }

@@ -1,15 +1,15 @@
-"""The sink feed with batches in flight: offsets acknowledged in order, only once stored."""
+"""The sink with batches in flight: batches acknowledged in order, only once stored."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.sink import run_sink
+from sentinai.agents.sink import Sink
 from sentinai.sinks.errors import BatchRejected, SinkUnavailable
 from sentinai.streams import codec
 from sentinai.streams.envelope import Actor, EventEnvelope
@@ -23,19 +23,14 @@ def message(offset: int, *, value: bytes | None = None) -> SimpleNamespace:
 
 
 class Stream:
-    """faust's stream as the feed uses it: batches from noack_take, acks recorded in order."""
+    """The feed's side: batches submitted in order, acknowledgements recorded in order."""
 
     def __init__(self, batches: list[list[SimpleNamespace]]) -> None:
         self.batches = batches
         self.acked: list[int] = []
 
-    async def noack_take(self, size: int, within: float) -> AsyncIterator[list[SimpleNamespace]]:
-        for batch in self.batches:
-            yield batch
-        await asyncio.Event().wait()  # a live stream: no more input yet
-
-    async def ack(self, event: SimpleNamespace) -> None:
-        self.acked.append(event.offset)
+    async def acknowledge(self, batch: Sequence[SimpleNamespace]) -> None:
+        self.acked.extend(record.offset for record in batch)
 
 
 class Writer:
@@ -66,16 +61,16 @@ async def feed(stream: Stream, writer: Writer, *, in_flight: int, until: int,
     gate = SinkGate(high_water=1_000)
     gate.published(sum(len(b) for b in stream.batches))
 
-    async def writer_factory() -> Writer:
-        return writer
+    async def dead_letter(record: SimpleNamespace, error: BaseException) -> None:
+        (dead if dead is not None else []).append(record.offset)
 
-    async def dead_letter(event: SimpleNamespace, error: BaseException) -> None:
-        (dead if dead is not None else []).append(event.offset)
+    sink = Sink(writer=writer, gate=gate, dead_letter=dead_letter, acknowledge=stream.acknowledge,  # type: ignore[arg-type]
+                in_flight=in_flight)
 
     async def consume() -> None:
-        async for _ in run_sink(stream, writer_factory=writer_factory, gate=gate, dead_letter=dead_letter,  # type: ignore[arg-type]
-                                batch_size=2, batch_seconds=0.1, in_flight=in_flight):
-            pass
+        for batch in stream.batches:
+            await sink.submit(batch)
+        await asyncio.Event().wait()  # a live feed: no more input yet
 
     task = asyncio.create_task(consume())
     try:
@@ -86,6 +81,7 @@ async def feed(stream: Stream, writer: Writer, *, in_flight: int, until: int,
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        sink.cancel()
     return gate
 
 
