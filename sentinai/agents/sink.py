@@ -45,18 +45,23 @@ async def store_batch(writer: EventWriter, decoded: list[tuple[Any, EventEnvelop
             refused = set(err.event_ids) or {envelope.event_id for _, envelope in decoded}
             for record, envelope in decoded:
                 if envelope.event_id in refused:
-                    await dead_letter(record, err)
+                    await _park(dead_letter, record, err)
             decoded = [(r, envelope) for r, envelope in decoded if envelope.event_id not in refused]
 
 
-async def decode_and_store(writer: EventWriter, batch: Sequence[Any], dead_letter: DeadLetter) -> None:
+async def _park(dead_letter: DeadLetter, record: Any, error: BaseException) -> None:
+    """Dead-letter ``record``, retrying until the DLQ has it: the batch is acknowledged past it after."""
+    await retry_forever(lambda: dead_letter(record, error), what="sink dead letter")
+
+
+async def _decode_and_store(writer: EventWriter, batch: Sequence[Any], dead_letter: DeadLetter) -> None:
     decoded = []
     for record in batch:
         try:
             # straight from the bytes: pydantic's own JSON parser, no intermediate dicts to validate
             decoded.append((record, EventEnvelope.model_validate_json(record.value)))
         except Exception as err:  # not an envelope of ours: parked on the DLQ, the log goes on
-            await retry_forever(lambda record=record, err=err: dead_letter(record, err), what="sink dead letter")
+            await _park(dead_letter, record, err)
     await retry_forever(lambda: store_batch(writer, decoded, dead_letter), what="sink batch write")
 
 
@@ -86,7 +91,7 @@ class Sink:
         self._writing.clear()
 
     async def _store_then_acknowledge(self, batch: Sequence[Any], earlier: asyncio.Task[None] | None) -> None:
-        await decode_and_store(self._writer, batch, self._dead_letter)
+        await _decode_and_store(self._writer, batch, self._dead_letter)
         if earlier is not None:
             await earlier  # acknowledged in order: raises (and acknowledges nothing) if it did not finish
         await self._acknowledge(batch)
