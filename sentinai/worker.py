@@ -17,6 +17,7 @@ from sentinai.agents.faust_fixes import (
     install_reliable_producer_flush,
 )
 from sentinai.app import create_app
+from sentinai.garbage_collection import tune_for_worker
 from sentinai.settings import Settings
 from sentinai.streams.topics import ensure_topics
 
@@ -43,4 +44,5 @@ def run_worker(settings: Settings) -> None:
     # No terminal spinner: to feed it, faust sets the root logger to DEBUG whenever the level is
     # WARNING or above, and every debug call in faust (one per message sent) then builds a record.
     worker.spinner = None
+    tune_for_worker()
     worker.execute_from_commandline()
