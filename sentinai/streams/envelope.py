@@ -6,6 +6,7 @@ stage produces the same id and every consumer, the Postgres sink first, can drop
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
 from typing import Any, Literal
@@ -14,12 +15,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 _NAMESPACE = uuid.UUID("7d3a3b9e-5c1f-4b8e-9d6a-2f0c1e4b8a10")
+_NAMESPACE_BYTES = _NAMESPACE.bytes
 
 ActorType = Literal["agent", "user", "system"]
 
 
 def event_id_for(tenant_id: str, exception_id: str, event_type: str, step: str = "") -> str:
-    return str(uuid.uuid5(_NAMESPACE, f"{tenant_id}\x1f{exception_id}\x1f{event_type}\x1f{step}"))
+    """``str(uuid.uuid5(namespace, name))``, computed without the UUID object: a third of the cost,
+    and an exception takes some fifteen of these."""
+    name = f"{tenant_id}\x1f{exception_id}\x1f{event_type}\x1f{step}".encode()
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Actor(BaseModel):
