@@ -8,7 +8,6 @@ changes to the changelog before it commits input offsets) is not counted twice.
 
 from __future__ import annotations
 
-from copy import deepcopy
 from typing import Any
 
 TenantState = dict[str, Any]
@@ -31,8 +30,14 @@ def already_applied(state: TenantState | None, source: Source) -> bool:
     return last is not None and offset <= last
 
 
+def _copy(state: TenantState) -> TenantState:
+    """A copy safe to change: the state's containers (counters, offsets, the minute) hold only
+    scalars, so copying them one level down is enough, at a tenth of ``deepcopy``'s cost."""
+    return {key: value.copy() if isinstance(value, dict | list) else value for key, value in state.items()}
+
+
 def _applied(state: TenantState | None, source: Source) -> TenantState:
-    new = deepcopy(state) if state is not None else empty_state()
+    new = _copy(state) if state is not None else empty_state()
     topic, partition, offset = source
     new["applied"][f"{topic}:{partition}"] = offset
     return new
