@@ -31,7 +31,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from sentinai.bench import workload
-from sentinai.embedded.process import free_port
+from sentinai.embedded.process import exit_on_sigterm, free_port
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
 from sentinai.streams import codec
 from sentinai.streams.topics import ensure_topics
@@ -341,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--latency-seconds", type=float, default=20.0)
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     results = run(args.n, args.tenants, args.latency_seconds, args.partitions)
     print(f"{'metric':<34}{'value':>14}")
     for name, value in results.items():

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from sentinai.embedded.process import exit_on_sigterm
 from sentinai.migrate import upgrade
 from sentinai.settings import asyncpg_dsn, load_settings
 from sentinai.sinks.pool import dumps, open_pool
@@ -248,6 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--in-flight", type=int, default=load_settings().sink_in_flight,
                         help="batches written at once (default: SENTINAI_SINK_IN_FLIGHT, 4)")
     args = parser.parse_args(argv)
+    exit_on_sigterm()
     with _server() as server_url:
         seconds = asyncio.run(_run(server_url, args.n, args.batch_size, args.in_flight))
     rate = {path: args.n / s for path, s in seconds.items()}

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,12 @@ from pathlib import Path
 
 class PortInUse(RuntimeError):
     """The port a server should listen on is taken by another process."""
+
+
+def exit_on_sigterm() -> None:
+    """Make SIGTERM raise SystemExit in this process, so that its ``with`` and ``finally`` blocks
+    stop the servers it started (by default SIGTERM ends Python at once and orphans them)."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 
 
 def port_is_free(host: str, port: int) -> bool:
