@@ -35,6 +35,7 @@ from sentinai.settings import Settings, bootstrap_servers
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams import codec
+from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.topics import TopicNames
 from sentinai.tools.invoker import ToolInvoker
 
@@ -105,9 +106,13 @@ def create_app(settings: Settings) -> faust.App:
         return app.topic(name, partitions=settings.topic_partitions, key_serializer="raw",
                          value_serializer="raw", internal=False)
 
-    topics = IntakeTopics(events=topic(names.events), decisions=topic(names.decisions), dlq=topic(names.dlq),
-                          deferred=topic(names.deferred),
-                          llm=topic(names.llm) if settings.llm_base_url else None)
+    def outbound(name: str) -> DirectTopic:
+        """What the agents send to: the same topic, without faust's per-message send machinery."""
+        return DirectTopic(topic(name))
+
+    topics = IntakeTopics(events=outbound(names.events), decisions=outbound(names.decisions), dlq=outbound(names.dlq),
+                          deferred=outbound(names.deferred),
+                          llm=outbound(names.llm) if settings.llm_base_url else None)
     exceptions_table = app.Table("exception-state", default=None, partitions=settings.topic_partitions)
     tenants_table = app.Table("tenant-state", default=None, partitions=settings.topic_partitions)
     tool_calls_table = app.Table("tool-calls", default=None, partitions=settings.topic_partitions)
@@ -121,7 +126,7 @@ def create_app(settings: Settings) -> faust.App:
                     pause=lambda: pause_fetching(app.consumer, intake_partitions()),
                     resume=lambda: resume_fetching(app.consumer, intake_partitions()))
     act = Act(topics=ActTopics(events=topics.events, decisions=topics.decisions,
-                               tool_requests=topic(names.tool_requests)),
+                               tool_requests=outbound(names.tool_requests)),
               exceptions_table=exceptions_table, tool_calls_table=tool_calls_table, gate=gate,
               dedup_window_seconds=settings.dedup_window_seconds)
     intake_holder: dict[str, Intake] = {}
@@ -142,7 +147,7 @@ def create_app(settings: Settings) -> faust.App:
             await handler.handle(event)
             yield None
 
-    @app.agent(topics.deferred, name="deferred", concurrency=1)
+    @app.agent(topic(names.deferred), name="deferred", concurrency=1)
     async def deferred_agent(stream: faust.StreamT) -> Any:
         """Deferred messages come back when their not-before time has passed, in order per partition."""
         handler = await intake()
@@ -181,7 +186,7 @@ def create_app(settings: Settings) -> faust.App:
     async def start_sink_feed() -> None:
         sink_feed.start()
 
-    @app.agent(topics.dlq, name="dead-letters", concurrency=1)
+    @app.agent(topic(names.dlq), name="dead-letters", concurrency=1)
     async def dead_letter_agent(stream: faust.StreamT) -> Any:
         async for offset in run_dead_letters(stream, pool_factory=pool):
             yield offset
@@ -209,7 +214,7 @@ def create_app(settings: Settings) -> faust.App:
         await resources.ready()
         assert resources.packs is not None
         async with ToolInvoker() as invoker:
-            tools_topics = ToolsTopics(events=topics.events, results=topic(names.tool_results))
+            tools_topics = ToolsTopics(events=topics.events, results=outbound(names.tool_results))
             notifications = Notifications(topics=tools_topics, delivered_table=tool_calls_table,
                                           packs=resources.packs, invoker=invoker, gate=gate)
             tools = Tools(topics=tools_topics, calls_table=tool_calls_table, tenants_table=tenants_table,
@@ -225,7 +230,7 @@ def create_app(settings: Settings) -> faust.App:
                 yield None
 
     if topics.llm is not None:
-        @app.agent(topics.llm, name="llm", concurrency=1)
+        @app.agent(topic(names.llm), name="llm", concurrency=1)
         async def llm_agent(stream: faust.StreamT) -> Any:
             """LLM-assisted decisions, in small concurrent batches acknowledged after publishing."""
             handler = await intake()
@@ -243,6 +248,7 @@ def create_app(settings: Settings) -> faust.App:
         return {tp.partition for tp in app.consumer.assignment() if tp.topic == names.timers}
 
     timer_scan = TimerScan(dedup_window_seconds=settings.dedup_window_seconds)
+    timers = outbound(names.timers)
 
     @app.timer(interval=5.0)
     async def send_due_timer_commands() -> None:
@@ -254,8 +260,7 @@ def create_app(settings: Settings) -> faust.App:
                  if entry and entry.get("partition") in owned}
         EXCEPTION_STATES.set(len(states))
         for due in timer_scan.due(states, datetime.now(UTC), calls):
-            await topic(names.timers).send(key=due.tenant_id.encode(), value=codec.dumps(due.command),
-                                           partition=due.partition)
+            await timers.send(key=due.tenant_id.encode(), value=codec.dumps(due.command), partition=due.partition)
 
     @app.timer(interval=settings.pack_refresh_seconds)
     async def refresh_packs() -> None:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from faust.types import EventT, TopicT
+from faust.types import EventT
 
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.metrics import DECISIONS, EXCEPTION_STATES_FORGOTTEN, NOTIFICATIONS
@@ -33,6 +33,7 @@ from sentinai.core.execution import (
 from sentinai.core.models import Status
 from sentinai.core.sla import emitted_phase, on_sla_tick
 from sentinai.streams import codec
+from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import Actor, DecisionRecord, EventEnvelope, event_id_for
 from sentinai.tables import tool_calls
 from sentinai.tables.exception_state import settled, sla_clock, state_key, with_run, with_sla_clock
@@ -55,9 +56,9 @@ class CommandRejected(ValueError):
 
 @dataclass
 class ActTopics:
-    events: TopicT
-    decisions: TopicT
-    tool_requests: TopicT
+    events: DirectTopic
+    decisions: DirectTopic
+    tool_requests: DirectTopic
 
 
 def later_decision(run: PlaybookRun, effect: EmitEvent, *, now: datetime) -> DecisionRecord | None:

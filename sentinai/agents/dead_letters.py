@@ -8,18 +8,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from faust.types import StreamT, TopicT
+from faust.types import StreamT
 
 from sentinai.agents.acking import events_acked_when_handled
 from sentinai.agents.metrics import DLQ_MESSAGES
 from sentinai.agents.retry import retry_forever
 from sentinai.sinks.dead_letters import record_dead_letter
+from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict
 
 log = logging.getLogger(__name__)
 
 
-async def dead_letter(dlq: TopicT, message: Any, error: BaseException, *, stage: str) -> Awaitable[Any]:
+async def dead_letter(dlq: DirectTopic, message: Any, error: BaseException, *, stage: str) -> Awaitable[Any]:
     """Park the original message (key, value, partition) on the DLQ with Kafka Connect's error headers.
 
     ``message`` is faust's ``event.message`` or an aiokafka consumer record (both carry the topic,

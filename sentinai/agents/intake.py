@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from faust.types import EventT, TopicT
+from faust.types import EventT
 
 from sentinai.agents.act import Act
 from sentinai.agents.backpressure import SinkGate
@@ -37,6 +37,7 @@ from sentinai.core.packs import TenantPacks
 from sentinai.core.sla import start_clock
 from sentinai.settings import Settings
 from sentinai.streams import codec
+from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.records import PIPELINE, decision_records, outcome_events
 from sentinai.tables import exception_state, tenant_state
@@ -49,11 +50,11 @@ RETRIES = 3
 
 @dataclass
 class IntakeTopics:
-    events: TopicT
-    decisions: TopicT
-    dlq: TopicT
-    deferred: TopicT
-    llm: TopicT | None = None  # None: no LLM configured, every tenant is decided by the rules
+    events: DirectTopic
+    decisions: DirectTopic
+    dlq: DirectTopic
+    deferred: DirectTopic
+    llm: DirectTopic | None = None  # None: no LLM configured, every tenant is decided by the rules
 
 
 def llm_request(exception: NormalizedException, *, source: tuple[str, int, int], first_seen: float,

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from faust.types import EventT, TopicT
+from faust.types import EventT
 
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.metrics import TOOL_CALLS
 from sentinai.agents.pack_cache import PackCache
 from sentinai.core.execution import TOOLS_AGENT
 from sentinai.streams import codec
+from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.tables import tenant_state, tool_calls
 from sentinai.tools.invoker import ToolInvoker
@@ -42,8 +43,8 @@ MAX_QUOTA_WAIT = 60.0
 
 @dataclass
 class ToolsTopics:
-    events: TopicT
-    results: TopicT
+    events: DirectTopic
+    results: DirectTopic
 
 
 def policy_for(packs: Any) -> ToolPolicy:
