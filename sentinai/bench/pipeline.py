@@ -9,6 +9,11 @@
 3. Pipeline: one ``sentinai worker``; throughput from its first to its last decision, and to the
    last row committed in PostgreSQL; the worker's CPU time (start-up included) per exception, a
    number that other load on the machine disturbs much less than the rates.
+3b. A second baseline, for comparison only: the raw loop with the worker's own traffic. The
+   messages the worker produced per exception are counted (events, decision records, commands,
+   table changelogs), and so are those it read back (all but the decision records and the
+   changelogs); the raw loop then produces that many per input and reads that many back
+   (``pipeline_vs_raw_fanout_ratio``). ``pipeline_vs_raw_ratio`` stays the one-in, one-out loop.
 4. Latency: a fresh worker under a steady offered load of half the measured maximum; p50/p95/p99
    from produce to decision and from produce to committed row; the worker's peak RSS.
 """
@@ -34,7 +39,7 @@ from sentinai.bench import workload
 from sentinai.embedded.process import exit_on_sigterm, free_port
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
 from sentinai.streams import codec
-from sentinai.streams.topics import ensure_topics
+from sentinai.streams.topics import TopicNames, ensure_topics
 
 PACKS = Path(__file__).resolve().parents[2] / "packs"
 
@@ -99,6 +104,85 @@ async def _raw_loop(bootstrap: str, source: str, sink: str, count: int, partitio
     finally:
         await consumer.stop()
         await producer.stop()
+
+
+async def _count_records(bootstrap: str, topic: str, partitions: int) -> int:
+    """Records in ``topic``, counted by reading it to the end (Tansu under-reports ListOffsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=4 * 1024 * 1024)
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        count = 0
+        while batches := await consumer.getmany(timeout_ms=1000, max_records=10_000):
+            count += sum(len(records) for records in batches.values())
+        return count
+    finally:
+        await consumer.stop()
+
+
+async def _worker_traffic(bootstrap: str, settings: Settings, n: int) -> tuple[float, float]:
+    """Messages the throughput worker produced per exception, and how many of them it read back
+    (all but the decision records and the table changelogs: the sink reads the events, the agents
+    their commands)."""
+    names = TopicNames.from_settings(settings)
+    produced = {name: await _count_records(bootstrap, name, settings.topic_partitions)
+                for name in names.all() if name != names.exceptions}
+    changelogs = [f"{settings.app_id}-{table}-changelog" for table in ("exception-state", "tenant-state", "tool-calls")]
+    changelog_records = sum([await _count_records(bootstrap, name, settings.topic_partitions) for name in changelogs])
+    out = sum(produced.values()) + changelog_records
+    return out / n, (out - produced[names.decisions] - changelog_records) / n
+
+
+async def _raw_fanout_loop(bootstrap: str, source: str, prefix: str, count: int, partitions: int, *,
+                           out_per_input: int, back_per_input: int) -> float:
+    """Seconds for the raw loop with the worker's traffic: each input decoded, ``out_per_input``
+    messages produced, ``back_per_input`` of them consumed and decoded again."""
+    back_topic, other_topic = f"{prefix}.raw-fan-back", f"{prefix}.raw-fan-out"
+    await _create_topic(bootstrap, back_topic, partitions)
+    await _create_topic(bootstrap, other_topic, partitions)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=4 * 1024 * 1024)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                              max_partition_fetch_bytes=4 * 1024 * 1024)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    for client in (consumer, reader, producer):
+        await client.start()
+
+    async def read_back() -> None:
+        expected, seen = count * back_per_input, 0
+        while seen < expected:
+            for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
+                for record in records:
+                    codec.loads(record.value)
+                seen += len(records)
+
+    try:
+        reader.assign([TopicPartition(back_topic, p) for p in range(partitions)])
+        assigned = [TopicPartition(source, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        reading = asyncio.create_task(read_back())
+        seen, started = 0, None
+        while seen < count:
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=2000)).items():
+                if started is None:
+                    started = time.perf_counter()
+                for record in records:
+                    value = codec.dumps(codec.loads(record.value))
+                    for i in range(out_per_input):
+                        topic = back_topic if i < back_per_input else other_topic
+                        await producer.send(topic, value, key=record.key, partition=tp.partition)
+                seen += len(records)
+        await producer.flush()
+        await reading
+        assert started is not None
+        return time.perf_counter() - started
+    finally:
+        for client in (consumer, reader, producer):
+            await client.stop()
 
 
 async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: float,
@@ -258,6 +342,10 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         first = min(decisions.values())
         pipeline_rate = n / (max(decisions.values()) - first)
         stored_rate = n / (row_done - first)
+        out_per_input, back_per_input = asyncio.run(_worker_traffic(bootstrap, settings, n))
+        fanout_seconds = asyncio.run(_raw_fanout_loop(
+            bootstrap, settings.topic_exceptions, prefix, n, partitions,
+            out_per_input=round(out_per_input), back_per_input=round(back_per_input)))
 
         latency_n = max(100, int(pipeline_rate / 2 * latency_seconds))
         latency_messages = [(k, codec.dumps(v)) for k, v in
@@ -278,6 +366,10 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         "pipeline_msgs_per_second": pipeline_rate,
         "pipeline_stored_msgs_per_second": stored_rate,
         "pipeline_vs_raw_ratio": pipeline_rate / raw_rate,
+        "worker_messages_out_per_exception": out_per_input,
+        "worker_messages_back_per_exception": back_per_input,
+        "raw_fanout_msgs_per_second": n / fanout_seconds,
+        "pipeline_vs_raw_fanout_ratio": pipeline_rate * fanout_seconds / n,
         "worker_cpu_ms_per_exception": 1000 * cpu_seconds / n,
         **latency,
         "worker_peak_rss_mb": max(rss_throughput, rss_latency),
