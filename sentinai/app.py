@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> faust.App:
 
     def outbound(name: str) -> DirectTopic:
         """What the agents send to: the same topic, without faust's per-message send machinery."""
-        return DirectTopic(topic(name))
+        return DirectTopic(app, name)
 
     topics = IntakeTopics(events=outbound(names.events), decisions=outbound(names.decisions), dlq=outbound(names.dlq),
                           deferred=outbound(names.deferred),

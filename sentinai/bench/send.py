@@ -49,7 +49,7 @@ async def _run(broker_url: str, n: int, rounds: int) -> dict[str, list[float]]:
     await app.producer.start()
     try:
         await topic.maybe_declare()
-        paths = {"faust Topic.send": topic, "DirectTopic.send": DirectTopic(topic)}
+        paths = {"faust Topic.send": topic, "DirectTopic.send": DirectTopic(app, topic.get_topic_name())}
         for path in paths.values():  # warm-up: metadata, connections, batches
             await _cpu_us_per_send(path, app.producer, 2_000)
         results: dict[str, list[float]] = {name: [] for name in paths}
