@@ -76,34 +76,67 @@ async def _create_topic(bootstrap: str, name: str, partitions: int) -> None:
         await admin.close()
 
 
-async def _raw_loop(bootstrap: str, source: str, sink: str, count: int, partitions: int) -> float:
-    """Seconds for a raw consume → decode → produce loop over ``count`` messages."""
-    await _create_topic(bootstrap, sink, partitions)
+def _per_input(count: int, per_input: float) -> list[int]:
+    """``per_input`` spread over ``count`` inputs as whole numbers that add up to its total."""
+    return [round((i + 1) * per_input) - round(i * per_input) for i in range(count)]
+
+
+async def _raw_loop(bootstrap: str, source: str, prefix: str, count: int, partitions: int, *,
+                    out_per_input: float = 1.0, back_per_input: float = 0.0) -> float:
+    """Seconds for a raw loop over ``count`` inputs: each consumed and decoded, ``out_per_input``
+    messages produced for it, ``back_per_input`` of them consumed and decoded again. The defaults
+    are the plain consume → decode → produce loop."""
+    out_topic, back_topic = f"{prefix}.raw-out", f"{prefix}.raw-back"
+    back = _per_input(count, back_per_input)
+    plan = [(b, o - b) for b, o in zip(back, _per_input(count, out_per_input), strict=True)]  # (to back, to out)
+    expected_back = sum(back)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 max_partition_fetch_bytes=4 * 1024 * 1024)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                              max_partition_fetch_bytes=4 * 1024 * 1024)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
-    await consumer.start()
-    await producer.start()
+    await _create_topic(bootstrap, out_topic, partitions)
+    await _create_topic(bootstrap, back_topic, partitions)
+    for client in (consumer, reader, producer):
+        await client.start()
+
+    async def read_back() -> None:
+        seen = 0
+        while seen < expected_back:
+            for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
+                for record in records:
+                    codec.loads(record.value)
+                seen += len(records)
+
+    reading: asyncio.Task[None] | None = None
     try:
+        reader.assign([TopicPartition(back_topic, p) for p in range(partitions)])
         assigned = [TopicPartition(source, p) for p in range(partitions)]
         consumer.assign(assigned)
         await consumer.seek_to_beginning(*assigned)
+        reading = asyncio.create_task(read_back())
         seen, started = 0, None
         while seen < count:
-            batches = await consumer.getmany(timeout_ms=500, max_records=2000)
-            for tp, records in batches.items():
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=2000)).items():
                 if started is None:
                     started = time.perf_counter()
                 for record in records:
-                    value = codec.loads(record.value)
-                    await producer.send(sink, codec.dumps(value), key=record.key, partition=tp.partition)
-                seen += len(records)
+                    value = codec.dumps(codec.loads(record.value))
+                    to_back, to_out = plan[seen]
+                    for _ in range(to_back):
+                        await producer.send(back_topic, value, key=record.key, partition=tp.partition)
+                    for _ in range(to_out):
+                        await producer.send(out_topic, value, key=record.key, partition=tp.partition)
+                    seen += 1
         await producer.flush()
+        await reading
         assert started is not None
         return time.perf_counter() - started
     finally:
-        await consumer.stop()
-        await producer.stop()
+        if reading is not None:
+            reading.cancel()
+        for client in (consumer, reader, producer):
+            await client.stop()
 
 
 async def _count_records(bootstrap: str, topic: str, partitions: int) -> int:
@@ -134,55 +167,6 @@ async def _worker_traffic(bootstrap: str, settings: Settings, n: int) -> tuple[f
     changelog_records = sum([await _count_records(bootstrap, name, settings.topic_partitions) for name in changelogs])
     out = sum(produced.values()) + changelog_records
     return out / n, (out - produced[names.decisions] - changelog_records) / n
-
-
-async def _raw_fanout_loop(bootstrap: str, source: str, prefix: str, count: int, partitions: int, *,
-                           out_per_input: int, back_per_input: int) -> float:
-    """Seconds for the raw loop with the worker's traffic: each input decoded, ``out_per_input``
-    messages produced, ``back_per_input`` of them consumed and decoded again."""
-    back_topic, other_topic = f"{prefix}.raw-fan-back", f"{prefix}.raw-fan-out"
-    await _create_topic(bootstrap, back_topic, partitions)
-    await _create_topic(bootstrap, other_topic, partitions)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=4 * 1024 * 1024)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                              max_partition_fetch_bytes=4 * 1024 * 1024)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
-    for client in (consumer, reader, producer):
-        await client.start()
-
-    async def read_back() -> None:
-        expected, seen = count * back_per_input, 0
-        while seen < expected:
-            for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
-                for record in records:
-                    codec.loads(record.value)
-                seen += len(records)
-
-    try:
-        reader.assign([TopicPartition(back_topic, p) for p in range(partitions)])
-        assigned = [TopicPartition(source, p) for p in range(partitions)]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        reading = asyncio.create_task(read_back())
-        seen, started = 0, None
-        while seen < count:
-            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=2000)).items():
-                if started is None:
-                    started = time.perf_counter()
-                for record in records:
-                    value = codec.dumps(codec.loads(record.value))
-                    for i in range(out_per_input):
-                        topic = back_topic if i < back_per_input else other_topic
-                        await producer.send(topic, value, key=record.key, partition=tp.partition)
-                seen += len(records)
-        await producer.flush()
-        await reading
-        assert started is not None
-        return time.perf_counter() - started
-    finally:
-        for client in (consumer, reader, producer):
-            await client.stop()
 
 
 async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: float,
@@ -325,8 +309,7 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
               f"over {tenants} tenants, {partitions} partitions", flush=True)
         asyncio.run(_produce(bootstrap, settings.topic_exceptions, messages))
 
-        raw_seconds = asyncio.run(_raw_loop(bootstrap, settings.topic_exceptions, f"{prefix}.raw-out", n,
-                                           partitions))
+        raw_seconds = asyncio.run(_raw_loop(bootstrap, settings.topic_exceptions, prefix, n, partitions))
         raw_rate = n / raw_seconds
 
         worker = Worker(settings, database_url, tmp / "worker.log")
@@ -343,9 +326,8 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         pipeline_rate = n / (max(decisions.values()) - first)
         stored_rate = n / (row_done - first)
         out_per_input, back_per_input = asyncio.run(_worker_traffic(bootstrap, settings, n))
-        fanout_seconds = asyncio.run(_raw_fanout_loop(
-            bootstrap, settings.topic_exceptions, prefix, n, partitions,
-            out_per_input=round(out_per_input), back_per_input=round(back_per_input)))
+        fanout_seconds = asyncio.run(_raw_loop(bootstrap, settings.topic_exceptions, prefix, n, partitions,
+                                               out_per_input=out_per_input, back_per_input=back_per_input))
 
         latency_n = max(100, int(pipeline_rate / 2 * latency_seconds))
         latency_messages = [(k, codec.dumps(v)) for k, v in
