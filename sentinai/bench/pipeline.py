@@ -8,7 +8,9 @@
 2. Baseline: a raw aiokafka consume → JSON decode → produce loop over the same messages.
 3. Pipeline: one ``sentinai worker``; throughput from its first to its last decision, and to the
    last row committed in PostgreSQL; the worker's CPU time (start-up included) per exception, a
-   number that other load on the machine disturbs much less than the rates.
+   number that other load on the machine disturbs much less than the rates; and, with the embedded
+   broker, the broker's CPU time over the same phase per exception (the worker's traffic plus this
+   benchmark's read of the decisions), which shares the machine's two cores with the worker.
 3b. A second baseline, for comparison only: the raw loop with the worker's own traffic. The
    messages the worker produced per exception are counted (events, decision records, commands,
    table changelogs), and so are those it read back (all but the decision records and the
@@ -281,10 +283,12 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sentinai-bench-")))
         broker_url = os.environ.get("SENTINAI_KAFKA_BROKER")
+        broker_pid: int | None = None  # the embedded broker's, whose CPU time is counted too
         if not broker_url:
             from sentinai.embedded.broker import EmbeddedBroker
 
-            broker_url = stack.enter_context(EmbeddedBroker(port=free_port(), log_dir=tmp)).url
+            broker = stack.enter_context(EmbeddedBroker(port=free_port(), log_dir=tmp))
+            broker_url, broker_pid = broker.url, broker.pid
         server_url = os.environ.get("SENTINAI_DATABASE_URL")
         if server_url:
             server_url = asyncpg_dsn(server_url)
@@ -312,11 +316,13 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         raw_seconds = asyncio.run(_raw_loop(bootstrap, settings.topic_exceptions, prefix, n, partitions))
         raw_rate = n / raw_seconds
 
+        broker_cpu_before = _cpu_seconds(broker_pid) if broker_pid else float("nan")
         worker = Worker(settings, database_url, tmp / "worker.log")
         try:
             decisions = asyncio.run(_decision_times(bootstrap, settings.topic_decisions, n, timeout=max(600, n / 50)))
             row_done = asyncio.run(_wait_rows(database_url, tenant_ids, n, timeout=600))
             cpu_seconds = _cpu_seconds(worker.process.pid)
+            broker_cpu_seconds = (_cpu_seconds(broker_pid) if broker_pid else float("nan")) - broker_cpu_before
         finally:
             rss_throughput = worker.stop()
         if len(decisions) < n:
@@ -353,6 +359,7 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         "raw_fanout_msgs_per_second": n / fanout_seconds,
         "pipeline_vs_raw_fanout_ratio": pipeline_rate * fanout_seconds / n,
         "worker_cpu_ms_per_exception": 1000 * cpu_seconds / n,
+        "broker_cpu_ms_per_exception": 1000 * broker_cpu_seconds / n,
         **latency,
         "worker_peak_rss_mb": max(rss_throughput, rss_latency),
     }
