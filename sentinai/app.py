@@ -98,6 +98,9 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         datadir=str(settings.data_dir / "worker"),
         producer_acks=-1,
+        # A batch not delivered within this time fails, and the commit guard then stops the worker
+        # before it commits past the lost output (sentinai.agents.faust_fixes.install_commit_guard).
+        producer_request_timeout=settings.producer_request_timeout_seconds,
         logging_config=None,
         loghandlers=[],
     )

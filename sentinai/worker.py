@@ -9,6 +9,7 @@ import faust
 import prometheus_client
 
 from sentinai.agents.faust_fixes import (
+    install_commit_guard,
     install_commit_only_what_was_handled,
     install_direct_producer_lookup,
     install_fetch_max_wait,
@@ -30,6 +31,7 @@ def run_worker(settings: Settings) -> None:
     install_reliable_producer_flush()  # table changes must reach the changelog before commits
     install_keep_queued_messages_on_resume()  # recovery must not drop fetched input
     install_commit_only_what_was_handled()  # no offset committed over an unhandled message
+    install_commit_guard()  # no offset committed over an output that was never delivered
     install_direct_producer_lookup()  # a send must not cost three event-loop turns
     install_recovery_to_fetched_end()  # tables recover the whole changelog, not up to a short end
     install_fetch_max_wait(settings.fetch_max_wait_ms)  # new input must not wait behind an idle long-poll

@@ -17,6 +17,9 @@ QUOTA_DEFERRED = Counter("sentinai_quota_deferred_total", "Exceptions deferred b
 SINK_BATCH = Histogram("sentinai_sink_batch_size", "Events per sink batch",
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2500))
 SINK_PENDING = Gauge("sentinai_sink_pending_events", "Events published but not yet stored in Postgres")
+DELIVERY_FAILURES = Counter("sentinai_delivery_failures_total",
+                            "Messages the worker's producer accepted but could not deliver (the worker stops "
+                            "without committing)", ["topic"])
 SINK_ERRORS = Counter("sentinai_sink_errors_total", "Failed sink batch writes (retried)")
 NOTIFICATIONS = Counter("sentinai_notifications_total", "Playbook and policy notifications", ["tenant", "channel"])
 NOTIFICATION_FAILURES = Counter("sentinai_notification_failures_total", "Notifications that could not be delivered",

@@ -1,12 +1,13 @@
 """Benchmark: CPU per message sent through faust's ``Topic.send`` and through ``DirectTopic.send``.
 
-``python -m sentinai.bench.send [--n 20000] [--rounds 5]``
+``python -m sentinai.bench.send [--n 20000] [--rounds 5] [--without-commit-guard]``
 
 One faust producer, started on an embedded broker (or ``SENTINAI_KAFKA_BROKER``), with faust's
 monitor sensor attached as in a worker. Each round sends N ~700-byte values to 8 partitions of a
 fresh topic through each path in turn and flushes; the time is the process's CPU time (not wall
 time, which this shared machine disturbs more), flush included, per message. An exception costs
-the worker about fifteen sends.
+the worker about fifteen sends. The commit guard is installed as in the worker;
+``--without-commit-guard`` leaves it out, to measure what it costs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 import faust
 
-from sentinai.agents.faust_fixes import install_direct_producer_lookup
+from sentinai.agents.faust_fixes import install_commit_guard, install_direct_producer_lookup
 from sentinai.embedded.process import exit_on_sigterm, free_port
 from sentinai.settings import load_settings
 from sentinai.streams.direct_topic import DirectTopic
@@ -39,8 +40,10 @@ async def _cpu_us_per_send(topic: Any, producer: Any, n: int) -> float:
     return (time.process_time() - started) / n * 1e6
 
 
-async def _run(broker_url: str, n: int, rounds: int) -> dict[str, list[float]]:
+async def _run(broker_url: str, n: int, rounds: int, *, guarded: bool = True) -> dict[str, list[float]]:
     install_direct_producer_lookup()  # as the worker does
+    if guarded:
+        install_commit_guard()  # as the worker does: failed deliveries are recorded per batch
     app = faust.App(f"bench-send-{uuid.uuid4().hex[:8]}", broker=broker_url, web_enabled=False, producer_acks=-1,
                     topic_allow_declare=True)
     app.sensors.add(app.monitor)  # a worker's app adds it when it starts
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sentinai.bench.send", description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="messages per path and round (default 20000)")
     parser.add_argument("--rounds", type=int, default=5, help="rounds, alternating the paths (default 5)")
+    parser.add_argument("--without-commit-guard", action="store_true",
+                        help="leave the commit guard out, to measure what it costs")
     args = parser.parse_args(argv)
     exit_on_sigterm()
     with ExitStack() as stack:
@@ -74,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
 
             log_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sentinai-bench-")))
             broker_url = stack.enter_context(EmbeddedBroker(port=free_port(), log_dir=log_dir)).url
-        results = asyncio.run(_run(broker_url, args.n, args.rounds))
+        results = asyncio.run(_run(broker_url, args.n, args.rounds, guarded=not args.without_commit_guard))
     print(f"{'path':<20}{'best us/send':>14}{'median us/send':>16}")
     for name, values in results.items():
         print(f"{name:<20}{min(values):>14.1f}{sorted(values)[len(values) // 2]:>16.1f}")

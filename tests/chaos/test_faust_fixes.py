@@ -13,6 +13,8 @@
 * The worker's consumer long-polls for SENTINAI_FETCH_MAX_WAIT_MS, not faust's fixed 1.5 s.
 * Table recovery reads on to the end the fetches report (tests/chaos/test_table_recovery.py runs
   it on the broker).
+* The commit guard remembers failed deliveries for good and names where they went
+  (tests/chaos/test_commit_guard.py runs it on a broker that goes away).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from sentinai.agents.faust_fixes import (
+    DeliveryFailed,
+    DeliveryGuard,
     InOrderDelivery,
     ReadOffsets,
     install_commit_only_what_was_handled,
@@ -208,3 +212,29 @@ async def test_the_worker_consumer_long_polls_for_the_configured_wait_not_faust_
     app = faust.App("fixes-fetch", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
     thread = app.consumer._thread
     assert thread._create_worker_consumer(app.consumer.transport)._fetch_max_wait_ms == 40
+
+
+async def test_the_delivery_guard_records_failed_batches_of_the_client_it_watches() -> None:
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.structs import TopicPartition
+
+    client = AIOKafkaProducer(bootstrap_servers="127.0.0.1:1")  # never started: nothing is sent
+    guard = DeliveryGuard()
+    guard.attach(client)
+    accumulator = client._message_accumulator
+    events, decisions = TopicPartition("events", 1), TopicPartition("decisions", 2)
+    futures = [await accumulator.add_message(tp, None, b"v", timeout=1) for tp in (events, events, decisions)]
+    delivered, lost = accumulator._batches[events][0], accumulator._batches[decisions][0]
+    delivered.done(base_offset=0)
+    await asyncio.sleep(0)
+    guard.check()  # delivered: nothing to say
+    lost.drain_ready()  # taken by the sender, as a batch that expires in flight is
+    lost.failure(TimeoutError("batch expired"))
+    await asyncio.sleep(0)
+    assert isinstance(futures[2].exception(), TimeoutError)
+    with pytest.raises(DeliveryFailed, match=r"^1 message\(s\) .* \(decisions\[2\]×1\); first: decisions\[2\]: "
+                                             r"TimeoutError: batch expired$"):
+        guard.check()
+    with pytest.raises(DeliveryFailed):  # for good
+        guard.check()
+    await client.stop()

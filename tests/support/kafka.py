@@ -164,3 +164,13 @@ def group_progress(bootstrap: str, group_id: str, topics: Iterable[str]) -> dict
             group.close()
         progress[topic] = [(tp.offset, ends[tp.partition]) for tp in committed]
     return progress
+
+
+def committed_offsets(bootstrap: str, group_id: str, topic: str, partitions: int) -> dict[int, int]:
+    """The group's committed offset per partition of ``topic`` (-1001, librdkafka's "invalid": none)."""
+    group = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
+    try:
+        committed = group.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+    finally:
+        group.close()
+    return {tp.partition: tp.offset for tp in committed}

@@ -25,6 +25,8 @@ def test_broker_accepts_faust_style_bare_and_lists(monkeypatch: pytest.MonkeyPat
     ("SENTINAI_TOPIC_PARTITIONS", "0", "SENTINAI_TOPIC_PARTITIONS"),
     ("SENTINAI_WEB_PORT", "70000", "SENTINAI_WEB_PORT"),
     ("SENTINAI_LOG_LEVEL", "LOUD", "SENTINAI_LOG_LEVEL"),
+    ("SENTINAI_PRODUCER_REQUEST_TIMEOUT_SECONDS", "0", "SENTINAI_PRODUCER_REQUEST_TIMEOUT_SECONDS"),
+    ("SENTINAI_PRODUCER_REQUEST_TIMEOUT_SECONDS", "soon", "SENTINAI_PRODUCER_REQUEST_TIMEOUT_SECONDS"),
 ])
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
     monkeypatch.setenv(name, value)
