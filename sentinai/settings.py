@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     sink_in_flight: int = Field(default=4, ge=1, le=8)  # sink batches written at once (acked in order)
     fetch_max_wait_ms: int = Field(default=50, ge=1, le=10_000)  # the worker consumer's fetch long-poll
     # how long the worker's producer tries to deliver a message before the batch fails (faust's default: 20 min)
-    producer_request_timeout_seconds: float = Field(default=60.0, gt=0, le=1200)
+    producer_request_timeout_seconds: float = Field(default=120.0, gt=0, le=1200)
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)  # how often workers apply dataTTL
     llm_base_url: str | None = None
