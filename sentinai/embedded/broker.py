@@ -25,24 +25,28 @@ def tansu_binary() -> str:
 class EmbeddedBroker:
     """A Tansu broker on ``host:port``; use as a context manager or call start()/stop()."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 9092, log_dir: Path = Path(".sentinai")) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 9092, log_dir: Path = Path(".sentinai"),
+                 advertised_port: int | None = None) -> None:
+        """``advertised_port``: the port clients are told to connect to, when something (a test's
+        proxy) forwards it to ``port``; by default ``port`` itself."""
         self.host = host
         self.port = port
-        listener = f"tcp://{host}:{port}"
+        self.advertised_port = advertised_port or port
         self._server = ServerProcess(
             "embedded Kafka broker",
-            [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+            [tansu_binary(), "broker", "--listener-url", f"tcp://{host}:{port}",
+             "--advertised-listener-url", f"tcp://{host}:{self.advertised_port}",
              "--storage-engine", "memory://tansu/"],
             log_dir / "broker.log",
         )
 
     @property
     def url(self) -> str:
-        return f"kafka://{self.host}:{self.port}"
+        return f"kafka://{self.bootstrap_servers}"
 
     @property
     def bootstrap_servers(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"{self.host}:{self.advertised_port}"
 
     @property
     def pid(self) -> int | None:

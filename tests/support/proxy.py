@@ -16,8 +16,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from sentinai.embedded.broker import tansu_binary
-from sentinai.embedded.process import ServerProcess, free_port
+from sentinai.embedded.broker import EmbeddedBroker
+from sentinai.embedded.process import free_port
 
 HOST = "127.0.0.1"
 
@@ -85,12 +85,8 @@ class CuttableBroker:
     def __init__(self, log_dir: Path) -> None:
         self.broker_port = free_port()
         self.port = free_port()
-        listener, advertised = f"tcp://{HOST}:{self.broker_port}", f"tcp://{HOST}:{self.port}"
-        self._server = ServerProcess(
-            "cuttable Tansu broker",
-            [tansu_binary(), "broker", "--listener-url", listener, "--advertised-listener-url", advertised,
-             "--storage-engine", "memory://tansu/"],
-            log_dir / "cuttable-broker.log")
+        self._broker = EmbeddedBroker(host=HOST, port=self.broker_port, advertised_port=self.port,
+                                      log_dir=log_dir)
         self.proxy = TcpProxy(self.port, self.broker_port)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-proxy", daemon=True)
@@ -116,7 +112,7 @@ class CuttableBroker:
     def start(self) -> CuttableBroker:
         self._thread.start()
         try:
-            self._server.start(HOST, self.broker_port)
+            self._broker.start()
             self.restore()
         except BaseException:
             self.stop()
@@ -131,7 +127,7 @@ class CuttableBroker:
                 self._loop.call_soon_threadsafe(self._loop.stop)
                 self._thread.join(5)
         finally:
-            self._server.stop()
+            self._broker.stop()
             if not self._thread.is_alive():
                 self._loop.close()
 
