@@ -157,20 +157,18 @@ def group_progress(bootstrap: str, group_id: str, topics: Iterable[str]) -> dict
                 ends[message.partition()] = max(ends[message.partition()], message.offset() + 1)
         finally:
             reader.close()
-        group = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
-        try:
-            committed = group.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
-        finally:
-            group.close()
-        progress[topic] = [(tp.offset, ends[tp.partition]) for tp in committed]
+        committed = committed_offsets(bootstrap, group_id, topic, partitions)
+        progress[topic] = [(committed[p], ends[p]) for p in partitions]
     return progress
 
 
-def committed_offsets(bootstrap: str, group_id: str, topic: str, partitions: int) -> dict[int, int]:
-    """The group's committed offset per partition of ``topic`` (-1001, librdkafka's "invalid": none)."""
+def committed_offsets(bootstrap: str, group_id: str, topic: str, partitions: int | Iterable[int]) -> dict[int, int]:
+    """The group's committed offset per partition of ``topic`` (all ``partitions`` of them, or those
+    numbers); -1001, librdkafka's "invalid", where it committed none."""
+    numbers = range(partitions) if isinstance(partitions, int) else partitions
     group = Consumer({"bootstrap.servers": bootstrap, "group.id": group_id, "enable.auto.commit": False})
     try:
-        committed = group.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        committed = group.committed([TopicPartition(topic, p) for p in numbers], timeout=10)
     finally:
         group.close()
     return {tp.partition: tp.offset for tp in committed}

@@ -93,11 +93,11 @@ class CuttableBroker:
 
     @property
     def url(self) -> str:
-        return f"kafka://{HOST}:{self.port}"
+        return self._broker.url  # the advertised address: the proxy's
 
     @property
     def bootstrap(self) -> str:
-        return f"{HOST}:{self.port}"
+        return self._broker.bootstrap_servers
 
     def _run(self, coro: Any) -> Any:
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
