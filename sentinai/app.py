@@ -17,14 +17,18 @@ import asyncpg
 import faust
 
 from sentinai.agents.acking import events_acked_when_handled
-from sentinai.agents.act import Act, ActTopics
+from sentinai.agents.act import Act
 from sentinai.agents.backpressure import SinkGate, pause_fetching, resume_fetching
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
+from sentinai.agents.effects import Effects
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
 from sentinai.agents.llm import LLMStage
 from sentinai.agents.metrics import EVENTS_PROCESSED, EXCEPTION_STATES
 from sentinai.agents.notifications import Notifications
+from sentinai.agents.outbox import Outbox
+from sentinai.agents.outcomes import Outcomes
 from sentinai.agents.pack_cache import PackCache
+from sentinai.agents.quota import IntakeQuota
 from sentinai.agents.retention import apply_tenant_retention
 from sentinai.agents.sink_feed import SinkFeed
 from sentinai.agents.timers import TimerScan
@@ -41,7 +45,8 @@ from sentinai.tools.invoker import ToolInvoker
 
 log = logging.getLogger(__name__)
 
-SINK_HIGH_WATER = 20_000
+SINK_HIGH_WATER = 5_000
+"""Transitions published but not yet stored (some seven events each) above which intake pauses."""
 
 
 @dataclass
@@ -113,8 +118,7 @@ def create_app(settings: Settings) -> faust.App:
         """What the agents send to: the same topic, without faust's per-message send machinery."""
         return DirectTopic(app, name)
 
-    topics = IntakeTopics(events=outbound(names.events), decisions=outbound(names.decisions), dlq=outbound(names.dlq),
-                          deferred=outbound(names.deferred),
+    topics = IntakeTopics(dlq=outbound(names.dlq), deferred=outbound(names.deferred),
                           llm=outbound(names.llm) if settings.llm_base_url else None)
     exceptions_table = app.Table("exception-state", default=None, partitions=settings.topic_partitions)
     tenants_table = app.Table("tenant-state", default=None, partitions=settings.topic_partitions)
@@ -128,10 +132,13 @@ def create_app(settings: Settings) -> faust.App:
     gate = SinkGate(high_water=SINK_HIGH_WATER,
                     pause=lambda: pause_fetching(app.consumer, intake_partitions()),
                     resume=lambda: resume_fetching(app.consumer, intake_partitions()))
-    act = Act(topics=ActTopics(events=topics.events, decisions=topics.decisions,
-                               tool_requests=outbound(names.tool_requests)),
-              exceptions_table=exceptions_table, tool_calls_table=tool_calls_table, gate=gate,
-              dedup_window_seconds=settings.dedup_window_seconds)
+    outbox = Outbox(events=outbound(names.events), decisions=outbound(names.decisions), gate=gate)
+    effects = Effects(outbound(names.tool_requests))
+    outcomes = Outcomes(outbox=outbox, effects=effects, exceptions_table=exceptions_table,
+                        tenants_table=tenants_table, gate=gate)
+    quota = IntakeQuota(tenants_table)
+    act = Act(outbox=outbox, effects=effects, exceptions_table=exceptions_table,
+              tool_calls_table=tool_calls_table, dedup_window_seconds=settings.dedup_window_seconds)
     intake_holder: dict[str, Intake] = {}
 
     async def intake() -> Intake:
@@ -139,8 +146,8 @@ def create_app(settings: Settings) -> faust.App:
             await resources.ready()
             assert resources.packs is not None
             intake_holder["intake"] = Intake(settings=settings, topics=topics, packs=resources.packs,
-                                             exceptions_table=exceptions_table, tenants_table=tenants_table,
-                                             gate=gate, act=act)
+                                             exceptions_table=exceptions_table, quota=quota, outcomes=outcomes,
+                                             outbox=outbox)
         return intake_holder["intake"]
 
     @app.agent(topic(names.exceptions), name="intake", concurrency=1)
@@ -182,8 +189,10 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.on_partitions_assigned.connect
     async def follow_intake_partitions(app: faust.App, assigned: set[Any], **kwargs: Any) -> None:
-        """The sink stores the events partitions with the numbers of this worker's intake partitions."""
+        """The sink stores the events partitions with the numbers of this worker's intake partitions;
+        the intake quota's buckets in memory give way to the table, which the new owner wrote."""
         sink_feed.follow(tp.partition for tp in assigned if tp.topic == names.exceptions)
+        quota.forget()
 
     @app.task
     async def start_sink_feed() -> None:
@@ -217,11 +226,12 @@ def create_app(settings: Settings) -> faust.App:
         await resources.ready()
         assert resources.packs is not None
         async with ToolInvoker() as invoker:
-            tools_topics = ToolsTopics(events=topics.events, results=outbound(names.tool_results))
-            notifications = Notifications(topics=tools_topics, delivered_table=tool_calls_table,
-                                          packs=resources.packs, invoker=invoker, gate=gate)
-            tools = Tools(topics=tools_topics, calls_table=tool_calls_table, tenants_table=tenants_table,
-                          packs=resources.packs, invoker=invoker, gate=gate, notifications=notifications)
+            results = outbound(names.tool_results)
+            notifications = Notifications(outbox=outbox, results=results, delivered_table=tool_calls_table,
+                                          packs=resources.packs, invoker=invoker)
+            tools = Tools(topics=ToolsTopics(outbox=outbox, results=results), calls_table=tool_calls_table,
+                          tenants_table=tenants_table, packs=resources.packs, invoker=invoker,
+                          notifications=notifications)
             async for event in events_acked_when_handled(stream):
                 try:
                     await tools.handle(event)
@@ -236,10 +246,13 @@ def create_app(settings: Settings) -> faust.App:
         @app.agent(topic(names.llm), name="llm", concurrency=1)
         async def llm_agent(stream: faust.StreamT) -> Any:
             """LLM-assisted decisions, in small concurrent batches acknowledged after publishing."""
-            handler = await intake()
+            await resources.ready()
+            assert resources.packs is not None
             async with LLMClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
                                  default_model=settings.llm_model, timeout=settings.llm_timeout_seconds) as client:
-                async for count in LLMStage(intake=handler, client=client).run(stream):
+                stage = LLMStage(packs=resources.packs, tenants_table=tenants_table, dlq=topics.dlq,
+                                 outcomes=outcomes, client=client)
+                async for count in stage.run(stream):
                     yield count
 
     def owned_partitions() -> set[int]:

@@ -23,6 +23,7 @@ from sentinai.core.packs import (
     load_pack_dir,
 )
 from sentinai.core.packs.common import Expected
+from sentinai.streams import records
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -128,7 +129,8 @@ def _bad_input(message: str) -> int:
 
 
 def decide(tenant: str, source: str, packs_dir: str) -> int:
-    """Print the decision of every stage for one exception as one JSON document."""
+    """Print the decision record the stream would publish for one exception (its stages, and
+    the state after the playbook steps that run at once) as one JSON document."""
     try:
         data = _read_source(source)
     except OSError as error:
@@ -155,5 +157,6 @@ def decide(tenant: str, source: str, packs_dir: str) -> int:
     except RejectedInput as error:
         return _bad_input(f"input rejected: {error}")
     outcome = decide_exception(exception, packs, now=now)
-    print(json.dumps(outcome.model_dump(mode="json"), indent=2))
+    record = records.first_record(exception, outcome, records.decided(exception, outcome, packs, now=now), now=now)
+    print(json.dumps(record.model_dump(mode="json"), indent=2))
     return EXIT_OK

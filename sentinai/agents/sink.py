@@ -1,4 +1,4 @@
-"""The sink: batches of event records into Postgres, acknowledged only once stored, in order.
+"""The sink: batches of transition records into Postgres, acknowledged only once stored, in order.
 
 A failed write (the database is down, say) is retried with backoff, for ever, on the same batch;
 nothing of it is acknowledged meanwhile, so the pending count rises and the intake gate slows
@@ -26,27 +26,27 @@ from sentinai.agents.metrics import SINK_BATCH
 from sentinai.agents.retry import retry_forever
 from sentinai.sinks.errors import BatchRejected
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.transition import Transition, decode
 
 DeadLetter = Callable[[Any, BaseException], Awaitable[None]]
 Acknowledge = Callable[[Sequence[Any]], Awaitable[None]]
 
 
-async def store_batch(writer: EventWriter, decoded: list[tuple[Any, EventEnvelope]], dead_letter: DeadLetter) -> None:
-    """Write the batch; events PostgreSQL refuses as data go to the DLQ and the rest is written.
+async def store_batch(writer: EventWriter, decoded: list[tuple[Any, Transition]], dead_letter: DeadLetter) -> None:
+    """Write the batch; transitions PostgreSQL refuses as data go to the DLQ and the rest is written.
 
     Unavailability and other database errors propagate (the caller retries the same batch).
     """
     while decoded:
         try:
-            await writer.write_batch([envelope for _, envelope in decoded])
+            await writer.write_batch([item for _, item in decoded])
             return
         except BatchRejected as err:
-            refused = set(err.event_ids) or {envelope.event_id for _, envelope in decoded}
-            for record, envelope in decoded:
-                if envelope.event_id in refused:
+            refused = set(err.event_ids) or {item.transition_id for _, item in decoded}
+            for record, item in decoded:
+                if item.transition_id in refused:
                     await _park(dead_letter, record, err)
-            decoded = [(r, envelope) for r, envelope in decoded if envelope.event_id not in refused]
+            decoded = [(r, item) for r, item in decoded if item.transition_id not in refused]
 
 
 async def _park(dead_letter: DeadLetter, record: Any, error: BaseException) -> None:
@@ -58,9 +58,8 @@ async def _decode_and_store(writer: EventWriter, batch: Sequence[Any], dead_lett
     decoded = []
     for record in batch:
         try:
-            # straight from the bytes: pydantic's own JSON parser, no intermediate dicts to validate
-            decoded.append((record, EventEnvelope.model_validate_json(record.value)))
-        except Exception as err:  # not an envelope of ours: parked on the DLQ, the log goes on
+            decoded.append((record, decode(record.value)))
+        except Exception as err:  # not a transition of ours: parked on the DLQ, the log goes on
             await _park(dead_letter, record, err)
     await retry_forever(lambda: store_batch(writer, decoded, dead_letter), what="sink batch write")
 

@@ -122,8 +122,10 @@ class DecisionFeed:
         self.ring.append(item)
         self._index[event_id] = item.seq
         metrics.FEED_RECORDS.labels(outcome="ok").inc()
+        stages = record.get("stages")
+        last = stages[-1] if isinstance(stages, list) and stages and isinstance(stages[-1], dict) else {}
         metrics.DECISIONS_SEEN.labels(
-            tenant=item.tenant_id, decision=str(record.get("decision", ""))[:64],
+            tenant=item.tenant_id, decision=str(last.get("decision", ""))[:64],
             source=str(record.get("source", ""))[:32]).inc()
         for sub in list(self.subscribers):
             sub.offer(item)

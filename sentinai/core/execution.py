@@ -12,7 +12,7 @@ approval, a completion of a step already done, a result of a tool call no longer
 no effects at all, so an agent that redoes its work after a crash publishes nothing new.
 
 `start` continues where `sentinai.streams.records.outcome_events` stops: PlaybookAssigned,
-ApprovalRequested and the first status change are already in the log when it runs.
+ApprovalRequested and the first status change come first in the same transition.
 """
 
 from __future__ import annotations
@@ -56,12 +56,16 @@ SlaPhase = Literal["imminent", "expired"]
 
 @dataclass(frozen=True, slots=True)
 class EmitEvent:
-    """Publish on `sentinai.events`: `EventEnvelope.create(..., step=step, actor=actor)`."""
+    """An event of the input's transition: `EventEnvelope.create(..., step=step, actor=actor)`.
+
+    `version` is the exception's version after it, when the event changes the run (None for the
+    SLA clock's events, which do not)."""
 
     event_type: str
     payload: dict[str, Any]
     step: str
     actor: Actor
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +216,7 @@ class PlaybookRun(BaseModel):
 
 
 def exception_snapshot(run: PlaybookRun) -> dict[str, Any]:
-    """The exception row after an event, as the sink's versioned upsert projects it."""
+    """The exception row after an input, as the sink's versioned upsert projects it."""
     return {
         "source_system": run.source_system,
         "exception_type": run.exception_type,
@@ -303,7 +307,8 @@ def _run_step(step: PlaybookStep, packs: TenantPacks, blocked: frozenset[str],
 
 
 class _Tx:
-    """Accumulates one input's state changes and effects; events carry the snapshot after them."""
+    """Accumulates one input's state changes and effects; the transition carries the run's
+    snapshot after the last of them (`exception_snapshot`)."""
 
     def __init__(self, run: PlaybookRun, now: datetime, actor: Actor) -> None:
         self.run = run
@@ -319,8 +324,7 @@ class _Tx:
 
     def emit(self, event_type: str, key: str, payload: dict[str, Any]) -> None:
         self.update(version=self.run.version + 1)
-        payload["exception"] = exception_snapshot(self.run)
-        self.effects.append(EmitEvent(event_type, payload, key, self.actor))
+        self.effects.append(EmitEvent(event_type, payload, key, self.actor, self.run.version))
 
     def set_status(self, target: Status, key: str, reason: str | None = None) -> None:
         current = self.run.status

@@ -23,11 +23,12 @@ SUMMARY_COLUMNS = (
     "current_step, sla_deadline, version, created_at, updated_at"
 )
 TIMELINE_ORDER = (
-    "ORDER BY occurred_at, CASE WHEN jsonb_typeof(payload #> '{exception,version}') = 'number' "
-    "THEN (payload #>> '{exception,version}')::numeric END NULLS FIRST, recorded_at, event_id")
-"""An exception's events in the order they happened. The events one input produces share their
-`occurred_at`; those that change the exception carry its version, which orders them, and the
-others (an SLA tick, a notification) come before them."""
+    "ORDER BY occurred_at, COALESCE(seq, CASE WHEN jsonb_typeof(payload #> '{exception,version}') = 'number' "
+    "THEN (payload #>> '{exception,version}')::numeric END) NULLS FIRST, recorded_at, event_id")
+"""An exception's events in the order they happened. The events of one transition share their
+`occurred_at`; those that change the exception carry its version (`seq`; in the payload's
+snapshot for events stored by the earlier release), which orders them, and the others (an SLA
+tick, a notification) come before them."""
 PLAYBOOK_EVENT_TYPES = (
     "PlaybookAssigned", "PlaybookStepStarted", "PlaybookStepCompleted", "PlaybookStepSkipped",
     "PlaybookStepFailed", "PlaybookCompleted", "PlaybookRecalculated",

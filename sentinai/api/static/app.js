@@ -111,7 +111,10 @@ function addDecision(d, eventId) {
   tr.dataset.exceptionId = d.exception_id || "";
   const time = d.decided_at ? new Date(d.decided_at).toLocaleTimeString() : new Date().toLocaleTimeString();
   const conf = typeof d.confidence === "number" ? d.confidence.toFixed(2) : "";
-  for (const v of [time, d.tenant_id, d.exception_id, d.stage, d.decision, d.severity, d.status, d.source, conf]) {
+  const stages = Array.isArray(d.stages) ? d.stages : [];
+  const stage = stages.map((s) => s.stage).join(" → ");
+  const decision = stages.length ? stages[stages.length - 1].decision : "";
+  for (const v of [time, d.tenant_id, d.exception_id, stage, decision, d.severity, d.status, d.source, conf]) {
     tr.append(el("td", v === undefined ? "" : v));
   }
   rows.prepend(tr);

@@ -11,15 +11,16 @@ from typing import Any
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.sink import Sink
 from sentinai.sinks.errors import BatchRejected, SinkUnavailable
-from sentinai.streams import codec
 from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.transition import Transition, transition
 
 
 def message(offset: int, *, value: bytes | None = None) -> SimpleNamespace:
     envelope = EventEnvelope.create(event_type="ExceptionIngested", tenant_id="t", exception_id=f"E{offset}",
                                     occurred_at=datetime(2026, 11, 25, tzinfo=UTC),
                                     actor=Actor(type="agent", id="intake"), payload={})
-    return SimpleNamespace(offset=offset, value=codec.dumps(envelope) if value is None else value)
+    record = transition(tenant_id="t", exception_id=f"E{offset}", events=[envelope])
+    return SimpleNamespace(offset=offset, value=record.encode() if value is None else value)
 
 
 class Stream:
@@ -43,16 +44,16 @@ class Writer:
         self.refused = refused or set()
         self.stored: list[str] = []
 
-    async def write_batch(self, events: Sequence[EventEnvelope]) -> Any:
-        first = events[0].exception_id
+    async def write_batch(self, transitions: Sequence[Transition]) -> Any:
+        first = transitions[0].exception_id
         await asyncio.sleep(self.delays.get(first, 0.0))
         if self.failures.get(first, 0) > 0:
             self.failures[first] -= 1
             raise SinkUnavailable("database down")
-        refused = [e.event_id for e in events if e.exception_id in self.refused]
+        refused = [t.transition_id for t in transitions if t.exception_id in self.refused]
         if refused:
             raise BatchRejected("refused", event_ids=refused)
-        self.stored.extend(e.exception_id for e in events)
+        self.stored.extend(t.exception_id for t in transitions)
         return None
 
 

@@ -18,6 +18,7 @@ from sentinai.core.execution import (
     RejectCommand,
     RequestNotify,
     RequestTool,
+    exception_snapshot,
     fill_templates,
     on_approval,
     on_approval_expired,
@@ -579,19 +580,18 @@ def test_steps_complete_in_order_only() -> None:
 # --- versions, keys, storage -------------------------------------------------------------------
 
 
-def test_events_carry_increasing_versions_and_snapshots() -> None:
+def test_events_carry_increasing_versions_and_the_run_its_snapshot() -> None:
     packs = packs_for([ASSIGN, COMMENT])
     run, effects = start(decided(packs), packs, now=NOW, base_version=7)
     assert run is not None
     events = [e for e in effects if isinstance(e, EmitEvent)]
-    assert [e.payload["exception"]["version"] for e in events] == list(range(8, 8 + len(events)))
+    assert [e.version for e in events] == list(range(8, 8 + len(events)))
+    assert all("exception" not in e.payload for e in events)
     assert run.version == 7 + len(events)
-    first = events[0].payload["exception"]
-    assert first == {"source_system": None, "exception_type": "ALPHA", "severity": "LOW",
-                     "status": "IN_PROGRESS", "owner": None, "playbook_id": "pb",
-                     "current_step": 0, "sla_deadline": (NOW + timedelta(minutes=30)).isoformat(),
-                     "version": 8}
-    assert events[-1].payload["exception"]["current_step"] is None
+    assert exception_snapshot(run) == {
+        "source_system": None, "exception_type": "ALPHA", "severity": "LOW", "status": "RESOLVED",
+        "owner": "ops", "playbook_id": "pb", "current_step": None,
+        "sla_deadline": (NOW + timedelta(minutes=30)).isoformat(), "version": 7 + len(events)}
 
 
 def test_run_round_trips_through_json() -> None:
