@@ -158,5 +158,5 @@ def decide(tenant: str, source: str, packs_dir: str) -> int:
         return _bad_input(f"input rejected: {error}")
     outcome = decide_exception(exception, packs, now=now)
     record = records.first_record(exception, outcome, records.decided(exception, outcome, packs, now=now), now=now)
-    print(json.dumps(record.model_dump(mode="json"), indent=2))
+    print(json.dumps(record.as_json(), indent=2))
     return EXIT_OK

@@ -98,6 +98,20 @@ SCHEMAS: dict[str, Any] = {
         "evidence": {"type": "array"}, "next_step": {"type": "string"}, "status": {"type": "string"},
         "severity": {"type": ["string", "null"]}, "source": {"type": "string"},
         "decided_at": {"type": "string"}}, "additionalProperties": True},
+    "DecisionRecord": {
+        "type": "object", "description": "The data of one SSE `decision` event: one record per handled input "
+        "(the exception's resulting state and the ordered stages that produced it), as on the decisions topic",
+        "required": ["event_id", "tenant_id", "exception_id", "decided_at", "status", "source", "confidence", "stages"],
+        "properties": {
+            "event_id": {"type": "string"}, "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
+            "decided_at": {"type": "string", "format": "date-time"}, "exception_type": {"type": ["string", "null"]},
+            "severity": {"type": ["string", "null"]}, "status": {"type": "string"},
+            "actionability": {"type": ["string", "null"]}, "approval_required": {"type": "boolean"},
+            "playbook_id": {"type": ["string", "null"]}, "current_step": {"type": ["integer", "null"]},
+            "source": {"type": "string", "enum": ["rules", "llm", "llm_fallback"]}, "confidence": {"type": "number"},
+            "stages": {"type": "array", "items": {"type": "object", "required": ["stage", "decision"], "properties": {
+                "stage": {"type": "string"}, "decision": {"type": "string"}, "confidence": {"type": "number"},
+                "evidence": {"type": "array", "items": {"type": "string"}}, "next_step": {"type": "string"}}}}}},
     "ExceptionDetail": {"allOf": [_ref("ExceptionSummary"), {"type": "object", "properties": {
         "raw_payload": {}, "normalized_context": {},
         "timeline": {"type": "array", "items": _ref("Event")},
@@ -188,7 +202,8 @@ PATHS: dict[str, Any] = {
         errors=(400, 401))},
     "/api/v1/decisions/stream": {"get": _get(
         "SSE of every tenant's decisions (admin key for '*')",
-        {"description": "text/event-stream: event decision, id = event_id",
+        {"description": "text/event-stream: event `decision`, id = the record's event_id, data = a "
+                        "DecisionRecord (#/components/schemas/DecisionRecord)",
          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
         params=[{"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "maxLength": 200}},
                 {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
@@ -226,7 +241,8 @@ PATHS: dict[str, Any] = {
         errors=(*WRITE_ERRORS, 409))},
     f"{T}/decisions/stream": {"get": _get(
         "SSE of the tenant's decisions (fed from the decisions topic)",
-        {"description": "text/event-stream: event decision, id = event_id",
+        {"description": "text/event-stream: event `decision`, id = the record's event_id, data = a "
+                        "DecisionRecord (#/components/schemas/DecisionRecord)",
          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
         params=[TENANT, {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "maxLength": 200}},
                 {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},

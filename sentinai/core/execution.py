@@ -308,13 +308,24 @@ def _run_step(step: PlaybookStep, packs: TenantPacks, blocked: frozenset[str],
 
 class _Tx:
     """Accumulates one input's state changes and effects; the transition carries the run's
-    snapshot after the last of them (`exception_snapshot`)."""
+    snapshot after the last of them (`exception_snapshot`).
+
+    The version counts up here and reaches the run once, in `done`: a model copy per event cost
+    more than the rest of a decision.
+    """
 
     def __init__(self, run: PlaybookRun, now: datetime, actor: Actor) -> None:
         self.run = run
         self.now = now
         self.actor = actor
         self.effects: list[Effect] = []
+        self.version = run.version
+
+    def done(self) -> tuple[PlaybookRun, list[Effect]]:
+        """The run after the input (its version that of the last event) and the effects."""
+        if self.version != self.run.version:
+            self.update(version=self.version)
+        return self.run, self.effects
 
     def update(self, **changes: Any) -> None:
         self.run = self.run.model_copy(update=changes)
@@ -323,8 +334,8 @@ class _Tx:
         return ":".join([self.run.playbook_id, *map(str, parts)])
 
     def emit(self, event_type: str, key: str, payload: dict[str, Any]) -> None:
-        self.update(version=self.run.version + 1)
-        self.effects.append(EmitEvent(event_type, payload, key, self.actor, self.run.version))
+        self.version += 1
+        self.effects.append(EmitEvent(event_type, payload, key, self.actor, self.version))
 
     def set_status(self, target: Status, key: str, reason: str | None = None) -> None:
         current = self.run.status
@@ -341,10 +352,15 @@ class _Tx:
                 self.effects.append(Notify(route.channel, route.target, message, kind,
                                            self.key(where, kind, index)))
 
-    def set_step(self, index: int, state: StepState) -> None:
+    def set_step(self, index: int, state: StepState, **changes: Any) -> None:
+        """Step ``index`` is in ``state`` now (and the run has ``changes``: one copy for both)."""
         states = list(self.run.step_states)
         states[index] = state
-        self.update(step_states=tuple(states))
+        self.update(step_states=tuple(states), **changes)
+
+
+def _who(actor: Actor) -> dict[str, str]:
+    return {"type": actor.type, "id": actor.id}
 
 
 def _step_payload(run: PlaybookRun, index: int, **extra: Any) -> dict[str, Any]:
@@ -394,10 +410,9 @@ def _escalate(tx: _Tx, where: object, reason: str) -> None:
 
 
 def _finish_step(tx: _Tx, index: int, detail: dict[str, Any]) -> None:
-    tx.set_step(index, "done")
-    tx.update(next_step=index + 1, waiting_for=None)
+    tx.set_step(index, "done", next_step=index + 1, waiting_for=None)
     tx.emit("PlaybookStepCompleted", tx.key(index),
-            _step_payload(tx.run, index, by=tx.actor.model_dump(), detail=detail))
+            _step_payload(tx.run, index, by=_who(tx.actor), detail=detail))
 
 
 def _request_tool(tx: _Tx, index: int) -> None:
@@ -486,7 +501,7 @@ def _execute(tx: _Tx, index: int) -> None:
     step = tx.run.steps[index]
     params = step.params
     tx.emit("PlaybookStepStarted", tx.key(index),
-            _step_payload(tx.run, index, by=tx.actor.model_dump()))
+            _step_payload(tx.run, index, by=_who(tx.actor)))
     if step.action is StepAction.CALL_TOOL:
         if step.blocked:
             _fail_step(tx, index, f"tool {step.tool} is blocked by guardrails or not approved",
@@ -514,7 +529,7 @@ def _execute(tx: _Tx, index: int) -> None:
         text = str(params.get("text") or params.get("comment") or "")
         tx.update(comments=(*tx.run.comments, text))
         tx.emit("CommentAdded", tx.key(index),
-                {"comment": text, "by": tx.actor.model_dump(), "step": index})
+                {"comment": text, "by": _who(tx.actor), "step": index})
         _finish_step(tx, index, {"comment": text})
     else:
         _escalate(tx, index, str(params.get("reason") or f"playbook step {step.name}"))
@@ -607,7 +622,7 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
     if outcome.escalated:
         tx.notify("ExceptionEscalated", escalated, "decide")
     _advance(tx)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def sla_plans(outcome: DecisionOutcome, packs: TenantPacks) -> dict[SlaPhase, SlaPlan]:
@@ -671,7 +686,7 @@ def on_approval(run: PlaybookRun, *, granted: bool, by: str, comment: str | None
         _expire(tx)
         tx.effects.append(RejectCommand(
             f"the approval expired at {run.approval_expires_at.isoformat()}"))
-        return tx.run, tx.effects
+        return tx.done()
     tx = _Tx(run, now, Actor(type="user", id=by))
     tx.update(approval="GRANTED" if granted else "REJECTED", approval_by=by,
               approval_comment=comment, waiting_for=None)
@@ -686,7 +701,7 @@ def on_approval(run: PlaybookRun, *, granted: bool, by: str, comment: str | None
         tx.update(halted=reason)
         tx.emit("ApprovalRejected", tx.key("approval"), {"approval": snapshot, "reason": reason})
         _escalate(tx, "approval", reason)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def on_approval_expired(run: PlaybookRun, *,
@@ -697,7 +712,7 @@ def on_approval_expired(run: PlaybookRun, *,
         return run, []
     tx = _Tx(run, now, TIMER)
     _expire(tx)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def on_step_completed(run: PlaybookRun, *, step: int, by: Actor,
@@ -726,7 +741,7 @@ def on_step_completed(run: PlaybookRun, *, step: int, by: Actor,
     tx.update(waiting_for=None)
     _execute(tx, step)
     _advance(tx, ACT_AGENT)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def on_tool_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict[str, Any],
@@ -752,7 +767,7 @@ def on_tool_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict
     else:
         _fail_step(tx, step, str(detail.get("error") or "the tool call failed"), retryable=True)
     _advance(tx, ACT_AGENT)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def on_notification_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict[str, Any],
@@ -769,7 +784,7 @@ def on_notification_result(run: PlaybookRun, *, step: int, succeeded: bool, deta
         _fail_step(tx, step, str(detail.get("error") or "the notification was not delivered"),
                    retryable=True)
     _advance(tx, ACT_AGENT)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def _recalculate(tx: _Tx, plan: SlaPlan, phase: SlaPhase) -> None:
@@ -811,4 +826,4 @@ def on_sla(run: PlaybookRun, phase: SlaPhase, *, now: datetime) -> tuple[Playboo
         deadline = run.sla_deadline.isoformat() if run.sla_deadline else "its deadline"
         tx.update(auto=False)
         _escalate(tx, "sla", f"SLA expired at {deadline}")
-    return tx.run, tx.effects
+    return tx.done()

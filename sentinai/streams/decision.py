@@ -9,19 +9,18 @@ phase, the resolution) gives one record with its own stages. The SSE stream, the
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
+from sentinai.streams.codec import dumps
 from sentinai.streams.envelope import event_id_for
 
 DecisionSource = Literal["rules", "llm", "llm_fallback"]
 
 
-class Stage(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, slots=True)
+class Stage:
     stage: str
     decision: str
     confidence: float
@@ -29,9 +28,8 @@ class Stage(BaseModel):
     next_step: str
 
 
-class DecisionRecord(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
     event_id: str
     tenant_id: str
     exception_id: str
@@ -43,12 +41,17 @@ class DecisionRecord(BaseModel):
     approval_required: bool
     playbook_id: str | None
     current_step: int | None
-    source: DecisionSource = "rules"
+    source: DecisionSource
     confidence: float
     stages: list[Stage]
 
+    def as_json(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["decided_at"] = self.decided_at.isoformat()
+        return record
+
     def encode(self) -> bytes:
-        return self.model_dump_json().encode()
+        return dumps(self)
 
 
 def decision_record(*, tenant_id: str, exception_id: str, transition_id: str, decided_at: datetime,
@@ -58,7 +61,7 @@ def decision_record(*, tenant_id: str, exception_id: str, transition_id: str, de
 
     Its id derives from the transition's, so a replayed input gives the same record id.
     """
-    return DecisionRecord.model_construct(
+    return DecisionRecord(
         event_id=event_id_for(tenant_id, exception_id, "decision", transition_id),
         tenant_id=tenant_id, exception_id=exception_id, decided_at=decided_at,
         exception_type=snapshot.get("exception_type"), severity=snapshot.get("severity"),

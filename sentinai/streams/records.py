@@ -79,7 +79,7 @@ def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, 
         event_type = _STAGE_EVENT.get(decision.stage, "DecisionMade")
         if decision.stage == "playbook" and not decision.playbook_id:
             event_type = "PlaybookNotFound"
-        add(event_type, {"decision": decision.model_dump(mode="json")}, step=decision.stage)
+        add(event_type, {"decision": _decision_json(decision)}, step=decision.stage)
     if outcome.approval_required:
         add("ApprovalRequested", {"approval": {
             "approval_id": event_id_for(tenant, exc_id, "approval"), "status": "PENDING",
@@ -92,9 +92,17 @@ def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, 
     return events
 
 
+def _decision_json(d: Decision) -> dict[str, Any]:
+    """``d.model_dump(mode="json")``, written out: a fifth of the cost, three times per exception."""
+    return {"stage": d.stage, "decision": d.decision, "confidence": d.confidence, "evidence": list(d.evidence),
+            "next_step": d.next_step, "exception_type": d.exception_type,
+            "severity": d.severity.value if d.severity is not None else None, "status": d.status.value,
+            "actionability": d.actionability.value if d.actionability is not None else None,
+            "approval_required": d.approval_required, "playbook_id": d.playbook_id, "source": d.source}
+
+
 def _stage(decision: Decision) -> Stage:
-    return Stage.model_construct(stage=decision.stage, decision=decision.decision, confidence=decision.confidence,
-                                 evidence=list(decision.evidence), next_step=decision.next_step)
+    return Stage(decision.stage, decision.decision, decision.confidence, list(decision.evidence), decision.next_step)
 
 
 def outcome_stages(outcome: DecisionOutcome) -> list[Stage]:
@@ -109,8 +117,7 @@ def event_stage(event: EventEnvelope, *, next_step: str) -> Stage | None:
         return None
     payload = event.payload
     evidence = str(payload.get("reason") or payload.get("name") or event.event_type)
-    return Stage.model_construct(stage=stage, decision=event.event_type, confidence=1.0, evidence=[evidence],
-                                 next_step=next_step)
+    return Stage(stage, event.event_type, 1.0, [evidence], next_step)
 
 
 def decision_source(outcome: DecisionOutcome) -> str:

@@ -46,7 +46,13 @@ from tests.support.audit import (
     wait_until_stored,
 )
 from tests.support.db import fetchval, wait_for
-from tests.support.kafka import STAGES, committed_offsets, produce_positions, read_all
+from tests.support.kafka import (
+    STAGES,
+    committed_offsets,
+    produce_positions,
+    read_all,
+    record_stages,
+)
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS, Pipeline
@@ -142,12 +148,11 @@ def _complete_on_log(pipeline: Pipeline) -> set[tuple[str, str]]:
     parts: dict[tuple[str, str], set[str]] = defaultdict(set)
     for message in read_all(pipeline.bootstrap, pipeline.topics.decisions):
         record = json.loads(message.value())
-        if record["stage"] in STAGES:
-            parts[(record["tenant_id"], record["exception_id"])].add(record["stage"])
+        parts[(record["tenant_id"], record["exception_id"])].update(record_stages(record))
     for message in read_all(pipeline.bootstrap, pipeline.topics.events):
-        event = json.loads(message.value())
-        if event["event_type"] in EVERY_EXCEPTION_EVENTS:
-            parts[(event["tenant_id"], event["exception_id"])].add(event["event_type"])
+        record = json.loads(message.value())
+        parts[(record["tenant_id"], record["exception_id"])].update(
+            e["event_type"] for e in record["events"] if e["event_type"] in EVERY_EXCEPTION_EVENTS)
     return {ident for ident, seen in parts.items() if seen >= {*STAGES, *EVERY_EXCEPTION_EVENTS}}
 
 

@@ -17,8 +17,8 @@ from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.sink_feed import SinkFeed
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams import codec
 from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.transition import transition
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +45,10 @@ async def events_topic(bootstrap: str, topic_prefix: str) -> str:
 
 
 def envelope(exception_id: str) -> bytes:
-    return codec.dumps(EventEnvelope.create(event_type="ExceptionIngested", tenant_id="acme",
-                                            exception_id=exception_id, occurred_at=T0,
-                                            actor=Actor(type="agent", id="intake"), payload={}))
+    """A transition of one event, as a worker publishes it."""
+    event = EventEnvelope.create(event_type="ExceptionIngested", tenant_id="acme", exception_id=exception_id,
+                                 occurred_at=T0, actor=Actor(type="agent", id="intake"), payload={})
+    return transition(tenant_id="acme", exception_id=exception_id, events=[event]).encode()
 
 
 async def produce(bootstrap: str, topic: str, values: Iterable[tuple[int, bytes]]) -> None:

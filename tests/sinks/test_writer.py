@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -115,9 +116,8 @@ async def _rows(pool: asyncpg.Pool, tenant: str) -> dict[str, list[tuple[object,
 
 
 def _as_tenant(events: list[Transition], tenant: str) -> list[Transition]:
-    return [t.model_copy(update={"tenant_id": tenant, "transition_id": f"{tenant}:{t.transition_id}",
-                                 "events": [e.model_copy(update={"event_id": f"{tenant}:{e.event_id}"})
-                                            for e in t.events]}) for t in events]
+    return [replace(t, tenant_id=tenant, transition_id=f"{tenant}:{t.transition_id}",
+                    events=[replace(e, event_id=f"{tenant}:{e.event_id}") for e in t.events]) for t in events]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
@@ -221,7 +221,7 @@ async def test_overlapping_concurrent_writers_store_each_event_once(pool: asyncp
 
 async def test_naive_event_times_are_utc(pool: asyncpg.Pool) -> None:
     stored = event("acme", "EX-1", "ExceptionIngested", version=1)
-    naive = stored.model_copy(update={"events": [stored.events[0].model_copy(update={"occurred_at": T0.replace(tzinfo=None)})]})
+    naive = replace(stored, events=[replace(stored.events[0], occurred_at=T0.replace(tzinfo=None))])
     await EventWriter(pool).write_batch([naive])
     row = await get_exception(pool, "acme", "EX-1")
     assert row is not None and row["created_at"] == T0
@@ -233,7 +233,7 @@ async def test_a_stored_event_is_not_judged_again_after_fresh_batches(pool: asyn
     await writer.write_batch([stored])
     await writer.write_batch(lifecycle("acme", "EX-2"))  # fresh: the writer stops probing first
     # the same event again, its snapshot now unreadable: stored already, so a duplicate, not refused
-    resent = stored.model_copy(update={"exception": {"status": "OPEN", "version": "one"}})
+    resent = replace(stored, exception={"status": "OPEN", "version": "one"})
     result = await writer.write_batch([resent, *lifecycle("acme", "EX-3")])
     assert (result.inserted, result.duplicates) == (7, 1)
 
