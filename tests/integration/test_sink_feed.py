@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
@@ -140,3 +141,30 @@ async def test_the_feed_stores_commits_and_follows_the_partitions_it_is_given(
 
 async def _equals(value: Any, expected: Any) -> bool:
     return await value == expected
+
+
+async def test_records_of_the_earlier_release_are_stored_like_transitions(
+        bootstrap: str, events_topic: str, pool: asyncpg.Pool, topic_prefix: str) -> None:
+    """A worker upgraded over an events topic written by the release before transitions: its
+    one-event records (the snapshot in ``payload.exception``) give the rows they gave then."""
+    old = [{"event_id": f"old-{i}", "event_type": kind, "tenant_id": "acme", "exception_id": "OLD-1",
+            "occurred_at": T0.isoformat(), "actor": {"type": "agent", "id": "decide"}, "schema_version": 1,
+            "payload": {"exception": {"status": status, "severity": "HIGH", "version": i + 1,
+                                      **({"raw_payload": {"orderId": "O-1"}} if i == 0 else {})}}}
+           for i, (kind, status) in enumerate([("ExceptionNormalized", "OPEN"), ("ExceptionResolved", "RESOLVED")])]
+    await produce(bootstrap, events_topic, [(0, json.dumps(event).encode()) for event in old])
+    gate = SinkGate(high_water=10_000)
+    gate.published(len(old))
+    dead: list[Any] = []
+    feed = make_feed(bootstrap, events_topic, f"{topic_prefix}-sink", pool, gate, dead)
+    feed.follow(range(PARTITIONS))
+    feed.start()
+    try:
+        await eventually(lambda: _equals(stored(pool, "OLD"), 2))
+    finally:
+        await feed.stop()
+    row = await pool.fetchrow("SELECT status, version, raw_payload FROM exceptions WHERE exception_id = 'OLD-1'")
+    assert (row["status"], row["version"], row["raw_payload"]) == ("RESOLVED", 2, {"orderId": "O-1"})
+    payloads = await pool.fetch("SELECT payload, seq FROM exception_events WHERE exception_id = 'OLD-1' ORDER BY seq")
+    assert [(r["payload"], r["seq"]) for r in payloads] == [({}, 1), ({}, 2)]
+    assert dead == []
