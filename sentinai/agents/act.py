@@ -20,12 +20,13 @@ from faust.types import EventT
 from sentinai.agents.effects import Effects
 from sentinai.agents.metrics import EXCEPTION_STATES_FORGOTTEN
 from sentinai.agents.outbox import Draft, Outbox
-from sentinai.core import execution
-from sentinai.core.execution import Effect, PlaybookRun
+from sentinai.core import execution, rows
+from sentinai.core.actor import Actor
+from sentinai.core.effects import Effect
 from sentinai.core.models import Status
+from sentinai.core.run import PlaybookRun
 from sentinai.core.sla import emitted_phase, on_sla_tick
 from sentinai.streams import codec, records
-from sentinai.streams.envelope import Actor
 from sentinai.tables import tool_calls
 from sentinai.tables.exception_state import settled, sla_clock, state_key, with_run, with_sla_clock
 
@@ -106,7 +107,7 @@ class Act:
         draft = Draft(tenant, exception_id, source, events=events, stages=stages)
         refused = await self.effects.carry_out(effects, draft, partition=source[1])
         if new is not run:
-            await self.outbox.publish(draft, partition=source[1], snapshot=execution.exception_snapshot(new),
+            await self.outbox.publish(draft, partition=source[1], snapshot=rows.exception_snapshot(new),
                                       now=now, approval_required=new.approval == "PENDING")
             self.exceptions[key] = with_run(dict(state), new)
         if refused:
@@ -136,7 +137,7 @@ class Act:
         await self.effects.carry_out(effects, draft, partition=source[1])
         changed = new_run is not run and new_run is not None
         await self.outbox.publish(draft, partition=source[1], now=now, state=_view(state),
-                                  snapshot=execution.exception_snapshot(new_run) if changed else None,
+                                  snapshot=rows.exception_snapshot(new_run) if changed else None,
                                   approval_required=bool(new_run and new_run.approval == "PENDING"))
         if new_clock != clock or changed:
             updated = with_sla_clock(dict(state), new_clock)

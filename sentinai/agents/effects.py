@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 from sentinai.agents.metrics import NOTIFICATIONS
 from sentinai.agents.outbox import Draft
-from sentinai.core.execution import (
+from sentinai.core.effects import (
     NETWORK_CHANNELS,
     Effect,
     Notify,

@@ -24,11 +24,13 @@ from yarl import URL
 from sentinai.agents.metrics import NOTIFICATION_FAILURES, NOTIFICATIONS
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.agents.pack_cache import PackCache
-from sentinai.core.execution import TOOLS_AGENT, Notify
+from sentinai.core.actor import TOOLS_AGENT
+from sentinai.core.effects import Notify
+from sentinai.core.ids import event_id_for
 from sentinai.core.packs import StepAction, TenantPacks, Tool
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
-from sentinai.streams.envelope import EventEnvelope, event_id_for
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.tables import tool_calls
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.policy import ToolPolicy

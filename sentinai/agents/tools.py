@@ -24,14 +24,14 @@ from sentinai.agents.metrics import TOOL_CALLS
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.agents.pack_cache import PackCache
-from sentinai.core.execution import TOOLS_AGENT
+from sentinai.core import rows
+from sentinai.core.actor import TOOLS_AGENT
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.tables import tenant_state, tool_calls
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.policy import ToolPolicy
-from sentinai.tools.redaction import redact_secrets
 from sentinai.tools.result import ToolResult
 
 log = logging.getLogger(__name__)
@@ -93,16 +93,14 @@ class Tools:
                               error=f"tool {name!r} is not a tool of tenant {tenant!r}")
         await self._wait_for_quota(tenant, packs.tenant.quotas.tool_calls_per_minute)
         now = datetime.now(UTC)
-        partition = source[1]
+        key = str(request["idempotency_key"])
         started = EventEnvelope.create(
             event_type="ToolExecutionStarted", tenant_id=tenant, exception_id=str(request["exception_id"]),
-            occurred_at=now, actor=TOOLS_AGENT, step=str(request["idempotency_key"]),
-            payload={"step": request["step"], "tool_execution": {
-                "execution_id": request["idempotency_key"], "tool_name": name, "status": "STARTED",
-                "request": redact_secrets(request["arguments"]), "response": None, "error": None,
-                "attempts": 0, "started_at": now.isoformat(), "finished_at": None, "version": 2}})
+            occurred_at=now, actor=TOOLS_AGENT, step=key,
+            payload={"step": request["step"], "tool_execution": rows.tool_started_snapshot(
+                execution_id=key, tool_name=name, arguments=request["arguments"], now=now)})
         await self.topics.outbox.publish(Draft(tenant, str(request["exception_id"]), source, events=[started]),
-                                         partition=partition, snapshot=None, now=now)
+                                         partition=source[1], snapshot=None, now=now)
         return await self.invoker.invoke(tenant_id=tenant, tool_name=name, tool=tool,
                                          arguments=dict(request["arguments"] or {}),
                                          idempotency_key=str(request["idempotency_key"]), policy=policy_for(packs))

@@ -14,7 +14,8 @@ from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError
 from sentinai.api.responses import int_between, ok, parse_query
 from sentinai.api.state import POOL, PRODUCER, SETTINGS
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.core.actor import Actor
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import transition
 
 routes = web.RouteTableDef()

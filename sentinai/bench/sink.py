@@ -40,12 +40,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from sentinai.core.actor import Actor
 from sentinai.embedded.process import exit_on_sigterm
 from sentinai.migrate import upgrade
 from sentinai.settings import asyncpg_dsn, load_settings
 from sentinai.sinks.pool import dumps, open_pool
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import Transition, transition
 
 TENANTS = [f"tenant-{i:02d}" for i in range(20)]

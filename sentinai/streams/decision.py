@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from sentinai.core.ids import event_id_for
 from sentinai.streams.codec import dumps
-from sentinai.streams.envelope import event_id_for
 
 DecisionSource = Literal["rules", "llm", "llm_fallback"]
 

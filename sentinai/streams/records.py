@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sentinai.core import execution
-from sentinai.core.execution import Effect, EmitEvent, PlaybookRun
+from sentinai.core import execution, rows
+from sentinai.core.actor import Actor
+from sentinai.core.effects import Effect, EmitEvent
+from sentinai.core.ids import event_id_for
 from sentinai.core.models import Decision, DecisionOutcome, NormalizedException
 from sentinai.core.packs import TenantPacks
+from sentinai.core.run import PlaybookRun
 from sentinai.streams.decision import DecisionRecord, Stage, decision_record
-from sentinai.streams.envelope import Actor, EventEnvelope, event_id_for
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import transition_id_for
 
 PIPELINE = Actor(type="agent", id="decide")
@@ -34,30 +37,6 @@ LATER_STAGES = {
     "ExceptionResolved": "resolution", "PlaybookRecalculated": "playbook_recalculated",
     "SLAImminent": "sla", "SLAExpired": "sla",
 }
-
-
-def exception_snapshot(outcome: DecisionOutcome, *, version: int) -> dict[str, Any]:
-    """The exception row right after its decision, with the raw input it was decided from."""
-    exc = outcome.exception
-    return {
-        "source_system": exc.source_system,
-        "exception_type": outcome.exception_type,
-        "severity": outcome.severity.value,
-        "status": outcome.status.value,
-        "owner": None,
-        "playbook_id": outcome.playbook_id,
-        "current_step": None,
-        "sla_deadline": outcome.sla_deadline.isoformat() if outcome.sla_deadline else None,
-        "version": version,
-        **input_fields(exc),
-    }
-
-
-def input_fields(exception: NormalizedException) -> dict[str, Any]:
-    """The row's columns that come from the input and never change: written once, on the decision."""
-    return {"raw_payload": exception.payload,
-            "normalized_context": {**exception.context, "occurred_at": exception.occurred_at.isoformat(),
-                                   "source_system": exception.source_system}}
 
 
 def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, now: datetime,
@@ -178,9 +157,9 @@ def decided(exception: NormalizedException, outcome: DecisionOutcome, packs: Ten
     steps, step_stages = run_events(run, effects, tenant_id=exception.tenant_id,
                                     exception_id=exception.exception_id, now=now)
     if run is None:
-        snapshot = exception_snapshot(outcome, version=len(outcome_part))
+        snapshot = rows.decided_snapshot(outcome, version=len(outcome_part))
     else:
-        snapshot = {**execution.exception_snapshot(run), **input_fields(exception)}
+        snapshot = {**rows.exception_snapshot(run), **rows.input_fields(exception)}
     return Decided(events=[*prelude, *outcome_part, *steps], stages=[*outcome_stages(outcome), *step_stages],
                    run=run, effects=effects, snapshot=snapshot)
 

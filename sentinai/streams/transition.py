@@ -24,8 +24,10 @@ from typing import Any
 
 import orjson
 
+from sentinai.core.actor import Actor
+from sentinai.core.ids import event_id_for
 from sentinai.streams.codec import dumps
-from sentinai.streams.envelope import Actor, EventEnvelope, event_id_for
+from sentinai.streams.envelope import EventEnvelope
 
 SCHEMA_VERSION = 2
 _ACTOR_TYPES = frozenset({"agent", "user", "system"})

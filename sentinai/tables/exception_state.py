@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sentinai.core.execution import PlaybookRun, SlaPhase
 from sentinai.core.models import Status
+from sentinai.core.run import PlaybookRun, SlaPhase
 from sentinai.core.sla import SlaClock, due
 
 ExceptionState = dict[str, Any]

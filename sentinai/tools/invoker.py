@@ -23,12 +23,12 @@ import aiohttp
 from yarl import URL
 
 from sentinai.core.packs import Tool
+from sentinai.core.redaction import redact_secrets
 from sentinai.tools.arguments import argument_error
 from sentinai.tools.auth import MissingSecret, auth_headers
 from sentinai.tools.breaker import CircuitBreaker
 from sentinai.tools.guard import Refused, Unresolvable, vet_url
 from sentinai.tools.policy import ToolPolicy
-from sentinai.tools.redaction import redact_secrets
 from sentinai.tools.resolver import HostResolver, PinnedResolver, system_resolve
 from sentinai.tools.result import ToolResult
 

@@ -16,9 +16,9 @@ from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.notifications import Notifications, notification_policy
 from sentinai.agents.outbox import Outbox
 from sentinai.bench import workload
-from sentinai.core.execution import Notify
+from sentinai.core.effects import Notify
+from sentinai.core.ids import event_id_for
 from sentinai.core.packs import PackSet, build_pack_set
-from sentinai.streams.envelope import event_id_for
 from sentinai.tools.invoker import ToolInvoker
 from tests.support.pipeline import PACKS
 

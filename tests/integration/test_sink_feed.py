@@ -16,9 +16,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.sink_feed import SinkFeed
+from sentinai.core.actor import Actor
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import transition
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from sentinai.core.ids import event_id_for
 from sentinai.settings import Settings
-from sentinai.streams.envelope import event_id_for
 from tests.support.db import wait_for
 from tests.support.kafka import produce, read_all, table_contents
 from tests.support.packs import activate, cloned_tenants

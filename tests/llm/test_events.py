@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from sentinai.core.ids import event_id_for
 from sentinai.core.packs import PackSet
 from sentinai.llm.client import LLMClient
 from sentinai.llm.events import explanation_event, proposal_event
 from sentinai.llm.explanation import explain
 from sentinai.llm.triage import assess
-from sentinai.streams.envelope import event_id_for
 from tests.support.openai_server import OpenAIServer, Reply
 
 from .conftest import NOW, PLENTY, case, packs_for

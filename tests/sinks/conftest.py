@@ -9,8 +9,9 @@ from typing import Any
 import asyncpg
 import pytest
 
+from sentinai.core.actor import Actor
 from sentinai.sinks.pool import open_pool
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import Transition, transition
 
 T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from sentinai.core.packs.common import ToolAuth
+from sentinai.core.redaction import redact_secrets
 from sentinai.tools.addresses import forbidden_reason
 from sentinai.tools.auth import MissingSecret, auth_headers
 from sentinai.tools.breaker import CircuitBreaker
 from sentinai.tools.policy import ToolPolicy
-from sentinai.tools.redaction import redact_secrets
 
 ADDRESSES = [
     # address, allow_private, expected reason (None: allowed)

@@ -10,8 +10,9 @@ from typing import Any
 
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.sink import Sink
+from sentinai.core.actor import Actor
 from sentinai.sinks.errors import BatchRejected, SinkUnavailable
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import Transition, transition
 
 

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from sentinai.core.engine import decide
-from sentinai.core.execution import (
-    STEP_RETRY_LIMIT,
+from sentinai.core.actor import Actor
+from sentinai.core.effects import (
     Effect,
     EmitEvent,
     Notify,
-    PlaybookRun,
     RejectCommand,
     RequestNotify,
     RequestTool,
-    exception_snapshot,
-    fill_templates,
+)
+from sentinai.core.engine import decide
+from sentinai.core.execution import (
+    STEP_RETRY_LIMIT,
     on_approval,
     on_approval_expired,
     on_notification_result,
@@ -30,7 +30,9 @@ from sentinai.core.execution import (
 from sentinai.core.models import DecisionOutcome, Status
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import PackSet, TenantPacks, build_pack_set
-from sentinai.streams.envelope import Actor
+from sentinai.core.rows import exception_snapshot
+from sentinai.core.run import PlaybookRun
+from sentinai.core.templates import fill_templates
 
 from .conftest import NOW, mini_docs
 

@@ -9,17 +9,11 @@ import pytest
 
 from sentinai.core.conditions import parse
 from sentinai.core.conditions.ast import roots
-from sentinai.core.execution import (
-    EmitEvent,
-    PlaybookRun,
-    RequestTool,
-    on_approval,
-    on_sla,
-    on_tool_result,
-    start,
-)
+from sentinai.core.effects import EmitEvent, RequestTool
+from sentinai.core.execution import on_approval, on_sla, on_tool_result, start
 from sentinai.core.models import Status
 from sentinai.core.packs import TenantPacks
+from sentinai.core.run import PlaybookRun
 
 from .test_execution import ASSIGN, COMMENT, FIX, LATER, LOOKUP, NOW, decided, kinds, packs_for
 

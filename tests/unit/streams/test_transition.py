@@ -4,7 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.core.actor import Actor
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import UndecodableTransition, decode, transition
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
