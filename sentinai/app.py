@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import faust
+from prometheus_client import REGISTRY
 
 from sentinai.agents.acking import events_acked_when_handled
 from sentinai.agents.act import Act
@@ -23,7 +24,7 @@ from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.effects import Effects
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
 from sentinai.agents.llm import LLMStage
-from sentinai.agents.metrics import EVENTS_PROCESSED, EXCEPTION_STATES
+from sentinai.agents.metrics import EXCEPTION_STATES, PROCESSED_SAMPLE
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.outbox import Outbox
 from sentinai.agents.outcomes import Outcomes
@@ -297,16 +298,18 @@ def create_app(settings: Settings) -> faust.App:
             log.exception("retention round failed")
 
     progress = {"last": ""}
+
+    def processed(outcome: str) -> int:
+        return int(REGISTRY.get_sample_value(PROCESSED_SAMPLE, {"outcome": outcome}) or 0)
+
     watchdog = Watchdog(app, work=pipeline_work, stall_seconds=30.0)
 
     @app.timer(interval=10.0)
     async def log_progress() -> None:
         """One line per 10 s while work moves: what a stalled worker stopped doing shows in its log."""
-        line = (f"progress: decided={int(EVENTS_PROCESSED.labels('decided')._value.get())} "
-                f"duplicates={int(EVENTS_PROCESSED.labels('duplicate')._value.get())} "
-                f"deferred={int(EVENTS_PROCESSED.labels('deferred')._value.get())} "
-                f"dead_lettered={int(EVENTS_PROCESSED.labels('dead_lettered')._value.get())} "
-                f"sink_pending={gate.pending} assigned={len(app.consumer.assignment())}")
+        counts = " ".join(f"{outcome}={processed(outcome)}"
+                          for outcome in ("decided", "duplicate", "deferred", "dead_lettered"))
+        line = f"progress: {counts} sink_pending={gate.pending} assigned={len(app.consumer.assignment())}"
         if line != progress["last"]:
             log.info("%s", line)
             progress["last"] = line
