@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import time
 import warnings
 from pathlib import Path
 from types import TracebackType
@@ -82,11 +84,24 @@ class EmbeddedPostgres:
         self._ensure_database()
         return self
 
-    def _ensure_database(self) -> None:
-        out = self._commands.psql(
-            ["-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc",
-             f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
-        )
+    def _ensure_database(self, *, ready_within: float = 60.0) -> None:
+        """Create the database unless it exists, once the server takes queries.
+
+        The server listens before it takes queries ("the database system is starting up"); on a
+        busy machine that lasts seconds, so the first query is tried until ``ready_within``.
+        """
+        deadline = time.monotonic() + ready_within
+        while True:
+            try:
+                out = self._commands.psql(
+                    ["-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc",
+                     f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
+                )
+                break
+            except subprocess.CalledProcessError:
+                if time.monotonic() > deadline or not self._server.running:
+                    raise
+                time.sleep(0.2)
         if out.strip() != "1":
             self._commands.psql(
                 ["-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-c",

@@ -60,10 +60,11 @@ async def test_dlq_list_and_replay(web_env: Web) -> None:
     headers = dict(message.headers)
     assert headers["trace-id"] == b"abc" and headers["sentinai.replayed_from"] == str(first).encode()
     assert not any(k.startswith("__connect.errors.") for k in headers)
-    [event] = await consume_all(web_env.bootstrap, web_env.settings.topic_events, expect=1)
-    envelope = json.loads(event.value)
-    assert envelope["event_type"] == "DeadLetterReplayed" and envelope["exception_id"] == "E-7"
-    assert envelope["actor"]["type"] == "user"
+    [record] = await consume_all(web_env.bootstrap, web_env.settings.topic_events, expect=1)
+    transition = json.loads(record.value)
+    [event] = transition["events"]
+    assert transition["exception_id"] == "E-7" and transition["exception"] is None
+    assert event["event_type"] == "DeadLetterReplayed" and event["actor"]["type"] == "user"
     status = await web_env.pool.fetchval("SELECT status FROM dead_letters WHERE id = $1", first)
     assert status != "new"
 
