@@ -44,6 +44,14 @@ async def _run(broker_url: str, n: int, rounds: int, *, guarded: bool = True) ->
     producer_lookup.install()  # as the worker does
     if guarded:
         commit_guard.install()  # as the worker does: failed deliveries are recorded per batch
+    try:
+        return await _measure(broker_url, n, rounds)
+    finally:
+        commit_guard.uninstall()
+        producer_lookup.uninstall()
+
+
+async def _measure(broker_url: str, n: int, rounds: int) -> dict[str, list[float]]:
     app = faust.App(f"bench-send-{uuid.uuid4().hex[:8]}", broker=broker_url, web_enabled=False, producer_acks=-1,
                     topic_allow_declare=True)
     app.sensors.add(app.monitor)  # a worker's app adds it when it starts
