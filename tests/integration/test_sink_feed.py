@@ -11,7 +11,6 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.sink_feed import SinkFeed
@@ -19,6 +18,7 @@ from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams import codec
 from sentinai.streams.envelope import Actor, EventEnvelope
+from tests.support.kafka import create_topic
 
 pytestmark = pytest.mark.integration
 
@@ -34,14 +34,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def events_topic(bootstrap: str, topic_prefix: str) -> str:
-    name = f"{topic_prefix}.events"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, PARTITIONS, 1)])
-    finally:
-        await admin.close()
-    return name
+    return await create_topic(bootstrap, f"{topic_prefix}.events", PARTITIONS)
 
 
 def envelope(exception_id: str) -> bytes:

@@ -12,10 +12,10 @@ from typing import Any
 import faust
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faust.types import TP
 
 from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
+from tests.support.kafka import create_topic
 
 PER_PARTITION = 3
 
@@ -33,13 +33,7 @@ async def produce(bootstrap: str, topic: str, values: list[tuple[int, str]]) -> 
 @pytest.fixture
 async def intake_topic(bootstrap: str, topic_prefix: str) -> str:
     """A two-partition topic holding three records on each partition."""
-    name = f"{topic_prefix}.exceptions"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 2, 1)])
-    finally:
-        await admin.close()
+    name = await create_topic(bootstrap, f"{topic_prefix}.exceptions", 2)
     await produce(bootstrap, name, [(p, f"{p}:{o}") for o in range(PER_PARTITION) for p in (0, 1)])
     return name
 
