@@ -273,3 +273,23 @@ async def test_the_delivery_guard_records_failed_batches_of_the_client_it_watche
     with pytest.raises(DeliveryFailed):  # for good
         guard.check()
     await client.stop()
+
+
+async def test_a_batched_agent_makes_each_event_the_current_one_for_table_writes() -> None:
+    import faust
+    from faust.streams import current_event
+    from faust.types.tuples import Message
+
+    from sentinai.framework.current_event import set_current_event
+
+    app = faust.App("current-event", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
+    channel = app.channel()
+    stream = app.stream(channel)
+    events = [channel._create_event(b"t", b"{}", {}, Message("t.llm", partition, 0, 0.0, 0, None, b"t", b"{}", None))
+              for partition in (3, 5)]
+    table = app.Table("state", partitions=8)
+    table._verified_source_topics_for_partitions.add("t.llm")  # co-partitioned, as faust checks at start
+    for event in events:
+        set_current_event(stream, event)
+        assert current_event() is event and stream.current_event is event
+        assert table.partition_for_key("k") == event.message.partition  # where its changelog write goes
