@@ -17,9 +17,8 @@ import asyncpg
 import faust
 from prometheus_client import REGISTRY
 
-from sentinai.agents.acking import events_acked_when_handled
 from sentinai.agents.act import Act
-from sentinai.agents.backpressure import SinkGate, pause_fetching, resume_fetching
+from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
 from sentinai.agents.effects import Effects
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
@@ -35,6 +34,8 @@ from sentinai.agents.sink_feed import SinkFeed
 from sentinai.agents.timers import TimerScan
 from sentinai.agents.tools import Tools, ToolsTopics
 from sentinai.agents.watchdog import Watchdog, pipeline_work
+from sentinai.framework.acking import events_acked_when_handled
+from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
 from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings, bootstrap_servers
 from sentinai.sinks.pool import open_pool
@@ -95,7 +96,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_rebalance_timeout=5,
         # Off: it compares what the tables already read with the partition end from ListOffsets,
         # which the embedded broker under-reports (docs/design.md); tables recover to the true end
-        # (install_recovery_to_fetched_end), so a worker taking a partition back crashed on it.
+        # (sentinai.framework.recovery_end), so a worker taking a partition back crashed on it.
         # It guards RocksDB files against deleted topics; the tables here live in memory.
         recovery_consistency_check=False,
         broker_session_timeout=10,
@@ -105,7 +106,7 @@ def create_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir / "worker"),
         producer_acks=-1,
         # A batch not delivered within this time fails, and the commit guard then stops the worker
-        # before it commits past the lost output (sentinai.agents.faust_fixes.install_commit_guard).
+        # before it commits past the lost output (sentinai.framework.commit_guard).
         producer_request_timeout=settings.producer_request_timeout_seconds,
         logging_config=None,
         loghandlers=[],

@@ -22,6 +22,7 @@ from sentinai.agents.outcomes import Outcomes
 from sentinai.agents.pack_cache import PackCache
 from sentinai.core.engine import decide
 from sentinai.core.models import NormalizedException
+from sentinai.framework.current_event import set_current_event
 from sentinai.llm.budget import spend_tokens, tokens_available
 from sentinai.llm.client import LLMClient
 from sentinai.llm.events import explanation_event, proposal_event
@@ -90,7 +91,7 @@ class LLMStage:
                     log.error("LLM stage failed for %s: %r; deciding by the rules", event.message, result)
                     result = None
                 # table writes go to the changelog partition of the "current event": make it this one
-                stream._set_current_event(event)
+                set_current_event(stream, event)
                 try:
                     await self._publish(event, request, result)
                 except asyncio.CancelledError:

@@ -84,6 +84,11 @@ class SinkFeed:
         """Read these partition numbers of the events topic from now on (applied between fetches)."""
         self._wanted = frozenset(TopicPartition(self._topic, p) for p in partitions)
 
+    @property
+    def reading(self) -> list[int]:
+        """The partition numbers the consumer is assigned now (``follow`` takes effect between fetches)."""
+        return sorted(tp.partition for tp in self._assigned)
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="sink-feed")

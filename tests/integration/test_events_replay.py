@@ -25,18 +25,18 @@ pytestmark = pytest.mark.integration
 TENANTS, EXCEPTIONS, BATCH = 4, 300, 1000
 
 
-def _wait_until_stored_events_settle(database_url: str, *, quiet: float = 3.0, timeout: float = 120.0) -> int:
-    """The stored event count once it has not moved for ``quiet`` seconds (the run has finished)."""
+def _wait_until_the_log_is_stored(pipeline: Pipeline, *, timeout: float = 120.0) -> int:
+    """The stored event count once it equals the number of distinct events on the events topic."""
     deadline = time.monotonic() + timeout
-    count, since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        now = fetchval(database_url, "SELECT count(*) FROM exception_events")
-        if now != count:
-            count, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return count
-        time.sleep(0.2)
-    raise AssertionError(f"stored events still moving after {timeout}s (last {count})")
+    while True:
+        on_log = {e.event_id for m in read_all(pipeline.bootstrap, pipeline.topics.events)
+                  for e in decode(m.value()).events}
+        stored = fetchval(pipeline.database_url, "SELECT count(*) FROM exception_events")
+        if stored == len(on_log):
+            return int(stored)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{stored} events stored of {len(on_log)} on the log after {timeout}s")
+        time.sleep(0.5)
 
 
 async def _replay(database_url: str, transitions: list[Transition]) -> tuple[int, int]:
@@ -66,7 +66,7 @@ def test_replaying_the_events_topic_changes_nothing_and_rebuilds_the_rows(
     produce(pipeline.bootstrap, pipeline.topics.exceptions, load.messages)
     wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions",
              until=lambda n: n == len(load.exception_ids), timeout=120)
-    stored = _wait_until_stored_events_settle(pipeline.database_url)
+    stored = _wait_until_the_log_is_stored(pipeline)
     worker.stop()
 
     log = [decode(m.value()) for m in read_all(pipeline.bootstrap, pipeline.topics.events)]

@@ -12,7 +12,6 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.sink_feed import SinkFeed
@@ -21,6 +20,7 @@ from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import transition
+from tests.support.kafka import create_topic
 
 pytestmark = pytest.mark.integration
 
@@ -36,14 +36,7 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def events_topic(bootstrap: str, topic_prefix: str) -> str:
-    name = f"{topic_prefix}.events"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, PARTITIONS, 1)])
-    finally:
-        await admin.close()
-    return name
+    return await create_topic(bootstrap, f"{topic_prefix}.events", PARTITIONS)
 
 
 def envelope(exception_id: str) -> bytes:
@@ -121,7 +114,7 @@ async def test_the_feed_stores_commits_and_follows_the_partitions_it_is_given(
 
         # a new assignment: only partition 1 is read from now on
         feed.follow([1])
-        await asyncio.sleep(0.5)
+        await eventually(lambda: _equals(_now(feed.reading), [1]))  # partition 0 is fetched no more
         await produce(bootstrap, events_topic, [(i % PARTITIONS, envelope(f"B{i}")) for i in range(20)])
         await eventually(lambda: _equals(committed(bootstrap, group, events_topic), [60, 71]))
         assert await stored(pool, "B") == 10  # the odd ones, on partition 1
@@ -138,6 +131,10 @@ async def test_the_feed_stores_commits_and_follows_the_partitions_it_is_given(
     finally:
         await follower.stop()
     assert len(dead) == 1  # partition 0 held no dead letter; partition 1 was not read again
+
+
+async def _now(value: Any) -> Any:
+    return value
 
 
 async def _equals(value: Any, expected: Any) -> bool:

@@ -11,6 +11,19 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 
+async def create_topic(bootstrap: str, name: str, partitions: int) -> str:
+    """Create ``name`` with ``partitions`` partitions (replication 1) on the broker; return the name."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+    return name
+
+
 def producer(bootstrap: str) -> Producer:
     # murmur2 is the Java client's (and aiokafka's) partitioner: one tenant, one partition, whoever produces.
     return Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5})

@@ -36,14 +36,19 @@ class Stream:
 
 
 class Writer:
-    """Takes ``delays[first offset]`` seconds per batch; fails the first ``failures[...]`` attempts."""
+    """Takes ``delays[first offset]`` seconds per batch; fails the first ``failures[...]`` attempts.
+
+    ``acked_when_stored`` notes, as each batch is stored, what the stream had acknowledged then.
+    """
 
     def __init__(self, delays: dict[str, float], failures: dict[str, int] | None = None,
-                 refused: set[str] | None = None) -> None:
+                 refused: set[str] | None = None, stream: Stream | None = None) -> None:
         self.delays = delays
         self.failures = dict(failures or {})
         self.refused = refused or set()
         self.stored: list[str] = []
+        self.stream = stream
+        self.acked_when_stored: dict[str, list[int]] = {}
 
     async def write_batch(self, transitions: Sequence[Transition]) -> Any:
         first = transitions[0].exception_id
@@ -55,6 +60,8 @@ class Writer:
         if refused:
             raise BatchRejected("refused", event_ids=refused)
         self.stored.extend(t.exception_id for t in transitions)
+        if self.stream is not None:
+            self.acked_when_stored[first] = list(self.stream.acked)
         return None
 
 
@@ -98,17 +105,10 @@ async def test_a_later_batch_written_first_is_acknowledged_after_the_earlier_one
 
 async def test_a_failing_batch_holds_back_the_acknowledgement_of_the_next_until_it_is_stored() -> None:
     stream = Stream([[message(0), message(1)], [message(2), message(3)]])
-    writer = Writer(delays={}, failures={"E0": 2})  # retried with backoff: 0.1 s, then 0.2 s
-    seen: dict[str, list[Any]] = {}
-
-    async def watch() -> None:
-        await asyncio.sleep(0.08)  # the first batch has failed once; the second is stored
-        seen.update(stored=list(writer.stored), acked=list(stream.acked))
-
-    watcher = asyncio.create_task(watch())
+    writer = Writer(delays={}, failures={"E0": 2}, stream=stream)  # retried with backoff: 0.1 s, then 0.2 s
     await feed(stream, writer, in_flight=2, until=4)
-    await watcher
-    assert seen == {"stored": ["E2", "E3"], "acked": []}
+    assert writer.stored == ["E2", "E3", "E0", "E1"]  # the second batch was stored while the first failed
+    assert writer.acked_when_stored == {"E2": [], "E0": []}  # ... and not acknowledged before the first
     assert stream.acked == [0, 1, 2, 3]
 
 

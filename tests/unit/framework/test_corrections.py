@@ -1,4 +1,5 @@
-"""The fixes the worker installs over faust (``sentinai.agents.faust_fixes``), without a broker.
+"""What each correction of ``sentinai.framework`` changes in faust's behaviour, installed for the
+test that needs it and removed after it (tests/unit/framework/conftest.py).
 
 * The producer buffer (where table changelog writes wait) is drained before a commit: faust
   commits input offsets right after ``producer.flush()``, and a flush that returns with changelog
@@ -10,7 +11,8 @@
   unacked message, lost an event in the scale test.
 * A send takes the started producer directly: faust's lookup yielded to the event loop three times
   per message.
-* The worker's consumer long-polls for SENTINAI_FETCH_MAX_WAIT_MS, not faust's fixed 1.5 s.
+* The worker's consumer long-polls for SENTINAI_FETCH_MAX_WAIT_MS, not faust's fixed 1.5 s (its
+  fetcher, started on the broker, uses that wait).
 * Table recovery reads on to the end the fetches report (tests/chaos/test_table_recovery.py runs
   it on the broker).
 * The commit guard remembers failed deliveries for good and names where they went
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import pytest
 from faust.transport.consumer import Consumer
@@ -30,20 +32,10 @@ from faust.types import TP
 from intervaltree import IntervalTree
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from sentinai.agents.faust_fixes import (
-    DeliveryFailed,
-    DeliveryGuard,
-    InOrderDelivery,
-    ReadOffsets,
-    install_commit_only_what_was_handled,
-    install_direct_producer_lookup,
-    install_fetch_max_wait,
-    install_keep_queued_messages_on_resume,
-    install_reliable_producer_flush,
-    raise_to_fetched_ends,
-)
-
-pytestmark = pytest.mark.chaos
+from sentinai import framework
+from sentinai.framework.commit_guard import DeliveryFailed, DeliveryGuard
+from sentinai.framework.handled_offsets import InOrderDelivery, ReadOffsets
+from sentinai.framework.recovery_end import raise_to_fetched_ends
 
 
 class SlowChannel:
@@ -52,14 +44,15 @@ class SlowChannel:
     def __init__(self, delay: float) -> None:
         self.delay = delay
         self.published: list[int] = []
+        self.handing_over = asyncio.Event()
 
     async def publish_message(self, fut: SimpleNamespace, wait: bool = False) -> None:
-        await asyncio.sleep(self.delay)
+        self.handing_over.set()
+        await asyncio.sleep(self.delay)  # the slow hand-over itself, not a wait for something
         self.published.append(fut.message.value)
 
 
-async def test_flush_waits_for_every_queued_and_in_flight_message() -> None:
-    install_reliable_producer_flush()
+async def test_flush_waits_for_every_queued_and_in_flight_message(reliable_flush: ModuleType) -> None:
     buffer = ProducerBuffer()
     buffer.app = SimpleNamespace(conf=SimpleNamespace(producer_threaded=False))  # type: ignore[assignment]
     channel = SlowChannel(delay=0.25)  # longer than the 0.1 s after which faust's own flush gave up
@@ -67,7 +60,8 @@ async def test_flush_waits_for_every_queued_and_in_flight_message() -> None:
     try:
         for value in range(5):
             buffer.put(SimpleNamespace(message=SimpleNamespace(channel=channel, value=value)))  # type: ignore[arg-type]
-        await asyncio.sleep(0.05)  # the first message is now in flight, off the queue
+        await asyncio.wait_for(channel.handing_over.wait(), timeout=10)  # the first message is off the queue
+        assert buffer.size == 4
         await asyncio.wait_for(buffer.flush(), timeout=10)
         print(f"flushed {len(channel.published)} of 5 slow changelog writes")
         assert channel.published == [0, 1, 2, 3, 4]
@@ -75,8 +69,8 @@ async def test_flush_waits_for_every_queued_and_in_flight_message() -> None:
         await buffer.stop()
 
 
-async def test_resuming_active_flow_keeps_queued_input_and_a_rebalance_still_clears_it() -> None:
-    install_keep_queued_messages_on_resume()
+async def test_resuming_active_flow_keeps_queued_input_and_a_rebalance_still_clears_it(
+        queues_kept_on_resume: ModuleType) -> None:
     flow = FlowControlEvent(initially_suspended=False)
     queue: FlowControlQueue[int] = FlowControlQueue(flow_control=flow, clear_on_resume=True)
     for offset in range(3):
@@ -100,8 +94,8 @@ def consumer_state(*, committed: int, acked: list[int]) -> tuple[SimpleNamespace
     return state, tp
 
 
-def test_a_commit_never_skips_the_unhandled_message_at_the_committed_position() -> None:
-    install_commit_only_what_was_handled()
+def test_a_commit_never_skips_the_unhandled_message_at_the_committed_position(
+        handled_offsets_only: ModuleType) -> None:
     state, tp = consumer_state(committed=10, acked=[11, 12])
     assert Consumer._new_offset.__wrapped__(state, tp) == 13  # faust's own: offset 10 committed over
     state, tp = consumer_state(committed=10, acked=[11, 12])
@@ -184,10 +178,10 @@ async def test_changelog_records_pass_through_untouched() -> None:
     assert fetcher.delivered == [(1, 0, 5), (1, 0, 5)]
 
 
-async def test_a_send_takes_the_started_producer_without_yielding_to_the_event_loop() -> None:
+async def test_a_send_takes_the_started_producer_without_yielding_to_the_event_loop(
+        direct_producer_lookup: ModuleType) -> None:
     import faust
 
-    install_direct_producer_lookup()
     app = faust.App("fixes-test", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
     topic = app.topic("t")
     producer = app.producer
@@ -205,13 +199,54 @@ def test_recovery_targets_rise_to_the_fetched_end_and_never_fall() -> None:
     assert listed == {"a": 12, "b": 20, "c": -1, "d": None}
 
 
-async def test_the_worker_consumer_long_polls_for_the_configured_wait_not_faust_fixed_one() -> None:
+async def fetcher_wait_ms(broker_url: str) -> int:
+    """The long-poll the fetcher of a worker consumer that faust makes uses, once it has started."""
     import faust
 
-    install_fetch_max_wait(40)
-    app = faust.App("fixes-fetch", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
-    thread = app.consumer._thread
-    assert thread._create_worker_consumer(app.consumer.transport)._fetch_max_wait_ms == 40
+    app = faust.App("fixes-fetch", broker=broker_url, store="memory://", web_enabled=False)
+    consumer = app.consumer._thread._create_worker_consumer(app.consumer.transport)
+    await consumer.start()
+    try:
+        return int(consumer._fetcher._fetch_max_wait_ms)
+    finally:
+        await consumer.stop()
+
+
+async def test_the_worker_consumer_long_polls_for_the_configured_wait_not_faust_fixed_one(
+        broker_url: str, fetch_wait_40ms: ModuleType) -> None:
+    assert await fetcher_wait_ms(broker_url) == 40
+
+
+async def test_without_the_correction_faust_long_polls_for_its_fixed_one_and_a_half_seconds(broker_url: str) -> None:
+    assert await fetcher_wait_ms(broker_url) == 1500
+
+
+async def test_faust_own_producer_lookup_yields_to_the_event_loop() -> None:
+    import faust
+
+    app = faust.App("fixes-test", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
+    app.producer._started.set()
+    lookup = app.topic("t")._get_producer()
+    assert lookup.send(None) is None  # suspended: an event-loop turn before the producer comes back
+    lookup.close()
+
+
+def test_uninstalling_every_correction_gives_faust_its_own_code_back() -> None:
+    from faust.topics import Topic
+
+    originals = (Consumer.__init__, Consumer._new_offset, ProducerBuffer.flush, FlowControlEvent.resume,
+                 Topic._get_producer)
+    framework.install_all(fetch_max_wait_ms=40)
+    patched = (Consumer.__init__, Consumer._new_offset, ProducerBuffer.flush, FlowControlEvent.resume,
+               Topic._get_producer)
+    framework.install_all(fetch_max_wait_ms=40)  # twice changes nothing
+    assert framework.installed() == [patch.__name__ for patch in framework.PATCHES]
+    framework.uninstall_all()
+    assert framework.installed() == []
+    assert all(p is not o for p, o in zip(patched, originals, strict=True))
+    assert (Consumer.__init__, Consumer._new_offset, ProducerBuffer.flush, FlowControlEvent.resume,
+            Topic._get_producer) == originals
+    assert not hasattr(ProducerBuffer, "_sentinai_in_flight")
 
 
 async def test_the_delivery_guard_records_failed_batches_of_the_client_it_watches() -> None:
@@ -238,3 +273,23 @@ async def test_the_delivery_guard_records_failed_batches_of_the_client_it_watche
     with pytest.raises(DeliveryFailed):  # for good
         guard.check()
     await client.stop()
+
+
+async def test_a_batched_agent_makes_each_event_the_current_one_for_table_writes() -> None:
+    import faust
+    from faust.streams import current_event
+    from faust.types.tuples import Message
+
+    from sentinai.framework.current_event import set_current_event
+
+    app = faust.App("current-event", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
+    channel = app.channel()
+    stream = app.stream(channel)
+    events = [channel._create_event(b"t", b"{}", {}, Message("t.llm", partition, 0, 0.0, 0, None, b"t", b"{}", None))
+              for partition in (3, 5)]
+    table = app.Table("state", partitions=8)
+    table._verified_source_topics_for_partitions.add("t.llm")  # co-partitioned, as faust checks at start
+    for event in events:
+        set_current_event(stream, event)
+        assert current_event() is event and stream.current_event is event
+        assert table.partition_for_key("k") == event.message.partition  # where its changelog write goes

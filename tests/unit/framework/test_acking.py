@@ -8,16 +8,43 @@ faust stream over an in-process channel; only the broker is absent.
 from __future__ import annotations
 
 import asyncio
+import gc
+import inspect
+import time
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import faust
 import pytest
 from faust.types import EventT, StreamT
 from faust.types.tuples import Message
 
-from sentinai.agents.acking import events_acked_when_handled
+from sentinai.framework.acking import events_acked_when_handled
 
 Iterate = Callable[[StreamT], AsyncIterator[EventT]]
+
+
+def open_iterators(app: faust.App) -> list[Any]:
+    """The async generators iterating a stream of ``app`` that have not finished yet.
+
+    faust acks in the ``finally`` of its stream iterator; an abandoned one is closed by the event
+    loop's finalizer in a task of its own, as on a worker's shutdown.
+    """
+    gc.collect()
+    iterators = []
+    for obj in gc.get_objects():
+        if inspect.isasyncgen(obj) and obj.ag_frame is not None:
+            owner = obj.ag_frame.f_locals.get("self") or obj.ag_frame.f_locals.get("stream")
+            if getattr(owner, "app", None) is app:
+                iterators.append(obj)
+    return iterators
+
+
+async def until_closed(app: faust.App, *, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while open_iterators(app):
+        assert time.monotonic() < deadline, f"stream iterators still open after {timeout}s"
+        await asyncio.sleep(0.01)
 
 
 async def run_until_cut_off(iterate: Iterate, *, offsets: int) -> tuple[list[int], list[bool]]:
@@ -40,7 +67,6 @@ async def run_until_cut_off(iterate: Iterate, *, offsets: int) -> tuple[list[int
                 await asyncio.Event().wait()  # a publish that never finishes
 
     agent = asyncio.create_task(agent_body())
-    await asyncio.sleep(0)
     messages = [Message("exceptions", 0, offset, 0.0, 0, None, b"tenant", b"{}", None,
                         generation_id=app.consumer_generation_id) for offset in range(offsets)]
     for message in messages:
@@ -49,7 +75,7 @@ async def run_until_cut_off(iterate: Iterate, *, offsets: int) -> tuple[list[int
     agent.cancel()
     with pytest.raises(asyncio.CancelledError):
         await agent
-    await asyncio.sleep(0.05)  # let the abandoned iterators finalize, as they would on shutdown
+    await until_closed(app)  # the abandoned iterators finalized, as they are on shutdown
     return handled, [message.acked for message in messages]
 
 
