@@ -27,17 +27,17 @@ from sentinai.agents.metrics import EXCEPTION_STATES, PROCESSED_SAMPLE
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.outbox import Outbox
 from sentinai.agents.outcomes import Outcomes
-from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.quota import IntakeQuota
-from sentinai.agents.retention import apply_tenant_retention
-from sentinai.agents.sink_feed import SinkFeed
-from sentinai.agents.timers import TimerScan
 from sentinai.agents.tools import Tools, ToolsTopics
-from sentinai.agents.watchdog import Watchdog, pipeline_work
+from sentinai.caches.packs import PackCache
 from sentinai.framework.acking import events_acked_when_handled
 from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
+from sentinai.jobs.retention import apply_tenant_retention
+from sentinai.jobs.timers import TimerScan
+from sentinai.jobs.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings, bootstrap_servers
+from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams import codec

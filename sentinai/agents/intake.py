@@ -21,8 +21,8 @@ from sentinai.agents.dead_letters import dead_letter
 from sentinai.agents.metrics import EVENTS_PROCESSED, QUOTA_DEFERRED, STAGE_LATENCY
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.agents.outcomes import Outcomes
-from sentinai.agents.pack_cache import PackCache
 from sentinai.agents.quota import IntakeQuota
+from sentinai.caches.packs import PackCache
 from sentinai.core.engine import decide
 from sentinai.core.models import NormalizedException
 from sentinai.core.normalize import RejectedInput, normalize

@@ -19,7 +19,7 @@ from faust.types import EventT, StreamT
 
 from sentinai.agents.dead_letters import dead_letter
 from sentinai.agents.outcomes import Outcomes
-from sentinai.agents.pack_cache import PackCache
+from sentinai.caches.packs import PackCache
 from sentinai.core.engine import decide
 from sentinai.core.models import NormalizedException
 from sentinai.framework.current_event import set_current_event

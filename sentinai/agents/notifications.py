@@ -23,7 +23,7 @@ from yarl import URL
 
 from sentinai.agents.metrics import NOTIFICATION_FAILURES, NOTIFICATIONS
 from sentinai.agents.outbox import Draft, Outbox
-from sentinai.agents.pack_cache import PackCache
+from sentinai.caches.packs import PackCache
 from sentinai.core.actor import TOOLS_AGENT
 from sentinai.core.effects import Notify
 from sentinai.core.ids import event_id_for

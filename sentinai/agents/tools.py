@@ -23,7 +23,7 @@ from faust.types import EventT
 from sentinai.agents.metrics import TOOL_CALLS
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.outbox import Draft, Outbox
-from sentinai.agents.pack_cache import PackCache
+from sentinai.caches.packs import PackCache
 from sentinai.core import rows
 from sentinai.core.actor import TOOLS_AGENT
 from sentinai.streams import codec

@@ -1,6 +1,6 @@
 """What faust's consumer and the aiokafka consumer under it are doing, read from their private state.
 
-Not a correction of faust's behaviour: the reads the stall watchdog (``sentinai.agents.watchdog``)
+Not a correction of faust's behaviour: the reads the stall watchdog (``sentinai.jobs.watchdog``)
 needs to show a stall (docs/design.md, "The stall watchdog"), kept here because every one of them
 is a private field of faust-streaming 0.15 (``Consumer._active_partitions``, ``_read_offset``,
 ``_acked``, ``_gap``, ``_unacked_messages``, the consumer thread's loop) or aiokafka 0.14 (the

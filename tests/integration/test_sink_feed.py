@@ -14,8 +14,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.sink_feed import SinkFeed
 from sentinai.core.actor import Actor
+from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams.envelope import EventEnvelope

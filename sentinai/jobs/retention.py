@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 
 from sentinai.agents.metrics import RETENTION_DELETED
-from sentinai.agents.pack_cache import PackCache
+from sentinai.caches.packs import PackCache
 from sentinai.sinks.retention import apply_retention_exclusively
 
 log = logging.getLogger(__name__)

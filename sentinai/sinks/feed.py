@@ -2,7 +2,7 @@
 
 Why not a faust agent: faust's per-message stream cost the sink ~0.3 ms of the worker's one core
 per event (~11 events per exception), ten times what the Postgres write itself costs. This feed
-takes records with ``getmany`` in batches and hands them to :class:`~sentinai.agents.sink.Sink`.
+takes records with ``getmany`` in batches and hands them to :class:`~sentinai.sinks.sink.Sink`.
 
 **Which partitions.** The feed follows the worker's assignment: it reads the events partitions
 with the *numbers* of the worker's intake partitions (:meth:`SinkFeed.follow`, called from faust's
@@ -41,7 +41,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.retry import retry_forever
-from sentinai.agents.sink import DeadLetter, Sink
+from sentinai.sinks.sink import DeadLetter, Sink
 from sentinai.sinks.writer import EventWriter
 
 log = logging.getLogger(__name__)

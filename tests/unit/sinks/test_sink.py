@@ -9,9 +9,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.sink import Sink
 from sentinai.core.actor import Actor
 from sentinai.sinks.errors import BatchRejected, SinkUnavailable
+from sentinai.sinks.sink import Sink
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import Transition, transition
 

@@ -11,7 +11,7 @@ were submitted, each only once its own batch and every earlier one are stored, s
 keeps failing holds back the acknowledgement of every later one.
 
 The records are anything with ``topic``, ``partition``, ``offset``, ``key`` and ``value`` (raw
-bytes): the feed (:mod:`sentinai.agents.sink_feed`) hands over aiokafka's consumer records.
+bytes): the feed (:mod:`sentinai.sinks.feed`) hands over aiokafka's consumer records.
 """
 
 from __future__ import annotations

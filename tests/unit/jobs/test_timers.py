@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sentinai.agents.timers import FORGET_BATCH, TimerScan
+from sentinai.jobs.timers import FORGET_BATCH, TimerScan
 from sentinai.tables.exception_state import decided_state
 from sentinai.tables.tool_calls import record
 
