@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from sentinai.core.packs.limits import PackLimits
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
@@ -136,7 +139,7 @@ class Settings(BaseSettings):
     @field_validator("tenant_secrets")
     @classmethod
     def _tenant_secrets(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        from sentinai.tools.secrets import SECRET_NAME
+        from sentinai.core.packs.common import SECRET_NAME
 
         for tenant, grants in value.items():
             for name in grants:
@@ -156,6 +159,11 @@ class Settings(BaseSettings):
         """These settings as ``SENTINAI_*`` variables, for a child process (unset values left out)."""
         return {f"SENTINAI_{name.upper()}": _environment_value(value)
                 for name, value in self.model_dump().items() if value is not None}
+
+    def pack_limits(self) -> PackLimits:
+        from sentinai.core.packs.limits import PackLimits
+
+        return PackLimits(max_document_bytes=self.max_pack_bytes, max_conditions=self.max_pack_conditions)
 
     def require_broker(self) -> str:
         if not self.kafka_broker:

@@ -1,10 +1,12 @@
 """Packs: the tenant's pack versions (GET) and activation of new versions (PUT, admin).
 
 A PUT is validated by the core against the active set (the new documents replace the active ones
-with the same ``domainName`` / ``tenantId``); every issue comes back in a 422."""
+with the same ``domainName`` / ``tenantId``), within the deployment's size limits and with only the
+secrets granted to the tenant; every issue comes back in a 422."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -73,12 +75,17 @@ async def put_packs(request: web.Request) -> web.Response:
                        "body.domains")
     from sentinai.core.packs import PackValidationError, build_pack_set
     from sentinai.sinks.pack_store import active_pack_documents, store_packs
+    from sentinai.tools.secrets import SecretStore
 
     pool = request.app[POOL]
+    settings = request.app[SETTINGS]
     active_domains, active_tenants = await active_pack_documents(pool)
+    # In a thread: compiling a large pack must not stall /health and every other request.
     try:
-        build_pack_set(_merge(active_domains, domains, "domainName"), _merge(active_tenants, tenants, "tenantId"),
-                       source="<request>")
+        await asyncio.to_thread(
+            build_pack_set, _merge(active_domains, domains, "domainName"),
+            _merge(active_tenants, tenants, "tenantId"), source="<request>",
+            granted_secrets=SecretStore.from_settings(settings).granted, limits=settings.pack_limits())
     except PackValidationError as err:
         issues = [{"file": i.file, "path": i.path, "message": i.message} for i in err.issues]
         first = issues[0] if issues else {"path": "", "message": str(err)}

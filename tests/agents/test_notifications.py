@@ -20,9 +20,12 @@ from sentinai.core.execution import Notify
 from sentinai.core.packs import PackSet, build_pack_set
 from sentinai.streams.envelope import event_id_for
 from sentinai.tools.invoker import ToolInvoker
+from sentinai.tools.network import NetworkPolicy
 from tests.support.pipeline import PACKS
 
 TENANT = "hooks-co"
+LOCAL_NETWORK = NetworkPolicy(allow_private=True, allow_http=True)
+"""The deployment lets tenants reach the local plain-http webhook servers of these tests."""
 
 
 @dataclass
@@ -90,7 +93,7 @@ class Harness:
 
 @pytest.fixture
 async def harness(receiver: Receiver) -> AsyncIterator[Harness]:
-    async with ToolInvoker(backoff_seconds=0.01) as invoker:
+    async with ToolInvoker(backoff_seconds=0.01, network=LOCAL_NETWORK) as invoker:
         events, results, table = Recorded(), Recorded(), {}
         notifications = Notifications(topics=ToolsTopics(events=events, results=results),  # type: ignore[arg-type]
                                       delivered_table=table, packs=tenant_packs(local_tenant(receiver)),  # type: ignore[arg-type]
@@ -148,7 +151,7 @@ async def test_a_step_gets_one_result_and_a_retry_posts_only_what_failed(
 async def test_the_tool_guards_apply(receiver: Receiver, target: str, tenant: dict[str, Any], error: str) -> None:
     events, results = Recorded(), Recorded()
     packs = tenant_packs({**local_tenant(receiver), **tenant})
-    async with ToolInvoker() as invoker:
+    async with ToolInvoker(network=LOCAL_NETWORK) as invoker:
         notifications = Notifications(topics=ToolsTopics(events=events, results=results),  # type: ignore[arg-type]
                                       delivered_table={}, packs=packs, invoker=invoker,  # type: ignore[arg-type]
                                       gate=SinkGate(high_water=1000))
