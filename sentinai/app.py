@@ -308,4 +308,5 @@ def create_app(settings: Settings) -> faust.App:
         await sink_feed.stop()
         await resources.close()
 
+    app.known_tenants = lambda: frozenset(resources.packs.tenants if resources.packs else ())  # type: ignore[attr-defined]
     return app
