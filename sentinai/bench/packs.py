@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
+from sentinai.core.packs.yaml_loader import load_yaml
 from sentinai.embedded.process import exit_on_sigterm, free_port, wait_for_port
 from sentinai.settings import load_settings
 
@@ -43,9 +44,7 @@ def rss_bytes(pid: int) -> int:
 def large_pack(upload: int, target_bytes: int = TARGET_BYTES) -> dict[str, Any]:
     """The sample tenant pack with custom playbooks until it is about `target_bytes` of JSON;
     every playbook has its own condition, and every upload different ones."""
-    import json
-
-    tenant = yaml.safe_load((PACKS_DIR / "tenants" / f"{TENANT}.yaml").read_text())
+    tenant = load_yaml((PACKS_DIR / "tenants" / f"{TENANT}.yaml").read_text())
     tenant["version"] = f"bench-{upload}"
     playbooks: list[dict[str, Any]] = tenant.setdefault("customPlaybooks", [])
     i = 0
@@ -130,7 +129,7 @@ async def _measure(url: str, key: str, pid: int, uploads: int) -> dict[str, Any]
             await poller
         rss_after = rss_bytes(pid)
     return {"rss_before": rss_before, "rss_after": rss_after, "put": put_seconds,
-            "idle": idle, "busy": busy, "pack_bytes": len(__import__("json").dumps(packs[0])),
+            "idle": idle, "busy": busy, "pack_bytes": len(json.dumps(packs[0])),
             "playbooks": len(packs[0]["customPlaybooks"])}
 
 
