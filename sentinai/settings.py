@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(default=10.0, gt=0)
     # The deployment's grants and limits for tenant packs (docs/security.md)
     secrets_dir: Path | None = None  # <dir>/<tenant>/<secret name>: a file per granted secret
-    tenant_secrets: dict[str, dict[str, str]] = Field(default_factory=dict)  # tenant -> {secret name: env var}
+    tenant_secrets: Annotated[dict[str, dict[str, str]], NoDecode] = Field(default_factory=dict)  # tenant -> {secret name: env var}
     tools_allow_private: bool = False  # tool calls and webhooks may reach loopback/private addresses
     tools_allow_http: bool = False  # ... and plain http:// endpoints
     tools_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()  # scheme://host[:port] (host may be *.suffix); empty: any
@@ -135,6 +135,16 @@ class Settings(BaseSettings):
         for entry in value if isinstance(value, tuple | list) else ():
             parse_origin(str(entry))
         return value
+
+    @field_validator("tenant_secrets", mode="before")
+    @classmethod
+    def _tenant_secrets_json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError('expected JSON like {"<tenant>": {"<secret name>": "<ENV_VAR>"}}') from None
 
     @field_validator("tenant_secrets")
     @classmethod
