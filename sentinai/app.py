@@ -44,6 +44,8 @@ from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.topics import TopicNames
 from sentinai.tools.invoker import ToolInvoker
+from sentinai.tools.network import NetworkPolicy
+from sentinai.tools.secrets import SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ class Resources:
             if self.pool is None:
                 self._pool_cm = open_pool(self.settings.require_database(), min_size=1, max_size=8)
                 self.pool = await self._pool_cm.__aenter__()
-                self.packs = PackCache(self.pool)
+                self.packs = PackCache(self.pool, self.settings.pack_limits())
                 while True:
                     try:
                         await self.packs.refresh()
@@ -227,7 +229,8 @@ def create_app(settings: Settings) -> faust.App:
         """Governed outbound HTTP: tool calls and webhook notifications, through one client."""
         await resources.ready()
         assert resources.packs is not None
-        async with ToolInvoker() as invoker:
+        async with ToolInvoker(secrets=SecretStore.from_settings(settings),
+                               network=NetworkPolicy.from_settings(settings)) as invoker:
             results = outbound(names.tool_results)
             notifications = Notifications(outbox=outbox, results=results, delivered_table=tool_calls_table,
                                           packs=resources.packs, invoker=invoker)
@@ -322,4 +325,5 @@ def create_app(settings: Settings) -> faust.App:
         await sink_feed.stop()
         await resources.close()
 
+    app.known_tenants = lambda: frozenset(resources.packs.tenants if resources.packs else ())  # type: ignore[attr-defined]
     return app

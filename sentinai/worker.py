@@ -13,6 +13,7 @@ from sentinai.app import create_app
 from sentinai.garbage_collection import tune_for_worker
 from sentinai.settings import Settings
 from sentinai.streams.topics import ensure_topics
+from sentinai.tenant_metrics import filtered_registry
 
 
 def run_worker(settings: Settings) -> None:
@@ -23,8 +24,10 @@ def run_worker(settings: Settings) -> None:
     framework.install_all(fetch_max_wait_ms=settings.fetch_max_wait_ms)  # faust's corrections, before the app
     app = create_app(settings)
     if settings.worker_metrics_port:
-        # the worker's own Prometheus endpoint (agents, tables, sink); the web view serves its own
-        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host)
+        # the worker's own Prometheus endpoint (agents, tables, sink), on its own port; the web view
+        # serves its own. Tenant labels only for the tenants of the worker's active packs.
+        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host,
+                                            registry=filtered_registry(app.known_tenants))
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # group membership and assignments are what an operator needs to see after a rebalance
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)

@@ -171,6 +171,9 @@ def make_settings(broker_url: str, topic_prefix: str, tmp_path: Path) -> Callabl
             "topic_partitions": 4,
             "data_dir": tmp_path / "data",
             "web_port": free_port(),
+            # the tests' tool and webhook servers listen on 127.0.0.1, over plain http
+            "tools_allow_private": True,
+            "tools_allow_http": True,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

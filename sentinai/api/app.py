@@ -21,6 +21,7 @@ from sentinai.api import metrics
 from sentinai.api.errors import error_middleware, input_middleware
 from sentinai.api.feed import DecisionFeed
 from sentinai.api.kafka import CommandProducer
+from sentinai.api.pack_validator import pack_validator
 from sentinai.api.routes_approvals import routes as approval_routes
 from sentinai.api.routes_dlq import routes as dlq_routes
 from sentinai.api.routes_exceptions import routes as exception_routes
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(kafka)
+    app.cleanup_ctx.append(pack_validator)
     app.on_shutdown.append(close_streams)
     for table in (system_routes, exception_routes, stream_routes, approval_routes, dlq_routes, pack_routes):
         app.router.add_routes(table)

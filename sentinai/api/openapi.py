@@ -190,8 +190,10 @@ PATHS: dict[str, Any] = {
     "/health/ready": {"get": {"summary": "Readiness: 503 when the broker or the database is unreachable",
                               "tags": ["ops"], "responses": {"200": _json(_ref("Health"), "ready"),
                                                              "503": _json(_ref("Health"), "not ready")}}},
-    "/metrics": {"get": {"summary": "Prometheus metrics (sentinai_*)", "tags": ["ops"], "responses": {
-        "200": {"description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/metrics": {"get": {"summary": "Prometheus metrics (sentinai_*); a bearer token when SENTINAI_METRICS_TOKEN is set",
+                         "tags": ["ops"], "responses": {
+        "200": {"description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "401": _json(_ref("Error"), "the metrics token is missing or wrong")}}},
     "/api/v1/openapi.json": {"get": {"summary": "This document", "tags": ["ops"],
                                      "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
     "/api/v1/whoami": {"get": _get("The key's tenant, role and visible tenants", _json({"type": "object", "properties": {

@@ -1,7 +1,8 @@
 """Packs: the tenant's pack versions (GET) and activation of new versions (PUT, admin).
 
 A PUT is validated by the core against the active set (the new documents replace the active ones
-with the same ``domainName`` / ``tenantId``); every issue comes back in a 422."""
+with the same ``domainName`` / ``tenantId``), within the deployment's size limits and with only the
+secrets granted to the tenant; every issue comes back in a 422."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, read_json
+from sentinai.api.pack_validator import validate_packs
 from sentinai.api.responses import ok, parse_query
 from sentinai.api.state import POOL, SETTINGS
 
@@ -71,14 +73,19 @@ async def put_packs(request: web.Request) -> web.Response:
     if domains and not who.all_tenants:
         raise ApiError(403, "forbidden", "domain packs are shared by tenants: only an admin key for '*' may change them",
                        "body.domains")
-    from sentinai.core.packs import PackValidationError, build_pack_set
+    from sentinai.core.packs import PackValidationError
     from sentinai.sinks.pack_store import active_pack_documents, store_packs
+    from sentinai.tools.secrets import SecretStore
 
     pool = request.app[POOL]
+    settings = request.app[SETTINGS]
     active_domains, active_tenants = await active_pack_documents(pool)
+    merged_tenants = _merge(active_tenants, tenants, "tenantId")
+    secrets = SecretStore.from_settings(settings)
+    granted = {str(d.get("tenantId")): secrets.granted(str(d.get("tenantId"))) for d in merged_tenants}
     try:
-        build_pack_set(_merge(active_domains, domains, "domainName"), _merge(active_tenants, tenants, "tenantId"),
-                       source="<request>")
+        await validate_packs(request.app, _merge(active_domains, domains, "domainName"), merged_tenants,
+                             granted, settings.pack_limits())
     except PackValidationError as err:
         issues = [{"file": i.file, "path": i.path, "message": i.message} for i in err.issues]
         first = issues[0] if issues else {"path": "", "message": str(err)}

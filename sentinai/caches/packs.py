@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import asyncpg
 
 from sentinai.core.packs import PackSet, PackValidationError, TenantPacks, build_pack_set
+from sentinai.core.packs.limits import DEFAULT_LIMITS, PackLimits
 from sentinai.sinks.pack_store import active_pack_documents, active_packs_revision
 
 log = logging.getLogger(__name__)
 
 
 class PackCache:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, limits: PackLimits = DEFAULT_LIMITS) -> None:
         self._pool = pool
+        self._limits = limits
         self._revision: str | None = None
         self._packs = PackSet(domains={}, tenants={})
 
@@ -32,7 +35,9 @@ class PackCache:
             return False
         domains, tenants = await active_pack_documents(self._pool)
         try:
-            packs = build_pack_set(domains, tenants, source="<active packs>")
+            # In a thread: a large pack's compilation must not hold up the partitions' agents.
+            packs = await asyncio.to_thread(build_pack_set, domains, tenants,
+                                            source="<active packs>", limits=self._limits)
         except PackValidationError as err:
             log.error("active packs do not validate; keeping the previous ones: %s",
                       "; ".join(str(i) for i in err.issues))

@@ -81,27 +81,28 @@ class EmbeddedPostgres:
         if stale.exists() and not _pid_alive(stale):
             stale.unlink()
         self._server.start(self.host, self.port)
-        self._ensure_database()
+        self._ensure_database_when_ready()
         return self
 
-    def _ensure_database(self, *, ready_within: float = 60.0) -> None:
-        """Create the database unless it exists, once the server takes queries.
-
-        The server listens before it takes queries ("the database system is starting up"); on a
-        busy machine that lasts seconds, so the first query is tried until ``ready_within``.
-        """
-        deadline = time.monotonic() + ready_within
+    def _ensure_database_when_ready(self, timeout: float = 60.0) -> None:
+        """The port opens before recovery ends ("the database system is starting up"); a busy
+        machine makes that window long, so the first query is retried while psql cannot connect
+        (its exit code 2) until the server answers."""
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                out = self._commands.psql(
-                    ["-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc",
-                     f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
-                )
-                break
-            except subprocess.CalledProcessError:
-                if time.monotonic() > deadline or not self._server.running:
+                self._ensure_database()
+                return
+            except subprocess.CalledProcessError as error:
+                if error.returncode != 2 or time.monotonic() > deadline:
                     raise
-                time.sleep(0.2)
+            time.sleep(0.1)
+
+    def _ensure_database(self) -> None:
+        out = self._commands.psql(
+            ["-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-tAc",
+             f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'"],
+        )
         if out.strip() != "1":
             self._commands.psql(
                 ["-h", self.host, "-p", str(self.port), "-U", "postgres", "-d", "postgres", "-c",

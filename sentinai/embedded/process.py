@@ -66,10 +66,6 @@ class ServerProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def start(self, host: str, port: int, timeout: float = 30.0) -> None:
         if not port_is_free(host, port):
             raise PortInUse(f"{self.name}: port {host}:{port} is already in use by another process")

@@ -98,6 +98,12 @@ async def active_pack_documents(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]
             [r["document"] for r in rows if r["kind"] == "tenant"])
 
 
+async def known_tenant_ids(pool: asyncpg.Pool) -> list[str]:
+    """The tenants the platform knows: a ``tenants`` row is written only when a tenant pack is
+    activated, never for a tenant id that merely appeared in input."""
+    return [r["tenant_id"] for r in await pool.fetch("SELECT tenant_id FROM tenants ORDER BY tenant_id")]
+
+
 async def active_packs_revision(pool: asyncpg.Pool) -> str:
     """A fingerprint of the set of active versions: workers poll it and reload when it changes."""
     return str(await pool.fetchval(

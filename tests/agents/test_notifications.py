@@ -20,9 +20,12 @@ from sentinai.core.effects import Notify
 from sentinai.core.ids import event_id_for
 from sentinai.core.packs import PackSet, build_pack_set
 from sentinai.tools.invoker import ToolInvoker
+from sentinai.tools.network import NetworkPolicy
 from tests.support.pipeline import PACKS
 
 TENANT = "hooks-co"
+LOCAL_NETWORK = NetworkPolicy(allow_private=True, allow_http=True)
+"""The deployment lets tenants reach the local plain-http webhook servers of these tests."""
 
 
 @dataclass
@@ -105,7 +108,7 @@ class Harness:
 
 @pytest.fixture
 async def harness(receiver: Receiver) -> AsyncIterator[Harness]:
-    async with ToolInvoker(backoff_seconds=0.01) as invoker:
+    async with ToolInvoker(backoff_seconds=0.01, network=LOCAL_NETWORK) as invoker:
         events, results, table = Recorded(), Recorded(), {}
         notifications = notifications_for(tenant_packs(local_tenant(receiver)), invoker, events, results, table)
         yield Harness(notifications, events, results, table)
@@ -162,7 +165,7 @@ async def test_a_step_gets_one_result_and_a_retry_posts_only_what_failed(
 async def test_the_tool_guards_apply(receiver: Receiver, target: str, tenant: dict[str, Any], error: str) -> None:
     events, results = Recorded(), Recorded()
     packs = tenant_packs({**local_tenant(receiver), **tenant})
-    async with ToolInvoker() as invoker:
+    async with ToolInvoker(network=LOCAL_NETWORK) as invoker:
         notifications = notifications_for(packs, invoker, events, results, {})
         notice = Notify("webhook", target.format(port=receiver.server.port), "m", "notify", "pb:0:notify:0")
         await notifications.handle(request(notice, step=0), source=SOURCE)
