@@ -49,8 +49,6 @@ from sentinai.tools.secrets import SecretStore
 
 log = logging.getLogger(__name__)
 
-PRODUCER_LINGER_SECONDS = 0.005
-PRODUCER_MAX_BATCH_BYTES = 256 * 1024
 SINK_HIGH_WATER = 5_000
 """Transitions published but not yet stored (some seven events each) above which intake pauses."""
 
@@ -109,11 +107,6 @@ def create_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         datadir=str(settings.data_dir / "worker"),
         producer_acks=-1,
-        # Batch what one poll of input produces: a transition is some 5 KB, so faust's 16 KB batches
-        # held three, and a linger of 0 sent a request per batch; 5 ms and 256 KB batches cut the
-        # produce requests (and the worker's and broker's CPU per exception), docs/performance.md.
-        producer_linger=PRODUCER_LINGER_SECONDS,
-        producer_max_batch_size=PRODUCER_MAX_BATCH_BYTES,
         # A batch not delivered within this time fails, and the commit guard then stops the worker
         # before it commits past the lost output (sentinai.framework.commit_guard).
         producer_request_timeout=settings.producer_request_timeout_seconds,
