@@ -17,6 +17,7 @@ import asyncpg
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from sentinai.agents.pack_cache import PackCache
 from sentinai.api import metrics
 from sentinai.api.errors import error_middleware, input_middleware
 from sentinai.api.feed import DecisionFeed
@@ -28,7 +29,7 @@ from sentinai.api.routes_packs import routes as pack_routes
 from sentinai.api.routes_stream import HEARTBEAT
 from sentinai.api.routes_stream import routes as stream_routes
 from sentinai.api.routes_system import routes as system_routes
-from sentinai.api.state import FEED, POOL, PRODUCER, SETTINGS
+from sentinai.api.state import FEED, PACKS, POOL, PRODUCER, SETTINGS
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
 
 log = logging.getLogger(__name__)
@@ -91,11 +92,13 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     async def database(app: web.Application) -> AsyncIterator[None]:
         if pool is not None:
             app[POOL] = pool
+            app[PACKS] = PackCache(pool)
             yield
             return
         assert database_url is not None
         async with open_database(database_url) as opened:
             app[POOL] = opened
+            app[PACKS] = PackCache(opened)
             yield
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:

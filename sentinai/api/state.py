@@ -10,6 +10,7 @@ from aiohttp import web
 from sentinai.settings import Settings
 
 if TYPE_CHECKING:
+    from sentinai.agents.pack_cache import PackCache
     from sentinai.api.feed import DecisionFeed
     from sentinai.api.kafka import CommandProducer
 
@@ -17,3 +18,4 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 PRODUCER: web.AppKey[CommandProducer] = web.AppKey("producer")
 FEED: web.AppKey[DecisionFeed] = web.AppKey("feed")
+PACKS: web.AppKey[PackCache] = web.AppKey("packs")
