@@ -29,8 +29,8 @@ TIMELINE_ORDER = (
 `occurred_at`; those that change the exception carry its version, which orders them, and the
 others (an SLA tick, a notification) come before them."""
 PLAYBOOK_EVENT_TYPES = (
-    "PlaybookAssigned", "PlaybookStepStarted", "PlaybookStepCompleted", "PlaybookStepSkipped",
-    "PlaybookStepFailed", "PlaybookCompleted", "PlaybookRecalculated",
+    "PlaybookAssigned", "PlaybookStepStarted", "PlaybookStepWaiting", "PlaybookStepCompleted",
+    "PlaybookStepSkipped", "PlaybookStepFailed", "PlaybookCompleted", "PlaybookRecalculated",
 )
 
 

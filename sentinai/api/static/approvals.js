@@ -1,7 +1,7 @@
-// The tenant's pending approvals, oldest first, with the time left and an answer on each row.
+// The tenant's pending approvals, oldest first, with the time left and an answer on each card.
 import { actionForm } from "./actions.js";
 import { actor, api, canAct, tenantPath } from "./api.js";
-import { el, errorBox, fmtTime, tableWrap, timeLeft, viewHeading } from "./dom.js";
+import { badge, el, errorBox, fmtTime, timeLeft, viewHeading } from "./dom.js";
 import { exceptionLink } from "./router.js";
 
 export async function renderApprovals(root) {
@@ -11,19 +11,19 @@ export async function renderApprovals(root) {
   const reload = async () => {
     try {
       const page = await api(tenantPath("approvals") + "?status=pending&order=oldest&limit=500");
-      const rows = page.items.map((a) => el("tr", { dataset: { approvalId: a.approval_id, exceptionId: a.exception_id } },
-        el("td", {}, exceptionLink(a.exception_id)),
-        el("td", { text: fmtTime(a.requested_at) }),
-        el("td", { class: "c-left", dataset: { expires: a.expires_at || "" }, text: timeLeft(a.expires_at) }),
-        el("td", { text: a.reason || "" }),
-        canAct() ? el("td", {}, actionForm({
+      const cards = page.items.map((a) => el("article", { class: "panel approval",
+        dataset: { approvalId: a.approval_id, exceptionId: a.exception_id } },
+        el("h3", {}, exceptionLink(a.exception_id), " ", badge(a.status, "approval")),
+        el("p", {}, el("span", { class: "muted", text: "time left " }),
+          el("strong", { class: "c-left", dataset: { expires: a.expires_at || "" }, text: timeLeft(a.expires_at) }),
+          el("span", { class: "muted", text: ` · requested ${fmtTime(a.requested_at)} · ${a.reason || ""}` })),
+        canAct() ? actionForm({
           label: `Answer the approval of ${a.exception_id}`, exceptionId: a.exception_id, notice, after: reload,
           buttons: ["approve", "reject"].map((verb) => ({
             text: verb === "approve" ? "Approve" : "Reject", kind: verb,
             send: (comment) => api(tenantPath("approvals", a.approval_id, verb),
-              { method: "POST", body: { by: actor(), comment } }) })) })) : null));
-      body.replaceChildren(rows.length
-        ? tableWrap(["exception", "requested", "time left", "reason", ...(canAct() ? ["answer"] : [])], rows, "approvals")
+              { method: "POST", body: { by: actor(), comment } }) })) }) : null));
+      body.replaceChildren(cards.length ? el("div", { class: "cards approvals" }, cards)
         : el("p", { class: "muted", text: "No approval is waiting." }));
     } catch (err) {
       body.replaceChildren(errorBox(err.message));
