@@ -169,7 +169,6 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
 async def operator_approves_and_completes(page: Console, key: str) -> None:
     await page.open(key, "/status")
     await page.wait(".card .k-total")
-    await page.shot("overview")
     await page.go("#/exceptions")
     await page.wait_text("#exception-rows", "SF-101")
     await page.wait_text("#exception-rows", "PB-2")
@@ -218,6 +217,9 @@ async def operator_approves_and_completes(page: Console, key: str) -> None:
     assert await page.count("#playbook li[data-state='completed']") == 3
     assert await page.count("#playbook button") == 0
     await page.shot("exception-resolved")
+    await page.go("#/status")  # the decisions of this page's session arrived live
+    await page.wait_text("#decision-rows", "PB-1")
+    await page.shot("overview")
 
 
 async def viewer_sees_no_buttons_and_deep_link_survives_reload(page: Console, key: str) -> None:
@@ -262,6 +264,8 @@ async def operator_replays_a_dead_letter(page: Console, key: str) -> None:
     await page.open(key, "/dlq")
     await page.wait(".dead-letter")
     assert "__connect.errors.exception.message" in await page.text(".dead-letter details")
+    await page.tools.press_enter(".dead-letter summary")
+    assert await page.tools.evaluate("document.querySelector('.dead-letter details').open")
     await page.tools.press_enter(".dead-letter button.secondary")
     await page.wait_text(".dead-letter .payload", "not an object")
     await page.shot("dead-letters")

@@ -64,7 +64,9 @@ class DevTools:
                             **({"text": "\r"} if kind == "keyDown" else {}))
 
     async def screenshot(self, path: Path, *, width: int, max_height: int = 4000) -> None:
-        """The whole page (up to ``max_height`` px) at ``width`` px wide, as PNG."""
+        """The whole page (up to ``max_height`` px) at ``width`` px wide, as PNG, without motion."""
+        await self.call("Emulation.setEmulatedMedia",
+                        features=[{"name": "prefers-reduced-motion", "value": "reduce"}])
         await self.viewport(width, 900)
         metrics = await self.call("Page.getLayoutMetrics")
         height = min(int(metrics["cssContentSize"]["height"]) + 1, max_height)

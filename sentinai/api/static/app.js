@@ -56,7 +56,10 @@ async function route(focus) {
   $("dashboard").hidden = view !== "status";
   const root = $("console");
   root.hidden = view === "status";
-  if (view === "status") return;
+  if (view === "status") {
+    await overviewTick();
+    return;
+  }
   if (!session.tenant) {
     root.replaceChildren(el("p", { class: "muted", text: "No tenant yet." }));
     return;
@@ -132,7 +135,7 @@ async function start(key) {
   $("actor").value = localStorage.getItem(ACTOR_STORE) || "";
   connectStream();
   await route(false);
-  await overviewTick();
+  if (parseHash().view !== "status") await overviewTick();
   refreshTimer = setInterval(overviewTick, 5000);
 }
 

@@ -1,6 +1,13 @@
 // Dead letters: error headers, the payload on demand, Replay for an operator.
 import { api, canAct, tenantPath } from "./api.js";
-import { badge, el, errorBox, fmtTime, jsonDetails, viewHeading } from "./dom.js";
+import { badge, el, errorBox, fmtTime, viewHeading } from "./dom.js";
+
+function headerTable(headers) {
+  const rows = Object.entries(headers || {}).map(([name, value]) =>
+    el("tr", {}, el("th", { scope: "row" }, el("code", { text: name })), el("td", { text: value })));
+  return el("details", { class: "headers" }, el("summary", { text: `error headers (${rows.length})` }),
+    el("div", { class: "table-wrap" }, el("table", {}, el("tbody", {}, rows))));
+}
 
 function card(d, notice, reload) {
   const payload = el("div", { class: "payload" });
@@ -32,7 +39,7 @@ function card(d, notice, reload) {
     el("h3", {}, `#${d.id} `, badge(d.status, "dlq"), el("span", { class: "muted", text: ` ${fmtTime(d.created_at)}` })),
     el("p", {}, el("strong", { text: `${d.stage}: ${d.error_class}` }), " — ", d.error_message),
     el("p", { class: "muted", text: `${d.source_topic} [${d.source_partition}] @ ${d.source_offset} · ${d.value_size ?? "?"} bytes` }),
-    jsonDetails("error headers", d.headers), payload, el("div", { class: "buttons" }, show, replay || null));
+    headerTable(d.headers), payload, el("div", { class: "buttons" }, show, replay || null));
 }
 
 export async function renderDeadLetters(root) {

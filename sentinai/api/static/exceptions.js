@@ -31,11 +31,11 @@ function toLocal(iso) {
 
 function row(x, fresh) {
   return el("tr", { class: fresh ? "new" : "", dataset: { exceptionId: x.exception_id } },
-    el("td", { text: fmtTime(x.created_at || x.decided_at) }),
     el("td", {}, exceptionLink(x.exception_id)),
-    el("td", { text: x.exception_type || "–" }),
-    el("td", { class: "c-severity" }, badge(x.severity, "severity")),
     el("td", { class: "c-status" }, badge(x.status, "status")),
+    el("td", { class: "c-severity" }, badge(x.severity, "severity")),
+    el("td", { text: x.exception_type || "–" }),
+    el("td", { text: fmtTime(x.created_at || x.decided_at) }),
     el("td", { class: "c-playbook", text: x.playbook_id || "–" }),
     el("td", { class: "c-step", text: x.current_step ?? "–" }));
 }
@@ -50,7 +50,7 @@ export async function renderExceptions(root, query) {
     el("div", { class: "field buttons" }, el("button", { type: "submit", text: "Apply" }),
       el("button", { type: "reset", class: "secondary", text: "Clear" })));
   const tbody = el("tbody", { id: "exception-rows" });
-  const table = tableWrap(["created", "exception", "type", "severity", "status", "playbook", "step"], []);
+  const table = tableWrap(["exception", "status", "severity", "type", "created", "playbook", "step"], [], "exceptions");
   table.querySelector("tbody").replaceWith(tbody);
   const more = el("button", { type: "button", id: "more", class: "secondary", text: "Load more", hidden: true });
   const status = el("p", { class: "muted", role: "status" });
