@@ -212,8 +212,8 @@ async def operator_approves_and_completes(page: Console, key: str) -> None:
 
     await page.fill("#playbook li[data-step='1'] textarea", "called the desk")
     await page.tools.press_enter("#playbook li[data-step='1'] button")
+    await page.wait_text(".notice", "The stream answered: status RESOLVED")
     await page.wait("#fields[data-status='RESOLVED']")
-    assert "The stream answered: status RESOLVED" in await page.text(".notice")
     assert await page.count("#playbook li[data-state='completed']") == 3
     assert await page.count("#playbook button") == 0
     await page.shot("exception-resolved")

@@ -56,7 +56,7 @@ function playbookCard(pb, ctx) {
     const item = el("li", { class: `step s-${state}`, dataset: { step: s.step, state } },
       el("span", { class: "step-name", text: `${s.step}. ${s.name || s.action || "step"}` }),
       s.action ? el("span", { class: "muted", text: ` ${s.action}` }) : null,
-      s.risky ? el("span", { class: "badge b-risky", text: "risky" }) : null,
+      s.risky ? [" ", el("span", { class: "badge b-risky", text: "risky" })] : null,
       " ", badge(STEP_STATES[state] || state, "step"),
       s.reason ? el("span", { class: "muted", text: ` — ${s.reason}` }) : null);
     if (state === "waiting" && canAct()) {
