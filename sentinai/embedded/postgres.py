@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import time
 import warnings
 from pathlib import Path
 from types import TracebackType
@@ -79,8 +81,21 @@ class EmbeddedPostgres:
         if stale.exists() and not _pid_alive(stale):
             stale.unlink()
         self._server.start(self.host, self.port)
+        self._wait_accepting()
         self._ensure_database()
         return self
+
+    def _wait_accepting(self, timeout: float = 60.0) -> None:
+        """Until the server accepts connections: it listens before its start-up recovery ends
+        ("the database system is starting up"), which on a busy machine takes seconds."""
+        ready = Path(self._commands.POSTGRES_BIN_PATH) / "pg_isready"
+        deadline = time.monotonic() + timeout
+        while subprocess.run([str(ready), "-q", "-h", self.host, "-p", str(self.port)],
+                             check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL on {self.host}:{self.port} did not accept connections "
+                                   f"within {timeout:.0f} s")
+            time.sleep(0.1)
 
     def _ensure_database(self) -> None:
         out = self._commands.psql(
