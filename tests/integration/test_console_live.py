@@ -146,7 +146,7 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
                 tools = DevTools(ws)
                 await tools.call("Page.enable")
                 page = Console(tools, web.url, shots)
-                await operator_approves_and_completes(page, keys["operator"])
+                await operator_approves_and_completes(page, keys["operator"], api, auth)
                 await viewer_sees_no_buttons_and_deep_link_survives_reload(page, keys["viewer"])
                 await refused_action_shows_the_server_error(page, keys["operator"], api, auth)
                 await operator_replays_a_dead_letter(page, keys["operator"])
@@ -166,7 +166,7 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
     assert replayed["status"] == "replayed"
 
 
-async def operator_approves_and_completes(page: Console, key: str) -> None:
+async def operator_approves_and_completes(page: Console, key: str, api: str, auth: dict[str, str]) -> None:
     await page.open(key, "/status")
     await page.wait(".card .k-total")
     await page.go("#/exceptions")
@@ -175,6 +175,9 @@ async def operator_approves_and_completes(page: Console, key: str) -> None:
     rows = await page.tools.evaluate(
         "[...document.querySelectorAll('#exception-rows tr')].map(r => r.dataset.exceptionId)")
     assert set(rows) >= {"PB-1", "PB-2", "SF-101", "CB-102", "SM-103"}, rows
+    live = call("POST", f"{api}/exceptions", headers=auth, json_body={**OTHERS[0], "exception_id": "SF-104"})
+    assert live.status == 202, live.body
+    await page.wait_text("#exception-rows tr:first-child", "SF-104")  # from the decision stream, no reload
     await page.shot("exceptions")
     await page.fill("#f-severity", "CRITICAL")
     await page.tools.press_enter("form.filters button[type=submit]")
@@ -243,6 +246,9 @@ async def viewer_sees_no_buttons_and_deep_link_survives_reload(page: Console, ke
 
 async def refused_action_shows_the_server_error(page: Console, key: str, api: str,
                                                 auth: dict[str, str]) -> None:
+    # the page does not hear the stream (as after a network hiccup), so it still shows the approval
+    await page.tools.call("Network.enable")
+    await page.tools.call("Network.setBlockedURLs", urls=["*decisions/stream*"])
     await page.open(key, "/exceptions/PB-2")
     await page.wait("#approval button.reject")
     pending = call("GET", f"{api}/approvals", headers=auth, params={"status": "pending"}).body["items"]
@@ -258,6 +264,7 @@ async def refused_action_shows_the_server_error(page: Console, key: str, api: st
     await page.tools.press_enter("#approval button.approve")  # the page still shows it pending
     text = await page.wait_text(".notice", "The server refused")
     assert "not pending" in text and "REJECTED" in text, text
+    await page.tools.call("Network.setBlockedURLs", urls=[])
 
 
 async def operator_replays_a_dead_letter(page: Console, key: str) -> None:
