@@ -86,9 +86,9 @@ function timelineCard(timeline) {
         (st.evidence || []).length ? el("ul", { class: "evidence" },
           st.evidence.map((e) => el("li", { text: typeof e === "string" ? e : JSON.stringify(e) }))) : null));
     }
-    const explanation = p.explanation?.text || p.explanation || p.text;
-    if (ev.event_type === "DecisionExplained" && typeof explanation === "string") {
-      item.append(el("p", { class: "explanation", text: explanation }));
+    if (ev.event_type === "DecisionExplained" && typeof p.explanation === "string") {
+      item.append(el("p", { class: "explanation", text: p.explanation }),
+        p.model ? el("p", { class: "muted", text: `explained by ${p.model}` }) : null);
     }
     if (p.reason && typeof p.reason === "string") item.append(el("p", { class: "muted", text: p.reason }));
     item.append(jsonDetails("payload", p));
@@ -128,7 +128,7 @@ export async function renderException(root, id) {
         playbookCard(pb, ctx),
         timelineCard(record.timeline),
         toolsCard(tools.items),
-        el("section", { class: "panel", "aria-label": "Raw payload" }, el("h3", { text: "Raw payload" }),
+        el("section", { class: "panel", id: "raw", "aria-labelledby": "raw-h" }, el("h3", { id: "raw-h", text: "Raw payload" }),
           jsonBlock(record.raw_payload), jsonDetails("normalized context", record.normalized_context)));
     } catch (err) {
       body.replaceChildren(errorBox(err.status === 404 ? `No exception ${id} for tenant ${session.tenant}.` : err.message));

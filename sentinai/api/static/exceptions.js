@@ -73,6 +73,9 @@ export async function renderExceptions(root, query) {
   const filters = new URLSearchParams();
   for (const k of ["status", "severity", "type", "since", "until"]) if (query.get(k)) filters.set(k, query.get(k));
   let cursor = null;
+  const count = () => {
+    status.textContent = `${tbody.children.length} shown` + (cursor ? ", more below" : "") + " · live";
+  };
   const load = async () => {
     const qs = new URLSearchParams(filters);
     qs.set("limit", "50");
@@ -82,7 +85,7 @@ export async function renderExceptions(root, query) {
       for (const x of page.items) tbody.append(row(x, false));
       cursor = page.next_cursor;
       more.hidden = !cursor;
-      status.textContent = `${tbody.children.length} shown` + (cursor ? ", more below" : "") + " · live";
+      count();
     } catch (err) {
       root.append(errorBox(err.message));
     }
@@ -107,6 +110,7 @@ export async function renderExceptions(root, query) {
         existing.classList.add("new");
       } else if (matches(rec)) {
         tbody.prepend(row(rec, true));
+        count();
       }
     },
   };
