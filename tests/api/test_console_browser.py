@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.api.conftest import Web, decision, produce_json
-from tests.support.browser import DevTools, page_socket
+from tests.support.browser import open_page
 
 pytestmark = pytest.mark.browser
 
@@ -40,43 +40,40 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
             html = await resp.text()
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert '<script type="module" src="/static/app.js"></script>' in html and "<script>" not in html
-        ws_url = await page_socket(session, chromium)
-        async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
-            tools = DevTools(ws)
-            await tools.call("Page.enable")
-            await tools.call("Page.navigate", url=f"{base}/?key={web_env.keys['root']}#/exceptions?tenant=acme")
-            await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
-            await tools.wait_for("!!document.querySelector('#exception-rows tr[data-exception-id=\"E-1\"]')")
-            assert await tools.evaluate("document.getElementById('tenant').value") == "acme"
-            assert "tenant=acme" in await tools.evaluate(
-                "document.querySelector('#exception-rows a').getAttribute('href')")
-            assert await tools.evaluate("document.querySelectorAll('#exception-rows tr').length") == 1
+    async with open_page(chromium) as tools:
+        await tools.call("Page.navigate", url=f"{base}/?key={web_env.keys['root']}#/exceptions?tenant=acme")
+        await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
+        await tools.wait_for("!!document.querySelector('#exception-rows tr[data-exception-id=\"E-1\"]')")
+        assert await tools.evaluate("document.getElementById('tenant').value") == "acme"
+        assert "tenant=acme" in await tools.evaluate(
+            "document.querySelector('#exception-rows a').getAttribute('href')")
+        assert await tools.evaluate("document.querySelectorAll('#exception-rows tr').length") == 1
 
-            combined = decision("acme", "E-1", status="PENDING_APPROVAL", severity="CRITICAL", stages=[
-                {"stage": "triage", "decision": "classified", "confidence": 0.9, "evidence": [], "next_step": "policy"},
-                {"stage": "policy", "decision": "require_approval", "confidence": 1.0, "evidence": [],
-                 "next_step": "playbook"}])
-            for key in ("stage", "decision", "evidence", "next_step"):
-                combined.pop(key)
-            single = decision("acme", "E-2", status="TRIAGED", severity="LOW")
-            other = decision("globex", "G-2", status="TRIAGED")
-            await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [combined, single])
-            await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "globex", [other])
-            await tools.wait_for("!!document.querySelector('#exception-rows tr[data-exception-id=\"E-2\"]')")
-            row = await tools.wait_for(
-                "(() => { const r = document.querySelector('#exception-rows tr[data-exception-id=\"E-1\"]');"
-                " return r.textContent.includes('PENDING_APPROVAL') ? r.textContent : null; })()")
-            assert "CRITICAL" in row
-            await tools.wait_for(f"!!document.querySelector('#decision-rows tr[data-event-id=\"{other['event_id']}\"]')")
-            assert not await tools.evaluate("!!document.querySelector('#exception-rows tr[data-exception-id=\"G-2\"]')")
-            stages = await tools.evaluate(
-                f"document.querySelector('#decision-rows tr[data-event-id=\"{combined['event_id']}\"]').textContent")
-            assert "triage: classified → policy: require_approval" in stages
-            assert "triage: classified" in await tools.evaluate(
-                f"document.querySelector('#decision-rows tr[data-event-id=\"{single['event_id']}\"]').textContent")
+        combined = decision("acme", "E-1", status="PENDING_APPROVAL", severity="CRITICAL", stages=[
+            {"stage": "triage", "decision": "classified", "confidence": 0.9, "evidence": [], "next_step": "policy"},
+            {"stage": "policy", "decision": "require_approval", "confidence": 1.0, "evidence": [],
+             "next_step": "playbook"}])
+        for key in ("stage", "decision", "evidence", "next_step"):
+            combined.pop(key)
+        single = decision("acme", "E-2", status="TRIAGED", severity="LOW")
+        other = decision("globex", "G-2", status="TRIAGED")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [combined, single])
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "globex", [other])
+        await tools.wait_for("!!document.querySelector('#exception-rows tr[data-exception-id=\"E-2\"]')")
+        row = await tools.wait_for(
+            "(() => { const r = document.querySelector('#exception-rows tr[data-exception-id=\"E-1\"]');"
+            " return r.textContent.includes('PENDING_APPROVAL') ? r.textContent : null; })()")
+        assert "CRITICAL" in row
+        await tools.wait_for(f"!!document.querySelector('#decision-rows tr[data-event-id=\"{other['event_id']}\"]')")
+        assert not await tools.evaluate("!!document.querySelector('#exception-rows tr[data-exception-id=\"G-2\"]')")
+        stages = await tools.evaluate(
+            f"document.querySelector('#decision-rows tr[data-event-id=\"{combined['event_id']}\"]').textContent")
+        assert "triage: classified → policy: require_approval" in stages
+        assert "triage: classified" in await tools.evaluate(
+            f"document.querySelector('#decision-rows tr[data-event-id=\"{single['event_id']}\"]').textContent")
 
-            await tools.evaluate("location.hash = '#/exceptions/E-1?tenant=acme'")
-            timeline = await tools.wait_for("document.getElementById('timeline')?.textContent")
-            assert "failReason SSI_MISMATCH" in timeline and "confidence 0.83" in timeline
-            assert "The settlement failed on mismatched instructions." in timeline and "m-1" in timeline
-            assert "ORD-9" in await tools.evaluate("document.querySelector('#raw pre.json').textContent")
+        await tools.evaluate("location.hash = '#/exceptions/E-1?tenant=acme'")
+        timeline = await tools.wait_for("document.getElementById('timeline')?.textContent")
+        assert "failReason SSI_MISMATCH" in timeline and "confidence 0.83" in timeline
+        assert "The settlement failed on mismatched instructions." in timeline and "m-1" in timeline
+        assert "ORD-9" in await tools.evaluate("document.querySelector('#raw pre.json').textContent")

@@ -18,13 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import create_api_key
 from sentinai.sinks.pool import open_pool
-from tests.support.browser import DevTools, page_socket
+from tests.support.browser import DevTools, open_page
 from tests.support.db import fetch, wait_for
 from tests.support.http import call
 from tests.support.kafka import produce
@@ -140,17 +139,13 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
     shots = _shots() or tmp_path / "console"
 
     async def drive() -> None:
-        async with aiohttp.ClientSession() as session:
-            ws_url = await page_socket(session, chromium)
-            async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
-                tools = DevTools(ws)
-                await tools.call("Page.enable")
-                page = Console(tools, web.url, shots)
-                await operator_approves_and_completes(page, keys["operator"], api, auth)
-                await viewer_sees_no_buttons_and_deep_link_survives_reload(page, keys["viewer"])
-                await refused_action_shows_the_server_error(page, keys["operator"], api, auth)
-                await operator_replays_a_dead_letter(page, keys["operator"])
-                await packs_show_the_differences(page, keys["viewer"], api, doc, keys["admin"])
+        async with open_page(chromium) as tools:
+            page = Console(tools, web.url, shots)
+            await operator_approves_and_completes(page, keys["operator"], api, auth)
+            await viewer_sees_no_buttons_and_deep_link_survives_reload(page, keys["viewer"])
+            await refused_action_shows_the_server_error(page, keys["operator"], api, auth)
+            await operator_replays_a_dead_letter(page, keys["operator"])
+            await packs_show_the_differences(page, keys["viewer"], api, doc, keys["admin"])
 
     asyncio.run(drive())
     approval = fetch(url, "SELECT status, decided_by, comment FROM approvals WHERE tenant_id=$1 "
@@ -234,6 +229,9 @@ async def viewer_sees_no_buttons_and_deep_link_survives_reload(page: Console, ke
     await page.wait(".approval[data-exception-id='PB-2']")
     assert await page.count("#console button, #console textarea") == 0
     assert await page.tools.evaluate("document.getElementById('actor-field').hidden")
+    await page.go("#/dlq")
+    await page.wait(".dead-letter button.secondary")  # the payload on demand, but no Replay
+    assert await page.count(".dead-letter button") == 1
 
     await page.go("#/exceptions/PB-1")
     await page.wait("#fields[data-status='RESOLVED']")

@@ -13,7 +13,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,17 @@ def chromium(tmp_path: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+@contextlib.asynccontextmanager
+async def open_page(port: int) -> AsyncIterator[DevTools]:
+    """The first tab of the chromium on DevTools ``port``, with page events enabled."""
+    async with aiohttp.ClientSession() as session:
+        ws_url = await page_socket(session, port)
+        async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
+            tools = DevTools(ws)
+            await tools.call("Page.enable")
+            yield tools
 
 
 async def page_socket(session: aiohttp.ClientSession, port: int) -> str:
