@@ -33,5 +33,8 @@ export async function renderApprovals(root) {
   const ticker = setInterval(() => {
     for (const cell of body.querySelectorAll(".c-left")) cell.textContent = timeLeft(cell.dataset.expires || null);
   }, 1000);
-  return { onDecision: (rec) => { if (rec.approval_required !== undefined) reload(); }, stop: () => clearInterval(ticker) };
+  // Decisions arrive in bursts: reload at most once a second, after the burst's first record.
+  let pending = null;
+  const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; reload(); }, 1000); };
+  return { onDecision: soon, stop: () => { clearInterval(ticker); clearTimeout(pending); } };
 }
