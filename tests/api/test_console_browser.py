@@ -1,7 +1,8 @@
 """The console in headless chromium over the web view alone (records produced and rows inserted by
 the test): decision records of both shapes — with `stages`, and one record per stage — update the
-open list and the overview; the timeline shows evidence, confidence and the explanation; the
-tenant chosen by an admin key for every tenant is in the links; the page keeps its strict CSP."""
+open list and the overview; the timeline shows evidence, confidence and the explanation; a comment
+being typed survives a live update; the tenant chosen by an admin key for every tenant is in the
+links; the page keeps its strict CSP."""
 
 from __future__ import annotations
 
@@ -25,10 +26,13 @@ async def _seed(web_env: Web) -> None:
         "INSERT INTO exception_events (event_id, tenant_id, exception_id, event_type, actor_type, actor_id, "
         "payload, occurred_at) VALUES "
         "('t1', 'acme', 'E-1', 'TriageCompleted', 'agent', 'decide', $1, now() - interval '2 s'), "
-        "('x1', 'acme', 'E-1', 'DecisionExplained', 'agent', 'llm', $2, now() - interval '1 s')",
+        "('x1', 'acme', 'E-1', 'DecisionExplained', 'agent', 'llm', $2, now() - interval '1 s'), "
+        "('a1', 'acme', 'E-1', 'ApprovalRequested', 'agent', 'decide', $3, now())",
         json.dumps({"decision": {"stage": "triage", "decision": "classified", "confidence": 0.83,
                                  "evidence": ["failReason SSI_MISMATCH"], "next_step": "policy"}}),
-        json.dumps({"explanation": "The settlement failed on mismatched instructions.", "model": "m-1"}))
+        json.dumps({"explanation": "The settlement failed on mismatched instructions.", "model": "m-1"}),
+        json.dumps({"approval": {"approval_id": "ap-1", "status": "PENDING", "reason": "policy requires human approval",
+                                 "expires_at": "2099-01-01T00:00:00+00:00"}}))
 
 
 async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, chromium: int) -> None:
@@ -77,3 +81,12 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         assert "failReason SSI_MISMATCH" in timeline and "confidence 0.83" in timeline
         assert "The settlement failed on mismatched instructions." in timeline and "m-1" in timeline
         assert "ORD-9" in await tools.evaluate("document.querySelector('#raw pre.json').textContent")
+
+        await tools.evaluate("(() => { const t = document.querySelector('#approval textarea'); t.focus();"
+                             " t.value = 'checking the file'; t.dispatchEvent(new Event('input')); })()")
+        await web_env.pool.execute("UPDATE exceptions SET version = 3 WHERE tenant_id = 'acme' AND exception_id = 'E-1'")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme",
+                           [decision("acme", "E-1", status="PENDING_APPROVAL")])
+        await tools.wait_for("!!document.querySelector('#fields[data-version=\"3\"]')")
+        assert await tools.evaluate("document.querySelector('#approval textarea').value") == "checking the file"
+        await tools.wait_for("document.activeElement === document.querySelector('#approval textarea')")

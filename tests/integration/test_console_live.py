@@ -100,7 +100,7 @@ class Console:
 
     async def fill(self, selector: str, value: str) -> None:
         await self.tools.evaluate(f"(() => {{ const e = document.querySelector({selector!r}); e.value = {value!r};"
-                                  " e.dispatchEvent(new Event('change')); })()")
+                                  " e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change')); })()")
 
     async def count(self, selector: str) -> int:
         return int(await self.tools.evaluate(f"document.querySelectorAll({selector!r}).length"))

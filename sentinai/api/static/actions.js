@@ -4,6 +4,7 @@ import { api, ApiError, tenantPath } from "./api.js";
 import { el } from "./dom.js";
 
 const ANSWER_TIMEOUT_MS = 30000;
+const drafts = new Map();
 const POLL_MS = 500;
 
 /** What the server knows before an action: to tell the stream's answer from what was there. */
@@ -57,6 +58,14 @@ export function say(notice, text, ok) {
 export function actionForm({ label, exceptionId, buttons, notice, after }) {
   const id = "c-" + Math.random().toString(36).slice(2, 9);
   const comment = el("textarea", { id, rows: "2", maxlength: "2000", placeholder: "why (optional)" });
+  // Live updates re-render the view: the comment being typed survives, and keeps the focus.
+  const draft = `${exceptionId}\u0000${label}`;
+  comment.dataset.draft = draft;
+  comment.value = drafts.get(draft) || "";
+  comment.addEventListener("input", () => drafts.set(draft, comment.value));
+  if (document.activeElement?.dataset?.draft === draft) {
+    setTimeout(() => { if (comment.isConnected) comment.focus(); }, 0);
+  }
   const form = el("form", { class: "action", "aria-label": label },
     el("label", { for: id, text: "Comment" }), comment);
   const row = el("div", { class: "buttons" });
@@ -68,6 +77,7 @@ export function actionForm({ label, exceptionId, buttons, notice, after }) {
       try {
         const seen = await before(exceptionId);
         await b.send(comment.value.trim() || null);
+        drafts.delete(draft);
         const answer = await streamAnswer(exceptionId, seen);
         say(notice, answer.text, answer.ok);
       } catch (err) {
