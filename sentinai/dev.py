@@ -93,6 +93,7 @@ def run_dev(settings: Settings, *, demo: bool = False) -> int:
             print(f"web view    {url}/  (health: {url}/health, metrics: {url}/metrics)", flush=True)
             print(f"worker      metrics: http://{settings.web_host}:{metrics_port}/metrics", flush=True)
             print(f"API key     {key}  (admin, every tenant; also in {data_dir / 'dev-api-key'})", flush=True)
+            print(f"console     {url}/?key={key}", flush=True)
             print("Ctrl-C stops everything.", flush=True)
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)

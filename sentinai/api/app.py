@@ -29,7 +29,8 @@ from sentinai.api.routes_packs import routes as pack_routes
 from sentinai.api.routes_stream import HEARTBEAT
 from sentinai.api.routes_stream import routes as stream_routes
 from sentinai.api.routes_system import routes as system_routes
-from sentinai.api.state import FEED, POOL, PRODUCER, SETTINGS
+from sentinai.api.state import FEED, PACKS, POOL, PRODUCER, SETTINGS
+from sentinai.caches.packs import PackCache
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,13 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     async def database(app: web.Application) -> AsyncIterator[None]:
         if pool is not None:
             app[POOL] = pool
+            app[PACKS] = PackCache(pool)
             yield
             return
         assert database_url is not None
         async with open_database(database_url) as opened:
             app[POOL] = opened
+            app[PACKS] = PackCache(opened)
             yield
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:

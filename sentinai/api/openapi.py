@@ -7,6 +7,10 @@ from functools import cache
 from typing import Any
 
 JSON = "application/json"
+CONSOLE_FILES = ("app.js", "api.js", "dom.js", "records.js", "router.js", "actions.js", "overview.js",
+                 "exceptions.js", "exception.js", "approvals.js", "deadletters.js", "packs.js", "style.css",
+                 "index.html")
+"""The console's files: ES modules (``app.js`` imports the others; no build step), CSS and HTML."""
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -134,6 +138,24 @@ SCHEMAS: dict[str, Any] = {
         "requested_at": {"type": "string"}, "expires_at": {"type": ["string", "null"]},
         "decided_by": {"type": ["string", "null"]}, "decided_at": {"type": ["string", "null"]},
         "comment": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
+    "ToolExecution": {"type": "object", "properties": {
+        "execution_id": {"type": "string"}, "exception_id": {"type": "string"}, "tool_name": {"type": "string"},
+        "status": {"type": "string"},
+        "request": {"description": "the arguments sent, secret-named fields masked as ***"},
+        "response": {"description": "the tool's answer, secret-named fields masked as ***"},
+        "error": {"type": ["string", "null"]}, "attempts": {"type": "integer"},
+        "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]},
+        "version": {"type": "integer"}}},
+    "PackVersion": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"enum": ["domain", "tenant"]}, "name": {"type": "string"},
+        "version": {"type": "string"}, "status": {"type": "string"}, "created_by": {"type": ["string", "null"]},
+        "created_at": {"type": "string"}, "activated_at": {"type": ["string", "null"]}}},
+    "PackDiff": {"type": "object", "required": ["from", "to", "changes"], "properties": {
+        "tenant_id": {"type": "string"}, "from": _ref("PackVersion"), "to": _ref("PackVersion"),
+        "changes": {"type": "array", "items": {"type": "object", "required": ["op", "path"], "properties": {
+            "op": {"enum": ["added", "removed", "changed"]},
+            "path": {"type": "string", "description": "e.g. playbooks[2].steps[0].action"},
+            "from": {}, "to": {}}}}}},
     "Bytes": {"type": "object", "properties": {
         "text": {"type": ["string", "null"]}, "encoding": {"enum": ["utf-8", "base64", None]},
         "size": {"type": "integer"}, "truncated": {"type": "boolean"}}},
@@ -180,7 +202,7 @@ PATHS: dict[str, Any] = {
     "/": {"get": {"summary": "Status page (HTML)", "tags": ["ui"], "responses": {
         "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
     "/static/{name}": {"get": {"summary": "Status page assets", "tags": ["ui"], "parameters": [
-        {"name": "name", "in": "path", "required": True, "schema": {"enum": ["app.js", "style.css", "index.html"]}}],
+        {"name": "name", "in": "path", "required": True, "schema": {"enum": [*CONSOLE_FILES]}}],
         "responses": {"200": {"description": "file", "content": {"text/javascript": {"schema": {"type": "string"}},
                                                                 "text/css": {"schema": {"type": "string"}},
                                                                 "text/html": {"schema": {"type": "string"}}}},
@@ -234,6 +256,12 @@ PATHS: dict[str, Any] = {
     f"{T}/exceptions/{{exception_id}}/playbook": {"get": _get(
         "The exception's playbook and step states", _json(_ref("Playbook"), "playbook"),
         params=[TENANT, EXCEPTION_ID])},
+    f"{T}/exceptions/{{exception_id}}/tool-executions": {"get": _get(
+        "The exception's tool executions, requests and responses with secrets masked",
+        _json({"type": "object", "properties": {
+            "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
+            "items": {"type": "array", "items": _ref("ToolExecution")}}}, "tool executions"),
+        params=[TENANT, EXCEPTION_ID])},
     f"{T}/exceptions/{{exception_id}}/playbook/steps/{{step}}/complete": {"post": _post(
         "Complete a playbook step (operator): a command to the steps topic",
         {"required": True, "content": {JSON: {"schema": _ref("StepCompletion")}}},
@@ -250,10 +278,11 @@ PATHS: dict[str, Any] = {
                 {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
                 {"name": "access_token", "in": "query", "schema": {"type": "string"}}],
         security=STREAM_SECURE)},
-    f"{T}/approvals": {"get": _get("Approvals (filter ?status=pending)", _json({"type": "object", "properties": {
+    f"{T}/approvals": {"get": _get("Approvals (filter ?status=pending; ?order=oldest for a queue)", _json({"type": "object", "properties": {
         "tenant_id": {"type": "string"}, "items": {"type": "array", "items": _ref("Approval")}}}, "approvals"),
         params=[TENANT, {"name": "status", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
-                LIMIT])},
+                LIMIT, {"name": "order", "in": "query", "description": "by requested_at; default newest",
+                        "schema": {"enum": ["newest", "oldest"]}}])},
     f"{T}/approvals/{{approval_id}}/approve": {"post": _post(
         "Approve (operator): a command to the approvals topic", ANSWER_BODY, "202", _json(_ref("Accepted"), "command produced"),
         params=[TENANT, {"name": "approval_id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -284,6 +313,12 @@ PATHS: dict[str, Any] = {
                         _json({"type": "object", "properties": {"tenant_id": {"type": "string"},
                                                                 "activated": {"type": "array", "items": {"type": "object"}}}},
                               "activated versions"), params=[TENANT], errors=(400, 401, 403, 404, 413, 415, 422))}},
+    f"{T}/packs/diff": {"get": _get(
+        "What changed between two versions of one pack (the tenant's or its domain's)",
+        _json(_ref("PackDiff"), "the changes, in document order"),
+        params=[TENANT, {"name": "from", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                {"name": "to", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+        errors=(400, 401, 404, 422))},
 }
 
 

@@ -13,7 +13,7 @@ from aiohttp import web
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, read_json
 from sentinai.api.pack_validator import validate_packs
-from sentinai.api.responses import ok, parse_query
+from sentinai.api.responses import int_between, ok, parse_query
 from sentinai.api.state import POOL, SETTINGS
 
 routes = web.RouteTableDef()
@@ -27,6 +27,37 @@ async def get_packs(request: web.Request) -> web.Response:
     parse_query(request, {})
     versions = await tenant_pack_versions(request.app[POOL], tenant)
     return ok({"tenant_id": tenant, "versions": versions})
+
+
+_VERSION_FIELDS = ("id", "kind", "name", "version", "status", "created_by", "created_at", "activated_at")
+
+
+@routes.get("/api/v1/tenants/{tenant}/packs/diff")
+async def diff_packs(request: web.Request) -> web.Response:
+    """What changed from one version of a pack to another (both the tenant's or its domain's)."""
+    _, tenant = await tenant_access(request)
+    from sentinai.api.json_diff import json_diff
+    from sentinai.sinks.pack_store import tenant_pack_version
+
+    ids = int_between(1, 2**62)
+    q = parse_query(request, {"from": ids, "to": ids})
+    versions = []
+    for name in ("from", "to"):
+        if name not in q:
+            raise ApiError(400, "missing_parameter", f"query parameter {name!r} (a pack version id) is required",
+                           f"query.{name}")
+        version = await tenant_pack_version(request.app[POOL], tenant, q[name])
+        if version is None:
+            raise ApiError(404, "not_found", f"no pack version {q[name]} for tenant {tenant!r}", f"query.{name}")
+        versions.append(version)
+    old, new = versions
+    if (old["kind"], old["name"]) != (new["kind"], new["name"]):
+        raise ApiError(422, "different_packs",
+                       f"version {old['id']} is {old['kind']} pack {old['name']!r}, version {new['id']} is "
+                       f"{new['kind']} pack {new['name']!r}: compare two versions of one pack", "query.to")
+    return ok({"tenant_id": tenant, "from": {k: old[k] for k in _VERSION_FIELDS},
+               "to": {k: new[k] for k in _VERSION_FIELDS},
+               "changes": json_diff(old["document"], new["document"])})
 
 
 def _split(body: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -13,7 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sentinai.api import metrics
 from sentinai.api.auth import principal, tenant_access
 from sentinai.api.errors import ApiError
-from sentinai.api.openapi import openapi_document
+from sentinai.api.openapi import CONSOLE_FILES, openapi_document
 from sentinai.api.responses import ok, parse_query
 from sentinai.api.state import FEED, POOL, PRODUCER, SETTINGS
 from sentinai.sinks import views
@@ -21,7 +21,8 @@ from sentinai.sinks.pack_store import known_tenant_ids
 from sentinai.tenant_metrics import exposition
 
 routes = web.RouteTableDef()
-STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+STATIC_FILES = {name: _TYPES[name[name.rindex("."):]] for name in CONSOLE_FILES}
 
 
 async def _database_ok(request: web.Request, timeout: float = 2.0) -> bool:
