@@ -46,7 +46,7 @@ def _entry(row: dict[str, Any], limit: int | None = PREVIEW_BYTES) -> dict[str, 
 
 
 def _parse_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise ApiError(400, "invalid_id", f"dead-letter id must be a positive integer, got {text[:40]!r}", "path.id")
     return int(text)
 
