@@ -7,7 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sentinai.core.input_limits import MAX_DEPTH, MAX_INTEGER_DIGITS, InputLimitError, check_value, parse_json
+from sentinai.core.input_limits import (
+    MAX_DEPTH,
+    MAX_INTEGER_DIGITS,
+    InputLimitError,
+    check_value,
+    parse_json,
+)
 from sentinai.core.normalize import RejectedInput, normalize
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
