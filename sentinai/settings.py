@@ -110,9 +110,12 @@ class Settings(BaseSettings):
         return level
 
     def as_environment(self) -> dict[str, str]:
-        """These settings as ``SENTINAI_*`` variables, for a child process (unset values left out)."""
-        return {f"SENTINAI_{name.upper()}": str(value) for name, value in self.model_dump().items()
-                if value is not None}
+        """These settings as ``SENTINAI_*`` variables, for a child process.
+
+        Only what was set: a child left to a default must see it as a default (the worker derives
+        the partition count from the input topic unless ``SENTINAI_TOPIC_PARTITIONS`` was set)."""
+        return {f"SENTINAI_{name.upper()}": str(value)
+                for name, value in self.model_dump(exclude_unset=True).items() if value is not None}
 
     def require_broker(self) -> str:
         if not self.kafka_broker:

@@ -27,7 +27,8 @@ def run_worker(settings: Settings) -> None:
     settings.require_broker()
     settings.require_database()
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
-    asyncio.run(ensure_topics(settings))
+    # the pipeline's partition count: the setting, or the input topic's when a producer created it first
+    settings = settings.model_copy(update={"topic_partitions": asyncio.run(ensure_topics(settings))})
     install_reliable_producer_flush()  # table changes must reach the changelog before commits
     install_keep_queued_messages_on_resume()  # recovery must not drop fetched input
     install_commit_only_what_was_handled()  # no offset committed over an unhandled message

@@ -5,12 +5,15 @@ when chromium is not installed (Debian: ``apt-get install -y chromium``)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from sentinai.api.state import FEED
 from tests.api.conftest import Web, decision, produce_json
 from tests.support.browser import DevTools, page_socket
 
@@ -45,3 +48,41 @@ async def test_decision_appears_on_status_page(web_env: Web, chromium: int, tmp_
             path.write_bytes(base64.b64decode(shot["data"]))
             assert path.stat().st_size > 1000
             print(f"screenshot: {path}")  # noqa: T201
+
+
+async def test_status_page_opens_on_recent_history_then_goes_on_live(web_env: Web, chromium: int) -> None:
+    await web_env.pool.execute(
+        "INSERT INTO exceptions (tenant_id, exception_id, severity, status, version) "
+        "VALUES ('acme', 'E-OLD', 'HIGH', 'TRIAGED', 1)")
+    earlier = [decision("acme", f"E-{n}", decision=f"earlier-{n}") for n in range(3)]
+    other = decision("globex", "G-1", decision="not-for-acme")
+    await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", earlier)
+    await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "globex", [other])
+    feed = web_env.app[FEED]
+    await _until(lambda: other["event_id"] in {r.event_id for r in feed.ring})
+    url = f"http://127.0.0.1:{web_env.settings.web_port}/?key={web_env.keys['acme-viewer']}"
+    rows_by_id = ("(() => { const n = {}; for (const r of document.querySelectorAll('#decision-rows tr'))"
+                  " n[r.dataset.eventId] = (n[r.dataset.eventId] || 0) + 1; return n; })()")
+    async with aiohttp.ClientSession() as session:
+        ws_url = await page_socket(session, chromium)
+        async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
+            tools = DevTools(ws)
+            await tools.call("Page.enable")
+            await tools.call("Page.navigate", url=url)
+            await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
+            await tools.wait_for(f"document.querySelectorAll('#decision-rows tr').length >= {len(earlier)}")
+            await tools.wait_for("document.querySelector('#tenant-acme .recent-exceptions')?.textContent"
+                                 ".includes('E-OLD')")
+            live = decision("acme", "E-LIVE", decision="live-one")
+            await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [live])
+            await tools.wait_for(f"document.querySelector('#decision-rows tr[data-event-id=\"{live['event_id']}\"]')"
+                                 " !== null")
+            shown = await tools.evaluate(rows_by_id)
+    assert shown == {d["event_id"]: 1 for d in [*earlier, live]}  # no gap, no repeat, no other tenant
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.1)

@@ -3,6 +3,8 @@
 
 const KEY_STORE = "sentinai.apiKey";
 const MAX_ROWS = 200;
+const HISTORY = 100; // the stream opens on this many of the latest decisions
+const seen = new Set(); // event ids shown: a record is never shown twice
 let apiKey = null;
 let me = null;
 let source = null;
@@ -87,6 +89,14 @@ function renderTenant(t) {
     dlq.append(el("li", `#${d.id} ${d.stage}: ${d.error_class} — ${d.error_message}`));
   }
   if (!t.recent_dlq.length) dlq.append(el("li", "none", "muted"));
+  const latest = q(".recent-exceptions");
+  latest.replaceChildren();
+  for (const x of t.recent_exceptions || []) {
+    const li = el("li", `${x.exception_id} ${x.exception_type || ""} ${x.severity || ""} ${x.status}`);
+    li.dataset.exceptionId = x.exception_id;
+    latest.append(li);
+  }
+  if (!latest.children.length) latest.append(el("li", "none", "muted"));
 }
 
 async function refresh() {
@@ -104,25 +114,40 @@ async function refresh() {
   }
 }
 
-function addDecision(d, eventId) {
-  const rows = $("decision-rows");
+function decisionRow(d, stage, eventId) {
   const tr = el("tr", null, "new decision");
-  tr.dataset.eventId = eventId || d.event_id || "";
+  tr.dataset.eventId = eventId;
   tr.dataset.exceptionId = d.exception_id || "";
   const time = d.decided_at ? new Date(d.decided_at).toLocaleTimeString() : new Date().toLocaleTimeString();
-  const conf = typeof d.confidence === "number" ? d.confidence.toFixed(2) : "";
-  for (const v of [time, d.tenant_id, d.exception_id, d.stage, d.decision, d.severity, d.status, d.source, conf]) {
-    tr.append(el("td", v === undefined ? "" : v));
+  const confidence = stage.confidence ?? d.confidence;
+  const conf = typeof confidence === "number" ? confidence.toFixed(2) : "";
+  for (const v of [time, d.tenant_id, d.exception_id, stage.stage, stage.decision, d.severity, d.status, d.source, conf]) {
+    tr.append(el("td", v === undefined || v === null ? "" : v));
   }
-  rows.prepend(tr);
+  return tr;
+}
+
+function addDecision(d, eventId) {
+  const id = eventId || d.event_id || "";
+  if (id && seen.has(id)) return;
+  if (id) seen.add(id);
+  const rows = $("decision-rows");
+  // a record carries its stages (one row each), or is itself one stage
+  const stages = Array.isArray(d.stages) ? d.stages : [d];
+  for (const stage of stages) rows.prepend(decisionRow(d, stage, id));
   while (rows.children.length > MAX_ROWS) rows.lastElementChild.remove();
+  if (seen.size > 10 * MAX_ROWS) { // forget the oldest ids; they are far off the table by now
+    const keep = [...seen].slice(-5 * MAX_ROWS);
+    seen.clear();
+    for (const k of keep) seen.add(k);
+  }
 }
 
 function connectStream() {
   if (source) source.close();
   const all = me.tenant_id === "*";
   const path = all ? "/api/v1/decisions/stream" : `/api/v1/tenants/${encodeURIComponent(me.tenant_id)}/decisions/stream`;
-  source = new EventSource(path + "?access_token=" + encodeURIComponent(apiKey));
+  source = new EventSource(path + "?history=" + HISTORY + "&access_token=" + encodeURIComponent(apiKey));
   const state = $("stream-state");
   source.addEventListener("hello", () => { state.textContent = "live"; state.className = "pill ok"; });
   source.addEventListener("decision", (ev) => {
