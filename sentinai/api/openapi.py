@@ -256,11 +256,15 @@ PATHS: dict[str, Any] = {
         "One dead letter with its key and value (value up to 1 MiB)", _json(_ref("DeadLetter"), "dead letter"),
         params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}])},
     f"{T}/dlq/{{id}}/replay": {"post": _post(
-        "Re-publish a dead letter to its original topic (operator); recorded as an event", None, "202",
+        "Re-publish a dead letter to its original topic (operator), once unless ?force=true; recorded as an "
+        "event. A letter whose value was cut to fit the DLQ (header sentinai.value.truncated) is a 409",
+        None, "202",
         _json({"type": "object", "properties": {"status": {"const": "accepted"}, "id": {"type": "integer"},
                                                 "topic": {"type": "string"}, "event_id": {"type": "string"}}}, "replayed"),
-        params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
-        errors=(400, 401, 403, 404, 503))},
+        params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                {"name": "force", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]},
+                 "description": "replay a letter that was replayed already (409 without it)"}],
+        errors=(400, 401, 403, 404, 409, 503))},
     f"{T}/packs": {
         "get": _get("The tenant's pack versions", _json({"type": "object", "properties": {
             "tenant_id": {"type": "string"}, "versions": {"type": "array", "items": {"type": "object"}}}}, "versions"),

@@ -70,6 +70,12 @@ def int_between(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def boolean(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {text[:40]!r}")
+    return text == "true"
+
+
 def timestamp(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.api.conftest import Web, consume_all
@@ -15,8 +16,9 @@ PACKS = Path(__file__).resolve().parents[2] / "packs"
 T = "/api/v1/tenants/acme"
 
 
-async def _dead_letter(web: Web, tenant: str, offset: int, value: bytes = b'{"exception_id": "E-7", "payload": 1}') -> int:
-    headers = {"__connect.errors.topic": web.settings.topic_exceptions, "__connect.errors.partition": "0",
+async def _dead_letter(web: Web, tenant: str, offset: int, value: bytes = b'{"exception_id": "E-7", "payload": 1}',
+                       headers: dict[str, str] | None = None) -> int:
+    headers = {**(headers or {}),"__connect.errors.topic": web.settings.topic_exceptions, "__connect.errors.partition": "0",
                "__connect.errors.offset": str(offset), "__connect.errors.exception.class.name": "RejectedInput",
                "__connect.errors.exception.message": "payload must be a JSON object", "sentinai.stage": "intake",
                "trace-id": "abc"}
@@ -107,3 +109,33 @@ async def test_put_packs_access_rules(web_env: Web) -> None:
     assert_error(status, body, 403)
     status, body = await web_env.send("PUT", f"{T}/packs", key="acme-admin", json={"colour": "red"})
     assert_error(status, body, 400)
+
+
+async def test_a_dead_letter_is_replayed_once_unless_forced(web_env: Web) -> None:
+    letter = await _dead_letter(web_env, "acme", 20)
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay")
+    assert status == 202, body
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay")
+    assert_error(status, body, 409)
+    assert body["error"] == "already_replayed" and "force=true" in body["detail"]
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay?force=true")
+    assert status == 202, body
+    copies = await consume_all(web_env.bootstrap, web_env.settings.topic_exceptions, expect=3, timeout=5)
+    assert len(copies) == 2
+
+
+async def test_a_truncated_dead_letter_is_not_replayed(web_env: Web) -> None:
+    letter = await _dead_letter(web_env, "acme", 21, headers={
+        "sentinai.value.truncated": "true", "sentinai.value.size": "5000000", "sentinai.value.sha256": "ab" * 32})
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay?force=true")
+    assert_error(status, body, 409)
+    assert body["error"] == "truncated" and "5000000" in body["detail"]
+
+
+@pytest.mark.parametrize("dl_id", ["²", "٣", "３", "1e3"])
+async def test_dead_letter_ids_are_ascii_digits(web_env: Web, dl_id: str) -> None:
+    await _dead_letter(web_env, "acme", 22)
+    for method, path in (("GET", f"{T}/dlq/{dl_id}"), ("POST", f"{T}/dlq/{dl_id}/replay")):
+        status, body = await web_env.send(method, path)
+        assert_error(status, body, 400)
+        assert body["error"] == "invalid_id"
