@@ -15,7 +15,7 @@ import pytest
 
 from sentinai.api.state import FEED
 from tests.api.conftest import Web, decision, produce_json
-from tests.support.browser import DevTools, page_socket
+from tests.support.browser import DevTools, opened_page, page_socket
 
 pytestmark = pytest.mark.browser
 
@@ -63,21 +63,15 @@ async def test_status_page_opens_on_recent_history_then_goes_on_live(web_env: We
     url = f"http://127.0.0.1:{web_env.settings.web_port}/?key={web_env.keys['acme-viewer']}"
     rows_by_id = ("(() => { const n = {}; for (const r of document.querySelectorAll('#decision-rows tr'))"
                   " n[r.dataset.eventId] = (n[r.dataset.eventId] || 0) + 1; return n; })()")
-    async with aiohttp.ClientSession() as session:
-        ws_url = await page_socket(session, chromium)
-        async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
-            tools = DevTools(ws)
-            await tools.call("Page.enable")
-            await tools.call("Page.navigate", url=url)
-            await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
-            await tools.wait_for(f"document.querySelectorAll('#decision-rows tr').length >= {len(earlier)}")
-            await tools.wait_for("document.querySelector('#tenant-acme .recent-exceptions')?.textContent"
-                                 ".includes('E-OLD')")
-            live = decision("acme", "E-LIVE", decision="live-one")
-            await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [live])
-            await tools.wait_for(f"document.querySelector('#decision-rows tr[data-event-id=\"{live['event_id']}\"]')"
-                                 " !== null")
-            shown = await tools.evaluate(rows_by_id)
+    async with opened_page(chromium, url) as tools:
+        await tools.wait_for(f"document.querySelectorAll('#decision-rows tr').length >= {len(earlier)}")
+        await tools.wait_for("document.querySelector('#tenant-acme .recent-exceptions')?.textContent"
+                             ".includes('E-OLD')")
+        live = decision("acme", "E-LIVE", decision="live-one")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [live])
+        await tools.wait_for(f"document.querySelector('#decision-rows tr[data-event-id=\"{live['event_id']}\"]')"
+                             " !== null")
+        shown = await tools.evaluate(rows_by_id)
     assert shown == {d["event_id"]: 1 for d in [*earlier, live]}  # no gap, no repeat, no other tenant
 
 

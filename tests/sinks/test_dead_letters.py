@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncpg
 
 from sentinai.sinks.dead_letters import (
+    claim_replay,
     get_dead_letter,
     list_dead_letters,
-    claim_replay,
     record_dead_letter,
     undo_replay,
 )

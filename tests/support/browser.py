@@ -12,7 +12,7 @@ import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +91,16 @@ async def page_socket(session: aiohttp.ClientSession, port: int) -> str:
     raise AssertionError("chromium's DevTools endpoint did not come up")
 
 
+
+
+@contextlib.asynccontextmanager
+async def opened_page(port: int, url: str) -> AsyncIterator[DevTools]:
+    """Chromium's page navigated to ``url`` with the status page's stream live."""
+    async with aiohttp.ClientSession() as session:
+        ws_url = await page_socket(session, port)
+        async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
+            tools = DevTools(ws)
+            await tools.call("Page.enable")
+            await tools.call("Page.navigate", url=url)
+            await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
+            yield tools
