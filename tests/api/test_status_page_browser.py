@@ -10,12 +10,11 @@ import base64
 from collections.abc import Callable
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from sentinai.api.state import FEED
 from tests.api.conftest import Web, decision, produce_json
-from tests.support.browser import DevTools, opened_page, page_socket
+from tests.support.browser import opened_page
 
 pytestmark = pytest.mark.browser
 
@@ -24,30 +23,24 @@ async def test_decision_appears_on_status_page(web_env: Web, chromium: int, tmp_
         "INSERT INTO exceptions (tenant_id, exception_id, severity, status, version) "
         "VALUES ('acme', 'E-1', 'HIGH', 'TRIAGED', 1), ('globex', 'G-1', 'LOW', 'RESOLVED', 1)")
     url = f"http://127.0.0.1:{web_env.settings.web_port}/?key={web_env.keys['root']}"
-    async with aiohttp.ClientSession() as session:
-        ws_url = await page_socket(session, chromium)
-        async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
-            tools = DevTools(ws)
-            await tools.call("Page.enable")
-            await tools.call("Page.navigate", url=url)
-            await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
-            await tools.wait_for("document.querySelectorAll('#tenants .card').length === 2")
-            assert await tools.evaluate("getComputedStyle(document.getElementById('login')).display") == "none"
-            assert await tools.evaluate("location.search") == ""  # the key was taken out of the URL
-            assert await tools.evaluate("localStorage.getItem('sentinai.apiKey') !== null")
-            record = decision("acme", "E-1", decision="auto_resolve", status="RESOLVED")
-            await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [record])
-            row = await tools.wait_for(
-                f"(() => {{ const r = document.querySelector('#decision-rows tr[data-event-id=\"{record['event_id']}\"]');"
-                " return r ? r.textContent : null; })()")
-            assert "E-1" in row and "auto_resolve" in row
-            text = await tools.evaluate("document.getElementById('tenant-acme').textContent")
-            assert "TRIAGED" in text and "HIGH" in text
-            shot = await tools.call("Page.captureScreenshot", format="png")
-            path = tmp_path / "status-page.png"
-            path.write_bytes(base64.b64decode(shot["data"]))
-            assert path.stat().st_size > 1000
-            print(f"screenshot: {path}")  # noqa: T201
+    async with opened_page(chromium, url) as tools:
+        await tools.wait_for("document.querySelectorAll('#tenants .card').length === 2")
+        assert await tools.evaluate("getComputedStyle(document.getElementById('login')).display") == "none"
+        assert await tools.evaluate("location.search") == ""  # the key was taken out of the URL
+        assert await tools.evaluate("localStorage.getItem('sentinai.apiKey') !== null")
+        record = decision("acme", "E-1", decision="auto_resolve", status="RESOLVED")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [record])
+        row = await tools.wait_for(
+            f"(() => {{ const r = document.querySelector('#decision-rows tr[data-event-id=\"{record['event_id']}\"]');"
+            " return r ? r.textContent : null; })()")
+        assert "E-1" in row and "auto_resolve" in row
+        text = await tools.evaluate("document.getElementById('tenant-acme').textContent")
+        assert "TRIAGED" in text and "HIGH" in text
+        shot = await tools.call("Page.captureScreenshot", format="png")
+        path = tmp_path / "status-page.png"
+        path.write_bytes(base64.b64decode(shot["data"]))
+        assert path.stat().st_size > 1000
+        print(f"screenshot: {path}")  # noqa: T201
 
 
 async def test_status_page_opens_on_recent_history_then_goes_on_live(web_env: Web, chromium: int) -> None:
