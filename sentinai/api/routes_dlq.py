@@ -14,6 +14,7 @@ from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError
 from sentinai.api.responses import boolean, int_between, ok, parse_query
 from sentinai.api.state import POOL, PRODUCER, SETTINGS
+from sentinai.core.input_limits import InputLimitError, check_value
 from sentinai.streams.dlq import TRUNCATED, VALUE_SHA256, VALUE_SIZE
 from sentinai.streams.envelope import Actor, EventEnvelope
 
@@ -85,7 +86,12 @@ def _exception_id_of(value: bytes | None, fallback: str) -> str:
     if isinstance(doc, dict):
         found = doc.get("exception_id") or doc.get("exceptionId")
         if isinstance(found, str | int) and not isinstance(found, bool) and str(found).strip():
-            return str(found).strip()[:200]
+            candidate = str(found).strip()[:200]
+            try:  # the replay's event must be storable even when the letter's id was not
+                check_value(candidate)
+            except InputLimitError:
+                return fallback
+            return candidate
     return fallback
 
 
