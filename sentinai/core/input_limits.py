@@ -49,11 +49,42 @@ def _join(path: str, part: str | int) -> str:
     return f"{path}.{part}" if path else part
 
 
+_INTEGER_BOUND = 10**MAX_INTEGER_DIGITS
+
+
+def _storable_text(text: str) -> bool:
+    if text.isascii():  # the common case, and cheap: ASCII text always encodes
+        return "\x00" not in text
+    return _unstorable(text) is None
+
+
+def _keepable(value: Any, depth: int) -> bool:
+    """True when ``value`` breaks no rule: the fast check, without a path (recursion is bounded
+    by :data:`MAX_DEPTH`, where it stops descending)."""
+    kind = type(value)
+    if kind is str:
+        return _storable_text(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        return all(type(k) is str and _storable_text(k) and _keepable(v, depth + 1) for k, v in value.items())
+    if kind is list:
+        return depth < MAX_DEPTH and all(_keepable(v, depth + 1) for v in value)
+    if kind is int:
+        return -_INTEGER_BOUND < value < _INTEGER_BOUND
+    if kind is float:
+        return math.isfinite(value)
+    return True  # None, bool, and what no JSON parser makes (a datetime given in-process)
+
+
 def check_value(value: Any, path: str = "") -> None:
     """Raise :class:`InputLimitError` for the first part of ``value`` the pipeline cannot keep.
 
-    Iterative (no recursion), so a value nested far deeper than the limit costs no stack.
+    A fast check first (every exception passes here); only a value that fails it is walked again
+    to name the offending path, iteratively, so nesting far deeper than the limit costs no stack.
     """
+    if _keepable(value, 0):
+        return
     pending: list[tuple[Any, str, int]] = [(value, path, 0)]
     while pending:
         item, where, depth = pending.pop()
@@ -77,7 +108,7 @@ def check_value(value: Any, path: str = "") -> None:
         elif isinstance(item, bool) or item is None:
             continue
         elif isinstance(item, int):
-            if len(str(abs(item))) > MAX_INTEGER_DIGITS:
+            if not -_INTEGER_BOUND < item < _INTEGER_BOUND:
                 raise InputLimitError(f"an integer of more than {MAX_INTEGER_DIGITS} digits", where)
         elif isinstance(item, float):
             if not math.isfinite(item):
