@@ -25,8 +25,9 @@ async def dead_letter(dlq: DirectTopic, message: Any, error: BaseException, *, s
 
     ``message`` is faust's ``event.message`` or an aiokafka consumer record (both carry the topic,
     partition, offset and the raw key and value). A value too large for the DLQ is cut
-    (:func:`sentinai.streams.dlq.kept_value`): the letter is never lost for its size. Returns the send's delivery future: a caller that
-    commits offsets itself (the sink feed) awaits it before committing past the message.
+    (:func:`sentinai.streams.dlq.kept_value`): the letter is never lost for its size. Returns the
+    send's delivery future: a caller that commits offsets itself (the sink feed) awaits it before
+    committing past the message.
     """
     tenant = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
     value, cut = kept_value(message.value if isinstance(message.value, bytes) else None)

@@ -5,8 +5,8 @@ end, ``history`` records back per partition, so the ring opens on what just happ
 that did not exist when the feed started (the web view started before the first worker) is read
 from its first record as soon as it appears: the feed asks for the cluster's topics every
 ``discovery_seconds`` until then (aiokafka alone would notice it at its next metadata refresh,
-five minutes later). Each record goes into
-a ring buffer of recent records, so a reconnecting client resumes after its ``Last-Event-ID``,
+five minutes later). Each record goes into a ring buffer of recent records, so a reconnecting
+client resumes after its ``Last-Event-ID`` (a new one may ask for the latest records first),
 and to every subscriber of its tenant (or of all tenants, for an admin ``*`` key). A subscriber
 that falls too far behind is closed; its client reconnects and resumes from the ring.
 """

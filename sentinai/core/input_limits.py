@@ -21,6 +21,7 @@ from typing import Any
 
 MAX_DEPTH = 32
 MAX_INTEGER_DIGITS = 40
+_INTEGER_BOUND = 10**MAX_INTEGER_DIGITS
 
 
 class InputLimitError(ValueError):
@@ -48,8 +49,6 @@ def _join(path: str, part: str | int) -> str:
         return f"{path}[{part}]"
     return f"{path}.{part}" if path else part
 
-
-_INTEGER_BOUND = 10**MAX_INTEGER_DIGITS
 
 
 def _storable_text(text: str) -> bool:
