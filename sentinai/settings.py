@@ -166,9 +166,12 @@ class Settings(BaseSettings):
         return level
 
     def as_environment(self) -> dict[str, str]:
-        """These settings as ``SENTINAI_*`` variables, for a child process (unset values left out)."""
+        """These settings as ``SENTINAI_*`` variables, for a child process.
+
+        Only what was set: a child left to a default must see it as a default (the worker derives
+        the partition count from the input topic unless ``SENTINAI_TOPIC_PARTITIONS`` was set)."""
         return {f"SENTINAI_{name.upper()}": _environment_value(value)
-                for name, value in self.model_dump().items() if value is not None}
+                for name, value in self.model_dump(exclude_unset=True).items() if value is not None}
 
     def pack_limits(self) -> PackLimits:
         from sentinai.core.packs.limits import PackLimits

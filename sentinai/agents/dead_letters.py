@@ -15,7 +15,7 @@ from sentinai.agents.retry import retry_forever
 from sentinai.framework.acking import events_acked_when_handled
 from sentinai.sinks.dead_letters import record_dead_letter
 from sentinai.streams.direct_topic import DirectTopic
-from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict
+from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict, kept_value
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +24,16 @@ async def dead_letter(dlq: DirectTopic, message: Any, error: BaseException, *, s
     """Park the original message (key, value, partition) on the DLQ with Kafka Connect's error headers.
 
     ``message`` is faust's ``event.message`` or an aiokafka consumer record (both carry the topic,
-    partition, offset and the raw key and value). Returns the send's delivery future: a caller that
-    commits offsets itself (the sink feed) awaits it before committing past the message.
+    partition, offset and the raw key and value). A value too large for the DLQ is cut
+    (:func:`sentinai.streams.dlq.kept_value`): the letter is never lost for its size. Returns the
+    send's delivery future: a caller that commits offsets itself (the sink feed) awaits it before
+    committing past the message.
     """
     tenant = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
-    delivery = await dlq.send(key=message.key, value=message.value, partition=message.partition,
-                              headers=dlq_headers(topic=message.topic, partition=message.partition,
-                                                  offset=message.offset, error=error, stage=stage, tenant_id=tenant))
+    value, cut = kept_value(message.value if isinstance(message.value, bytes) else None)
+    headers = dlq_headers(topic=message.topic, partition=message.partition, offset=message.offset,
+                          error=error, stage=stage, tenant_id=tenant) + cut
+    delivery = await dlq.send(key=message.key, value=value, partition=message.partition, headers=headers)
     DLQ_MESSAGES.labels(stage).inc()
     return delivery
 

@@ -93,8 +93,10 @@ class Intake:
             raise RejectedInput("the message must be a JSON object", "")
         now = datetime.now(UTC)
         now_epoch = now.timestamp()
+        key_tenant = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
         exception = normalize(raw, now=now, known_tenants=self.packs.tenants,
-                              max_bytes=self.settings.max_message_bytes, raw_size=len(event.value))
+                              max_bytes=self.settings.max_message_bytes, raw_size=len(event.value),
+                              key_tenant=key_tenant)
         packs = self.packs.for_tenant(exception.tenant_id)
         if packs is None:
             raise RejectedInput(f"tenant {exception.tenant_id!r} has no active pack", "tenant_id")

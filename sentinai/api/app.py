@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
 from sentinai.api import metrics
-from sentinai.api.errors import error_middleware, input_middleware
+from sentinai.api.errors import error_middleware, escaped_path, input_middleware
 from sentinai.api.feed import DecisionFeed
 from sentinai.api.kafka import CommandProducer
 from sentinai.api.pack_validator import pack_validator
@@ -59,10 +59,11 @@ async def open_database(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
-    """Access log without query strings (the stream routes may carry ``?access_token=``)."""
+    """Access log without query strings (the stream routes may carry ``?access_token=``), the path
+    escaped (:func:`sentinai.api.errors.escaped_path`)."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info('%s "%s %s" %s %.3fs', request.remote, request.method, request.path,
+        self.logger.info('%s "%s %s" %s %.3fs', request.remote, request.method, escaped_path(request),
                          response.status, time)
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
+from sentinai.core.input_limits import InputLimitError, check_value, parse_json
+
 log = logging.getLogger(__name__)
 
 
@@ -48,6 +50,12 @@ _HTTP_ERROR_NAMES = {
 }
 
 
+def escaped_path(request: web.BaseRequest) -> str:
+    """The request path for a log line: control and non-ASCII characters escaped (a ``%0a`` in the
+    URL must not start a forged line)."""
+    return request.path.encode("unicode_escape").decode("ascii")
+
+
 @web.middleware
 async def error_middleware(request: web.Request,
                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
@@ -64,26 +72,34 @@ async def error_middleware(request: web.Request,
         headers = {k: v for k, v in exc.headers.items() if k.lower() in ("allow", "www-authenticate")}
         return error_response(exc.status, name, exc.reason or name, request.path, headers=headers)
     except Exception:  # last resort: never leak a traceback, always JSON
-        log.exception("unhandled error in %s %s", request.method, request.path)
+        log.exception("unhandled error in %s %s", request.method, escaped_path(request))
         return error_response(500, "internal_error", "unexpected server error (logged)", request.path)
 
 
 @web.middleware
 async def input_middleware(request: web.Request,
                            handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
-    """Refuse NUL characters in the path and query (PostgreSQL text cannot hold them)."""
+    """Refuse path and query parameters PostgreSQL cannot store (NUL, lone surrogates)."""
     for name, value in request.match_info.items():
-        if "\x00" in value:
-            raise ApiError(400, "invalid_parameter", f"path parameter {name!r} contains a NUL character", f"path.{name}")
+        try:
+            check_value(value)
+        except InputLimitError as err:
+            raise ApiError(400, "invalid_parameter", f"path parameter {name!r} {err.reason}", f"path.{name}") from None
     for name, value in request.query.items():
-        if "\x00" in name or "\x00" in value:
-            raise ApiError(400, "invalid_parameter", "query parameter contains a NUL character",
-                           f"query.{name.replace(chr(0), '')}")
+        try:
+            check_value([name, value])
+        except InputLimitError as err:
+            shown = name.encode("unicode_escape").decode("ascii")
+            raise ApiError(400, "invalid_parameter", f"query parameter {err.reason}", f"query.{shown}") from None
     return await handler(request)
 
 
-async def read_json(request: web.Request, max_bytes: int) -> Any:
-    """The request body as JSON, with 413 for oversize, 415 for a non-JSON type, 400 for bad JSON."""
+async def read_json(request: web.Request, max_bytes: int, *, check: bool = True) -> Any:
+    """The request body as JSON, with 413 for oversize, 415 for a non-JSON type, 400 for bad JSON
+    and 422 for a value the pipeline cannot keep (``sentinai.core.input_limits``).
+
+    ``check=False`` leaves strings and depth to the caller (the ingest checks each exception of a
+    batch on its own, so that one bad item does not refuse the others)."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, "body_too_large", f"body is {request.content_length} bytes; the limit is {max_bytes}", "body")
     ctype = request.content_type
@@ -100,13 +116,21 @@ async def read_json(request: web.Request, max_bytes: int) -> Any:
     if not raw.strip():
         raise ApiError(400, "empty_body", "a JSON body is required", "body")
     try:
-        return json.loads(raw)
+        body = parse_json(raw)
+    except InputLimitError as err:
+        raise ApiError(422, "invalid_value", err.reason, "body") from None
     except UnicodeDecodeError:
         raise ApiError(400, "bad_json", "body is not UTF-8", "body") from None
     except json.JSONDecodeError as err:
         raise ApiError(400, "bad_json", f"body is not valid JSON: {err.msg} at line {err.lineno} column {err.colno}", "body") from None
     except RecursionError:
         raise ApiError(400, "bad_json", "body is nested too deeply", "body") from None
+    if check:
+        try:
+            check_value(body)
+        except InputLimitError as err:
+            raise ApiError(422, "invalid_value", err.reason, f"body.{err.path}" if err.path else "body") from None
+    return body
 
 
 def check_fields(obj: Any, *, allowed: dict[str, type | tuple[type, ...]], required: tuple[str, ...] = (),

@@ -1,8 +1,12 @@
 """The live decision feed: ONE aiokafka consumer per web process, fanned out to SSE subscribers.
 
-The consumer has no group: it assigns every partition of the decisions topic and starts at the
-end (the web view shows what happens from now on; history is in Postgres). Each record goes into
-a ring buffer of recent records, so a reconnecting client resumes after its ``Last-Event-ID``,
+The consumer has no group: it assigns every partition of the decisions topic and starts near the
+end, ``history`` records back per partition, so the ring opens on what just happened. A topic
+that did not exist when the feed started (the web view started before the first worker) is read
+from its first record as soon as it appears: the feed asks for the cluster's topics every
+``discovery_seconds`` until then (aiokafka alone would notice it at its next metadata refresh,
+five minutes later). Each record goes into a ring buffer of recent records, so a reconnecting
+client resumes after its ``Last-Event-ID`` (a new one may ask for the latest records first),
 and to every subscriber of its tenant (or of all tenants, for an admin ``*`` key). A subscriber
 that falls too far behind is closed; its client reconnects and resumes from the ring.
 """
@@ -61,9 +65,13 @@ class Subscriber:
 
 
 class DecisionFeed:
-    def __init__(self, bootstrap: str, topic: str, *, ring_size: int = 10_000, max_pending: int = 5_000) -> None:
+    def __init__(self, bootstrap: str, topic: str, *, ring_size: int = 10_000, max_pending: int = 5_000,
+                 history: int = 200, discovery_seconds: float = 0.5) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.history = history
+        self.discovery_seconds = discovery_seconds
+        self._from_start = False  # the topic appeared after the feed started: read it all
         self.ring: collections.deque[FeedRecord] = collections.deque(maxlen=ring_size)
         self._index: dict[str, tuple[int, str]] = {}  # event_id -> (seq, tenant_id)
         self._seq = 0
@@ -74,23 +82,32 @@ class DecisionFeed:
         self._task: asyncio.Task[None] | None = None
 
     # -- subscribers ------------------------------------------------------------------------
-    def subscribe(self, tenant_id: str | None, last_event_id: str | None = None) -> tuple[Subscriber, list[FeedRecord], bool]:
-        """Register a subscriber and return it with the ring's records after ``last_event_id``.
+    def subscribe(self, tenant_id: str | None, last_event_id: str | None = None,
+                  history: int = 0) -> tuple[Subscriber, list[FeedRecord], bool]:
+        """Register a subscriber and return it with the ring's records after ``last_event_id``, or
+        (without one, or when it is no longer in the ring) the latest ``history`` records.
 
-        Synchronous (no await), so no record can fall between the backlog and the live queue.
-        ``found`` is False when ``last_event_id`` is no longer (or never was) in the ring. A
-        subscriber of one tenant looks only among that tenant's records: another tenant's id is
-        not found, exactly like an unknown one, so a resume cannot tell that it exists."""
+        Synchronous (no await), so no record can fall between the backlog and the live queue, and
+        none is in both. ``found`` is False when ``last_event_id`` is no longer (or never was) in
+        the ring. A subscriber of one tenant looks only among that tenant's records: another
+        tenant's id is not found, exactly like an unknown one, so a resume cannot tell that it exists."""
         sub = Subscriber(tenant_id=tenant_id, max_pending=self._max_pending)
         backlog: list[FeedRecord] = []
         found = True
+        seq = None
         if last_event_id:
             seq, owner = self._index.get(last_event_id, (None, None))
             if seq is None or (tenant_id is not None and owner != tenant_id):
-                found = False
-            else:
-                backlog = [r for r in self.ring if r.seq > seq
-                           and (tenant_id is None or r.tenant_id == tenant_id)]
+                seq, found = None, False
+        if seq is not None:
+            backlog = [r for r in self.ring if r.seq > seq and (tenant_id is None or r.tenant_id == tenant_id)]
+        elif history:
+            for record in reversed(self.ring):
+                if len(backlog) == history:
+                    break
+                if tenant_id is None or record.tenant_id == tenant_id:
+                    backlog.append(record)
+            backlog.reverse()
         self.subscribers.add(sub)
         metrics.SSE_SUBSCRIBERS.set(len(self.subscribers))
         return sub, backlog, found
@@ -168,18 +185,34 @@ class DecisionFeed:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
 
+    async def _partitions(self, consumer: AIOKafkaConsumer) -> set[int]:
+        """The topic's partitions now, fetched from the broker (not aiokafka's cached metadata:
+        ``consumer.topics()`` fetches the same but returns only names)."""
+        cluster = await consumer._client.fetch_all_metadata()
+        return cluster.partitions_for_topic(self.topic) or set()
+
     async def _assign(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         while True:
-            await consumer.topics()  # refreshes the cluster metadata
-            partitions = consumer.partitions_for_topic(self.topic)
+            partitions = await self._partitions(consumer)
             if partitions:
-                tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-                consumer.assign(tps)
-                await consumer.seek_to_end(*tps)
-                for tp in tps:
-                    await consumer.position(tp)  # resolve "end" now, before we report ready
-                return tps
-            await asyncio.sleep(1.0)
+                break
+            self._from_start = True
+            await asyncio.sleep(self.discovery_seconds)
+        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        assigned = set(consumer.assignment())
+        consumer.assign(tps)
+        new = [tp for tp in tps if tp not in assigned]
+        if self._from_start:
+            await consumer.seek_to_beginning(*new)
+        else:
+            ends = await consumer.end_offsets(new)
+            beginnings = await consumer.beginning_offsets(new)
+            for tp in new:
+                consumer.seek(tp, max(beginnings[tp], ends[tp] - self.history))
+        for tp in new:
+            await consumer.position(tp)  # resolve the start now, before we report ready
+        self._from_start = False  # a reconnect resumes near the end; the ring drops what it has seen
+        return tps
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
         tps = await self._assign(consumer)
@@ -200,6 +233,6 @@ class DecisionFeed:
                         lag += max(0, high - await consumer.position(tp))
                 self.lag = lag
                 metrics.FEED_LAG.set(lag)
-                partitions = consumer.partitions_for_topic(self.topic) or set()
-                if len(partitions) > len(tps):
+                if len(await self._partitions(consumer)) > len(tps):
+                    self._from_start = True  # a partition added now holds only new records
                     tps = await self._assign(consumer)

@@ -31,6 +31,9 @@ EXCEPTION_ID = {"name": "exception_id", "in": "path", "required": True,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
 SECURE = [{"bearer": []}]
 STREAM_SECURE = [{"bearer": []}, {"access_token": []}]
+HISTORY = {"name": "history", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000},
+           "description": "Open on up to this many of the latest decisions (from the feed's ring), "
+                          "then the live stream; ignored when resuming with Last-Event-ID"}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
 ANSWER_BODY = {"required": True, "content": {JSON: {"schema": _ref("Answer")}}}
 
@@ -186,7 +189,8 @@ SCHEMAS: dict[str, Any] = {
         "auto_resolution_rate": {"type": ["number", "null"]},
         "mean_time_to_resolve_seconds": {"type": ["number", "null"]}, "pending_approvals": {"type": "integer"},
         "backpressure": {"type": ["object", "null"]}, "quota_deferred_last_hour": {"type": "integer"},
-        "dlq_new": {"type": "integer"}, "recent_dlq": {"type": "array", "items": {"type": "object"}}}},
+        "dlq_new": {"type": "integer"}, "recent_dlq": {"type": "array", "items": {"type": "object"}},
+        "recent_exceptions": {"type": "array", "items": {"type": "object"}}}},
 }
 
 RESPONSES = {f"E{code}": _json(_ref("Error"), text) for code, text in {
@@ -231,7 +235,7 @@ PATHS: dict[str, Any] = {
          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
         params=[{"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "maxLength": 200}},
                 {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
-                {"name": "access_token", "in": "query", "schema": {"type": "string"}}],
+                HISTORY, {"name": "access_token", "in": "query", "schema": {"type": "string"}}],
         errors=(400, 401, 403), security=STREAM_SECURE)},
     f"{T}/status": {"get": _get("Status aggregates of one tenant", _json(_ref("TenantStatus"), "status"),
                                 params=[TENANT])},
@@ -276,7 +280,7 @@ PATHS: dict[str, Any] = {
          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
         params=[TENANT, {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "maxLength": 200}},
                 {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
-                {"name": "access_token", "in": "query", "schema": {"type": "string"}}],
+                HISTORY, {"name": "access_token", "in": "query", "schema": {"type": "string"}}],
         security=STREAM_SECURE)},
     f"{T}/approvals": {"get": _get("Approvals (filter ?status=pending; ?order=oldest for a queue)", _json({"type": "object", "properties": {
         "tenant_id": {"type": "string"}, "items": {"type": "array", "items": _ref("Approval")}}}, "approvals"),
@@ -299,11 +303,15 @@ PATHS: dict[str, Any] = {
         "One dead letter with its key and value (value up to 1 MiB)", _json(_ref("DeadLetter"), "dead letter"),
         params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}])},
     f"{T}/dlq/{{id}}/replay": {"post": _post(
-        "Re-publish a dead letter to its original topic (operator); recorded as an event", None, "202",
+        "Re-publish a dead letter to its original topic (operator), once unless ?force=true; recorded as an "
+        "event. A letter whose value was cut to fit the DLQ (header sentinai.value.truncated) is a 409",
+        None, "202",
         _json({"type": "object", "properties": {"status": {"const": "accepted"}, "id": {"type": "integer"},
                                                 "topic": {"type": "string"}, "event_id": {"type": "string"}}}, "replayed"),
-        params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}],
-        errors=(400, 401, 403, 404, 503))},
+        params=[TENANT, {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                {"name": "force", "in": "query", "schema": {"type": "string", "enum": ["true", "false"]},
+                 "description": "replay a letter that was replayed already (409 without it)"}],
+        errors=(400, 401, 403, 404, 409, 503))},
     f"{T}/packs": {
         "get": _get("The tenant's pack versions", _json({"type": "object", "properties": {
             "tenant_id": {"type": "string"}, "versions": {"type": "array", "items": {"type": "object"}}}}, "versions"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -60,13 +60,20 @@ def parse_query(request: web.Request, parsers: dict[str, Callable[[str], Any]]) 
 
 def int_between(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        if not text.strip().lstrip("-").isdigit():
-            raise ValueError(f"expected an integer, got {text[:40]!r}")
+        digits = text.strip().removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:
+            raise ValueError(f"expected an integer of ASCII digits, got {text[:40]!r}")
         value = int(text)
         if not low <= value <= high:
             raise ValueError(f"expected {low}..{high}, got {value}")
         return value
     return parse
+
+
+def boolean(text: str) -> bool:
+    if text not in ("true", "false"):
+        raise ValueError(f"expected true or false, got {text[:40]!r}")
+    return text == "true"
 
 
 def timestamp(text: str) -> datetime:
@@ -76,7 +83,10 @@ def timestamp(text: str) -> datetime:
         raise ValueError(f"expected an ISO 8601 timestamp with a time zone, got {text[:40]!r}") from None
     if value.tzinfo is None:
         raise ValueError(f"timestamp needs a time zone (e.g. Z), got {text[:40]!r}")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first representable instant
+        raise ValueError(f"timestamp is out of range, got {text[:40]!r}") from None
 
 
 def word_list(text: str) -> list[str]:

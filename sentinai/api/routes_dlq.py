@@ -12,9 +12,11 @@ from aiohttp import web
 from sentinai.api import metrics
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError
-from sentinai.api.responses import int_between, ok, parse_query
+from sentinai.api.responses import boolean, int_between, ok, parse_query
 from sentinai.api.state import POOL, PRODUCER, SETTINGS
 from sentinai.core.actor import Actor
+from sentinai.core.input_limits import InputLimitError, check_value
+from sentinai.streams.dlq import TRUNCATED, VALUE_SHA256, VALUE_SIZE
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import transition
 
@@ -48,7 +50,7 @@ def _entry(row: dict[str, Any], limit: int | None = PREVIEW_BYTES) -> dict[str, 
 
 
 def _parse_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise ApiError(400, "invalid_id", f"dead-letter id must be a positive integer, got {text[:40]!r}", "path.id")
     return int(text)
 
@@ -86,28 +88,44 @@ def _exception_id_of(value: bytes | None, fallback: str) -> str:
     if isinstance(doc, dict):
         found = doc.get("exception_id") or doc.get("exceptionId")
         if isinstance(found, str | int) and not isinstance(found, bool) and str(found).strip():
-            return str(found).strip()[:200]
+            candidate = str(found).strip()[:200]
+            try:  # the replay's event must be storable even when the letter's id was not
+                check_value(candidate)
+            except InputLimitError:
+                return fallback
+            return candidate
     return fallback
 
 
 @routes.post("/api/v1/tenants/{tenant}/dlq/{id}/replay")
 async def replay(request: web.Request) -> web.Response:
     who, tenant = await tenant_access(request, "operator")
-    parse_query(request, {})
+    force = parse_query(request, {"force": boolean}).get("force", False)
     settings = request.app[SETTINGS]
     dl_id = _parse_id(request.match_info["id"])
-    from sentinai.sinks.dead_letters import get_dead_letter, mark_replayed
+    from sentinai.sinks.dead_letters import claim_replay, get_dead_letter, undo_replay
 
     pool = request.app[POOL]
     entry = await get_dead_letter(pool, tenant, dl_id)
     if entry is None:
         raise ApiError(404, "not_found", f"no dead letter {dl_id} for tenant {tenant!r}")
-    headers = [(str(k), str(v).encode()) for k, v in (entry.get("headers") or {}).items()
+    stored = entry.get("headers") or {}
+    if stored.get(TRUNCATED) == "true":
+        raise ApiError(409, "truncated", f"dead letter {dl_id} keeps only the first {entry['value_size']} of "
+                       f"{stored.get(VALUE_SIZE)} bytes (sha256 {stored.get(VALUE_SHA256)}); it cannot be replayed")
+    before = await claim_replay(pool, tenant, dl_id, force=force)
+    if before is None:
+        raise ApiError(409, "already_replayed", f"dead letter {dl_id} was replayed already; "
+                       "add ?force=true to replay it again", "query.force")
+    headers = [(str(k), str(v).encode()) for k, v in stored.items()
                if not str(k).startswith(_ERROR_HEADER_PREFIXES)]
     headers.append(("sentinai.replayed_from", str(dl_id).encode()))
     producer = request.app[PRODUCER]
-    await producer.send(entry["source_topic"], entry.get("key"), entry.get("value") or b"", headers)
-    await mark_replayed(pool, tenant, dl_id)
+    try:
+        await producer.send(entry["source_topic"], entry.get("key"), entry.get("value") or b"", headers)
+    except BaseException:
+        await undo_replay(pool, tenant, dl_id, before)
+        raise
     now = datetime.now(UTC)
     exception_id = _exception_id_of(entry.get("value"), f"dlq-{dl_id}")
     event = EventEnvelope.create(

@@ -3,6 +3,8 @@
 Each event: ``id:`` the record's event_id, ``event: decision``, ``data:`` the decision record.
 A client resumes with ``Last-Event-ID`` (EventSource sends it on reconnect; ``?last_event_id=``
 works too); when that id has left the ring buffer the stream starts with ``event: reset``.
+A new client may ask for ``?history=N``: the latest N decisions of the ring first, then the live
+stream, with no gap or repeat between them (the status page opens on what just happened).
 EventSource cannot send headers, so these routes also take the key as ``?access_token=``.
 """
 
@@ -15,12 +17,12 @@ from aiohttp_sse import EventSourceResponse
 
 from sentinai.api.auth import principal, tenant_access
 from sentinai.api.errors import ApiError
-from sentinai.api.responses import parse_query, short_text
+from sentinai.api.responses import int_between, parse_query, short_text
 from sentinai.api.state import FEED
 
 routes = web.RouteTableDef()
 HEARTBEAT: web.AppKey[float] = web.AppKey("sse_heartbeat_seconds", float)
-_QUERY = {"access_token": str, "last_event_id": short_text}
+_QUERY = {"access_token": str, "last_event_id": short_text, "history": int_between(0, 1000)}
 
 
 async def _stream(request: web.Request, tenant: str | None) -> web.StreamResponse:
@@ -35,7 +37,7 @@ async def _stream(request: web.Request, tenant: str | None) -> web.StreamRespons
     resp = EventSourceResponse(ping_interval=heartbeat,
                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     await resp.prepare(request)
-    sub, backlog, found = feed.subscribe(tenant, last_id)
+    sub, backlog, found = feed.subscribe(tenant, last_id, history=query.get("history", 0))
     try:
         await resp.send(json.dumps({"tenant_id": tenant or "*", "resumed": bool(last_id) and found,
                                     "live": feed.ready.is_set()}), event="hello", retry=2000)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sentinai.core.engine import decide
+from sentinai.core.input_limits import check_value
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import PackSet, load_pack_dir
 from sentinai.samples import sample_exception
@@ -67,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         for raw in decoded:
             normalize(raw, now=now, known_tenants=known)
 
+    def limits_only() -> None:
+        for raw in decoded:
+            check_value(raw)
+
     def decide_only() -> None:
         for exception in normalized:
             packs = compiled[exception.tenant_id]
@@ -76,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("decode+normalize+decide", _rate(full, args.count, args.repeats)),
         ("normalize (dict input)", _rate(normalize_only, args.count, args.repeats)),
+        ("input limits (in normalize)", _rate(limits_only, args.count, args.repeats)),
         ("decide (normalized input)", _rate(decide_only, args.count, args.repeats)),
     ]
     print(f"{'stage':<28}{'per second':>14}{'us each':>10}")
@@ -85,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"messages: {args.count}")
     print(f"avg_message_bytes: {average:.0f}")
     print(f"tenants: {len(known)}")
+    print(f"input_limits_share_of_normalize: {rows[1][1] / rows[2][1]:.2f}")
     print(f"decisions_per_second: {rows[0][1]:.0f}")
     return 0
 

@@ -9,6 +9,7 @@ from collections.abc import Container, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from sentinai.core.input_limits import InputLimitError, check_value
 from sentinai.core.models import NormalizedException
 
 MAX_ID_LENGTH = 200
@@ -93,10 +94,24 @@ def normalize(
     known_tenants: Container[str] | None = None,
     max_bytes: int = 256_000,
     raw_size: int | None = None,
+    key_tenant: str | None = None,
 ) -> NormalizedException:
-    """Accept snake_case or the seed's camelCase names; reject what cannot be processed."""
+    """Accept snake_case or the seed's camelCase names; reject what cannot be processed or kept
+    (:mod:`sentinai.core.input_limits`: the same rules as the HTTP ingest's).
+
+    ``key_tenant`` is the tenant the message's key names (None: no key). A body naming another
+    tenant is refused rather than taken under either name: the key chose the partition, and so
+    the tables the exception is decided with, while the body chose the packs and the rows; a
+    producer that disagrees with itself is a bug to show, not to guess around.
+    """
     if not isinstance(raw, Mapping):
         raise RejectedInput(f"an exception must be a JSON object, got {type(raw).__name__}")
+    if raw_size is not None and raw_size > max_bytes:
+        raise RejectedInput(f"message of {raw_size} bytes is over the limit of {max_bytes}")
+    try:
+        check_value(dict(raw))
+    except InputLimitError as err:
+        raise RejectedInput(err.reason, err.path) from None
     size = raw_size if raw_size is not None else _size(raw)
     if size > max_bytes:
         raise RejectedInput(f"message of {size} bytes is over the limit of {max_bytes}")
@@ -104,6 +119,9 @@ def normalize(
     if not isinstance(tenant_id, str) or not tenant_id.strip():
         raise RejectedInput("a tenant id is required", "tenant_id")
     tenant_id = tenant_id.strip()
+    if key_tenant is not None and key_tenant != tenant_id:
+        raise RejectedInput(f"the message key names tenant {key_tenant[:100]!r} but the body names "
+                            f"{tenant_id[:100]!r}", "tenant_id")
     if known_tenants is not None and tenant_id not in known_tenants:
         raise RejectedInput(f"unknown tenant {tenant_id[:100]!r}", "tenant_id")
     payload = _field(raw, "payload", "rawPayload")

@@ -42,7 +42,8 @@ def sla_window(exception: NormalizedException, exception_type: str, packs: Tenan
     """(start, deadline) of the SLA, or None when nothing sets one.
 
     `slaDeadline` counts from when the exception occurred; `slaMinutesRemaining` (a float is
-    fine: 0.5 is 30 s) from `now` (the producer says how much is left, not how much there was);
+    fine: 0.5 is 30 s) from `now` (the producer says how much is left, not how much there was;
+    a negative value was due that many minutes ago, a deadline in the past like a past `slaDeadline`);
     the type's `slaMinutes` from when the exception occurred. The decision's `sla_deadline` is
     this deadline, so the exceptions row and the clock name the same moment.
     """
@@ -53,9 +54,10 @@ def sla_window(exception: NormalizedException, exception_type: str, packs: Tenan
     remaining = exception.context.get("slaMinutesRemaining")
     if isinstance(remaining, int | float) and not isinstance(remaining, bool):
         try:
-            return now, now + timedelta(minutes=max(remaining, 0))
-        except (OverflowError, ValueError):  # huge, or NaN
+            deadline = now + timedelta(minutes=remaining)  # negative: due that long ago
+        except (OverflowError, ValueError):  # huge
             return None
+        return min(now, deadline), deadline
     definition = packs.exception_types.get(exception_type)
     if definition is not None and definition.sla_minutes is not None:
         return occurred, occurred + timedelta(minutes=definition.sla_minutes)

@@ -99,7 +99,7 @@ class DeliveryGuard:
             f"first: {topic}[{partition}]: {type(error).__name__}: {error}")
 
 
-def exit_unless_stopped(grace: float, code: int = 1) -> threading.Timer:
+def exit_unless_stopped(grace: float, code: int = 1, *, after: str = "refusing a commit") -> threading.Timer:
     """Exit the process with ``code`` if it still runs ``grace`` seconds from now.
 
     After a refused commit faust's stop can hang: the consumer's thread sometimes dies of a
@@ -109,7 +109,7 @@ def exit_unless_stopped(grace: float, code: int = 1) -> threading.Timer:
     to survive.
     """
     def leave() -> None:
-        log.critical("the worker has not stopped %.0f s after refusing a commit: exiting now", grace)
+        log.critical("the worker has not stopped %.0f s after %s: exiting now", grace, after)
         for handler in logging.getLogger().handlers:
             with contextlib.suppress(Exception):
                 handler.flush()

@@ -57,11 +57,26 @@ async def get_dead_letter(pool: asyncpg.Pool, tenant_id: str, dead_letter_id: in
     return dict(row) if row else None
 
 
-async def mark_replayed(pool: asyncpg.Pool, tenant_id: str, dead_letter_id: int) -> bool:
-    """Mark the letter replayed (now); False when the tenant has no such letter."""
-    status = await pool.execute(
-        """UPDATE dead_letters SET status = 'replayed', replayed_at = now()
-           WHERE tenant_id = $1 AND id = $2""",
-        tenant_id, dead_letter_id,
+async def claim_replay(pool: asyncpg.Pool, tenant_id: str, dead_letter_id: int, *,
+                       force: bool = False) -> dict[str, Any] | None:
+    """Mark the letter replayed (now) unless it already was; with ``force``, in any case.
+
+    Returns its status and ``replayed_at`` from before (for :func:`undo_replay`), or None when it
+    was already replayed and ``force`` is not set. One statement with the row locked, so two
+    concurrent replays of one letter cannot both claim it.
+    """
+    row = await pool.fetchrow(
+        """WITH before AS (SELECT id, status, replayed_at FROM dead_letters
+                           WHERE tenant_id = $1 AND id = $2 FOR UPDATE)
+           UPDATE dead_letters d SET status = 'replayed', replayed_at = now() FROM before
+           WHERE d.id = before.id AND ($3 OR before.status <> 'replayed')
+           RETURNING before.status, before.replayed_at""",
+        tenant_id, dead_letter_id, force,
     )
-    return status != "UPDATE 0"
+    return dict(row) if row else None
+
+
+async def undo_replay(pool: asyncpg.Pool, tenant_id: str, dead_letter_id: int, before: dict[str, Any]) -> None:
+    """Put back the status a claim replaced (the replay could not be sent)."""
+    await pool.execute("UPDATE dead_letters SET status = $3, replayed_at = $4 WHERE tenant_id = $1 AND id = $2",
+                       tenant_id, dead_letter_id, before["status"], before["replayed_at"])

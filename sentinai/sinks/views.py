@@ -256,9 +256,11 @@ async def tool_executions(pool: asyncpg.Pool, tenant_id: str, exception_id: str)
 
 
 async def status_summary(pool: asyncpg.Pool, tenant_ids: list[str] | None, *, now: datetime,
-                         window_minutes: int = 15, recent_dlq: int = 5) -> list[dict[str, Any]]:
+                         window_minutes: int = 15, recent_dlq: int = 5,
+                         recent_exceptions: int = 10) -> list[dict[str, Any]]:
     """Per tenant: counts by status and severity, decisions per minute, auto-resolution rate, mean
-    time to resolve, pending approvals, backpressure and quota state, recent dead letters.
+    time to resolve, pending approvals, backpressure and quota state, recent dead letters, the
+    latest changed exceptions.
 
     ``tenant_ids=None`` means every tenant (for an admin ``*`` key)."""
     if tenant_ids is None:
@@ -271,7 +273,8 @@ async def status_summary(pool: asyncpg.Pool, tenant_ids: list[str] | None, *, no
             "decisions_per_minute": 0.0, "decisions_series": [0] * window_minutes,
             "resolved": 0, "auto_resolved": 0, "auto_resolution_rate": None,
             "mean_time_to_resolve_seconds": None, "pending_approvals": 0,
-            "backpressure": None, "quota_deferred_last_hour": 0, "recent_dlq": [], "dlq_new": 0}
+            "backpressure": None, "quota_deferred_last_hour": 0, "recent_dlq": [], "dlq_new": 0,
+            "recent_exceptions": []}
         for t in tenant_ids
     }
     if not tenant_ids:
@@ -335,6 +338,12 @@ async def status_summary(pool: asyncpg.Pool, tenant_ids: list[str] | None, *, no
         item = dict(r)
         item["error_message"] = (item["error_message"] or "")[:300]
         out[r["tenant_id"]]["recent_dlq"].append(item)
+    for r in await pool.fetch(
+            "SELECT tenant_id, exception_id, exception_type, severity, status, updated_at FROM ("
+            " SELECT *, row_number() OVER (PARTITION BY tenant_id ORDER BY updated_at DESC, exception_id) AS rn "
+            " FROM exceptions WHERE tenant_id = ANY($1::text[])) e WHERE rn <= $2 "
+            "ORDER BY tenant_id, updated_at DESC, exception_id", tenant_ids, recent_exceptions):
+        out[r["tenant_id"]]["recent_exceptions"].append(dict(r))
     return [out[t] for t in tenant_ids]
 
 

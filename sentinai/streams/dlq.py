@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
+
 PREFIX = "__connect.errors"
 STAGE = "sentinai.stage"
 MAX_MESSAGE = 2000
+# A dead letter's value is kept whole up to this size: under the producer's 1 MB request limit
+# with room for the key and headers. A larger value (a 5 MB message intake refused) is cut to it,
+# and the headers below say so, so that the letter itself always reaches the DLQ.
+MAX_VALUE_BYTES = 512_000
+TRUNCATED = "sentinai.value.truncated"
+VALUE_SIZE = "sentinai.value.size"
+VALUE_SHA256 = "sentinai.value.sha256"
 
 
 def dlq_headers(*, topic: str, partition: int, offset: int, error: BaseException, stage: str,
@@ -21,6 +30,15 @@ def dlq_headers(*, topic: str, partition: int, offset: int, error: BaseException
     if tenant_id:
         headers.append(("sentinai.tenant", tenant_id.encode()))
     return headers
+
+
+def kept_value(value: bytes | None, limit: int = MAX_VALUE_BYTES) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The value a dead letter carries, and the headers that describe what was cut from it
+    (its full size and SHA-256, to find the original by): nothing to say when it fits."""
+    if value is None or len(value) <= limit:
+        return value, []
+    return value[:limit], [(TRUNCATED, b"true"), (VALUE_SIZE, str(len(value)).encode()),
+                           (VALUE_SHA256, hashlib.sha256(value).hexdigest().encode())]
 
 
 def headers_dict(headers: object) -> dict[str, str]:

@@ -1,8 +1,8 @@
 """Topic names of one deployment, and their creation with explicit partition counts.
 
 All pipeline topics share the partition count and the key (tenant id), so they are
-co-partitioned. We create them ourselves (never by broker auto-create) before any worker or
-web process uses them.
+co-partitioned. The worker creates those that do not exist before it uses them, with the input
+topic's count when a producer created that one first (:mod:`sentinai.streams.partition_plan`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from sentinai.settings import Settings, bootstrap_servers
+from sentinai.streams.partition_plan import PartitionPlan, plan_partitions
+
+TABLES = ("exception-state", "tenant-state", "tool-calls")  # the worker's faust tables
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class TopicNames:
     tool_results: str
     timers: str
     llm: str
+    changelogs: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TopicNames:
@@ -39,6 +43,7 @@ class TopicNames:
             deferred=f"{prefix}.deferred", approvals=f"{prefix}.approvals", steps=f"{prefix}.steps",
             tool_requests=f"{prefix}.tool-requests", tool_results=f"{prefix}.tool-results",
             timers=f"{prefix}.timers", llm=f"{prefix}.llm",
+            changelogs=tuple(f"{settings.app_id}-{table}-changelog" for table in TABLES),
         )
 
     def all(self) -> list[str]:
@@ -46,8 +51,13 @@ class TopicNames:
                 self.tool_requests, self.tool_results, self.timers, self.llm]
 
 
-async def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> None:
-    """Create every pipeline topic that does not exist yet, with the configured partition count."""
+async def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> int:
+    """Create every pipeline topic that does not exist yet; return the pipeline's partition count.
+
+    The count is ``SENTINAI_TOPIC_PARTITIONS`` when it was set, else that of the input topic (or
+    of the pipeline topics) that exist, else the default. Raises
+    :class:`~sentinai.streams.partition_plan.PartitionMismatch` when existing topics disagree.
+    """
     names = TopicNames.from_settings(settings)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings.require_broker()),
                                 request_timeout_ms=int(timeout * 1000))
@@ -61,12 +71,23 @@ async def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> None:
                 raise
             await asyncio.sleep(0.5)
     try:
-        existing = set(await admin.list_topics())
-        missing = [n for n in names.all() if n not in existing]
-        for name in missing:
+        plan = await _plan(admin, names, settings.topic_partitions,
+                           explicit="topic_partitions" in settings.model_fields_set)
+        for name in plan.create:
+            configs = {"cleanup.policy": "compact"} if name in names.changelogs else {}
             try:
-                await admin.create_topics([NewTopic(name, settings.topic_partitions, 1)])
+                await admin.create_topics([NewTopic(name, plan.partitions, 1, topic_configs=configs)])
             except TopicAlreadyExistsError:
-                pass
+                pass  # another worker, or a producer's auto-create, was first: checked below
+        if plan.create:  # what exists now must agree, whoever created it
+            await _plan(admin, names, plan.partitions, explicit=True)
+        return plan.partitions
     finally:
         await admin.close()
+
+
+async def _plan(admin: AIOKafkaAdminClient, names: TopicNames, configured: int, *, explicit: bool) -> PartitionPlan:
+    existing = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics()}
+    owned = [n for n in names.all() if n != names.exceptions] + list(names.changelogs)
+    return plan_partitions(existing, input_topic=names.exceptions, owned=owned, configured=configured,
+                           explicit=explicit)

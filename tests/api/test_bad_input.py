@@ -135,3 +135,51 @@ async def test_nul_characters_are_400(web_env: Web) -> None:
     assert_error(status, body, 400)
     status, body = await web_env.send("POST", "/api/v1/tenants/acme/approvals/a%00b/approve", json={"by": "ann"})
     assert_error(status, body, 400)
+
+
+@pytest.mark.parametrize("raw,path", [
+    (b'{"payload": {"n": ' + b"1" * 4301 + b"}}", "body"),                 # past Python's 4,300-digit limit
+    (b'{"payload": {"n": ' + b"1" * 41 + b"}}", "body"),                   # past the documented 40 digits
+    (b'{"payload": {"x": NaN}}', "body"),
+    (b'{"payload": {"x": 1e400}}', "body"),
+    (b'{"exception_id": "\\ud800", "payload": {}}', "body.exception_id"),   # a lone surrogate
+    (b'{"exception_id": "E\\u0000", "payload": {}}', "body.exception_id"),
+    (b'{"payload": ' + b'{"a":' * 40 + b"1" + b"}" * 40 + b"}", "body.payload" + ".a" * 31),
+])
+async def test_values_the_pipeline_cannot_keep_are_422(web_env: Web, raw: bytes, path: str) -> None:
+    status, body = await web_env.send("POST", EXC, data=raw, headers={"Content-Type": "application/json"})
+    assert_error(status, body, 422)
+    assert body["path"] == path, body
+
+
+async def test_any_json_body_refuses_what_cannot_be_kept(web_env: Web) -> None:
+    status, body = await web_env.send("PUT", "/api/v1/tenants/acme/packs", key="acme-admin",
+                                      data=b'{"tenantId": "acme", "x": "\\u0000"}',
+                                      headers={"Content-Type": "application/json"})
+    assert_error(status, body, 422)
+    assert body["error"] == "invalid_value" and body["path"] == "body.x"
+    status, body = await web_env.send("POST", "/api/v1/tenants/acme/approvals/ap-1/approve",
+                                      data=b'{"by": ' + b"7" * 5000 + b"}", headers={"Content-Type": "application/json"})
+    assert_error(status, body, 422)
+
+
+async def test_a_timestamp_outside_the_representable_range_is_400(web_env: Web) -> None:
+    status, body = await web_env.get(EXC + "?since=0001-01-01T00:00:00%2B14:00")
+    assert_error(status, body, 400)
+    assert body["path"] == "query.since"
+
+
+def test_the_access_log_escapes_the_request_path(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from sentinai.api.app import PathOnlyAccessLogger
+
+    logger = logging.getLogger("test.access")
+    request = make_mocked_request("GET", "/api/v1/tenants/acme/exceptions/x%0a127.0.0.1%20%22GET%20/admin%22%20200")
+    with caplog.at_level(logging.INFO, logger="test.access"):
+        PathOnlyAccessLogger(logger, "").log(request, web.Response(status=404), 0.001)
+    [line] = caplog.messages
+    assert "\n" not in line and "x\\n127.0.0.1" in line

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from sentinai.core.normalize import RejectedInput
@@ -19,11 +20,14 @@ PACKS = Path(__file__).resolve().parents[2] / "packs"
 T = "/api/v1/tenants/acme"
 
 
-async def _dead_letter(web: Web, tenant: str, offset: int, value: bytes = b'{"exception_id": "E-7", "payload": 1}') -> int:
-    """A message the intake rejected, parked on the DLQ and stored as the dead-letter agent stores it."""
+async def _dead_letter(web: Web, tenant: str, offset: int, value: bytes = b'{"exception_id": "E-7", "payload": 1}',
+                       extra: dict[str, str] | None = None) -> int:
+    """A message the intake rejected, parked on the DLQ and stored as the dead-letter agent stores it
+    (with ``extra`` headers, such as those of a value cut to fit the DLQ)."""
     topic = web.settings.topic_exceptions
     headers = headers_dict(dlq_headers(topic=topic, partition=0, offset=offset, stage="intake", tenant_id=tenant,
                                        error=RejectedInput("payload must be a JSON object, got int", "payload")))
+    headers.update(extra or {})
     async with open_pool(web.settings.database_url, max_size=1) as pool:  # set up as the worker's is
         await record_dead_letter(pool, tenant_id=tenant, source_topic=topic, source_partition=0,
                                  source_offset=offset, stage=headers[STAGE],
@@ -115,3 +119,33 @@ async def test_put_packs_access_rules(web_env: Web) -> None:
     assert_error(status, body, 403)
     status, body = await web_env.send("PUT", f"{T}/packs", key="acme-admin", json={"colour": "red"})
     assert_error(status, body, 400)
+
+
+async def test_a_dead_letter_is_replayed_once_unless_forced(web_env: Web) -> None:
+    letter = await _dead_letter(web_env, "acme", 20)
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay")
+    assert status == 202, body
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay")
+    assert_error(status, body, 409)
+    assert body["error"] == "already_replayed" and "force=true" in body["detail"]
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay?force=true")
+    assert status == 202, body
+    copies = await consume_all(web_env.bootstrap, web_env.settings.topic_exceptions, expect=3, timeout=5)
+    assert len(copies) == 2
+
+
+async def test_a_truncated_dead_letter_is_not_replayed(web_env: Web) -> None:
+    letter = await _dead_letter(web_env, "acme", 21, extra={
+        "sentinai.value.truncated": "true", "sentinai.value.size": "5000000", "sentinai.value.sha256": "ab" * 32})
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay?force=true")
+    assert_error(status, body, 409)
+    assert body["error"] == "truncated" and "5000000" in body["detail"]
+
+
+@pytest.mark.parametrize("dl_id", ["²", "٣", "３", "1e3"])
+async def test_dead_letter_ids_are_ascii_digits(web_env: Web, dl_id: str) -> None:
+    await _dead_letter(web_env, "acme", 22)
+    for method, path in (("GET", f"{T}/dlq/{dl_id}"), ("POST", f"{T}/dlq/{dl_id}/replay")):
+        status, body = await web_env.send(method, path)
+        assert_error(status, body, 400)
+        assert body["error"] == "invalid_id"

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncpg
 
 from sentinai.sinks.dead_letters import (
+    claim_replay,
     get_dead_letter,
     list_dead_letters,
-    mark_replayed,
     record_dead_letter,
+    undo_replay,
 )
 
 HEADERS = {"__connect.errors.topic": "sentinai.exceptions", "__connect.errors.partition": "3",
@@ -51,10 +52,18 @@ async def test_pages_newest_first(pool: asyncpg.Pool) -> None:
     assert [d["source_offset"] for d in first + second + rest] == [6, 5, 4, 3, 2, 1, 0]
 
 
-async def test_mark_replayed(pool: asyncpg.Pool) -> None:
+async def test_a_replay_is_claimed_once_unless_forced_and_can_be_given_back(pool: asyncpg.Pool) -> None:
     await _record(pool, 17)
     letter_id = (await list_dead_letters(pool, "acme"))[0]["id"]
-    assert await mark_replayed(pool, "acme", letter_id) is True
+    before = await claim_replay(pool, "acme", letter_id)
+    assert before == {"status": "new", "replayed_at": None}
     letter = await get_dead_letter(pool, "acme", letter_id)
     assert letter is not None and letter["status"] == "replayed" and letter["replayed_at"] is not None
-    assert await mark_replayed(pool, "acme", letter_id + 1000) is False
+    assert await claim_replay(pool, "acme", letter_id) is None  # replayed already
+    forced = await claim_replay(pool, "acme", letter_id, force=True)
+    assert forced is not None and forced["status"] == "replayed"
+    assert await claim_replay(pool, "acme", letter_id + 1000, force=True) is None  # no such letter
+    assert await claim_replay(pool, "globex", letter_id, force=True) is None  # another tenant's
+    await undo_replay(pool, "acme", letter_id, before)
+    letter = await get_dead_letter(pool, "acme", letter_id)
+    assert letter is not None and letter["status"] == "new" and letter["replayed_at"] is None

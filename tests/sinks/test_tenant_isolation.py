@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncpg
 
 from sentinai.sinks.dead_letters import (
+    claim_replay,
     get_dead_letter,
     list_dead_letters,
-    mark_replayed,
     record_dead_letter,
 )
 from sentinai.sinks.pack_store import store_packs, tenant_pack_versions
@@ -53,7 +53,7 @@ async def test_dead_letters_are_tenant_scoped(pool: asyncpg.Pool) -> None:
     assert [d["tenant_id"] for d in alpha] == ["alpha"]
     beta_id = (await list_dead_letters(pool, "beta"))[0]["id"]
     assert await get_dead_letter(pool, "alpha", beta_id) is None
-    assert await mark_replayed(pool, "alpha", beta_id) is False
+    assert await claim_replay(pool, "alpha", beta_id, force=True) is None
     assert (await get_dead_letter(pool, "beta", beta_id))["status"] == "new"  # type: ignore[index]
 
 

@@ -134,3 +134,11 @@ async def page_socket(session: aiohttp.ClientSession, port: int) -> str:
     raise AssertionError("chromium's DevTools endpoint did not come up")
 
 
+
+@contextlib.asynccontextmanager
+async def opened_page(port: int, url: str) -> AsyncIterator[DevTools]:
+    """Chromium's page navigated to ``url`` with the console's stream live."""
+    async with open_page(port) as tools:
+        await tools.call("Page.navigate", url=url)
+        await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
+        yield tools

@@ -78,11 +78,14 @@ function onDecision(d, eventId) {
   if (current.reload && current.id === d.exception_id) current.reload();
 }
 
+const HISTORY = 100; // the stream opens on this many of the latest decisions
+
 function connectStream() {
   if (source) source.close();
   const all = session.me.tenant_id === "*";
   const path = all ? "/api/v1/decisions/stream" : `/api/v1/tenants/${encodeURIComponent(session.me.tenant_id)}/decisions/stream`;
-  source = new EventSource(path + "?access_token=" + encodeURIComponent(session.apiKey));
+  // opens on the latest decisions (history), then goes on live; overview.addDecision drops repeats
+  source = new EventSource(path + "?history=" + HISTORY + "&access_token=" + encodeURIComponent(session.apiKey));
   const state = $("stream-state");
   source.addEventListener("hello", () => { state.textContent = "live"; state.className = "pill ok"; });
   source.addEventListener("decision", (ev) => {

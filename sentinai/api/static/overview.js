@@ -5,6 +5,7 @@ import { stagesText } from "./records.js";
 import { exceptionLink } from "./router.js";
 
 const MAX_ROWS = 200;
+const seen = new Set(); // event ids shown: a record is never shown twice (history, then live)
 
 function fmtSeconds(s) {
   if (s === null || s === undefined) return "–";
@@ -59,6 +60,13 @@ function renderTenant(t) {
   dlq.replaceChildren();
   for (const d of t.recent_dlq) dlq.append(el("li", { text: `#${d.id} ${d.stage}: ${d.error_class} — ${d.error_message}` }));
   if (!t.recent_dlq.length) dlq.append(el("li", { class: "muted", text: "none" }));
+  const latest = q(".recent-exceptions");
+  latest.replaceChildren();
+  for (const x of t.recent_exceptions || []) {
+    latest.append(el("li", { dataset: { exceptionId: x.exception_id } },
+      exceptionLink(x.exception_id), el("span", { text: ` ${x.exception_type || ""} ${x.severity || ""} ${x.status}` })));
+  }
+  if (!latest.children.length) latest.append(el("li", { class: "muted", text: "none" }));
 }
 
 export async function refreshOverview() {
@@ -73,6 +81,14 @@ export async function refreshOverview() {
 }
 
 export function addDecision(d, eventId) {
+  const id = eventId || d.event_id || "";
+  if (id && seen.has(id)) return;
+  if (id) seen.add(id);
+  if (seen.size > 10 * MAX_ROWS) { // the oldest ids are far off the table by now
+    const keep = [...seen].slice(-5 * MAX_ROWS);
+    seen.clear();
+    for (const k of keep) seen.add(k);
+  }
   const rows = $("decision-rows");
   const time = new Date(d.decided_at || Date.now()).toLocaleTimeString();
   const conf = typeof d.confidence === "number" ? d.confidence.toFixed(2) : "";

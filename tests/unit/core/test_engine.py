@@ -285,7 +285,7 @@ def test_sla_deadline() -> None:
                         "context": {"slaDeadline": "2026-11-24T12:00:00Z", "slaMinutesRemaining": 95}})
     assert by_deadline.sla_deadline == NOW + timedelta(hours=2)  # the context's deadline wins
     overdue = mini({"exception_type": "ALPHA", "payload": {}, "context": {"slaMinutesRemaining": -5}})
-    assert overdue.sla_deadline == NOW  # already due, not due in the past
+    assert overdue.sla_deadline == NOW - timedelta(minutes=5)  # due 5 minutes ago (docs/playbooks.md)
 
 
 def test_decide_is_deterministic(sample_packs: PackSet) -> None:

@@ -44,9 +44,9 @@ WINDOWS = [
      (OCCURRED + 48 * M, OCCURRED + 60 * M)),  # context deadline wins over everything
     ("ALPHA", {"slaDeadline": "2026-11-24T10:50:00", "slaMinutesRemaining": 5}, 0.8,
      (OCCURRED + 48 * M, OCCURRED + 60 * M)),  # naive deadline is UTC
-    ("ALPHA", {"slaMinutesRemaining": -5}, 0.8, (NOW, NOW)),  # already due
+    ("ALPHA", {"slaMinutesRemaining": -5}, 0.8, (NOW - 5 * M, NOW - 5 * M)),  # due 5 minutes ago
     ("BETA", {}, 0.8, None),  # no SLA anywhere
-    ("BETA", {"slaMinutesRemaining": float("nan")}, 0.8, None),  # not a duration
+    ("BETA", {"slaMinutesRemaining": "soon"}, 0.8, None),  # not a duration
 ]
 
 

@@ -1,4 +1,6 @@
-from sentinai.streams.dlq import dlq_headers, headers_dict
+import hashlib
+
+from sentinai.streams.dlq import MAX_VALUE_BYTES, dlq_headers, headers_dict, kept_value
 
 
 def test_headers_follow_kafka_connect_names() -> None:
@@ -18,3 +20,14 @@ def test_headers_follow_kafka_connect_names() -> None:
 def test_long_messages_are_capped() -> None:
     headers = headers_dict(dlq_headers(topic="t", partition=0, offset=0, error=ValueError("x" * 10_000), stage="s"))
     assert len(headers["__connect.errors.exception.message"]) == 2000
+
+
+def test_a_value_too_large_for_the_dlq_is_cut_with_its_size_and_digest() -> None:
+    big = b"x" * (5 * 1024 * 1024)
+    value, headers = kept_value(big)
+    assert value == big[:MAX_VALUE_BYTES]
+    assert dict(headers) == {"sentinai.value.truncated": b"true", "sentinai.value.size": str(len(big)).encode(),
+                             "sentinai.value.sha256": hashlib.sha256(big).hexdigest().encode()}
+    small = b'{"tenant_id": "acme"}'
+    assert kept_value(small) == (small, [])
+    assert kept_value(None) == (None, [])

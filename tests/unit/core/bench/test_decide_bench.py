@@ -18,13 +18,14 @@ def test_bench_reports_what_it_measured_consistently(capsys: pytest.CaptureFixtu
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["stage", "per", "second", "us", "each"]
     rows = {}
-    for line in lines[1:4]:
+    for line in lines[1:5]:
         *stage, per_second, us_each = line.split()
         rows[" ".join(stage)] = (float(per_second.replace(",", "")), float(us_each))
-    assert list(rows) == ["decode+normalize+decide", "normalize (dict input)", "decide (normalized input)"]
+    assert list(rows) == ["decode+normalize+decide", "normalize (dict input)", "input limits (in normalize)",
+                          "decide (normalized input)"]
     for per_second, us_each in rows.values():
         assert per_second > 0 and us_each == pytest.approx(1e6 / per_second, rel=0.01, abs=0.05)
-    values = dict(line.split(": ") for line in lines[4:])
+    values = dict(line.split(": ") for line in lines[5:])
     assert int(values["decisions_per_second"]) == pytest.approx(rows["decode+normalize+decide"][0], abs=1)
 
     packs = load_pack_dir(bench.DEFAULT_PACKS)

@@ -1,0 +1,168 @@
+"""Start the pieces the way a user does, in any order.
+
+A producer that is not ours (librdkafka, its default partitioner) writes before any worker exists,
+on an input topic the broker auto-created; then a worker starts, then a second one. The web view
+is started before the first worker, with an SSE client open on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from sentinai.migrate import import_packs
+from sentinai.settings import Settings
+from sentinai.sinks.api_keys import create_api_key
+from sentinai.sinks.pool import open_pool
+from sentinai.streams.topics import TopicNames
+from tests.api.sse import read_events
+from tests.support.db import fetchval, wait_for
+from tests.support.kafka import read_all
+from tests.support.load import make_load
+from tests.support.packs import activate
+from tests.support.pipeline import PACKS
+from tests.support.processes import ServiceProcess, WebProcess, WorkerProcess, settings_env
+
+pytestmark = pytest.mark.integration
+
+TENANTS, EXCEPTIONS = 6, 400
+
+
+def partitions_left_to_the_worker(settings: Settings) -> Settings:
+    """These settings as a deployment that never set SENTINAI_TOPIC_PARTITIONS."""
+    return Settings(**settings.model_dump(exclude_unset=True, exclude={"topic_partitions"}))
+
+
+@pytest.fixture
+def services() -> Iterator[list[ServiceProcess]]:
+    started: list[ServiceProcess] = []
+    try:
+        yield started
+    finally:
+        for service in started:
+            service.stop()
+
+
+def start(services: list[ServiceProcess], service: ServiceProcess) -> Any:
+    services.append(service)
+    service.start()
+    return service
+
+
+def produce_with_default_partitioner(bootstrap: str, topic: str, messages: list[tuple[bytes, dict[str, Any]]]) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5})  # librdkafka's own partitioner
+    for key, value in messages:
+        producer.produce(topic, key=key, value=json.dumps(value).encode())
+        producer.poll(0)
+    assert producer.flush(30) == 0
+
+
+def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])[name].result(10)
+
+
+def partition_counts(bootstrap: str, topics: list[str]) -> dict[str, int]:
+    metadata = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=10)
+    return {t: len(metadata.topics[t].partitions) for t in topics if t in metadata.topics}
+
+
+def decided_stages(messages: list[Any]) -> dict[tuple[str, str, str], set[str]]:
+    """(tenant, exception, stage) → the event ids of its decision records (either record shape:
+    one record per stage, or one record with its ``stages``)."""
+    found: dict[tuple[str, str, str], set[str]] = {}
+    for message in messages:
+        record = json.loads(message.value())
+        for stage in record.get("stages") or [record]:
+            if stage["stage"] in ("triage", "policy", "playbook"):
+                found.setdefault((record["tenant_id"], record["exception_id"], stage["stage"]), set()).add(
+                    record["event_id"])
+    return found
+
+
+@pytest.mark.parametrize("input_partitions", [1, 4])
+def test_a_producer_first_then_a_worker_then_a_second_worker(
+        input_partitions: int, make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
+        services: list[ServiceProcess], tmp_path: Path) -> None:
+    settings = partitions_left_to_the_worker(make_settings(packs_dir=PACKS))
+    names = TopicNames.from_settings(settings)
+    load = make_load(tenants=TENANTS, exceptions=EXCEPTIONS, duplicate_share=0)
+    activate(database_url, load.tenants)
+    if input_partitions == 1:  # Apache Kafka's auto-create default; the embedded broker's is 4
+        create_topic(bootstrap, names.exceptions, 1)
+    half = len(load.messages) // 2
+    produce_with_default_partitioner(bootstrap, names.exceptions, load.messages[:half])
+    assert partition_counts(bootstrap, [names.exceptions]) == {names.exceptions: input_partitions}
+
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker-1.log"))
+    wait_for(database_url, "SELECT count(*) FROM exceptions", until=lambda n: n == half, timeout=120)
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker-2.log"))
+    produce_with_default_partitioner(bootstrap, names.exceptions, load.messages[half:])
+    wait_for(database_url, "SELECT count(*) FROM exceptions", until=lambda n: n == EXCEPTIONS, timeout=180)
+
+    owned = [n for n in names.all() if n != names.exceptions] + list(names.changelogs)
+    assert partition_counts(bootstrap, owned) == dict.fromkeys(owned, input_partitions)
+    stages = decided_stages(read_all(bootstrap, names.decisions))
+    assert {(tenant, exc) for tenant, exc, _ in stages} == load.exception_ids
+    assert all(len(ids) == 1 for ids in stages.values())  # each exception decided once
+    assert read_all(bootstrap, names.dlq, idle=1.0) == []
+    assert fetchval(database_url, "SELECT count(*) FROM dead_letters") == 0
+
+
+def test_a_worker_refuses_partition_counts_it_cannot_reconcile_in_one_line(
+        make_settings: Callable[..., Settings], database_url: str, bootstrap: str) -> None:
+    settings = make_settings(packs_dir=PACKS, topic_partitions=8)  # set explicitly by the deployment
+    names = TopicNames.from_settings(settings)
+    create_topic(bootstrap, names.exceptions, 1)
+    worker = subprocess.run([sys.executable, "-m", "sentinai", "worker"], env=settings_env(settings, database_url),
+                            capture_output=True, timeout=60)
+    lines = worker.stderr.decode().strip().splitlines()
+    assert worker.returncode == 2 and len(lines) == 1, worker.stderr.decode()
+    assert f"{names.exceptions}=1" in lines[0] and "SENTINAI_TOPIC_PARTITIONS" in lines[0]
+    assert partition_counts(bootstrap, [names.events]) == {}  # nothing created on a refusal
+
+
+def test_the_web_view_started_first_streams_the_first_worker_s_decisions(
+        make_settings: Callable[..., Settings], database_url: str, services: list[ServiceProcess],
+        tmp_path: Path) -> None:
+    settings = partitions_left_to_the_worker(make_settings(packs_dir=PACKS))
+    import_packs(database_url, PACKS)
+    key = asyncio.run(_admin_key(database_url))
+    web: WebProcess = start(services, WebProcess(settings, database_url, tmp_path / "web.log"))
+
+    async def scenario() -> list[Any]:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as session:
+            stream_url = f"{web.url}/api/v1/tenants/acme-capital/decisions/stream"
+            async with session.get(stream_url, timeout=aiohttp.ClientTimeout(total=None)) as stream:
+                [hello] = await read_events(stream, want=1, event="hello")
+                assert hello.json()["live"] is False  # no decisions topic yet: nothing started it
+                worker = await asyncio.to_thread(
+                    start, services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
+                started = time.monotonic()
+                async with session.post(f"{web.url}/api/v1/tenants/acme-capital/exceptions", json={
+                        "exception_id": "FIRST-1", "exception_type": "SETTLEMENT_FAIL",
+                        "source_system": "settlements", "payload": {"failReason": "SSI_MISMATCH"}}) as posted:
+                    assert posted.status == 202, await posted.text()
+                events = await read_events(stream, want=1, timeout=30)
+                print(f"first decision on SSE {time.monotonic() - started:.1f}s after the worker was ready")  # noqa: T201
+                assert worker.process is not None and worker.process.poll() is None
+                return events
+
+    events = asyncio.run(scenario())
+    assert [e.json()["exception_id"] for e in events] == ["FIRST-1"]
+
+
+async def _admin_key(database_url: str) -> str:
+    async with open_pool(database_url, min_size=1, max_size=1) as pool:
+        return await create_api_key(pool, "*", "admin")
