@@ -132,7 +132,7 @@ def build_events(n: int, *, seed: int = 7) -> list[EventEnvelope]:
 
 
 @contextmanager
-def _server() -> Iterator[str]:
+def database_server() -> Iterator[str]:
     """The server's URL: ``SENTINAI_DATABASE_URL``, or an embedded PostgreSQL stopped on exit."""
     settings = load_settings()
     if settings.database_url:
@@ -151,7 +151,7 @@ def _server() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def _fresh_database(server_url: str) -> AsyncIterator[str]:
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
     """A new database migrated to head, dropped afterwards."""
     name = f"bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(server_url)
@@ -232,11 +232,11 @@ async def _run(server_url: str, n: int, batch_size: int, in_flight: int) -> dict
     print(f"{n} events, {len({(e.tenant_id, e.exception_id) for e in events})} exceptions, "
           f"{len(TENANTS)} tenants, mean payload {size:.0f} bytes, sink batch {batch_size}, "
           f"{in_flight} in flight")
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         sink = await _sink_in_flight(url, events, batch_size, in_flight)
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         copy = await _copy(url, events)
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         one_by_one, replay = await _sink_one_by_one(url, events, batch_size)
     return {"sink": sink, "sink, 1 in flight": one_by_one, "sink replay": replay, "copy": copy}
 
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="batches written at once (default: SENTINAI_SINK_IN_FLIGHT, 4)")
     args = parser.parse_args(argv)
     exit_on_sigterm()
-    with _server() as server_url:
+    with database_server() as server_url:
         seconds = asyncio.run(_run(server_url, args.n, args.batch_size, args.in_flight))
     rate = {path: args.n / s for path, s in seconds.items()}
     print()

@@ -58,7 +58,8 @@ def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, 
 
     add("ExceptionNormalized", {}, raw_payload=exception.payload,
         normalized_context={**exception.context, "occurred_at": exception.occurred_at.isoformat(),
-                            "source_system": exception.source_system})
+                            "source_system": exception.source_system,
+                            "exception_type": exception.exception_type})
     for decision in outcome.decisions:
         event_type = _STAGE_EVENT.get(decision.stage, "DecisionMade")
         if decision.stage == "playbook" and not decision.playbook_id:
