@@ -17,7 +17,7 @@ _QUERY = """SELECT exception_id, source_system, exception_type, raw_payload::tex
                    normalized_context::text, created_at
             FROM exceptions
             WHERE tenant_id = $1 AND created_at >= $2 AND created_at < $3
-            ORDER BY created_at, exception_id"""
+            ORDER BY created_at DESC, exception_id"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,8 @@ class StoredException:
 
 async def stored_exceptions(pool: asyncpg.Pool, tenant_id: str, since: datetime, until: datetime,
                             *, batch_size: int = 2000) -> AsyncIterator[list[StoredException]]:
-    """Batches of the tenant's exceptions first stored in ``[since, until)``, oldest first."""
+    """Batches of the tenant's exceptions first stored in ``[since, until)``, newest first (the
+    order of the ``exceptions_by_created`` index: no sort of the period before the first row)."""
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         cursor = await conn.cursor(_QUERY, tenant_id, since, until)
         while True:
