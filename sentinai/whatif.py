@@ -78,17 +78,13 @@ def _compare(report: WhatIfReport, tenant_id: str, rows: Sequence[StoredExceptio
 
 async def run_whatif(pool: asyncpg.Pool, tenant_id: str, active: TenantPacks,
                      candidate: TenantPacks, since: datetime, until: datetime, *,
-                     max_changed: int = 100, batch_size: int = 2000,
-                     offload: bool = False) -> WhatIfReport:
+                     max_changed: int = 100, batch_size: int = 2000) -> WhatIfReport:
     """The report over the tenant's exceptions first stored in ``[since, until)``.
 
-    ``offload`` decides each batch in a thread, so that a web server's loop keeps answering while
-    a long report runs (the GIL still shares one core).
+    Each batch is decided in a thread: the loop meanwhile fetches the next batch (the server's
+    share of the work runs beside the decisions) and a web server keeps answering.
     """
     report = WhatIfReport(max_changed=max_changed)
     async for rows in stored_exceptions(pool, tenant_id, since, until, batch_size=batch_size):
-        if offload:
-            await asyncio.to_thread(_compare, report, tenant_id, rows, active, candidate)
-        else:
-            _compare(report, tenant_id, rows, active, candidate)
+        await asyncio.to_thread(_compare, report, tenant_id, rows, active, candidate)
     return report

@@ -63,7 +63,7 @@ async def _make_report(app: web.Application, tenant: str, proposal_id: int) -> N
         candidate = tenant_packs(merge_documents(base_domains, documents["domains"], "domainName"),
                                  merge_documents(base_tenants, documents["tenants"], "tenantId"),
                                  tenant, source="<proposal>")
-        report = await run_whatif(pool, tenant, active, candidate, since, until, offload=True)
+        report = await run_whatif(pool, tenant, active, candidate, since, until)
     except PackValidationError as err:
         await store_report(pool, proposal_id, report=None, error=str(err))
         return

@@ -39,7 +39,7 @@ async def whatif(request: web.Request) -> web.Response:
     except PackValidationError as err:
         raise invalid_packs(err) from None
     report = await run_whatif(pool, tenant, active, candidate, since, until,
-                              max_changed=q.get("max_changed", 100), offload=True)
+                              max_changed=q.get("max_changed", 100))
     return ok({"tenant_id": tenant, "since": since, "until": until, **report.as_json()})
 
 

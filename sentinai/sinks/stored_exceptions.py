@@ -7,6 +7,8 @@ which is several times cheaper than the pool's JSONB codec.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,11 +38,17 @@ async def stored_exceptions(pool: asyncpg.Pool, tenant_id: str, since: datetime,
     order of the ``exceptions_by_created`` index: no sort of the period before the first row)."""
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         cursor = await conn.cursor(_QUERY, tenant_id, since, until)
-        while True:
-            rows = await cursor.fetch(batch_size)
-            if not rows:
-                return
-            yield [StoredException(*row) for row in rows]
+        ahead = asyncio.ensure_future(cursor.fetch(batch_size))
+        try:
+            while rows := await ahead:
+                # The server reads the next batch while the caller works on this one.
+                ahead = asyncio.ensure_future(cursor.fetch(batch_size))
+                yield [StoredException(*row) for row in rows]
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ahead
 
 
 async def stored_exception(pool: asyncpg.Pool, tenant_id: str,
