@@ -35,6 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("validate", "validate every pack of DIR"), ("test", "run the packs' test suites")):
         p = packs_sub.add_parser(name, help=text)
         p.add_argument("directory", nargs="?", default=None)
+    back = packs_sub.add_parser("rollback", help="activate an earlier version of a tenant's packs again")
+    back.add_argument("--tenant", required=True)
+    back.add_argument("--version-id", type=int, help="a pack version id (default: the tenant pack's previous)")
+    back.add_argument("--comment")
     decide = sub.add_parser("decide", help="print the decision of every stage for one exception (dry run)")
     decide.add_argument("--tenant", required=True)
     decide.add_argument("source", nargs="?", default="-", help="a JSON file, or - for standard input")
@@ -98,6 +102,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "packs":
         from sentinai import cli_packs
 
+        if args.packs_command == "rollback":
+            from sentinai import cli_governance
+
+            return asyncio.run(cli_governance.rollback(settings, args.tenant, args.version_id, args.comment))
         directory = args.directory or str(settings.packs_dir)
         return cli_packs.validate(directory) if args.packs_command == "validate" else cli_packs.run_tests(directory)
     if command == "decide":

@@ -9,8 +9,9 @@ pure report (`sentinai.core.whatif.WhatIfReport`) counts what would change.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -25,6 +26,7 @@ from sentinai.sinks.pack_store import active_pack_documents
 from sentinai.sinks.stored_exceptions import StoredException, stored_exceptions
 
 Documents = list[dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 def tenant_packs(domains: Documents, tenants: Documents, tenant_id: str, *,
@@ -88,3 +90,33 @@ async def run_whatif(pool: asyncpg.Pool, tenant_id: str, active: TenantPacks,
     async for rows in stored_exceptions(pool, tenant_id, since, until, batch_size=batch_size):
         await asyncio.to_thread(_compare, report, tenant_id, rows, active, candidate)
     return report
+
+
+async def make_proposal_report(pool: asyncpg.Pool, tenant_id: str, proposal_id: int, *,
+                               window_days: float) -> None:
+    """Store the what-if report of a proposal: the tenant's exceptions stored in the
+    ``window_days`` before it, decided by the versions it was proposed against and by it."""
+    from sentinai.sinks.pack_proposals import base_documents, get_proposal, store_report
+
+    proposal = await get_proposal(pool, tenant_id, proposal_id)
+    if proposal is None:
+        return
+    until = proposal["proposed_at"]
+    since = until - timedelta(days=window_days)
+    base_domains, base_tenants = await base_documents(pool, proposal)
+    documents = proposal["documents"]
+    try:
+        active = tenant_packs(base_domains, base_tenants, tenant_id, source="<active>")
+        candidate = tenant_packs(merge_documents(base_domains, documents["domains"], "domainName"),
+                                 merge_documents(base_tenants, documents["tenants"], "tenantId"),
+                                 tenant_id, source="<proposal>")
+        report = await run_whatif(pool, tenant_id, active, candidate, since, until)
+    except PackValidationError as err:
+        await store_report(pool, proposal_id, report=None, error=str(err))
+        return
+    except Exception as err:
+        log.exception("what-if report of proposal %s failed", proposal_id)
+        await store_report(pool, proposal_id, report=None, error=f"{type(err).__name__}: {err}")
+        return
+    await store_report(pool, proposal_id, report={"since": since.isoformat(),
+                                                  "until": until.isoformat(), **report.as_json()})

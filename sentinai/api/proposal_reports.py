@@ -9,19 +9,13 @@ stopped are made by the next one at its start.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
 from sentinai.api.errors import ApiError
 from sentinai.api.state import POOL, SETTINGS
-from sentinai.core.packs import PackValidationError
-from sentinai.core.whatif import merge_documents
-
-log = logging.getLogger(__name__)
 
 REPORTS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("proposal_reports", set)
 
@@ -47,32 +41,10 @@ def schedule_report(app: web.Application, tenant: str, proposal_id: int) -> None
 
 
 async def _make_report(app: web.Application, tenant: str, proposal_id: int) -> None:
-    from sentinai.sinks.pack_proposals import base_documents, get_proposal, store_report
-    from sentinai.whatif import run_whatif, tenant_packs
+    from sentinai.whatif import make_proposal_report
 
-    pool = app[POOL]
-    proposal = await get_proposal(pool, tenant, proposal_id)
-    if proposal is None:
-        return
-    until = proposal["proposed_at"]
-    since = until - timedelta(days=app[SETTINGS].whatif_window_days)
-    base_domains, base_tenants = await base_documents(pool, proposal)
-    documents = proposal["documents"]
-    try:
-        active = tenant_packs(base_domains, base_tenants, tenant, source="<active>")
-        candidate = tenant_packs(merge_documents(base_domains, documents["domains"], "domainName"),
-                                 merge_documents(base_tenants, documents["tenants"], "tenantId"),
-                                 tenant, source="<proposal>")
-        report = await run_whatif(pool, tenant, active, candidate, since, until)
-    except PackValidationError as err:
-        await store_report(pool, proposal_id, report=None, error=str(err))
-        return
-    except Exception as err:
-        log.exception("what-if report of proposal %s failed", proposal_id)
-        await store_report(pool, proposal_id, report=None, error=f"{type(err).__name__}: {err}")
-        return
-    await store_report(pool, proposal_id, report={"since": since.isoformat(), "until": until.isoformat(),
-                                                  **report.as_json()})
+    await make_proposal_report(app[POOL], tenant, proposal_id,
+                               window_days=app[SETTINGS].whatif_window_days)
 
 
 async def proposal_reports(app: web.Application) -> AsyncIterator[None]:

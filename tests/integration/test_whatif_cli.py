@@ -19,6 +19,7 @@ from sentinai.core.normalize import normalize
 from sentinai.core.packs import build_pack_set, load_pack_dir
 from sentinai.migrate import import_packs
 from sentinai.samples import sample_exception
+from sentinai.sinks.pack_store import store_packs
 from sentinai.sinks.pool import open_pool
 from tests.support.pipeline import PACKS
 
@@ -77,3 +78,41 @@ def test_whatif_prints_the_changes_a_candidate_file_would_make(
     candidate.write_text(yaml.safe_dump(tenant))
     assert main(["whatif", "--tenant", TENANT, "--candidate", str(candidate)]) == 1
     assert "customSeverityOverrides[0].exceptionType" in capsys.readouterr().err
+
+
+def test_packs_rollback_activates_the_previous_version_or_proposes_it(
+        database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import_packs(database_url, PACKS)
+    tenant = yaml.safe_load((PACKS / "tenants" / f"{TENANT}.yaml").read_text())
+    changed = {**tenant, "version": "2.0.0", "approvalTimeoutMinutes": 5}
+    governed = {**tenant, "version": "3.0.0", "governance": {"requireSecondApprover": True}}
+
+    async def store(doc: dict) -> None:
+        async with open_pool(database_url) as pool:
+            await store_packs(pool, [], [doc], created_by="api-key:test")
+
+    async def state() -> tuple[str, list[tuple[str, str]], list[dict]]:
+        async with open_pool(database_url) as pool:
+            active = await pool.fetchval("SELECT version FROM pack_versions WHERE kind = 'tenant' "
+                                         "AND name = $1 AND status = 'active'", TENANT)
+            events = await pool.fetch("SELECT event_type, actor_id FROM pack_events WHERE tenant_id = $1 "
+                                      "ORDER BY id", TENANT)
+            proposals = await pool.fetch("SELECT kind, status, report_status, report FROM pack_proposals")
+            return active, [(e[0], e[1]) for e in events], [dict(p) for p in proposals]
+
+    asyncio.run(store(changed))
+    monkeypatch.setenv("SENTINAI_DATABASE_URL", database_url)
+    assert main(["packs", "rollback", "--tenant", TENANT]) == 0
+    assert f"version {tenant['version']}" in capsys.readouterr().out
+    active, events, _ = asyncio.run(state())
+    assert active == tenant["version"]
+    assert events[-1][0] == "PackVersionActivated" and events[-1][1].startswith("cli:")
+
+    asyncio.run(store(governed))
+    assert main(["packs", "rollback", "--tenant", TENANT]) == 0
+    assert "requires a second approver: proposal" in capsys.readouterr().out
+    active, events, proposals = asyncio.run(state())
+    assert active == "3.0.0"
+    assert events[-1][0] == "PackChangeProposed"
+    [proposal] = proposals
+    assert (proposal["kind"], proposal["status"], proposal["report_status"]) == ("rollback", "proposed", "done")
