@@ -5,6 +5,7 @@ when chromium is not installed (Debian: ``apt-get install -y chromium``)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from pathlib import Path
 
@@ -45,3 +46,37 @@ async def test_decision_appears_on_status_page(web_env: Web, chromium: int, tmp_
             path.write_bytes(base64.b64decode(shot["data"]))
             assert path.stat().st_size > 1000
             print(f"screenshot: {path}")  # noqa: T201
+
+
+async def test_a_pack_proposal_and_its_report_show_on_the_status_page(
+        web_env: Web, database_url: str, chromium: int) -> None:
+    from tests.api.test_whatif_routes import critical_settlements, seed
+
+    tenant, _, _ = await seed(database_url, count=40)
+    status, body = await web_env.send("POST", "/api/v1/tenants/acme/packs/proposals", key="acme-admin",
+                                      json={"tenants": [critical_settlements(tenant)], "comment": "raise"})
+    assert status == 202, body
+    proposal_id = body["proposal"]["id"]
+    deadline = asyncio.get_running_loop().time() + 60
+    while (await web_env.get(f"/api/v1/tenants/acme/packs/proposals/{proposal_id}", key="root"))[1][
+            "report_status"] == "pending":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.1)
+    _, full = await web_env.get(f"/api/v1/tenants/acme/packs/proposals/{proposal_id}", key="root")
+    report = full["report"]
+    url = f"http://127.0.0.1:{web_env.settings.web_port}/?key={web_env.keys['root']}"
+    async with aiohttp.ClientSession() as session:
+        ws_url = await page_socket(session, chromium)
+        async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
+            tools = DevTools(ws)
+            await tools.call("Page.enable")
+            await tools.call("Page.navigate", url=url)
+            line = await tools.wait_for(
+                f"document.querySelector('#tenant-acme li.proposal[data-proposal=\"{proposal_id}\"]')"
+                "?.textContent.includes('would change') ? "
+                f"document.querySelector('#tenant-acme li.proposal[data-proposal=\"{proposal_id}\"]').textContent : null")
+            assert f"{report['changed']} of {report['compared']} would change" in line
+            assert f"severity {report['changed_by_field']['severity']}" in line
+            events = await tools.evaluate(
+                "[...document.querySelectorAll('#tenant-acme li.pack-event')].map(e => e.textContent).join('|')")
+            assert "PackChangeProposed" in events and "PackVersionActivated by migrate" in events

@@ -21,7 +21,7 @@ from tests.support.pipeline import PACKS
 T = "/api/v1/tenants/acme"
 
 
-async def _seed(database_url: str, count: int = 80) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict]]:
+async def seed(database_url: str, count: int = 80) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict]]:
     domains, samples = pack_documents(PACKS)
     domain = next(d for d in domains if d["domainName"] == "CapitalMarketsTrading")
     tenant = copy.deepcopy(next(t for t in samples if t["tenantId"] == "acme-capital"))
@@ -40,15 +40,15 @@ async def _seed(database_url: str, count: int = 80) -> tuple[dict[str, Any], lis
     return tenant, [domain], raws
 
 
-def _critical_settlements(tenant: dict[str, Any]) -> dict[str, Any]:
+def critical_settlements(tenant: dict[str, Any]) -> dict[str, Any]:
     return {**tenant, "version": "2", "customSeverityOverrides": [
         *tenant["customSeverityOverrides"], {"exceptionType": "SETTLEMENT_FAIL", "severity": "CRITICAL"}]}
 
 
 async def test_whatif_reports_what_a_candidate_would_change_and_changes_nothing(
         web_env: Web, database_url: str) -> None:
-    tenant, domains, raws = await _seed(database_url)
-    candidate = _critical_settlements(tenant)
+    tenant, domains, raws = await seed(database_url)
+    candidate = critical_settlements(tenant)
     old = build_pack_set(domains, [tenant]).for_tenant("acme")
     new = build_pack_set(domains, [candidate]).for_tenant("acme")
     assert old is not None and new is not None
@@ -88,12 +88,12 @@ async def test_whatif_reports_what_a_candidate_would_change_and_changes_nothing(
 
 async def test_without_a_second_approver_put_activates_and_the_timeline_records_it(
         web_env: Web, database_url: str) -> None:
-    tenant, _, _ = await _seed(database_url, count=1)
-    status, body = await web_env.send("PUT", f"{T}/packs", key="acme-admin", json=_critical_settlements(tenant))
+    tenant, _, _ = await seed(database_url, count=1)
+    status, body = await web_env.send("PUT", f"{T}/packs", key="acme-admin", json=critical_settlements(tenant))
     assert status == 200, body
     assert [(a["kind"], a["version"]) for a in body["activated"]] == [("tenant", "2")]
     status, body = await web_env.send("POST", f"{T}/packs/proposals", key="acme-admin",
-                                      json={"tenants": [_critical_settlements(tenant)]})
+                                      json={"tenants": [critical_settlements(tenant)]})
     assert (status, body["error"]) == (422, "no_change")
     status, body = await web_env.send("POST", f"{T}/packs/proposals", key="acme-admin",
                                       json={"tenants": [{**tenant, "customPlaybooks": "nope"}]})

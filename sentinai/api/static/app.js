@@ -87,6 +87,36 @@ function renderTenant(t) {
     dlq.append(el("li", `#${d.id} ${d.stage}: ${d.error_class} — ${d.error_message}`));
   }
   if (!t.recent_dlq.length) dlq.append(el("li", "none", "muted"));
+  renderPacks(q(".packs"), t.tenant_id).catch(() => { /* the next refresh retries */ });
+}
+
+function reportLine(r) {
+  const fields = Object.entries(r.changed_by_field).filter((e) => e[1]).map(([k, n]) => `${k} ${n}`);
+  const approval = `approval newly ${r.approval.newly_required}, no longer ${r.approval.no_longer_required}`;
+  return `${r.changed} of ${r.compared} would change` + (fields.length ? ` (${fields.join(", ")}; ${approval})` : "");
+}
+
+// Open proposals with their what-if reports, then the latest steps of the packs' timeline.
+async function renderPacks(list, tenant) {
+  const base = `/api/v1/tenants/${encodeURIComponent(tenant)}/packs`;
+  const [open, events] = await Promise.all([
+    api(base + "/proposals?status=proposed&limit=5"), api(base + "/events?limit=5")]);
+  const items = [];
+  for (const p of open.items) {
+    const li = el("li", `proposal #${p.id} (${p.kind}) by ${p.proposed_by}: `, "proposal");
+    li.dataset.proposal = p.id;
+    if (p.report_status === "done") {
+      li.append(reportLine((await api(`${base}/proposals/${p.id}`)).report));
+    } else {
+      li.append(`report ${p.report_status}`);
+    }
+    items.push(li);
+  }
+  for (const e of events.items) {
+    items.push(el("li", `${new Date(e.occurred_at).toLocaleString()} ${e.event_type} by ${e.actor_id}`, "muted pack-event"));
+  }
+  if (!items.length) items.push(el("li", "none", "muted"));
+  list.replaceChildren(...items);
 }
 
 async function refresh() {
