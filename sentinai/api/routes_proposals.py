@@ -56,7 +56,7 @@ async def create(request: web.Request) -> web.Response:
 async def list_all(request: web.Request) -> web.Response:
     from sentinai.sinks.pack_proposals import list_proposals
 
-    _, tenant = await tenant_access(request)
+    _, tenant = await tenant_access(request, must_exist=False)
     q = parse_query(request, {"status": short_text, "limit": int_between(1, 500)})
     items = await list_proposals(request.app[POOL], tenant, status=q.get("status"),
                                  limit=q.get("limit", 50))
@@ -67,7 +67,7 @@ async def list_all(request: web.Request) -> web.Response:
 async def get_one(request: web.Request) -> web.Response:
     from sentinai.sinks.pack_proposals import get_proposal
 
-    _, tenant = await tenant_access(request)
+    _, tenant = await tenant_access(request, must_exist=False)
     parse_query(request, {})
     proposal_id = _proposal_id(request)
     proposal = await get_proposal(request.app[POOL], tenant, proposal_id)
@@ -79,7 +79,8 @@ async def get_one(request: web.Request) -> web.Response:
 async def _decide(request: web.Request, approve: bool) -> web.Response:
     from sentinai.sinks.pack_proposals import ProposalRefused, decide_proposal, get_proposal
 
-    who, tenant = await tenant_access(request, "admin")
+    # A proposal may create a tenant: no tenant row until it is approved.
+    who, tenant = await tenant_access(request, "admin", must_exist=False)
     parse_query(request, {})
     body = check_fields(await read_json(request, request.app[SETTINGS].max_body_bytes),
                         allowed={"comment": str}, required=("comment",))
