@@ -113,7 +113,7 @@ async def _run(url: str, count: int, packs_dir: Path, seed: int) -> list[tuple[s
     return [("exceptions", float(report.compared)), ("seconds", elapsed),
             ("rss_mb_before", rss_before), ("rss_mb_first_quarter_max", max(quarter)),
             ("rss_mb_max", max(samples)), ("whatif_vs_decide_ratio", rate / baseline),
-            ("redecided_per_second", rate)]
+            ("load_average_1min", os.getloadavg()[0]), ("redecided_per_second", rate)]
 
 
 def main(argv: list[str] | None = None) -> int:
