@@ -21,7 +21,7 @@ from sentinai.core.engine import decide
 from sentinai.core.models import NormalizedException
 from sentinai.core.normalize import RejectedInput, normalize
 from sentinai.core.packs import PackIssue, PackValidationError, TenantPacks, build_pack_set
-from sentinai.core.whatif import DecisionView, WhatIfReport, merge_documents, stored_input
+from sentinai.core.whatif import WhatIfReport, merge_documents, stored_input
 from sentinai.sinks.pack_store import active_pack_documents
 from sentinai.sinks.stored_exceptions import StoredException, stored_exceptions
 
@@ -73,9 +73,8 @@ def _compare(report: WhatIfReport, tenant_id: str, rows: Sequence[StoredExceptio
             report.skip(str(err))
             continue
         now = exception.occurred_at
-        report.add(exception.exception_id, now,
-                   DecisionView.of(decide(exception, active, now=now)),
-                   DecisionView.of(decide(exception, candidate, now=now)))
+        report.add(exception.exception_id, now, decide(exception, active, now=now),
+                   decide(exception, candidate, now=now))
 
 
 async def run_whatif(pool: asyncpg.Pool, tenant_id: str, active: TenantPacks,

@@ -81,10 +81,17 @@ def changed_fields(before: DecisionView, after: DecisionView) -> tuple[str, ...]
     return tuple(name for name in COMPARED_FIELDS if getattr(before, name) != getattr(after, name))
 
 
+def _compared(outcome: DecisionOutcome) -> tuple[Any, ...]:
+    """The values of `COMPARED_FIELDS`, cheaply: the report compares every exception twice."""
+    last = outcome.decisions[-1] if outcome.decisions else None
+    return (outcome.exception_type, outcome.severity, outcome.status, outcome.approval_required,
+            last.actionability if last else None, outcome.playbook_id)
+
+
 def _matrix(counts: Counter[tuple[str, str]]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for (old, new), count in sorted(counts.items()):
-        out.setdefault(old, {})[new] = count
+        out.setdefault(str(old), {})[str(new)] = count
     return out
 
 
@@ -104,15 +111,16 @@ class WhatIfReport:
     examples: list[dict[str, Any]] = field(default_factory=list)
     skip_reasons: Counter[str] = field(default_factory=Counter)
 
-    def add(self, exception_id: str, occurred_at: datetime, before: DecisionView,
-            after: DecisionView) -> tuple[str, ...]:
+    def add(self, exception_id: str, occurred_at: datetime, before: DecisionOutcome,
+            after: DecisionOutcome) -> tuple[str, ...]:
         """Count one exception decided by the active packs (``before``) and the candidate."""
         self.compared += 1
-        self.severity_moves[(before.severity, after.severity)] += 1
-        self.playbook_moves[(before.playbook_id or "none", after.playbook_id or "none")] += 1
-        fields = changed_fields(before, after)
-        if not fields:
-            return fields
+        old, new = _compared(before), _compared(after)
+        self.severity_moves[(old[1], new[1])] += 1
+        self.playbook_moves[(old[5] or "none", new[5] or "none")] += 1
+        if old == new:
+            return ()
+        fields = tuple(name for name, a, b in zip(COMPARED_FIELDS, old, new, strict=True) if a != b)
         self.changed += 1
         self.by_field.update(fields)
         if after.approval_required and not before.approval_required:
@@ -122,8 +130,9 @@ class WhatIfReport:
         if len(self.examples) < self.max_changed:
             self.examples.append({"exception_id": exception_id,
                                   "occurred_at": occurred_at.isoformat(),
-                                  "changed": list(fields), "active": before.as_json(),
-                                  "candidate": after.as_json()})
+                                  "changed": list(fields),
+                                  "active": DecisionView.of(before).as_json(),
+                                  "candidate": DecisionView.of(after).as_json()})
         return fields
 
     def skip(self, reason: str) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import random
 
 from sentinai.core.engine import decide
+from sentinai.core.models import DecisionOutcome
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import PackSet, build_pack_set
 from sentinai.core.packs.diff import pack_diff
-from sentinai.core.whatif import DecisionView, WhatIfReport, render_report, stored_input
+from sentinai.core.whatif import WhatIfReport, render_report, stored_input
 from sentinai.samples import sample_exception
 from sentinai.streams.records import outcome_events
 from tests.unit.core.conftest import NOW, mini_docs
@@ -30,7 +31,7 @@ def test_a_stored_exception_rebuilds_the_input_the_intake_normalized(sample_pack
         assert normalize(rebuilt, now=NOW) == exception
 
 
-def _views(**tenant: object) -> tuple[DecisionView, DecisionView]:
+def _outcomes(**tenant: object) -> tuple[DecisionOutcome, DecisionOutcome]:
     domain, base = mini_docs()
     _, candidate = mini_docs(tenant={"version": "2", **tenant})
     old = build_pack_set([domain], [base]).for_tenant("mini-co")
@@ -38,12 +39,11 @@ def _views(**tenant: object) -> tuple[DecisionView, DecisionView]:
     assert old is not None and new is not None
     exception = normalize({"tenant_id": "mini-co", "exception_id": "E1", "exception_type": "ALPHA",
                            "payload": {"amount": 5000}}, now=NOW)
-    return (DecisionView.of(decide(exception, old, now=NOW)),
-            DecisionView.of(decide(exception, new, now=NOW)))
+    return decide(exception, old, now=NOW), decide(exception, new, now=NOW)
 
 
 def test_the_report_counts_each_changed_field_and_the_moves() -> None:
-    before, after = _views(customSeverityOverrides=[{"exceptionType": "ALPHA", "severity": "CRITICAL"}],
+    before, after = _outcomes(customSeverityOverrides=[{"exceptionType": "ALPHA", "severity": "CRITICAL"}],
                            humanApprovalRules=[{"severity": "CRITICAL"}])
     report = WhatIfReport(max_changed=1)
     assert report.add("E1", NOW, before, after) == ("severity", "status", "approval_required")
