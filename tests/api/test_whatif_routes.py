@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import json
 import random
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp.test_utils import TestServer
+
+from sentinai.api.app import create_app
 from sentinai.bench.history import store_history
 from sentinai.bench.workload import pack_documents
 from sentinai.core.engine import decide
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import build_pack_set
+from sentinai.embedded.process import free_port
 from sentinai.samples import sample_exception
+from sentinai.sinks.api_keys import create_api_key
+from sentinai.sinks.pack_proposals import create_proposal
 from sentinai.sinks.pack_store import store_packs
 from sentinai.sinks.pool import open_pool
 from tests.api.conftest import Web
@@ -111,3 +119,50 @@ async def test_without_a_second_approver_put_activates_and_the_timeline_records_
         ("PackVersionActivated", admin, tenant["version"]), ("PackVersionActivated", admin, "2")]
     assert {"op": "add", "path": "/customSeverityOverrides/1",
             "value": {"exceptionType": "SETTLEMENT_FAIL", "severity": "CRITICAL"}} in body["items"][1]["payload"]["patch"]
+
+
+async def test_a_proposal_made_against_replaced_versions_is_not_approved(web_env: Web, database_url: str) -> None:
+    tenant, _, _ = await seed(database_url, count=1)
+    second_admin = await create_api_key(web_env.pool, "acme", "admin")
+    first = {**tenant, "version": "2", "approvalTimeoutMinutes": 30}
+    second = {**tenant, "version": "3", "approvalTimeoutMinutes": 20}
+    ids = []
+    for doc in (first, second):
+        status, body = await web_env.send("POST", f"{T}/packs/proposals", key="acme-admin", json=doc)
+        assert status == 202, body
+        ids.append(body["proposal"]["id"])
+    status, body = await web_env.send("POST", f"{T}/packs/proposals/{ids[0]}/approve", key=second_admin,
+                                      json={"comment": "ok"})
+    assert (status, body["status"]) == (200, "approved")
+    status, body = await web_env.send("POST", f"{T}/packs/proposals/{ids[1]}/approve", key=second_admin,
+                                      json={"comment": "ok"})
+    assert (status, body["error"]) == (409, "stale_proposal")
+    status, body = await web_env.get(f"{T}/packs/proposals/{ids[1]}", key="acme-viewer")
+    assert body["status"] == "proposed"
+    status, body = await web_env.get(f"{T}/packs", key="acme-viewer")
+    assert [v["version"] for v in body["versions"] if v["status"] == "active" and v["kind"] == "tenant"] == ["2"]
+
+
+async def test_a_report_left_pending_is_made_by_the_next_web_process(
+        web_env: Web, database_url: str, make_settings: Any) -> None:
+    tenant, _, raws = await seed(database_url, count=30)
+    async with open_pool(database_url) as pool:
+        proposal = await create_proposal(pool, "acme", [], [critical_settlements(tenant)],
+                                         proposed_by="cli:someone")
+    assert proposal["report_status"] == "pending"
+    app = create_app(make_settings(database_url=database_url, web_port=free_port()))
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:
+            row = await web_env.pool.fetchrow(
+                "SELECT report_status, report::text FROM pack_proposals WHERE id = $1", proposal["id"])
+            if row["report_status"] != "pending":
+                break
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.1)
+    finally:
+        await server.close()
+    assert row["report_status"] == "done"
+    assert json.loads(row["report"])["compared"] == len(raws)
