@@ -21,6 +21,7 @@ from sentinai.api import metrics
 from sentinai.api.errors import error_middleware, input_middleware
 from sentinai.api.feed import DecisionFeed
 from sentinai.api.kafka import CommandProducer
+from sentinai.api.pack_validator import pack_validator
 from sentinai.api.proposal_reports import proposal_reports
 from sentinai.api.routes_approvals import routes as approval_routes
 from sentinai.api.routes_dlq import routes as dlq_routes
@@ -31,7 +32,8 @@ from sentinai.api.routes_stream import HEARTBEAT
 from sentinai.api.routes_stream import routes as stream_routes
 from sentinai.api.routes_system import routes as system_routes
 from sentinai.api.routes_whatif import routes as whatif_routes
-from sentinai.api.state import FEED, POOL, PRODUCER, SETTINGS
+from sentinai.api.state import FEED, PACKS, POOL, PRODUCER, SETTINGS
+from sentinai.caches.packs import PackCache
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
 
 log = logging.getLogger(__name__)
@@ -94,11 +96,13 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     async def database(app: web.Application) -> AsyncIterator[None]:
         if pool is not None:
             app[POOL] = pool
+            app[PACKS] = PackCache(pool)
             yield
             return
         assert database_url is not None
         async with open_database(database_url) as opened:
             app[POOL] = opened
+            app[PACKS] = PackCache(opened)
             yield
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:
@@ -123,6 +127,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(kafka)
     app.cleanup_ctx.append(proposal_reports)
+    app.cleanup_ctx.append(pack_validator)
     app.on_shutdown.append(close_streams)
     for table in (system_routes, exception_routes, stream_routes, approval_routes, dlq_routes, pack_routes,
                   proposal_routes, whatif_routes):

@@ -3,17 +3,20 @@
 Shared by every route that takes packs (PUT packs, proposals, what-if, simulate). A body is either
 ``{"domains": [...], "tenants": [...]}`` or one tenant pack (with ``tenantId``). The documents are
 validated by the core against the active set, the new ones replacing the active ones with the same
-``domainName`` / ``tenantId``; every issue comes back in one 422 with its file and path.
+``domainName`` / ``tenantId``, in the web view's validator process (`sentinai.api.pack_validator`);
+every issue comes back in one 422 with its file and path.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
+from aiohttp import web
 
 from sentinai.api.errors import ApiError
-from sentinai.core.packs import PackValidationError, build_pack_set
+from sentinai.api.pack_validator import validate_packs
+from sentinai.api.state import POOL, SETTINGS
+from sentinai.core.packs import PackValidationError
 from sentinai.core.whatif import merge_documents
 from sentinai.sinks.api_keys import Principal
 from sentinai.sinks.pack_store import active_pack_documents
@@ -53,9 +56,12 @@ def invalid_packs(err: PackValidationError) -> ApiError:
                     first["path"] or "body", extra={"issues": issues})
 
 
-async def candidate_documents(pool: asyncpg.Pool, who: Principal, tenant: str,
+async def candidate_documents(request: web.Request, who: Principal, tenant: str,
                               body: Any) -> tuple[Documents, Documents]:
-    """The (domain, tenant) documents of ``body``, checked for ``tenant`` and validated."""
+    """The (domain, tenant) documents of ``body``, checked for ``tenant`` and validated (in the
+    validator's child process, within the deployment's limits and the tenants' granted secrets)."""
+    from sentinai.tools.secrets import SecretStore
+
     single = isinstance(body, dict) and "tenantId" in body
     domains, tenants = _split(body)
     for i, doc in enumerate(tenants):
@@ -66,10 +72,14 @@ async def candidate_documents(pool: asyncpg.Pool, who: Principal, tenant: str,
     if domains and not who.all_tenants:
         raise ApiError(403, "forbidden", "domain packs are shared by tenants: only an admin key for '*' may change them",
                        "body.domains")
-    active_domains, active_tenants = await active_pack_documents(pool)
+    settings = request.app[SETTINGS]
+    active_domains, active_tenants = await active_pack_documents(request.app[POOL])
+    merged_tenants = merge_documents(active_tenants, tenants, "tenantId")
+    secrets = SecretStore.from_settings(settings)
+    granted = {str(d.get("tenantId")): secrets.granted(str(d.get("tenantId"))) for d in merged_tenants}
     try:
-        build_pack_set(merge_documents(active_domains, domains, "domainName"),
-                       merge_documents(active_tenants, tenants, "tenantId"), source="<request>")
+        await validate_packs(request.app, merge_documents(active_domains, domains, "domainName"),
+                             merged_tenants, granted, settings.pack_limits())
     except PackValidationError as err:
         raise invalid_packs(err) from None
     return domains, tenants

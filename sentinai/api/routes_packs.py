@@ -10,10 +10,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from sentinai.api.auth import tenant_access
-from sentinai.api.errors import read_json
+from sentinai.api.errors import ApiError, read_json
 from sentinai.api.pack_documents import candidate_documents
 from sentinai.api.proposal_reports import propose
-from sentinai.api.responses import ok, parse_query
+from sentinai.api.responses import int_between, ok, parse_query
 from sentinai.api.state import POOL, SETTINGS
 
 routes = web.RouteTableDef()
@@ -29,13 +29,43 @@ async def get_packs(request: web.Request) -> web.Response:
     return ok({"tenant_id": tenant, "versions": versions})
 
 
+_VERSION_FIELDS = ("id", "kind", "name", "version", "status", "created_by", "created_at", "activated_at")
+
+
+@routes.get("/api/v1/tenants/{tenant}/packs/diff")
+async def diff_packs(request: web.Request) -> web.Response:
+    """What changed from one version of a pack to another (both the tenant's or its domain's)."""
+    _, tenant = await tenant_access(request)
+    from sentinai.core.json_diff import json_diff
+    from sentinai.sinks.pack_store import tenant_pack_version
+
+    ids = int_between(1, 2**62)
+    q = parse_query(request, {"from": ids, "to": ids})
+    versions = []
+    for name in ("from", "to"):
+        if name not in q:
+            raise ApiError(400, "missing_parameter", f"query parameter {name!r} (a pack version id) is required",
+                           f"query.{name}")
+        version = await tenant_pack_version(request.app[POOL], tenant, q[name])
+        if version is None:
+            raise ApiError(404, "not_found", f"no pack version {q[name]} for tenant {tenant!r}", f"query.{name}")
+        versions.append(version)
+    old, new = versions
+    if (old["kind"], old["name"]) != (new["kind"], new["name"]):
+        raise ApiError(422, "different_packs",
+                       f"version {old['id']} is {old['kind']} pack {old['name']!r}, version {new['id']} is "
+                       f"{new['kind']} pack {new['name']!r}: compare two versions of one pack", "query.to")
+    return ok({"tenant_id": tenant, "from": {k: old[k] for k in _VERSION_FIELDS},
+               "to": {k: new[k] for k in _VERSION_FIELDS},
+               "changes": json_diff(old["document"], new["document"])})
+
+
 @routes.put("/api/v1/tenants/{tenant}/packs")
 async def put_packs(request: web.Request) -> web.Response:
     who, tenant = await tenant_access(request, "admin", must_exist=False)
     parse_query(request, {})
     body = await read_json(request, request.app[SETTINGS].max_body_bytes)
-    pool = request.app[POOL]
-    domains, tenants = await candidate_documents(pool, who, tenant, body)
+    domains, tenants = await candidate_documents(request, who, tenant, body)
     return await activate_or_propose(request, tenant, domains, tenants, actor=f"api-key:{who.key_id}")
 
 

@@ -46,7 +46,7 @@ async def create(request: web.Request) -> web.Response:
         if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
             raise ApiError(422, "invalid_field", "comment must be a text of at most 2000 characters",
                            "body.comment")
-    domains, tenants = await candidate_documents(request.app[POOL], who, tenant, body)
+    domains, tenants = await candidate_documents(request, who, tenant, body)
     proposal = await propose(request, tenant, domains, tenants, proposed_by=f"api-key:{who.key_id}",
                              comment=comment)
     return ok({"tenant_id": tenant, "proposal": proposal}, status=202)
@@ -125,7 +125,7 @@ async def rollback(request: web.Request) -> web.Response:
     except LookupError as err:
         raise ApiError(404 if body.get("version_id") else 409, "no_version", str(err), "body.version_id") from None
     envelope: dict[str, Any] = {"domains": [document]} if kind == "domain" else {"tenants": [document]}
-    domains, tenants = await candidate_documents(request.app[POOL], who, tenant, envelope)
+    domains, tenants = await candidate_documents(request, who, tenant, envelope)
     return await activate_or_propose(request, tenant, domains, tenants, actor=f"api-key:{who.key_id}",
                                      kind="rollback", comment=body.get("comment"))
 

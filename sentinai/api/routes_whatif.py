@@ -32,7 +32,7 @@ async def whatif(request: web.Request) -> web.Response:
     if since >= until:
         raise ApiError(400, "invalid_parameter", "since must be before until", "query.since")
     pool = request.app[POOL]
-    domains, tenants = await candidate_documents(pool, who, tenant,
+    domains, tenants = await candidate_documents(request, who, tenant,
                                                  await read_json(request, settings.max_body_bytes))
     try:
         active, candidate = await active_and_candidate(pool, tenant, domains, tenants)
@@ -66,7 +66,7 @@ async def simulate(request: web.Request) -> web.Response:
     has_candidate = request.body_exists
     if has_candidate:
         body = await read_json(request, request.app[SETTINGS].max_body_bytes)
-        domains, tenants = await candidate_documents(pool, who, tenant, body)
+        domains, tenants = await candidate_documents(request, who, tenant, body)
     try:
         active, candidate = await active_and_candidate(pool, tenant, domains, tenants)
         exception = restored(tenant, row)

@@ -1,7 +1,7 @@
 """Pack change proposals: stored candidate documents that a second admin approves or rejects.
 
 A proposal keeps the documents, the active versions they were proposed against (``base``), the
-JSON Patch of each against its active version (``diff``) and, once the background job has run it,
+changes of each from its active version (``diff``) and, once the background job has run it,
 the what-if report. Every step writes its event to ``pack_events`` in the same transaction as the
 state change. Approval activates the documents only while the versions they were proposed
 against are still the active ones: otherwise the diff and the report describe another change.

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from sentinai.core.packs.diff import document_patch
+from sentinai.core.packs.diff import document_changes
 from sentinai.sinks.pack_events import record_pack_event
 
 # One writer at a time: two deploys storing packs at once would otherwise race to activate.
@@ -46,7 +46,7 @@ async def activate_packs(conn: asyncpg.Connection, domain_docs: list[dict[str, A
 
     Domain packs are named by ``domainName``, tenant packs by ``tenantId``; a document equal to an
     earlier version reactivates that version (a rollback). Each tenant's ``tenants`` row is brought
-    up to date, and a ``PackVersionActivated`` event (who, the JSON Patch from the version it
+    up to date, and a ``PackVersionActivated`` event (who, the changes from the version it
     replaces; ``actor`` when it is not the author, say the approver) is recorded for every tenant an
     activated version applies to. Returns what was
     activated, as ``[{kind, name, version, id}]`` (empty when nothing changed).
@@ -87,7 +87,7 @@ async def activate_packs(conn: asyncpg.Connection, domain_docs: list[dict[str, A
                        version["name"])])
         payload = {"kind": version["kind"], "name": version["name"], "version": version["version"],
                    "version_id": version["id"], "previous_version_id": version["previous_id"],
-                   "proposal_id": proposal_id, "patch": version["patch"]}
+                   "proposal_id": proposal_id, "changes": version["changes"]}
         for tenant in tenants:
             await record_pack_event(conn, tenant, "PackVersionActivated", actor or created_by, payload,
                                     proposal_id=proposal_id)
@@ -104,7 +104,7 @@ async def _activate(conn: asyncpg.Connection, kind: str, name: str, doc: dict[st
         return None
     if active is not None:
         await conn.execute("UPDATE pack_versions SET status = 'deprecated' WHERE id = $1", active["id"])
-    patch = document_patch(active["document"] if active is not None else None, doc)
+    changes = document_changes(active["document"] if active is not None else None, doc)
     previous_id = active["id"] if active is not None else None
     earlier = await conn.fetchrow(
         """UPDATE pack_versions SET status = 'active', activated_at = now()
@@ -113,7 +113,7 @@ async def _activate(conn: asyncpg.Connection, kind: str, name: str, doc: dict[st
            RETURNING id, version""", kind, name, digest)
     if earlier is not None:
         return {"kind": kind, "name": name, "version": earlier["version"], "id": earlier["id"],
-                "previous_id": previous_id, "patch": patch}
+                "previous_id": previous_id, "changes": changes}
     version = doc.get("version")
     if version is None:
         count = await conn.fetchval("SELECT count(*) FROM pack_versions WHERE kind = $1 AND name = $2",
@@ -125,7 +125,7 @@ async def _activate(conn: asyncpg.Connection, kind: str, name: str, doc: dict[st
            VALUES ($1, $2, $3, $4, 'active', $5, $6, now()) RETURNING id""",
         kind, name, str(version), digest, doc, created_by)
     return {"kind": kind, "name": name, "version": str(version), "id": new_id,
-            "previous_id": previous_id, "patch": patch}
+            "previous_id": previous_id, "changes": changes}
 
 
 async def active_pack_documents(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -136,6 +136,12 @@ async def active_pack_documents(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]
             [r["document"] for r in rows if r["kind"] == "tenant"])
 
 
+async def known_tenant_ids(pool: asyncpg.Pool) -> list[str]:
+    """The tenants the platform knows: a ``tenants`` row is written only when a tenant pack is
+    activated, never for a tenant id that merely appeared in input."""
+    return [r["tenant_id"] for r in await pool.fetch("SELECT tenant_id FROM tenants ORDER BY tenant_id")]
+
+
 async def active_packs_revision(pool: asyncpg.Pool) -> str:
     """A fingerprint of the set of active versions: workers poll it and reload when it changes."""
     return str(await pool.fetchval(
@@ -143,15 +149,23 @@ async def active_packs_revision(pool: asyncpg.Pool) -> str:
            FROM pack_versions WHERE status = 'active'"""))
 
 
+_OF_TENANT = """((kind = 'tenant' AND name = $1)
+     OR (kind = 'domain' AND name = (SELECT domain_name FROM tenants WHERE tenant_id = $1)))"""
+"""The versions a tenant may read: its own pack's and its domain's."""
+
+
 async def tenant_pack_versions(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
     """Every version of the tenant's pack and of its domain's pack, newest first."""
-    rows = await pool.fetch(
-        f"""SELECT {_COLUMNS} FROM pack_versions
-            WHERE (kind = 'tenant' AND name = $1)
-               OR (kind = 'domain' AND name = (SELECT domain_name FROM tenants WHERE tenant_id = $1))
-            ORDER BY id DESC""",
-        tenant_id)
+    rows = await pool.fetch(f"SELECT {_COLUMNS} FROM pack_versions WHERE {_OF_TENANT} ORDER BY id DESC",
+                            tenant_id)
     return [dict(r) for r in rows]
+
+
+async def tenant_pack_version(pool: asyncpg.Pool, tenant_id: str, version_id: int) -> dict[str, Any] | None:
+    """One version by id, when it is the tenant's pack or its domain's (else None)."""
+    row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM pack_versions WHERE id = $2 AND {_OF_TENANT}",
+                              tenant_id, version_id)
+    return None if row is None else dict(row)
 
 
 async def rollback_target(pool: asyncpg.Pool, tenant_id: str,
@@ -165,11 +179,7 @@ async def rollback_target(pool: asyncpg.Pool, tenant_id: str,
                ORDER BY activated_at DESC, id DESC LIMIT 1""", tenant_id)
         if version_id is None:
             raise LookupError(f"the tenant pack of {tenant_id!r} has no earlier version")
-    row = await pool.fetchrow(
-        """SELECT v.kind, v.document FROM pack_versions v
-           WHERE v.id = $2 AND ((v.kind = 'tenant' AND v.name = $1)
-                 OR (v.kind = 'domain' AND v.name = (SELECT domain_name FROM tenants WHERE tenant_id = $1)))""",
-        tenant_id, version_id)
-    if row is None:
+    version = await tenant_pack_version(pool, tenant_id, version_id)
+    if version is None:
         raise LookupError(f"no version {version_id} of the packs of tenant {tenant_id!r}")
-    return row["kind"], row["document"]
+    return version["kind"], version["document"]

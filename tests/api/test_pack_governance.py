@@ -102,7 +102,8 @@ async def test_a_threshold_change_is_proposed_reported_approved_by_another_admin
     assert proposal["status"] == "proposed" and proposal["proposed_by"] == f"api-key:{key_id(web.keys['root'])}"
     [entry] = proposal["diff"]
     assert (entry["kind"], entry["name"], entry["to_version"]) == ("domain", DOMAIN, raised["version"])
-    assert any(op["op"] == "replace" and op["value"] == "payload.quantity > 40000" for op in entry["patch"])
+    assert {"op": "changed", "path": f"severityRules[{len(base['severityRules']) - 1}].condition",
+            "from": "payload.quantity > 20000", "to": "payload.quantity > 40000"} in entry["changes"]
     status, body = await web.get(PACKS_PATH, key="root")
     active = [v for v in body["versions"] if v["kind"] == "domain" and v["status"] == "active"]
     assert [v["version"] for v in active] == [base["version"]]
@@ -179,4 +180,4 @@ async def test_a_threshold_change_is_proposed_reported_approved_by_another_admin
     ]
     activation = next(e for e in body["items"] if e["proposal_id"] == proposal["id"]
                       and e["event_type"] == "PackVersionActivated")
-    assert activation["payload"]["patch"] == entry["patch"] and activation["occurred_at"]
+    assert activation["payload"]["changes"] == entry["changes"] and activation["occurred_at"]

@@ -117,8 +117,8 @@ async def test_without_a_second_approver_put_activates_and_the_timeline_records_
     admin = f"api-key:{web_env.keys['acme-admin'].split('_')[1]}"
     assert [(e["event_type"], e["actor_id"], e["payload"]["version"]) for e in body["items"][:2]] == [
         ("PackVersionActivated", admin, tenant["version"]), ("PackVersionActivated", admin, "2")]
-    assert {"op": "add", "path": "/customSeverityOverrides/1",
-            "value": {"exceptionType": "SETTLEMENT_FAIL", "severity": "CRITICAL"}} in body["items"][1]["payload"]["patch"]
+    assert {"op": "added", "path": "customSeverityOverrides[1]", "from": None,
+            "to": {"exceptionType": "SETTLEMENT_FAIL", "severity": "CRITICAL"}} in body["items"][1]["payload"]["changes"]
 
 
 async def test_a_proposal_made_against_replaced_versions_is_not_approved(web_env: Web, database_url: str) -> None:

@@ -1,18 +1,19 @@
-"""What a new pack version changes: a JSON Patch (RFC 6902) from the active document to it."""
+"""What a new pack version changes: the differences (`sentinai.core.json_diff`) from the active
+document to it, per pack."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-import jsonpatch
+from sentinai.core.json_diff import json_diff
 
 NAME_FIELDS = {"domain": "domainName", "tenant": "tenantId"}
 
 
-def document_patch(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The operations that turn ``before`` (nothing: a new pack) into ``after``."""
-    return list(jsonpatch.make_patch(dict(before or {}), dict(after)).patch)
+def document_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The changes that turn ``before`` (nothing: a new pack) into ``after``."""
+    return json_diff(dict(before or {}), dict(after))
 
 
 def pack_diff(active: Mapping[tuple[str, str], Mapping[str, Any]],
@@ -25,9 +26,9 @@ def pack_diff(active: Mapping[tuple[str, str], Mapping[str, Any]],
     for kind, document in candidates:
         name = str(document[NAME_FIELDS[kind]])
         before = active.get((kind, name))
-        patch = document_patch(before, document)
-        if patch:
+        changes = document_changes(before, document)
+        if changes:
             entries.append({"kind": kind, "name": name,
                             "from_version": None if before is None else before.get("version"),
-                            "to_version": document.get("version"), "patch": patch})
+                            "to_version": document.get("version"), "changes": changes})
     return entries

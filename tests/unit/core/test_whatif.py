@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from sentinai.core import rows
 from sentinai.core.engine import decide
 from sentinai.core.models import DecisionOutcome
 from sentinai.core.normalize import normalize
@@ -11,7 +12,6 @@ from sentinai.core.packs import PackSet, build_pack_set
 from sentinai.core.packs.diff import pack_diff
 from sentinai.core.whatif import WhatIfReport, render_report, stored_input
 from sentinai.samples import sample_exception
-from sentinai.streams.records import outcome_events
 from tests.unit.core.conftest import NOW, mini_docs
 
 
@@ -24,9 +24,9 @@ def test_a_stored_exception_rebuilds_the_input_the_intake_normalized(sample_pack
         packs = sample_packs.for_tenant(exception.tenant_id)
         assert packs is not None
         outcome = decide(exception, packs, now=exception.occurred_at)
-        stored = outcome_events(exception, outcome, now=NOW)[0].payload["exception"]
+        stored = rows.input_fields(exception)
         rebuilt = stored_input(exception.tenant_id, exception.exception_id,
-                               source_system=stored["source_system"], stored_type=stored["exception_type"],
+                               source_system=exception.source_system, stored_type=outcome.exception_type,
                                payload=stored["raw_payload"], normalized_context=stored["normalized_context"])
         assert normalize(rebuilt, now=NOW) == exception
 
@@ -61,12 +61,12 @@ def test_the_report_counts_each_changed_field_and_the_moves() -> None:
     assert "E1: severity HIGH -> CRITICAL" in text and "… and 1 more" in text
 
 
-def test_the_diff_is_a_json_patch_from_the_active_document() -> None:
+def test_the_diff_lists_the_changes_from_the_active_document() -> None:
     domain, tenant = mini_docs()
     changed = {**tenant, "version": "2", "approvalTimeoutMinutes": 5}
     [entry] = pack_diff({("tenant", "mini-co"): tenant, ("domain", "Mini"): domain},
                         [("tenant", changed), ("domain", domain)])
     assert (entry["from_version"], entry["to_version"]) == ("1", "2")
-    assert sorted(entry["patch"], key=lambda op: op["path"]) == [
-        {"op": "add", "path": "/approvalTimeoutMinutes", "value": 5},
-        {"op": "replace", "path": "/version", "value": "2"}]
+    assert entry["changes"] == [
+        {"op": "changed", "path": "version", "from": "1", "to": "2"},
+        {"op": "added", "path": "approvalTimeoutMinutes", "from": None, "to": 5}]
