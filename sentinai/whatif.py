@@ -44,11 +44,16 @@ async def active_and_candidate(pool: asyncpg.Pool, tenant_id: str, domains: Docu
     """The tenant's active packs, and the candidate: the active documents with the given ones
     replacing those of the same name. Raises `PackValidationError` for an invalid candidate."""
     active_domains, active_tenants = await active_pack_documents(pool)
-    active = tenant_packs(active_domains, active_tenants, tenant_id, source="<active>")
-    candidate = tenant_packs(merge_documents(active_domains, domains, "domainName"),
-                             merge_documents(active_tenants, tenants, "tenantId"), tenant_id,
-                             source="<candidate>")
-    return active, candidate
+
+    def compile_both() -> tuple[TenantPacks, TenantPacks]:
+        # Compiling takes a while for large packs: off the event loop, as uploads are.
+        active = tenant_packs(active_domains, active_tenants, tenant_id, source="<active>")
+        candidate = tenant_packs(merge_documents(active_domains, domains, "domainName"),
+                                 merge_documents(active_tenants, tenants, "tenantId"), tenant_id,
+                                 source="<candidate>")
+        return active, candidate
+
+    return await asyncio.to_thread(compile_both)
 
 
 def restored(tenant_id: str, row: StoredException) -> NormalizedException:
@@ -104,11 +109,16 @@ async def make_proposal_report(pool: asyncpg.Pool, tenant_id: str, proposal_id: 
     since = until - timedelta(days=window_days)
     base_domains, base_tenants = await base_documents(pool, proposal)
     documents = proposal["documents"]
-    try:
+
+    def compile_both() -> tuple[TenantPacks, TenantPacks]:
         active = tenant_packs(base_domains, base_tenants, tenant_id, source="<active>")
         candidate = tenant_packs(merge_documents(base_domains, documents["domains"], "domainName"),
                                  merge_documents(base_tenants, documents["tenants"], "tenantId"),
                                  tenant_id, source="<proposal>")
+        return active, candidate
+
+    try:
+        active, candidate = await asyncio.to_thread(compile_both)
         report = await run_whatif(pool, tenant_id, active, candidate, since, until)
     except PackValidationError as err:
         await store_report(pool, proposal_id, report=None, error=str(err))
