@@ -7,8 +7,15 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from sentinai.settings import SettingsError, load_settings
+
+
+def parse_moment(value: str) -> datetime:
+    """An ISO 8601 date or time (naive means UTC), for argparse."""
+    moment = datetime.fromisoformat(value.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,9 +35,20 @@ def _parser() -> argparse.ArgumentParser:
     for name, text in (("validate", "validate every pack of DIR"), ("test", "run the packs' test suites")):
         p = packs_sub.add_parser(name, help=text)
         p.add_argument("directory", nargs="?", default=None)
+    back = packs_sub.add_parser("rollback", help="activate an earlier version of a tenant's packs again")
+    back.add_argument("--tenant", required=True)
+    back.add_argument("--version-id", type=int, help="a pack version id (default: the tenant pack's previous)")
+    back.add_argument("--comment")
     decide = sub.add_parser("decide", help="print the decision of every stage for one exception (dry run)")
     decide.add_argument("--tenant", required=True)
     decide.add_argument("source", nargs="?", default="-", help="a JSON file, or - for standard input")
+    whatif = sub.add_parser("whatif", help="re-decide a tenant's stored exceptions with candidate packs")
+    whatif.add_argument("--tenant", required=True)
+    whatif.add_argument("--candidate", required=True, help="a packs directory or one pack file")
+    whatif.add_argument("--since", type=parse_moment, help="ISO 8601 (default: the window before --until)")
+    whatif.add_argument("--until", type=parse_moment, help="ISO 8601 (default: now)")
+    whatif.add_argument("--json", action="store_true", help="print the report as JSON")
+    whatif.add_argument("--max-changed", type=int, default=100, help="changed exceptions listed (default 100)")
     keys = sub.add_parser("keys", help="manage API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
     create = keys_sub.add_parser("create", help="create an API key and print it once")
@@ -84,12 +102,21 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "packs":
         from sentinai import cli_packs
 
+        if args.packs_command == "rollback":
+            from sentinai import cli_governance
+
+            return asyncio.run(cli_governance.rollback(settings, args.tenant, args.version_id, args.comment))
         directory = args.directory or str(settings.packs_dir)
         return cli_packs.validate(directory, settings) if args.packs_command == "validate" else cli_packs.run_tests(directory)
     if command == "decide":
         from sentinai import cli_packs
 
         return cli_packs.decide(args.tenant, args.source, str(settings.packs_dir))
+    if command == "whatif":
+        from sentinai import cli_whatif
+
+        return asyncio.run(cli_whatif.whatif(settings, args.tenant, args.candidate, args.since, args.until,
+                                             as_json=args.json, max_changed=args.max_changed))
     if command == "keys":
         from sentinai import cli_keys
 

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     producer_request_timeout_seconds: float = Field(default=120.0, gt=0, le=1200)
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)  # how often workers apply dataTTL
+    whatif_window_days: float = Field(default=7.0, gt=0)  # the what-if report of a pack proposal
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str = "gpt-4o-mini"

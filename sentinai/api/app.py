@@ -22,13 +22,16 @@ from sentinai.api.errors import error_middleware, escaped_path, input_middleware
 from sentinai.api.feed import DecisionFeed
 from sentinai.api.kafka import CommandProducer
 from sentinai.api.pack_validator import pack_validator
+from sentinai.api.proposal_reports import proposal_reports
 from sentinai.api.routes_approvals import routes as approval_routes
 from sentinai.api.routes_dlq import routes as dlq_routes
 from sentinai.api.routes_exceptions import routes as exception_routes
 from sentinai.api.routes_packs import routes as pack_routes
+from sentinai.api.routes_proposals import routes as proposal_routes
 from sentinai.api.routes_stream import HEARTBEAT
 from sentinai.api.routes_stream import routes as stream_routes
 from sentinai.api.routes_system import routes as system_routes
+from sentinai.api.routes_whatif import routes as whatif_routes
 from sentinai.api.state import FEED, PACKS, POOL, PRODUCER, SETTINGS
 from sentinai.caches.packs import PackCache
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
@@ -124,9 +127,11 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
 
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(kafka)
+    app.cleanup_ctx.append(proposal_reports)
     app.cleanup_ctx.append(pack_validator)
     app.on_shutdown.append(close_streams)
-    for table in (system_routes, exception_routes, stream_routes, approval_routes, dlq_routes, pack_routes):
+    for table in (system_routes, exception_routes, stream_routes, approval_routes, dlq_routes, pack_routes,
+                  proposal_routes, whatif_routes):
         app.router.add_routes(table)
     return app
 

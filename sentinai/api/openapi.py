@@ -35,6 +35,11 @@ HISTORY = {"name": "history", "in": "query", "schema": {"type": "integer", "mini
            "description": "Open on up to this many of the latest decisions (from the feed's ring), "
                           "then the live stream; ignored when resuming with Last-Event-ID"}
 LIMIT = {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+PROPOSAL_ID = {"name": "proposal_id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1}}
+COMMENT_BODY = {"required": True, "content": {JSON: {"schema": {
+    "type": "object", "required": ["comment"], "additionalProperties": False,
+    "properties": {"comment": {"type": "string", "minLength": 1, "maxLength": 2000}}}}}}
 ANSWER_BODY = {"required": True, "content": {JSON: {"schema": _ref("Answer")}}}
 
 
@@ -176,6 +181,22 @@ SCHEMAS: dict[str, Any] = {
                            "domains": {"type": "array", "items": {"type": "object"}},
                            "tenants": {"type": "array", "items": {"type": "object"}}}},
                        {"type": "object", "required": ["tenantId"], "properties": {"tenantId": {"type": "string"}}}]},
+    "Proposal": {"type": "object", "required": ["id", "status", "diff", "proposed_by"], "properties": {
+        "id": {"type": "integer"}, "tenant_id": {"type": "string"}, "kind": {"enum": ["change", "rollback"]},
+        "status": {"enum": ["proposed", "approved", "rejected"]}, "documents": {"type": "object"},
+        "base": {"type": "object"}, "diff": {"type": "array", "items": {"type": "object"}},
+        "proposed_by": {"type": "string"}, "decided_by": {"type": ["string", "null"]},
+        "report_status": {"enum": ["pending", "done", "failed"]},
+        "report": {"oneOf": [{"type": "null"}, _ref("WhatIfReport")]}}},
+    "ProposalAnswer": {"type": "object", "required": ["tenant_id", "proposal"], "properties": {
+        "tenant_id": {"type": "string"}, "proposal": _ref("Proposal")}},
+    "WhatIfReport": {"type": "object", "required": ["compared", "changed", "changed_by_field"], "properties": {
+        "compared": {"type": "integer"}, "changed": {"type": "integer"}, "skipped": {"type": "integer"},
+        "changed_by_field": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "severity_matrix": {"type": "object"}, "playbook_matrix": {"type": "object"},
+        "approval": {"type": "object", "properties": {"newly_required": {"type": "integer"},
+                                                      "no_longer_required": {"type": "integer"}}},
+        "changed_exceptions": {"type": "array", "items": {"type": "object"}}}},
     "Health": {"type": "object", "required": ["status", "broker", "database"], "properties": {
         "status": {"enum": ["ok", "degraded"]}, "broker": {"enum": ["ok", "unreachable"]},
         "database": {"enum": ["ok", "unreachable"]}, "decision_feed": {"type": "string"},
@@ -320,7 +341,64 @@ PATHS: dict[str, Any] = {
                         {"required": True, "content": {JSON: {"schema": _ref("PackUpload")}}}, "200",
                         _json({"type": "object", "properties": {"tenant_id": {"type": "string"},
                                                                 "activated": {"type": "array", "items": {"type": "object"}}}},
-                              "activated versions"), params=[TENANT], errors=(400, 401, 403, 404, 413, 415, 422))}},
+                              "activated versions"), params=[TENANT], errors=(400, 401, 403, 404, 413, 415, 422)),
+                "responses": {
+                    "200": _json({"type": "object", "properties": {
+                        "tenant_id": {"type": "string"}, "activated": {"type": "array", "items": {"type": "object"}}}},
+                        "activated versions"),
+                    "202": _json(_ref("ProposalAnswer"), "the tenant requires a second approver: a proposal"),
+                    **_errors(400, 401, 403, 404, 413, 415, 422)}}},
+    f"{T}/packs/proposals": {
+        "post": _post("Propose a pack change (admin): stored, diffed, its what-if report made in the background",
+                      {"required": True, "content": {JSON: {"schema": _ref("PackUpload")}}}, "202",
+                      _json(_ref("ProposalAnswer"), "the proposal"), params=[TENANT],
+                      errors=(400, 401, 403, 404, 413, 415, 422)),
+        "get": _get("The tenant's pack proposals, newest first", _json({"type": "object", "properties": {
+            "tenant_id": {"type": "string"}, "items": {"type": "array", "items": {"type": "object"}}}}, "proposals"),
+            params=[TENANT, {"name": "status", "in": "query", "schema": {"type": "string", "minLength": 1,
+                                                                          "maxLength": 200}}, LIMIT])},
+    f"{T}/packs/proposals/{{proposal_id}}": {"get": _get(
+        "One proposal: documents, diff, what-if report", _json(_ref("Proposal"), "the proposal"),
+        params=[TENANT, PROPOSAL_ID])},
+    f"{T}/packs/proposals/{{proposal_id}}/approve": {"post": _post(
+        "Approve a proposal (admin, not its proposer): activates its versions", COMMENT_BODY, "200",
+        _json(_ref("Proposal"), "approved"), params=[TENANT, PROPOSAL_ID],
+        errors=(400, 401, 403, 404, 409, 413, 415, 422))},
+    f"{T}/packs/proposals/{{proposal_id}}/reject": {"post": _post(
+        "Reject a proposal (admin)", COMMENT_BODY, "200", _json(_ref("Proposal"), "rejected"),
+        params=[TENANT, PROPOSAL_ID], errors=(400, 401, 403, 404, 409, 413, 415, 422))},
+    f"{T}/packs/rollback": {"post": {**_post(
+        "Activate an earlier version again (admin); a proposal when the tenant requires a second approver",
+        {"required": True, "content": {JSON: {"schema": {"type": "object", "additionalProperties": False,
+                                                         "properties": {"version_id": {"type": "integer"},
+                                                                        "comment": {"type": "string"}}}}}},
+        "200", _json({"type": "object"}, "activated"), params=[TENANT],
+        errors=(400, 401, 403, 404, 409, 413, 415, 422)),
+        "responses": {"200": _json({"type": "object"}, "activated"),
+                      "202": _json(_ref("ProposalAnswer"), "a proposal"),
+                      **_errors(400, 401, 403, 404, 409, 413, 415, 422)}}},
+    f"{T}/packs/events": {"get": _get(
+        "The packs' timeline, newest first: PackChangeProposed, PackChangeApproved, PackChangeRejected, "
+        "PackVersionActivated", _json({"type": "object", "properties": {
+            "tenant_id": {"type": "string"}, "items": {"type": "array", "items": {"type": "object"}}}}, "events"),
+        params=[TENANT, {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 1}}])},
+    f"{T}/whatif": {"post": _post(
+        "Re-decide the tenant's stored exceptions with candidate packs and the active ones (operator)",
+        {"required": True, "content": {JSON: {"schema": _ref("PackUpload")}}}, "200",
+        _json(_ref("WhatIfReport"), "the report"),
+        params=[TENANT, {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                {"name": "max_changed", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}}],
+        errors=(400, 401, 403, 404, 413, 415, 422))},
+    f"{T}/exceptions/{{exception_id}}/simulate": {"post": _post(
+        "The decision a stored exception would get now, with candidate packs (body) or the active ones (no body)",
+        {"required": False, "content": {JSON: {"schema": _ref("PackUpload")}}}, "200",
+        _json({"type": "object", "required": ["decision", "packs"], "properties": {
+            "packs": {"enum": ["active", "candidate"]}, "decision": {"type": "object"},
+            "active_decision": {"type": "object"}, "changed": {"type": "array", "items": {"type": "string"}}}},
+            "the decision with every stage's evidence"),
+        params=[TENANT, EXCEPTION_ID], errors=(400, 401, 403, 404, 409, 413, 415, 422))},
     f"{T}/packs/diff": {"get": _get(
         "What changed between two versions of one pack (the tenant's or its domain's)",
         _json(_ref("PackDiff"), "the changes, in document order"),

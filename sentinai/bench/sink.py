@@ -150,7 +150,7 @@ def _event_count(transitions: list[Transition]) -> int:
 
 
 @contextmanager
-def _server() -> Iterator[str]:
+def database_server() -> Iterator[str]:
     """The server's URL: ``SENTINAI_DATABASE_URL``, or an embedded PostgreSQL stopped on exit."""
     settings = load_settings()
     if settings.database_url:
@@ -169,7 +169,7 @@ def _server() -> Iterator[str]:
 
 
 @asynccontextmanager
-async def _fresh_database(server_url: str) -> AsyncIterator[str]:
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
     """A new database migrated to head, dropped afterwards."""
     name = f"bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(server_url)
@@ -253,11 +253,11 @@ async def _run(server_url: str, n: int, batch_size: int, in_flight: int) -> dict
           f"{len({(t.tenant_id, t.exception_id) for t in transitions})} exceptions, {len(TENANTS)} tenants, "
           f"mean payload {size:.0f} bytes per event (snapshots included), sink batch {batch_size} transitions, "
           f"{in_flight} in flight")
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         sink = await _sink_in_flight(url, transitions, batch_size, in_flight)
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         copy = await _copy(url, transitions)
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         one_by_one, replay = await _sink_one_by_one(url, transitions, batch_size)
     return {"sink": sink, "sink, 1 in flight": one_by_one, "sink replay": replay, "copy": copy,
             "events": _event_count(transitions)}
@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="batches written at once (default: SENTINAI_SINK_IN_FLIGHT, 4)")
     args = parser.parse_args(argv)
     exit_on_sigterm()
-    with _server() as server_url:
+    with database_server() as server_url:
         seconds = asyncio.run(_run(server_url, args.n, args.batch_size, args.in_flight))
     rate = {path: seconds["events"] / s for path, s in seconds.items() if path != "events"}
     print()

@@ -53,7 +53,8 @@ def input_fields(exception: NormalizedException) -> dict[str, Any]:
     """The row's columns that come from the input and never change: written once, on the decision."""
     return {"raw_payload": exception.payload,
             "normalized_context": {**exception.context, "occurred_at": exception.occurred_at.isoformat(),
-                                   "source_system": exception.source_system}}
+                                   "source_system": exception.source_system,
+                                   "exception_type": exception.exception_type}}
 
 
 def approval_snapshot(run: PlaybookRun, now: datetime) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from sentinai.api.json_diff import json_diff
+from sentinai.core.json_diff import json_diff
 from tests.api.conftest import Web
 from tests.api.test_auth import assert_error
 

@@ -13,7 +13,8 @@ import pytest
 from sentinai.migrate import downgrade, upgrade
 
 TABLES = {"tenants", "pack_versions", "exceptions", "exception_events", "approvals",
-          "tool_executions", "dead_letters", "api_keys", "retention_runs"}
+          "tool_executions", "dead_letters", "api_keys", "retention_runs", "pack_proposals",
+          "pack_events"}
 
 
 async def _admin(server_url: str, sql: str) -> None:

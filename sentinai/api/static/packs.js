@@ -1,6 +1,7 @@
 // Packs: the active version of the tenant's pack and its domain's, the previous ones, and what
-// changed between two versions (computed by the server: GET packs/diff).
-import { api, tenantPath } from "./api.js";
+// changed between two versions (computed by the server: GET packs/diff); the proposed changes with
+// their what-if reports, approved or rejected here by another admin; the packs' timeline.
+import { api, session, tenantPath } from "./api.js";
 import { badge, el, errorBox, fmtTime, jsonDetails, tableWrap, viewHeading } from "./dom.js";
 
 const brief = (v) => (v === undefined || v === null ? "" : JSON.stringify(v));
@@ -44,9 +45,84 @@ function packSection(kind, name, versions) {
   return section;
 }
 
+function reportSummary(p) {
+  if (p.report_status !== "done") {
+    return el("p", { class: "muted", text: p.report_status === "failed" ? `report failed: ${p.report_error}`
+      : "what-if report: being made…" });
+  }
+  const r = p.report;
+  const fields = Object.entries(r.changed_by_field).filter(([, n]) => n).map(([k, n]) => `${k} ${n}`);
+  const moves = Object.entries(r.severity_matrix).flatMap(([from, row]) =>
+    Object.entries(row).filter(([to]) => to !== from).map(([to, n]) => `${from} → ${to}: ${n}`));
+  return el("div", { class: "report" },
+    el("p", { text: `What-if over ${r.compared} exceptions: ${r.changed} would change` +
+      (fields.length ? ` (${fields.join(", ")})` : "") +
+      `; approval newly required ${r.approval.newly_required}, no longer ${r.approval.no_longer_required}.` }),
+    moves.length ? el("p", { class: "muted", text: `severity ${moves.join(", ")}` }) : null,
+    jsonDetails("changed exceptions", r.changed_exceptions));
+}
+
+function decisionButtons(p, refresh) {
+  const mine = p.proposed_by === `api-key:${session.me.key_id}`;
+  if (session.me.role !== "admin" || p.status !== "proposed") return null;
+  const comment = el("input", { id: `comment-${p.id}`, placeholder: "comment (required)", maxlength: "2000" });
+  const out = el("span", { "aria-live": "polite" });
+  const answer = (verb) => async () => {
+    try {
+      await api(tenantPath("packs", "proposals", p.id, verb), { method: "POST", body: { comment: comment.value.trim() } });
+      await refresh();
+    } catch (err) {
+      out.replaceChildren(errorBox(err.message));
+    }
+  };
+  return el("div", { class: "filters" },
+    el("div", { class: "field" }, el("label", { for: `comment-${p.id}`, text: "Comment" }), comment),
+    el("div", { class: "field buttons" },
+      mine ? null : el("button", { type: "button", text: "Approve", onclick: answer("approve") }),
+      el("button", { type: "button", class: "secondary", text: mine ? "Withdraw" : "Reject", onclick: answer("reject") })),
+    out);
+}
+
+async function proposalsSection(refresh) {
+  const { items } = await api(tenantPath("packs", "proposals") + "?limit=10");
+  const cards = [];
+  for (const item of items) {
+    const p = item.status === "proposed" ? await api(tenantPath("packs", "proposals", item.id)) : item;
+    const changes = (p.diff || []).map((d) => `${d.kind} ${d.name} v${d.from_version} → v${d.to_version}: ${d.changes.length} change(s)`);
+    cards.push(el("article", { class: "proposal", dataset: { proposal: p.id } },
+      el("h4", {}, `#${p.id} ${p.kind} by ${p.proposed_by} `, badge(p.status, "pack"),
+        p.decided_by ? ` by ${p.decided_by}` : ""),
+      p.comment ? el("p", { text: p.comment }) : null,
+      changes.length ? el("ul", {}, changes.map((c) => el("li", { text: c }))) : null,
+      p.status === "proposed" ? reportSummary(p) : null,
+      p.status === "proposed" ? jsonDetails("differences", p.diff) : null,
+      decisionButtons(p, refresh)));
+  }
+  return el("section", { class: "panel proposals" }, el("h3", { text: "Proposed changes" }),
+    cards.length ? cards : el("p", { class: "muted", text: "No proposals." }));
+}
+
+async function timelineSection() {
+  const { items } = await api(tenantPath("packs", "events") + "?limit=20");
+  const rows = items.map((e) => el("tr", { class: "pack-event" }, el("td", { text: fmtTime(e.occurred_at) }),
+    el("td", { text: e.event_type }), el("td", { text: e.actor_id }),
+    el("td", { text: e.proposal_id ? `#${e.proposal_id}` : "" }), el("td", {}, jsonDetails("details", e.payload))));
+  return el("section", { class: "panel timeline" }, el("h3", { text: "Timeline" }),
+    rows.length ? tableWrap(["when", "event", "who", "proposal", ""], rows) : el("p", { class: "muted", text: "Nothing yet." }));
+}
+
 export async function renderPacks(root) {
   const body = el("div");
-  root.replaceChildren(viewHeading("Packs"), body);
+  const governance = el("div");
+  root.replaceChildren(viewHeading("Packs"), body, governance);
+  const reload = () => renderPacks(root);
+  (async () => {
+    try {
+      governance.replaceChildren(await proposalsSection(reload), await timelineSection());
+    } catch (err) {
+      governance.replaceChildren(errorBox(err.message));
+    }
+  })();
   try {
     const { versions } = await api(tenantPath("packs"));
     const groups = new Map();

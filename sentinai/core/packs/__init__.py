@@ -15,7 +15,7 @@ from sentinai.core.packs.common import (
 from sentinai.core.packs.compiled import CompiledPlaybook, PackSet, TenantPacks
 from sentinai.core.packs.domain import DomainPack, ExceptionType, SeverityRule
 from sentinai.core.packs.errors import PackIssue, PackValidationError
-from sentinai.core.packs.loader import build_pack_set, load_pack_dir
+from sentinai.core.packs.loader import build_pack_set, load_pack_dir, read_pack_documents
 from sentinai.core.packs.tenant import TenantPolicyPack
 
 __all__ = [
@@ -40,4 +40,5 @@ __all__ = [
     "Tool",
     "build_pack_set",
     "load_pack_dir",
+    "read_pack_documents",
 ]

@@ -176,3 +176,32 @@ def build_pack_set(
         granted_secrets,
         limits,
     )
+
+
+def read_pack_documents(path: str | Path, *, limits: PackLimits = DEFAULT_LIMITS
+                        ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The documents of a pack folder (``domains/*``, ``tenants/*``) or of one pack file, unvalidated.
+
+    A file is a tenant pack when it names a ``tenantId``, else a domain pack. Raises
+    `PackValidationError` naming the file that cannot be read or is not an object.
+    """
+    root = Path(path)
+    issues: list[PackIssue] = []
+    if root.is_dir():
+        documents = (_documents(root / "domains", issues, limits)
+                     + _documents(root / "tenants", issues, limits))
+    elif root.is_file():
+        document = _read(root, issues, limits)
+        documents = [] if issues else [(str(root), document)]
+    else:
+        issues.append(PackIssue(str(root), "", "no such file or directory"))
+        documents = []
+    for file, document in documents:
+        if not isinstance(document, dict):
+            issues.append(PackIssue(file, "", f"a pack must be an object, got {type(document).__name__}"))
+    if not documents and not issues:
+        issues.append(PackIssue(str(root), "", "no pack documents found"))
+    if issues:
+        raise PackValidationError(issues)
+    return ([d for _, d in documents if "tenantId" not in d],
+            [d for _, d in documents if "tenantId" in d])

@@ -65,6 +65,15 @@ class ToolPolicySettings(PackModel):
     max_response_bytes: int = Field(default=1_048_576, gt=0, le=67_108_864)
 
 
+class Governance(PackModel):
+    """How changes to the tenant's packs are made."""
+
+    require_second_approver: bool = Field(
+        default=False,
+        description="A change through the API is a proposal that another admin must approve.",
+    )
+
+
 class TenantPolicyPack(PackModel):
     tenant_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     domain_name: Identifier
@@ -90,4 +99,5 @@ class TenantPolicyPack(PackModel):
         description="An expired SLA escalates an exception whose playbook is still running, unless "
         "a playbook whose condition names `sla` takes over.",
     )
+    governance: Governance = Field(default_factory=Governance)
     test_suites: list[PackTestSuite] = Field(default_factory=list)

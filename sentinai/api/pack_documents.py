@@ -1,0 +1,85 @@
+"""Candidate pack documents in a request body: their shape, who may send them, their validity.
+
+Shared by every route that takes packs (PUT packs, proposals, what-if, simulate). A body is either
+``{"domains": [...], "tenants": [...]}`` or one tenant pack (with ``tenantId``). The documents are
+validated by the core against the active set, the new ones replacing the active ones with the same
+``domainName`` / ``tenantId``, in the web view's validator process (`sentinai.api.pack_validator`);
+every issue comes back in one 422 with its file and path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from sentinai.api.errors import ApiError
+from sentinai.api.pack_validator import validate_packs
+from sentinai.api.state import POOL, SETTINGS
+from sentinai.core.packs import PackValidationError
+from sentinai.core.whatif import merge_documents
+from sentinai.sinks.api_keys import Principal
+from sentinai.sinks.pack_store import active_pack_documents
+
+Documents = list[dict[str, Any]]
+
+
+def _split(body: Any) -> tuple[Documents, Documents]:
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", f"expected a JSON object, got {type(body).__name__}", "body")
+    if "tenantId" in body:
+        return [], [body]
+    unknown = sorted(set(body) - {"domains", "tenants"})
+    if unknown or not body:
+        raise ApiError(400, "unknown_field" if unknown else "invalid_body",
+                       "expected {\"domains\": [...], \"tenants\": [...]} or one tenant pack (with tenantId)",
+                       f"body.{unknown[0]}" if unknown else "body")
+    parts: list[Documents] = []
+    for name in ("domains", "tenants"):
+        docs = body.get(name, [])
+        if not isinstance(docs, list):
+            raise ApiError(422, "invalid_field", f"{name} must be a list of pack documents", f"body.{name}")
+        for i, doc in enumerate(docs):
+            if not isinstance(doc, dict):
+                raise ApiError(422, "invalid_field", f"{name}[{i}] must be a JSON object", f"body.{name}[{i}]")
+        parts.append(docs)
+    if not parts[0] and not parts[1]:
+        raise ApiError(422, "invalid_body", "no pack documents given", "body")
+    return parts[0], parts[1]
+
+
+def invalid_packs(err: PackValidationError) -> ApiError:
+    """A 422 listing every issue with its file and JSON path."""
+    issues = [{"file": i.file, "path": i.path, "message": i.message} for i in err.issues]
+    first = issues[0] if issues else {"path": "", "message": str(err)}
+    return ApiError(422, "invalid_pack", f"{len(issues)} pack issue(s); first: {first['message']}",
+                    first["path"] or "body", extra={"issues": issues})
+
+
+async def candidate_documents(request: web.Request, who: Principal, tenant: str,
+                              body: Any) -> tuple[Documents, Documents]:
+    """The (domain, tenant) documents of ``body``, checked for ``tenant`` and validated (in the
+    validator's child process, within the deployment's limits and the tenants' granted secrets)."""
+    from sentinai.tools.secrets import SecretStore
+
+    single = isinstance(body, dict) and "tenantId" in body
+    domains, tenants = _split(body)
+    for i, doc in enumerate(tenants):
+        if doc.get("tenantId") != tenant:
+            raise ApiError(422, "tenant_mismatch",
+                           f"tenant pack names tenant {str(doc.get('tenantId'))[:100]!r}, not {tenant!r}",
+                           "body.tenantId" if single else f"body.tenants[{i}].tenantId")
+    if domains and not who.all_tenants:
+        raise ApiError(403, "forbidden", "domain packs are shared by tenants: only an admin key for '*' may change them",
+                       "body.domains")
+    settings = request.app[SETTINGS]
+    active_domains, active_tenants = await active_pack_documents(request.app[POOL])
+    merged_tenants = merge_documents(active_tenants, tenants, "tenantId")
+    secrets = SecretStore.from_settings(settings)
+    granted = {str(d.get("tenantId")): secrets.granted(str(d.get("tenantId"))) for d in merged_tenants}
+    try:
+        await validate_packs(request.app, merge_documents(active_domains, domains, "domainName"),
+                             merged_tenants, granted, settings.pack_limits())
+    except PackValidationError as err:
+        raise invalid_packs(err) from None
+    return domains, tenants
