@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     dedup_window_seconds: int = Field(default=86_400, ge=1)
     sink_batch_size: int = Field(default=1000, ge=1)
-    sink_batch_ms: int = Field(default=200, ge=1)
+    sink_batch_ms: int = Field(default=50, ge=1)
     sink_in_flight: int = Field(default=4, ge=1, le=8)  # sink batches written at once (acked in order)
     fetch_max_wait_ms: int = Field(default=50, ge=1, le=10_000)  # the worker consumer's fetch long-poll
     # how long the worker's producer tries to deliver a message before the batch fails (faust's default: 20 min)
