@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     producer_request_timeout_seconds: float = Field(default=120.0, gt=0, le=1200)
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)  # how often workers apply dataTTL
+    search_index_interval_seconds: float = Field(default=2.0, gt=0)  # queued search documents built
+    search_stats_interval_seconds: float = Field(default=600.0, gt=0)  # similar-case term counts
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str = "gpt-4o-mini"

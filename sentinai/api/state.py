@@ -12,8 +12,10 @@ from sentinai.settings import Settings
 if TYPE_CHECKING:
     from sentinai.api.feed import DecisionFeed
     from sentinai.api.kafka import CommandProducer
+    from sentinai.copilot.service import Copilot
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 PRODUCER: web.AppKey[CommandProducer] = web.AppKey("producer")
 FEED: web.AppKey[DecisionFeed] = web.AppKey("feed")
+COPILOT: web.AppKey[Copilot] = web.AppKey("copilot")

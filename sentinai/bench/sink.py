@@ -27,21 +27,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from sentinai.bench.database import database_server, fresh_database
 from sentinai.embedded.process import exit_on_sigterm
-from sentinai.migrate import upgrade
-from sentinai.settings import asyncpg_dsn, load_settings
+from sentinai.settings import load_settings
 from sentinai.sinks.pool import dumps, open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams.envelope import Actor, EventEnvelope
@@ -131,40 +126,6 @@ def build_events(n: int, *, seed: int = 7) -> list[EventEnvelope]:
     return events[:n]
 
 
-@contextmanager
-def _server() -> Iterator[str]:
-    """The server's URL: ``SENTINAI_DATABASE_URL``, or an embedded PostgreSQL stopped on exit."""
-    settings = load_settings()
-    if settings.database_url:
-        yield asyncpg_dsn(settings.database_url)
-        return
-    from sentinai.embedded.postgres import EmbeddedPostgres
-    from sentinai.embedded.process import free_port
-
-    with tempfile.TemporaryDirectory(prefix="sentinai-bench-") as tmp:
-        server = EmbeddedPostgres(Path(tmp), port=free_port())
-        try:
-            server.start()
-            yield server.url
-        finally:
-            server.stop()
-
-
-@asynccontextmanager
-async def _fresh_database(server_url: str) -> AsyncIterator[str]:
-    """A new database migrated to head, dropped afterwards."""
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-        await asyncio.to_thread(upgrade, url)
-        yield url
-    finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
-
-
 async def _sink_one_by_one(database_url: str, events: list[EventEnvelope], batch_size: int) -> tuple[float, float]:
     """Seconds to write ``events`` through the writer, then seconds to write them all again."""
     batches = [events[i:i + batch_size] for i in range(0, len(events), batch_size)]
@@ -232,11 +193,11 @@ async def _run(server_url: str, n: int, batch_size: int, in_flight: int) -> dict
     print(f"{n} events, {len({(e.tenant_id, e.exception_id) for e in events})} exceptions, "
           f"{len(TENANTS)} tenants, mean payload {size:.0f} bytes, sink batch {batch_size}, "
           f"{in_flight} in flight")
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         sink = await _sink_in_flight(url, events, batch_size, in_flight)
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         copy = await _copy(url, events)
-    async with _fresh_database(server_url) as url:
+    async with fresh_database(server_url) as url:
         one_by_one, replay = await _sink_one_by_one(url, events, batch_size)
     return {"sink": sink, "sink, 1 in flight": one_by_one, "sink replay": replay, "copy": copy}
 
@@ -250,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="batches written at once (default: SENTINAI_SINK_IN_FLIGHT, 4)")
     args = parser.parse_args(argv)
     exit_on_sigterm()
-    with _server() as server_url:
+    with database_server() as server_url:
         seconds = asyncio.run(_run(server_url, args.n, args.batch_size, args.in_flight))
     rate = {path: args.n / s for path, s in seconds.items()}
     print()
