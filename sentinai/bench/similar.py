@@ -13,8 +13,8 @@ for the 5 cases most similar to each rewording:
 * ``recall@5``: share of rewordings whose original is among the 5; ``recall@1`` likewise;
 * query time percentiles of :func:`~sentinai.sinks.similar_cases.similar_to_exception` (the
   whole call: scoring statement and outcomes statement);
-* ``baseline``: the same searches ranked by PostgreSQL's ``ts_rank`` over all the query's terms
-  (no term weighting), measured in the same run;
+* ``baseline``: the first 50 of the same searches ranked by PostgreSQL's ``ts_rank`` over all
+  the query's terms (no term weighting), measured in the same run;
 * the cost of keeping the documents: building them from the queue (a worker's timer in
   production), and the sink's share — the same events written with the queueing triggers disabled
   and enabled, in two fresh databases.
@@ -46,6 +46,7 @@ from sentinai.streams.envelope import Actor, EventEnvelope
 TENANT = "bench-tenant"
 OTHER = "bench-other"
 BATCH = 1000
+BASELINE_QUERIES = 50  # it ranks nearly every document of the tenant: seconds per query
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 
 _BASELINE = """
@@ -126,6 +127,8 @@ async def _run(server_url: str, total: int, planted: int, seed: int) -> dict[str
             hits1 += ids[:1] == [original]
             hits5 += original in ids
             leaks += sum(i.startswith("X") for i in ids)
+        baseline_pairs = pairs[:BASELINE_QUERIES]
+        for original, reworded in baseline_pairs:
             started = time.perf_counter()
             base = [r["exception_id"] for r in await pool.fetch(_BASELINE, TENANT, reworded)]
             base_times.append((time.perf_counter() - started) * 1000)
@@ -135,7 +138,7 @@ async def _run(server_url: str, total: int, planted: int, seed: int) -> dict[str
             "recall_at_1": hits1 / n, "recall_at_5": hits5 / n, "cross_tenant_results": leaks,
             "query_ms_p50": statistics.median(times), "query_ms_p95": _percentile(times, 0.95),
             "query_ms_p99": _percentile(times, 0.99),
-            "baseline_recall_at_5": base_hits / n,
+            "baseline_recall_at_5": base_hits / len(baseline_pairs),
             "baseline_query_ms_p95": _percentile(base_times, 0.95),
         })
     without, with_triggers = await _sink_cost(server_url, events)
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'similar cases':<34}recall@1 {r['recall_at_1']:.3f}  recall@5 {r['recall_at_5']:.3f}  "
           f"p50 {r['query_ms_p50']:.1f} ms  p95 {r['query_ms_p95']:.1f} ms  "
           f"p99 {r['query_ms_p99']:.1f} ms")
-    print(f"{'baseline (ts_rank, all terms)':<34}recall@5 {r['baseline_recall_at_5']:.3f}  "
+    print(f"{'baseline (ts_rank, all terms, 50)':<34}recall@5 {r['baseline_recall_at_5']:.3f}  "
           f"p95 {r['baseline_query_ms_p95']:.1f} ms")
     print(f"{'sink, search queue off / on':<34}{r['sink_seconds_without_search']:.1f} s / "
           f"{r['sink_seconds_with_search']:.1f} s")

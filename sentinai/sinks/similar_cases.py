@@ -8,10 +8,11 @@ Lexical, in PostgreSQL, in one statement per search, every step filtered by tena
    an IDF weight ``ln((N + 1) / (df + 0.5))``;
 3. candidates are the documents that share at least one of the *rarer* terms: rarest first, for
    as long as their frequencies add up to no more than ``CANDIDATE_BUDGET`` (terms shared by more
-   than a quarter of the tenant's documents never select candidates). The GIN index answers this
-   as a union of short posting lists;
-4. a candidate's score is the IDF-weighted share of the query's terms it contains (0..1), and the
-   rarest shared terms are returned as the reason it matched.
+   than a quarter of a large tenant's documents never select candidates). The GIN index answers
+   each term with a short posting list;
+4. the candidates sharing the most rare-term weight (``SHORTLIST``) are scored on all the query's
+   terms: a candidate's score is the IDF-weighted share of the query's terms it contains (0..1),
+   and the rarest shared terms are returned as the reason it matched.
 
 With ``pg_trgm`` installed, a free-text search also finds documents by trigram word similarity
 (typos, partial identifiers) through the trigram index.
@@ -33,7 +34,11 @@ document frequencies), which bounds the query time whatever the tenant's size.""
 
 COMMON_SHARE = 0.25
 """Terms in more than this share of the tenant's documents weigh in the score but select no
-candidates."""
+candidates..."""
+
+SMALL_TENANT = 100
+"""...unless they are in no more than this many documents: in a small tenant every term may select
+(the budget still bounds the work)."""
 
 SHORTLIST = 20
 """Candidates ranked by their rare terms alone; only these are scored on all the query's terms."""
@@ -51,7 +56,7 @@ WITH n AS (
 ), w AS (
     SELECT q.lexeme, ln((n.docs + 1.0) / (q.df + 0.5)) AS idf,
            ('''' || replace(replace(q.lexeme, '\', '\\'), '''', '''''') || '''')::tsquery AS term,
-           q.df <= n.docs * $5::float8
+           q.df <= greatest(n.docs * $5::float8, $9)
            AND sum(q.df) OVER (ORDER BY q.df, q.lexeme) <= $6 AS selects
       FROM q, n
 ), postings AS (
@@ -149,7 +154,7 @@ async def _query_vector(pool: Reader, tenant_id: str, exception_id: str) -> tupl
 
 async def _scored(pool: Reader, tenant_id: str, tsv: str, exclude: str, limit: int) -> list[asyncpg.Record]:
     return await pool.fetch(_SCORED, tenant_id, tsv, exclude, limit, COMMON_SHARE,
-                            CANDIDATE_BUDGET, MAX_REASONS, max(SHORTLIST, limit))
+                            CANDIDATE_BUDGET, MAX_REASONS, max(SHORTLIST, limit), SMALL_TENANT)
 
 
 async def outcomes(pool: Reader, tenant_id: str, exception_ids: list[str]) -> dict[str, dict[str, Any]]:
