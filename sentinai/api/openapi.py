@@ -124,7 +124,9 @@ SCHEMAS: dict[str, Any] = {
     "ExceptionDetail": {"allOf": [_ref("ExceptionSummary"), {"type": "object", "properties": {
         "raw_payload": {}, "normalized_context": {},
         "timeline": {"type": "array", "items": _ref("Event")},
-        "decisions": {"type": "array", "items": _ref("Decision")}}}]},
+        "decisions": {"type": "array", "items": _ref("Decision")},
+        "closest_resolved_case": {"description": "the most similar resolved case of the tenant, "
+                                                 "when its score is at least 0.5 (else null)"}}}]},
     "Playbook": {"type": "object", "properties": {
         "tenant_id": {"type": "string"}, "exception_id": {"type": "string"}, "status": {"type": "string"},
         "playbook_id": {"type": ["string", "null"]}, "current_step": {"type": ["integer", "null"]},

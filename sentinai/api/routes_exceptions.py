@@ -15,6 +15,7 @@ from sentinai.api.errors import ApiError, check_fields, read_json
 from sentinai.api.responses import int_between, ok, parse_query, timestamp, word_list
 from sentinai.api.state import POOL, PRODUCER, SETTINGS
 from sentinai.sinks import views
+from sentinai.sinks.similar_cases import closest_resolved
 
 routes = web.RouteTableDef()
 MAX_BATCH = 1000
@@ -113,6 +114,8 @@ async def get_exception(request: web.Request) -> web.Response:
     events = await views.timeline(request.app[POOL], tenant, record["exception_id"])
     record["timeline"] = events
     record["decisions"] = views.decisions_of(events)
+    closest = await closest_resolved(request.app[POOL], tenant, record["exception_id"])
+    record["closest_resolved_case"] = None if closest is None else closest.as_json()
     return ok(record)
 
 

@@ -215,3 +215,16 @@ async def similar_to_text(pool: Reader, tenant_id: str, text: str, *,
             if r["exception_id"] not in seen:
                 cases.append(SimilarCase(r["exception_id"], float(r["score"]) * 0.5, []))
     return await _with_outcomes(pool, tenant_id, cases[:limit], None)
+
+
+CLOSEST_RESOLVED_MIN_SCORE = 0.5
+"""A resolved case is named on an exception's view only from this score on (half of the query's
+term weight shared): below it, "closest" would mostly mean "same kind"."""
+
+
+async def closest_resolved(pool: Reader, tenant_id: str, exception_id: str, *,
+                           among: int = 10) -> SimilarCase | None:
+    """The most similar resolved exception of the tenant, if it passes the threshold."""
+    cases = await similar_to_exception(pool, tenant_id, exception_id, limit=among) or []
+    return next((c for c in cases if c.outcome["resolved"]
+                 and c.score >= CLOSEST_RESOLVED_MIN_SCORE), None)

@@ -130,6 +130,16 @@ async def test_similar_cases_return_the_planted_near_duplicate_first(env: Web) -
     assert top["score"] > body["items"][1]["score"]
 
 
+async def test_the_exception_view_names_its_closest_resolved_case(env: Web) -> None:
+    status, body = await env.get(f"/api/v1/tenants/{A}/exceptions/A-NEW", key="a-viewer")
+    assert status == 200, body
+    closest = body["closest_resolved_case"]
+    assert closest["exception_id"] == "A-ORIG" and closest["score"] >= 0.5
+    assert closest["outcome"]["playbook_id"] == "trading-settlement-fail-ssi"
+    status, body = await env.get(f"/api/v1/tenants/{B}/exceptions/B-SECRET", key="b-viewer")
+    assert status == 200 and body["closest_resolved_case"]["exception_id"] == "B-COPY"  # not A-ORIG
+
+
 async def test_similar_cases_of_another_tenants_exception_are_not_found(env: Web) -> None:
     foreign = await env.get(f"/api/v1/tenants/{A}/exceptions/B-SECRET/similar", key="a-viewer")
     unknown = await env.get(f"/api/v1/tenants/{A}/exceptions/NO-SUCH/similar", key="a-viewer")
