@@ -124,6 +124,7 @@ class SimilarCase:
     shared_terms: list[str]
     same_type: bool = False
     outcome: dict[str, Any] = field(default_factory=dict)
+    by_trigrams: bool = False
 
     def as_json(self) -> dict[str, Any]:
         reasons = []
@@ -131,6 +132,8 @@ class SimilarCase:
             reasons.append("same exception type")
         if self.shared_terms:
             reasons.append("shares the rare terms " + ", ".join(self.shared_terms))
+        if self.by_trigrams:
+            reasons.append("similar wording (trigram word similarity)")
         return {"exception_id": self.exception_id, "score": round(self.score, 4),
                 "why": reasons, "shared_terms": self.shared_terms, "outcome": self.outcome}
 
@@ -213,7 +216,9 @@ async def similar_to_text(pool: Reader, tenant_id: str, text: str, *,
         seen = {c.exception_id for c in cases}
         for r in await pool.fetch(_TRIGRAM, tenant_id, text, limit):
             if r["exception_id"] not in seen:
-                cases.append(SimilarCase(r["exception_id"], float(r["score"]) * 0.5, []))
+                # after every lexical match: a fuzzy one is weaker evidence
+                cases.append(SimilarCase(r["exception_id"], float(r["score"]) * 0.5, [],
+                                         by_trigrams=True))
     return await _with_outcomes(pool, tenant_id, cases[:limit], None)
 
 

@@ -271,5 +271,7 @@ async def test_bad_questions_are_clear_4xx(env: Web) -> None:
     status, body = await env.send("POST", f"/api/v1/tenants/{A}/copilot", key="a-viewer",
                                   json={"question": "hi", "act": "approve"})
     assert (status, body["error"]) == (400, "unknown_field")
+    status, body = await ask(env, A, "a-viewer", question="why\u0000not", exception_id="A-NEW")
+    assert (status, body["error"], body["path"]) == (422, "invalid_field", "body.question")
     status, _ = await env.send("POST", f"/api/v1/tenants/{A}/copilot", key=None, json={"question": "hi"})
     assert status == 401
