@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ run: $(STAMP_RUN)
 test: $(STAMP_TEST)
 	$(BIN)/ruff check sentinai tests migrations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The console's screenshots in docs/console/, taken by its browser test against the real stack.
+screenshots: $(STAMP_TEST)
+	SENTINAI_CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest tests/integration/test_console_live.py -q -p no:cacheprovider
 
 lint: $(STAMP_TEST)
 	$(BIN)/ruff check sentinai tests migrations

@@ -15,23 +15,29 @@ from typing import Any
 
 import asyncpg
 import faust
+from prometheus_client import REGISTRY
 
-from sentinai.agents.acking import events_acked_when_handled
-from sentinai.agents.act import Act, ActTopics
-from sentinai.agents.backpressure import SinkGate, pause_fetching, resume_fetching
+from sentinai.agents.act import Act
+from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter, run_dead_letters
+from sentinai.agents.effects import Effects
 from sentinai.agents.intake import Intake, IntakeTopics, not_before
 from sentinai.agents.llm import LLMStage
-from sentinai.agents.metrics import EVENTS_PROCESSED, EXCEPTION_STATES
+from sentinai.agents.metrics import EXCEPTION_STATES, PROCESSED_SAMPLE
 from sentinai.agents.notifications import Notifications
-from sentinai.agents.pack_cache import PackCache
-from sentinai.agents.retention import apply_tenant_retention
-from sentinai.agents.sink_feed import SinkFeed
-from sentinai.agents.timers import TimerScan
+from sentinai.agents.outbox import Outbox
+from sentinai.agents.outcomes import Outcomes
+from sentinai.agents.quota import IntakeQuota
 from sentinai.agents.tools import Tools, ToolsTopics
-from sentinai.agents.watchdog import Watchdog, pipeline_work
+from sentinai.caches.packs import PackCache
+from sentinai.framework.acking import events_acked_when_handled
+from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
+from sentinai.jobs.retention import apply_tenant_retention
+from sentinai.jobs.timers import TimerScan
+from sentinai.jobs.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings, bootstrap_servers
+from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.search_index import index_queued
 from sentinai.sinks.search_terms import refresh_all
@@ -40,10 +46,13 @@ from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.topics import TopicNames
 from sentinai.tools.invoker import ToolInvoker
+from sentinai.tools.network import NetworkPolicy
+from sentinai.tools.secrets import SecretStore
 
 log = logging.getLogger(__name__)
 
-SINK_HIGH_WATER = 20_000
+SINK_HIGH_WATER = 5_000
+"""Transitions published but not yet stored (some seven events each) above which intake pauses."""
 
 
 @dataclass
@@ -61,7 +70,7 @@ class Resources:
             if self.pool is None:
                 self._pool_cm = open_pool(self.settings.require_database(), min_size=1, max_size=8)
                 self.pool = await self._pool_cm.__aenter__()
-                self.packs = PackCache(self.pool)
+                self.packs = PackCache(self.pool, self.settings.pack_limits())
                 while True:
                     try:
                         await self.packs.refresh()
@@ -91,7 +100,7 @@ def create_app(settings: Settings) -> faust.App:
         broker_rebalance_timeout=5,
         # Off: it compares what the tables already read with the partition end from ListOffsets,
         # which the embedded broker under-reports (docs/design.md); tables recover to the true end
-        # (install_recovery_to_fetched_end), so a worker taking a partition back crashed on it.
+        # (sentinai.framework.recovery_end), so a worker taking a partition back crashed on it.
         # It guards RocksDB files against deleted topics; the tables here live in memory.
         recovery_consistency_check=False,
         broker_session_timeout=10,
@@ -101,7 +110,7 @@ def create_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir / "worker"),
         producer_acks=-1,
         # A batch not delivered within this time fails, and the commit guard then stops the worker
-        # before it commits past the lost output (sentinai.agents.faust_fixes.install_commit_guard).
+        # before it commits past the lost output (sentinai.framework.commit_guard).
         producer_request_timeout=settings.producer_request_timeout_seconds,
         logging_config=None,
         loghandlers=[],
@@ -115,8 +124,7 @@ def create_app(settings: Settings) -> faust.App:
         """What the agents send to: the same topic, without faust's per-message send machinery."""
         return DirectTopic(app, name)
 
-    topics = IntakeTopics(events=outbound(names.events), decisions=outbound(names.decisions), dlq=outbound(names.dlq),
-                          deferred=outbound(names.deferred),
+    topics = IntakeTopics(dlq=outbound(names.dlq), deferred=outbound(names.deferred),
                           llm=outbound(names.llm) if settings.llm_base_url else None)
     exceptions_table = app.Table("exception-state", default=None, partitions=settings.topic_partitions)
     tenants_table = app.Table("tenant-state", default=None, partitions=settings.topic_partitions)
@@ -130,10 +138,13 @@ def create_app(settings: Settings) -> faust.App:
     gate = SinkGate(high_water=SINK_HIGH_WATER,
                     pause=lambda: pause_fetching(app.consumer, intake_partitions()),
                     resume=lambda: resume_fetching(app.consumer, intake_partitions()))
-    act = Act(topics=ActTopics(events=topics.events, decisions=topics.decisions,
-                               tool_requests=outbound(names.tool_requests)),
-              exceptions_table=exceptions_table, tool_calls_table=tool_calls_table, gate=gate,
-              dedup_window_seconds=settings.dedup_window_seconds)
+    outbox = Outbox(events=outbound(names.events), decisions=outbound(names.decisions), gate=gate)
+    effects = Effects(outbound(names.tool_requests))
+    outcomes = Outcomes(outbox=outbox, effects=effects, exceptions_table=exceptions_table,
+                        tenants_table=tenants_table, gate=gate)
+    quota = IntakeQuota(tenants_table)
+    act = Act(outbox=outbox, effects=effects, exceptions_table=exceptions_table,
+              tool_calls_table=tool_calls_table, dedup_window_seconds=settings.dedup_window_seconds)
     intake_holder: dict[str, Intake] = {}
 
     async def intake() -> Intake:
@@ -141,8 +152,8 @@ def create_app(settings: Settings) -> faust.App:
             await resources.ready()
             assert resources.packs is not None
             intake_holder["intake"] = Intake(settings=settings, topics=topics, packs=resources.packs,
-                                             exceptions_table=exceptions_table, tenants_table=tenants_table,
-                                             gate=gate, act=act)
+                                             exceptions_table=exceptions_table, quota=quota, outcomes=outcomes,
+                                             outbox=outbox)
         return intake_holder["intake"]
 
     @app.agent(topic(names.exceptions), name="intake", concurrency=1)
@@ -184,8 +195,10 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.on_partitions_assigned.connect
     async def follow_intake_partitions(app: faust.App, assigned: set[Any], **kwargs: Any) -> None:
-        """The sink stores the events partitions with the numbers of this worker's intake partitions."""
+        """The sink stores the events partitions with the numbers of this worker's intake partitions;
+        the intake quota's buckets in memory give way to the table, which the new owner wrote."""
         sink_feed.follow(tp.partition for tp in assigned if tp.topic == names.exceptions)
+        quota.forget()
 
     @app.task
     async def start_sink_feed() -> None:
@@ -218,12 +231,14 @@ def create_app(settings: Settings) -> faust.App:
         """Governed outbound HTTP: tool calls and webhook notifications, through one client."""
         await resources.ready()
         assert resources.packs is not None
-        async with ToolInvoker() as invoker:
-            tools_topics = ToolsTopics(events=topics.events, results=outbound(names.tool_results))
-            notifications = Notifications(topics=tools_topics, delivered_table=tool_calls_table,
-                                          packs=resources.packs, invoker=invoker, gate=gate)
-            tools = Tools(topics=tools_topics, calls_table=tool_calls_table, tenants_table=tenants_table,
-                          packs=resources.packs, invoker=invoker, gate=gate, notifications=notifications)
+        async with ToolInvoker(secrets=SecretStore.from_settings(settings),
+                               network=NetworkPolicy.from_settings(settings)) as invoker:
+            results = outbound(names.tool_results)
+            notifications = Notifications(outbox=outbox, results=results, delivered_table=tool_calls_table,
+                                          packs=resources.packs, invoker=invoker)
+            tools = Tools(topics=ToolsTopics(outbox=outbox, results=results), calls_table=tool_calls_table,
+                          tenants_table=tenants_table, packs=resources.packs, invoker=invoker,
+                          notifications=notifications)
             async for event in events_acked_when_handled(stream):
                 try:
                     await tools.handle(event)
@@ -238,10 +253,13 @@ def create_app(settings: Settings) -> faust.App:
         @app.agent(topic(names.llm), name="llm", concurrency=1)
         async def llm_agent(stream: faust.StreamT) -> Any:
             """LLM-assisted decisions, in small concurrent batches acknowledged after publishing."""
-            handler = await intake()
+            await resources.ready()
+            assert resources.packs is not None
             async with LLMClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
                                  default_model=settings.llm_model, timeout=settings.llm_timeout_seconds) as client:
-                async for count in LLMStage(intake=handler, client=client).run(stream):
+                stage = LLMStage(packs=resources.packs, tenants_table=tenants_table, dlq=topics.dlq,
+                                 outcomes=outcomes, client=client)
+                async for count in stage.run(stream):
                     yield count
 
     def owned_partitions() -> set[int]:
@@ -306,16 +324,18 @@ def create_app(settings: Settings) -> faust.App:
             log.exception("search term count round failed")
 
     progress = {"last": ""}
+
+    def processed(outcome: str) -> int:
+        return int(REGISTRY.get_sample_value(PROCESSED_SAMPLE, {"outcome": outcome}) or 0)
+
     watchdog = Watchdog(app, work=pipeline_work, stall_seconds=30.0)
 
     @app.timer(interval=10.0)
     async def log_progress() -> None:
         """One line per 10 s while work moves: what a stalled worker stopped doing shows in its log."""
-        line = (f"progress: decided={int(EVENTS_PROCESSED.labels('decided')._value.get())} "
-                f"duplicates={int(EVENTS_PROCESSED.labels('duplicate')._value.get())} "
-                f"deferred={int(EVENTS_PROCESSED.labels('deferred')._value.get())} "
-                f"dead_lettered={int(EVENTS_PROCESSED.labels('dead_lettered')._value.get())} "
-                f"sink_pending={gate.pending} assigned={len(app.consumer.assignment())}")
+        counts = " ".join(f"{outcome}={processed(outcome)}"
+                          for outcome in ("decided", "duplicate", "deferred", "dead_lettered"))
+        line = f"progress: {counts} sink_pending={gate.pending} assigned={len(app.consumer.assignment())}"
         if line != progress["last"]:
             log.info("%s", line)
             progress["last"] = line
@@ -327,4 +347,5 @@ def create_app(settings: Settings) -> faust.App:
         await sink_feed.stop()
         await resources.close()
 
+    app.known_tenants = lambda: frozenset(resources.packs.tenants if resources.packs else ())  # type: ignore[attr-defined]
     return app

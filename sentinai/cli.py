@@ -64,7 +64,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         url = settings.require_database()
         upgrade(url)
-        activated = import_packs(url, settings.packs_dir)
+        activated = import_packs(url, settings.packs_dir, settings=settings)
         print(f"migrated; {len(activated)} pack versions activated from {settings.packs_dir}")
         return 0
     if command == "broker":
@@ -85,7 +85,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from sentinai import cli_packs
 
         directory = args.directory or str(settings.packs_dir)
-        return cli_packs.validate(directory) if args.packs_command == "validate" else cli_packs.run_tests(directory)
+        return cli_packs.validate(directory, settings) if args.packs_command == "validate" else cli_packs.run_tests(directory)
     if command == "decide":
         from sentinai import cli_packs
 

@@ -23,15 +23,23 @@ from sentinai.core.packs import (
     load_pack_dir,
 )
 from sentinai.core.packs.common import Expected
+from sentinai.settings import Settings
+from sentinai.streams import records
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
-def _load(directory: str) -> PackSet | None:
+def _load(directory: str, settings: Settings | None = None) -> PackSet | None:
+    """The packs of a folder; with `settings`, within the deployment's grants and limits."""
     try:
-        return load_pack_dir(directory)
+        if settings is None:
+            return load_pack_dir(directory)
+        from sentinai.tools.secrets import SecretStore
+
+        return load_pack_dir(directory, granted_secrets=SecretStore.from_settings(settings).granted,
+                             limits=settings.pack_limits())
     except PackValidationError as error:
         for issue in error.issues:
             print(issue, file=sys.stderr)
@@ -40,9 +48,9 @@ def _load(directory: str) -> PackSet | None:
         return None
 
 
-def validate(directory: str) -> int:
+def validate(directory: str, settings: Settings | None = None) -> int:
     """Exit 0 with a summary, or print every error and exit 1."""
-    pack_set = _load(directory)
+    pack_set = _load(directory, settings)
     if pack_set is None:
         return EXIT_FAILED
     types = sum(len(d.exception_types) for d in pack_set.domains.values())
@@ -128,7 +136,8 @@ def _bad_input(message: str) -> int:
 
 
 def decide(tenant: str, source: str, packs_dir: str) -> int:
-    """Print the decision of every stage for one exception as one JSON document."""
+    """Print the decision record the stream would publish for one exception (its stages, and
+    the state after the playbook steps that run at once) as one JSON document."""
     try:
         data = _read_source(source)
     except OSError as error:
@@ -155,5 +164,6 @@ def decide(tenant: str, source: str, packs_dir: str) -> int:
     except RejectedInput as error:
         return _bad_input(f"input rejected: {error}")
     outcome = decide_exception(exception, packs, now=now)
-    print(json.dumps(outcome.model_dump(mode="json"), indent=2))
+    record = records.first_record(exception, outcome, records.decided(exception, outcome, packs, now=now), now=now)
+    print(json.dumps(record.as_json(), indent=2))
     return EXIT_OK

@@ -78,7 +78,7 @@ def run_dev(settings: Settings, *, demo: bool = False) -> int:
                 print(f"database    {database_url} (embedded PostgreSQL)", flush=True)
             settings = settings.model_copy(update={"kafka_broker": broker_url, "database_url": database_url})
             upgrade(database_url)
-            activated = import_packs(database_url, settings.packs_dir, created_by="dev")
+            activated = import_packs(database_url, settings.packs_dir, created_by="dev", settings=settings)
             print(f"packs       {len(activated)} pack versions activated from {settings.packs_dir}", flush=True)
             asyncio.run(ensure_topics(settings))
             key = asyncio.run(_dev_key(database_url, data_dir / "dev-api-key"))
@@ -93,6 +93,7 @@ def run_dev(settings: Settings, *, demo: bool = False) -> int:
             print(f"web view    {url}/  (health: {url}/health, metrics: {url}/metrics)", flush=True)
             print(f"worker      metrics: http://{settings.web_host}:{metrics_port}/metrics", flush=True)
             print(f"API key     {key}  (admin, every tenant; also in {data_dir / 'dev-api-key'})", flush=True)
+            print(f"console     {url}/?key={key}", flush=True)
             print("Ctrl-C stops everything.", flush=True)
             while all(child.poll() is None for child in children):
                 time.sleep(0.5)

@@ -8,6 +8,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from sentinai.settings import Settings
+
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -31,13 +33,24 @@ def _in_thread(fn, *args: object) -> None:  # type: ignore[no-untyped-def]
         pool.submit(fn, *args).result()
 
 
-def import_packs(database_url: str, packs_dir: Path, *, created_by: str = "migrate") -> list[dict]:
-    """Activate the packs found in ``packs_dir`` whose content differs from the active versions."""
+def import_packs(database_url: str, packs_dir: Path, *, created_by: str = "migrate",
+                 settings: Settings | None = None) -> list[dict]:
+    """Activate the packs found in ``packs_dir`` whose content differs from the active versions.
+
+    With ``settings``, the packs are checked against the deployment's secret grants and size
+    limits, as an upload through the API is.
+    """
     from sentinai.core.packs import load_pack_dir
     from sentinai.sinks.pack_store import store_packs
     from sentinai.sinks.pool import open_pool
 
-    pack_set = load_pack_dir(packs_dir)
+    if settings is None:
+        pack_set = load_pack_dir(packs_dir)
+    else:
+        from sentinai.tools.secrets import SecretStore
+
+        pack_set = load_pack_dir(packs_dir, granted_secrets=SecretStore.from_settings(settings).granted,
+                                 limits=settings.pack_limits())
     domains = [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in pack_set.domains.values()]
     tenants = [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in pack_set.tenants.values()]
 

@@ -7,11 +7,16 @@ anything (no traceback).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from sentinai.core.packs.limits import PackLimits
 
 _HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
 
@@ -48,6 +53,15 @@ def asyncpg_dsn(database_url: str) -> str:
 def sqlalchemy_url(database_url: str) -> str:
     """``postgresql://`` → ``postgresql+asyncpg://`` (SQLAlchemy's async dialect)."""
     return re.sub(r"^postgres(ql)?://", "postgresql+asyncpg://", database_url)
+
+
+def _environment_value(value: object) -> str:
+    """A setting as the environment spells it: JSON for mappings, comma lists for sequences."""
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, tuple | list):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 class Settings(BaseSettings):
@@ -88,6 +102,15 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The deployment's grants and limits for tenant packs (docs/security.md)
+    secrets_dir: Path | None = None  # <dir>/<tenant>/<secret name>: a file per granted secret
+    tenant_secrets: Annotated[dict[str, dict[str, str]], NoDecode] = Field(default_factory=dict)  # tenant -> {secret name: env var}
+    tools_allow_private: bool = False  # tool calls and webhooks may reach loopback/private addresses
+    tools_allow_http: bool = False  # ... and plain http:// endpoints
+    tools_allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()  # scheme://host[:port] (host may be *.suffix); empty: any
+    max_pack_bytes: int = Field(default=1_048_576, ge=1024)  # one pack document, as canonical JSON
+    max_pack_conditions: int = Field(default=2_000, ge=1)  # conditions in one domain + tenant pair
+    metrics_token: str | None = None  # when set, GET /metrics needs `Authorization: Bearer <token>`
 
     @field_validator("kafka_broker")
     @classmethod
@@ -103,6 +126,39 @@ class Settings(BaseSettings):
             raise ValueError("expected a postgresql:// or postgresql+asyncpg:// URL")
         return value
 
+    @field_validator("tools_allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, value: object) -> object:
+        """A comma list in the environment; each entry is checked by :class:`NetworkPolicy`."""
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        from sentinai.tools.network import parse_origin
+
+        for entry in value if isinstance(value, tuple | list) else ():
+            parse_origin(str(entry))
+        return value
+
+    @field_validator("tenant_secrets", mode="before")
+    @classmethod
+    def _tenant_secrets_json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError('expected JSON like {"<tenant>": {"<secret name>": "<ENV_VAR>"}}') from None
+
+    @field_validator("tenant_secrets")
+    @classmethod
+    def _tenant_secrets(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from sentinai.core.packs.common import SECRET_NAME
+
+        for tenant, grants in value.items():
+            for name in grants:
+                if not SECRET_NAME.match(name):
+                    raise ValueError(f"secret name {name!r} of tenant {tenant!r} is not a valid name")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _log_level(cls, value: str) -> str:
@@ -113,8 +169,13 @@ class Settings(BaseSettings):
 
     def as_environment(self) -> dict[str, str]:
         """These settings as ``SENTINAI_*`` variables, for a child process (unset values left out)."""
-        return {f"SENTINAI_{name.upper()}": str(value) for name, value in self.model_dump().items()
-                if value is not None}
+        return {f"SENTINAI_{name.upper()}": _environment_value(value)
+                for name, value in self.model_dump().items() if value is not None}
+
+    def pack_limits(self) -> PackLimits:
+        from sentinai.core.packs.limits import PackLimits
+
+        return PackLimits(max_document_bytes=self.max_pack_bytes, max_conditions=self.max_pack_conditions)
 
     def require_broker(self) -> str:
         if not self.kafka_broker:

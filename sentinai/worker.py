@@ -8,19 +8,12 @@ import logging
 import faust
 import prometheus_client
 
-from sentinai.agents.faust_fixes import (
-    install_commit_guard,
-    install_commit_only_what_was_handled,
-    install_direct_producer_lookup,
-    install_fetch_max_wait,
-    install_keep_queued_messages_on_resume,
-    install_recovery_to_fetched_end,
-    install_reliable_producer_flush,
-)
+from sentinai import framework
 from sentinai.app import create_app
 from sentinai.garbage_collection import tune_for_worker
 from sentinai.settings import Settings
 from sentinai.streams.topics import ensure_topics
+from sentinai.tenant_metrics import filtered_registry
 
 
 def run_worker(settings: Settings) -> None:
@@ -28,17 +21,13 @@ def run_worker(settings: Settings) -> None:
     settings.require_database()
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     asyncio.run(ensure_topics(settings))
-    install_reliable_producer_flush()  # table changes must reach the changelog before commits
-    install_keep_queued_messages_on_resume()  # recovery must not drop fetched input
-    install_commit_only_what_was_handled()  # no offset committed over an unhandled message
-    install_commit_guard()  # no offset committed over an output that was never delivered
-    install_direct_producer_lookup()  # a send must not cost three event-loop turns
-    install_recovery_to_fetched_end()  # tables recover the whole changelog, not up to a short end
-    install_fetch_max_wait(settings.fetch_max_wait_ms)  # new input must not wait behind an idle long-poll
+    framework.install_all(fetch_max_wait_ms=settings.fetch_max_wait_ms)  # faust's corrections, before the app
     app = create_app(settings)
     if settings.worker_metrics_port:
-        # the worker's own Prometheus endpoint (agents, tables, sink); the web view serves its own
-        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host)
+        # the worker's own Prometheus endpoint (agents, tables, sink), on its own port; the web view
+        # serves its own. Tenant labels only for the tenants of the worker's active packs.
+        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host,
+                                            registry=filtered_registry(app.known_tenants))
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # group membership and assignments are what an operator needs to see after a rebalance
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)

@@ -20,12 +20,23 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from sentinai import framework
 from sentinai.embedded.process import free_port
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers, normalize_broker_url
 
 pytest_plugins = ["tests.support.pipeline", "tests.support.browser"]
 
 _TEMPLATE = "sentinai_test_template"
+
+
+@pytest.fixture(autouse=True)
+def no_faust_correction_left_installed() -> Iterator[None]:
+    """Every test starts with faust as released: one that installs a correction must remove it."""
+    assert framework.installed() == [], "a correction was installed outside a test"
+    yield
+    left = framework.installed()
+    framework.uninstall_all()
+    assert left == [], f"the test left these corrections installed: {left}"
 
 
 @pytest.fixture(scope="session")
@@ -160,6 +171,9 @@ def make_settings(broker_url: str, topic_prefix: str, tmp_path: Path) -> Callabl
             "topic_partitions": 4,
             "data_dir": tmp_path / "data",
             "web_port": free_port(),
+            # the tests' tool and webhook servers listen on 127.0.0.1, over plain http
+            "tools_allow_private": True,
+            "tools_allow_http": True,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ build ships only plpgsql and pgvector): then a trigram index on the document ser
 search. Everything else works without it.
 
 Revision ID: 0002_i20
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-06
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 revision = "0002_i20"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

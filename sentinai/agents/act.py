@@ -1,144 +1,119 @@
-"""Acting on decisions: the playbook run of each exception, driven by its inputs.
+"""Acting on decisions: the playbook run of each exception, driven by its commands.
 
-Inputs are commands on co-partitioned topics (approvals and step completions from the web view,
-tool and notification results from the tools agent, approval expiries, SLA ticks, and states and
-tool-call outcomes to forget from the timer); each is
-applied to the run (or the SLA clock) kept in the exception's state by the pure functions of
-``sentinai.core.execution`` (``sentinai.core.sla``), and the effects are carried out *before* the
-new state is stored: after a crash the same input is applied again and publishes the same
-deterministic ids, instead of a stored state with effects that never happened.
+Commands arrive on co-partitioned topics: approvals and step completions from the web view, tool
+and notification results from the tools agent, approval expiries, SLA ticks, and states and
+tool-call outcomes to forget from the timer. Each one reads as the flow: decode → the core's pure
+function over the run (``sentinai.core.execution``) or the SLA clock (``sentinai.core.sla``) →
+one transition and at most one decision record → one state write. The transition is published
+*before* the new state is stored: after a crash the same command is applied again and publishes
+the same deterministic ids, instead of a stored state whose events never happened.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from faust.types import EventT
 
-from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.metrics import DECISIONS, EXCEPTION_STATES_FORGOTTEN, NOTIFICATIONS
-from sentinai.core import execution
-from sentinai.core.execution import (
-    NETWORK_CHANNELS,
-    EmitEvent,
-    Notify,
-    PlaybookRun,
-    RejectCommand,
-    RequestNotify,
-    RequestTool,
-)
+from sentinai.agents.effects import Effects
+from sentinai.agents.metrics import EXCEPTION_STATES_FORGOTTEN
+from sentinai.agents.outbox import Draft, Outbox
+from sentinai.core import execution, rows
+from sentinai.core.actor import Actor
+from sentinai.core.effects import Effect
 from sentinai.core.models import Status
+from sentinai.core.run import PlaybookRun
 from sentinai.core.sla import emitted_phase, on_sla_tick
-from sentinai.streams import codec
-from sentinai.streams.direct_topic import DirectTopic
-from sentinai.streams.envelope import Actor, DecisionRecord, EventEnvelope, event_id_for
+from sentinai.streams import codec, records
 from sentinai.tables import tool_calls
 from sentinai.tables.exception_state import settled, sla_clock, state_key, with_run, with_sla_clock
 
-log = logging.getLogger(__name__)
-notifications = logging.getLogger("sentinai.notifications")
-
-# Events that change what a consumer of the decision stream may act on: each becomes a record.
-_LATER_DECISIONS = {
-    "ApprovalGranted": "approval", "ApprovalRejected": "approval", "ApprovalExpired": "approval",
-    "PlaybookStepCompleted": "playbook_step", "PlaybookStepWaiting": "playbook_step",
-    "PlaybookStepFailed": "playbook_step", "ExceptionEscalated": "escalation",
-    "ExceptionResolved": "resolution", "PlaybookRecalculated": "playbook_recalculated",
-}
+Command = dict[str, Any]
+RunInput = Callable[[PlaybookRun, Command, datetime], tuple[PlaybookRun, list[Effect]]]
 
 
 class CommandRejected(ValueError):
     """A command that cannot apply (unknown exception, no playbook, out of order): dead-lettered."""
 
 
-@dataclass
-class ActTopics:
-    events: DirectTopic
-    decisions: DirectTopic
-    tool_requests: DirectTopic
+def _approval(granted: bool) -> RunInput:
+    return lambda run, c, now: execution.on_approval(run, granted=granted, by=str(c.get("by") or ""),
+                                                     comment=c.get("comment"), now=now)
 
 
-def later_decision(run: PlaybookRun, effect: EmitEvent, *, now: datetime) -> DecisionRecord | None:
-    stage = _LATER_DECISIONS.get(effect.event_type)
-    if stage is None:
-        return None
-    payload = effect.payload
-    return DecisionRecord(
-        event_id=event_id_for(run.tenant_id, run.exception_id, "decision", f"{effect.event_type}:{effect.step}"),
-        tenant_id=run.tenant_id, exception_id=run.exception_id, stage=stage, decision=effect.event_type,
-        confidence=1.0, evidence=[str(payload.get("reason") or payload.get("name") or effect.event_type)],
-        next_step=run.waiting_for or ("done" if run.completed else "continue"),
-        exception_type=run.exception_type, severity=run.severity.value,
-        status=payload.get("exception", {}).get("status", run.status.value), actionability=None,
-        approval_required=run.approval == "PENDING", playbook_id=run.playbook_id, source="rules", decided_at=now)
+RUN_INPUTS: dict[str, RunInput] = {
+    "approve": _approval(True),
+    "reject": _approval(False),
+    "complete_step": lambda run, c, now: execution.on_step_completed(
+        run, step=int(c["step"]), by=Actor(type="user", id=str(c.get("by") or "")), now=now),
+    "tool_result": lambda run, c, now: execution.on_tool_result(
+        run, step=int(c["step"]), succeeded=bool(c["succeeded"]), detail=dict(c.get("detail") or {}),
+        idempotency_key=str(c["idempotency_key"]), now=now),
+    "notification_result": lambda run, c, now: execution.on_notification_result(
+        run, step=int(c["step"]), succeeded=bool(c["succeeded"]), detail=dict(c.get("detail") or {}),
+        idempotency_key=str(c["idempotency_key"]), now=now),
+    "expire_approval": lambda run, c, now: execution.on_approval_expired(run, now=now),
+}
+"""The commands that move a playbook run, each to the core function that applies it."""
+
+
+def _view(state: dict[str, Any]) -> dict[str, Any]:
+    """The exception as its state stands, for a decision record of an input that left the row as it was."""
+    return {key: state.get(key) for key in ("exception_type", "severity", "status", "playbook_id", "current_step")}
 
 
 class Act:
-    def __init__(self, *, topics: ActTopics, exceptions_table: Any, tool_calls_table: Any, gate: SinkGate,
+    def __init__(self, *, outbox: Outbox, effects: Effects, exceptions_table: Any, tool_calls_table: Any,
                  dedup_window_seconds: float) -> None:
-        self.topics = topics
+        self.outbox = outbox
+        self.effects = effects
         self.exceptions = exceptions_table
         self.tool_calls = tool_calls_table
-        self.gate = gate
         self.dedup_window_seconds = dedup_window_seconds
 
-    def run_of(self, tenant: str, exception_id: str) -> PlaybookRun | None:
-        state = self.exceptions.get(state_key(tenant, exception_id))
+    async def handle(self, event: EventT) -> None:
+        """One command; raises CommandRejected (or a decoding error) for the caller to dead-letter."""
+        command = codec.loads(event.value)
+        if not isinstance(command, dict):
+            raise CommandRejected("a command must be a JSON object")
+        tenant, exception_id = str(command.get("tenant_id") or ""), str(command.get("exception_id") or "")
+        kind = command.get("command")
+        message = event.message
+        source = (message.topic, message.partition, message.offset)
+        if kind == "sla_tick":
+            await self._tick_sla(tenant, exception_id, source)
+        elif kind == "forget":
+            self._forget(tenant, command.get("exception_ids"))
+        elif kind == "forget_tool_calls":
+            self._forget_tool_calls(tenant, command.get("keys"))
+        elif kind in RUN_INPUTS:
+            await self._apply(RUN_INPUTS[kind], command, tenant, exception_id, source)
+        else:
+            raise CommandRejected(f"unknown command {kind!r}")
+
+    async def _apply(self, apply: RunInput, command: Command, tenant: str, exception_id: str,
+                     source: tuple[str, int, int]) -> None:
+        key = state_key(tenant, exception_id)
+        state = self.exceptions.get(key)
         if not state or not state.get("run"):
-            return None
-        return PlaybookRun.model_validate(state["run"])
+            raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r} "
+                                  "on this partition")
+        run = PlaybookRun.model_validate(state["run"])
+        now = datetime.now(UTC)
+        new, effects = apply(run, command, now)
+        events, stages = records.run_events(new, effects, tenant_id=tenant, exception_id=exception_id, now=now)
+        draft = Draft(tenant, exception_id, source, events=events, stages=stages)
+        refused = await self.effects.carry_out(effects, draft, partition=source[1])
+        if new is not run:
+            await self.outbox.publish(draft, partition=source[1], snapshot=rows.exception_snapshot(new),
+                                      now=now, approval_required=new.approval == "PENDING")
+            self.exceptions[key] = with_run(dict(state), new)
+        if refused:
+            raise CommandRejected("; ".join(refused))
 
-    async def carry_out(self, run: PlaybookRun | None, effects: list[execution.Effect], *, tenant: str,
-                        exception_id: str, partition: int, now: datetime) -> list[str]:
-        """Publish the effects in order; return the reasons of refused commands."""
-        key = tenant.encode()
-        refused = []
-        published = 0
-        for effect in effects:
-            if isinstance(effect, EmitEvent):
-                envelope = EventEnvelope.create(event_type=effect.event_type, tenant_id=tenant,
-                                                exception_id=exception_id, occurred_at=now, actor=effect.actor,
-                                                payload=effect.payload, step=effect.step)
-                await self.topics.events.send(key=key, value=codec.dumps(envelope), partition=partition)
-                published += 1
-                record = later_decision(run, effect, now=now) if run is not None else None
-                if record is not None:
-                    await self.topics.decisions.send(key=key, value=codec.dumps(record), partition=partition)
-                    DECISIONS.labels(tenant, record.stage, record.source).inc()
-            elif isinstance(effect, RequestTool):
-                request = {"tenant_id": tenant, "exception_id": exception_id, "step": effect.step,
-                           "tool_name": effect.tool_name, "arguments": effect.arguments,
-                           "idempotency_key": effect.idempotency_key}
-                await self.topics.tool_requests.send(key=key, value=codec.dumps(request), partition=partition)
-            elif isinstance(effect, Notify) and effect.channel in NETWORK_CHANNELS:
-                await self.request_notices(tenant, exception_id, partition, notices=(effect,))
-            elif isinstance(effect, Notify):
-                # channels without a connector are the log: one DEBUG line on sentinai.notifications and a count
-                NOTIFICATIONS.labels(tenant, effect.channel).inc()
-                notifications.debug("%s:%s (tenant %s): %s", effect.channel, effect.target, tenant, effect.message)
-            elif isinstance(effect, RequestNotify):
-                await self.request_notices(tenant, exception_id, partition, notices=effect.notices, step=effect.step,
-                                           attempt=effect.attempt, idempotency_key=effect.idempotency_key)
-            elif isinstance(effect, RejectCommand):
-                refused.append(effect.reason)
-        self.gate.published(published)
-        return refused
-
-    async def request_notices(self, tenant: str, exception_id: str, partition: int, *, notices: tuple[Notify, ...],
-                              step: int | None = None, attempt: int = 1, idempotency_key: str | None = None) -> None:
-        """Network notices go to the tools agent, which posts them; a step's come back as a result."""
-        request = {"kind": "notify", "tenant_id": tenant, "exception_id": exception_id, "step": step,
-                   "attempt": attempt, "idempotency_key": idempotency_key, "notices": [asdict(n) for n in notices]}
-        await self.topics.tool_requests.send(key=tenant.encode(), value=codec.dumps(request), partition=partition)
-
-    def store(self, run: PlaybookRun) -> None:
-        key = state_key(run.tenant_id, run.exception_id)
-        self.exceptions[key] = with_run(dict(self.exceptions.get(key) or {}), run)
-
-    async def tick_sla(self, tenant: str, exception_id: str, *, partition: int) -> None:
+    async def _tick_sla(self, tenant: str, exception_id: str, source: tuple[str, int, int]) -> None:
         """SLAImminent / SLAExpired when due, each once: the clock in the state says what was sent.
 
         Exceptions without a playbook have clocks too. A playbook run is told the phase the SLA
@@ -152,18 +127,23 @@ class Act:
                                   "on this partition")
         now = datetime.now(UTC)
         new_clock, effects = on_sla_tick(clock, status=Status(state["status"]), now=now)
-        run = new_run = self.run_of(tenant, exception_id)
+        run = new_run = PlaybookRun.model_validate(state["run"]) if state.get("run") else None
         phase = emitted_phase(effects)
         if run is not None and phase is not None:
             new_run, run_effects = execution.on_sla(run, phase, now=now)
             effects = [*effects, *run_effects]
-        await self.carry_out(new_run, effects, tenant=tenant, exception_id=exception_id, partition=partition,
-                             now=now)
-        if new_clock != clock or new_run is not run:
+        events, stages = records.run_events(new_run, effects, tenant_id=tenant, exception_id=exception_id, now=now)
+        draft = Draft(tenant, exception_id, source, events=events, stages=stages)
+        await self.effects.carry_out(effects, draft, partition=source[1])
+        changed = new_run is not run and new_run is not None
+        await self.outbox.publish(draft, partition=source[1], now=now, state=_view(state),
+                                  snapshot=rows.exception_snapshot(new_run) if changed else None,
+                                  approval_required=bool(new_run and new_run.approval == "PENDING"))
+        if new_clock != clock or changed:
             updated = with_sla_clock(dict(state), new_clock)
-            self.exceptions[key] = updated if new_run is run else with_run(updated, new_run)
+            self.exceptions[key] = with_run(updated, new_run) if changed else updated
 
-    def forget(self, tenant: str, exception_ids: Any) -> None:
+    def _forget(self, tenant: str, exception_ids: Any) -> None:
         """Drop the states the timer found settled, if they still are (an id may have come back)."""
         if not isinstance(exception_ids, list):
             raise CommandRejected("forget needs a list of exception_ids")
@@ -174,7 +154,7 @@ class Act:
                 del self.exceptions[key]
                 EXCEPTION_STATES_FORGOTTEN.labels(tenant).inc()
 
-    def forget_tool_calls(self, tenant: str, keys: Any) -> None:
+    def _forget_tool_calls(self, tenant: str, keys: Any) -> None:
         """Drop the tenant's tool-call outcomes the timer found older than the dedup window."""
         if not isinstance(keys, list):
             raise CommandRejected("forget_tool_calls needs a list of keys")
@@ -184,52 +164,3 @@ class Act:
             if (entry and entry.get("tenant_id") == tenant
                     and tool_calls.stale(entry, now_epoch=now_epoch, keep_seconds=self.dedup_window_seconds)):
                 del self.tool_calls[key]
-
-    async def handle(self, event: EventT) -> None:
-        """One command; raises CommandRejected (or a decoding error) for the caller to dead-letter."""
-        command = codec.loads(event.value)
-        if not isinstance(command, dict):
-            raise CommandRejected("a command must be a JSON object")
-        tenant, exception_id = str(command.get("tenant_id") or ""), str(command.get("exception_id") or "")
-        if command.get("command") == "sla_tick":
-            await self.tick_sla(tenant, exception_id, partition=event.message.partition)
-            return
-        if command.get("command") == "forget":
-            self.forget(tenant, command.get("exception_ids"))
-            return
-        if command.get("command") == "forget_tool_calls":
-            self.forget_tool_calls(tenant, command.get("keys"))
-            return
-        run = self.run_of(tenant, exception_id)
-        if run is None:
-            raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r} "
-                                  "on this partition")
-        now = datetime.now(UTC)
-        kind = command.get("command")
-        if kind in ("approve", "reject"):
-            new, effects = execution.on_approval(run, granted=kind == "approve", by=str(command.get("by") or ""),
-                                                 comment=command.get("comment"), now=now)
-        elif kind == "complete_step":
-            new, effects = execution.on_step_completed(run, step=int(command["step"]),
-                                                       by=Actor(type="user", id=str(command.get("by") or "")),
-                                                       now=now)
-        elif kind == "tool_result":
-            new, effects = execution.on_tool_result(run, step=int(command["step"]),
-                                                    succeeded=bool(command["succeeded"]),
-                                                    detail=dict(command.get("detail") or {}),
-                                                    idempotency_key=str(command["idempotency_key"]), now=now)
-        elif kind == "notification_result":
-            new, effects = execution.on_notification_result(run, step=int(command["step"]),
-                                                            succeeded=bool(command["succeeded"]),
-                                                            detail=dict(command.get("detail") or {}),
-                                                            idempotency_key=str(command["idempotency_key"]), now=now)
-        elif kind == "expire_approval":
-            new, effects = execution.on_approval_expired(run, now=now)
-        else:
-            raise CommandRejected(f"unknown command {kind!r}")
-        refused = await self.carry_out(new, effects, tenant=tenant, exception_id=exception_id,
-                                       partition=event.message.partition, now=now)
-        if new is not run:
-            self.store(new)
-        if refused:
-            raise CommandRejected("; ".join(refused))

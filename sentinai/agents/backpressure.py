@@ -9,44 +9,20 @@ Paused partitions are simply not fetched; nothing is acknowledged that was not p
 Counts are per worker process. Co-partitioning puts a tenant's events partition on the same
 worker as its input partition, so the worker that produces an event is the one that stores it.
 
-Pausing goes through :func:`pause_fetching`, not faust's ``Consumer.pause_partitions``: faust's
-drops the paused partitions' records that were fetched but not yet delivered (see there).
+The composition root pauses through :func:`sentinai.framework.fetch_pause.pause_fetching`, not
+faust's ``Consumer.pause_partitions``: faust's drops the paused partitions' records that were
+fetched but not yet delivered (see there).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Set
-from typing import Any
+from collections.abc import Callable
 
 from sentinai.agents.metrics import SINK_PENDING
 from sentinai.tables.tenant_state import backpressure_level
 
 log = logging.getLogger(__name__)
-
-
-def pause_fetching(consumer: Any, tps: Set[Any]) -> None:
-    """Stop fetching ``tps``; what was fetched already is still delivered.
-
-    faust's ``pause_partitions`` removes the partitions from its set of active partitions *in
-    place*, and that very set object is what a delivery in progress (``Consumer.getmany``, which
-    yields to the event loop between messages) filters the fetched records by. The paused
-    partitions' records not yet delivered are skipped silently while the Kafka client's position
-    has moved past them: the partition reads nothing more until a restart (read offset below the
-    position: the worker stalls with lag), and once a later fetch jumps past them faust's gap
-    handling commits over them — input never processed. Replacing the set instead lets the
-    delivery in progress finish with the set it started with; the next fetch uses the new one.
-    """
-    active = consumer._get_active_partitions()
-    consumer._paused_partitions.update(tps)
-    consumer._active_partitions = active - tps
-
-
-def resume_fetching(consumer: Any, tps: Set[Any]) -> None:
-    """Fetch ``tps`` again (the counterpart of :func:`pause_fetching`)."""
-    active = consumer._get_active_partitions()
-    consumer._paused_partitions.difference_update(tps)
-    consumer._active_partitions = active | tps
 
 
 class SinkGate:

@@ -18,9 +18,11 @@ from typing import Any
 from faust.types import EventT, StreamT
 
 from sentinai.agents.dead_letters import dead_letter
-from sentinai.agents.intake import Intake
+from sentinai.agents.outcomes import Outcomes
+from sentinai.caches.packs import PackCache
 from sentinai.core.engine import decide
 from sentinai.core.models import NormalizedException
+from sentinai.framework.current_event import set_current_event
 from sentinai.llm.budget import spend_tokens, tokens_available
 from sentinai.llm.client import LLMClient
 from sentinai.llm.events import explanation_event, proposal_event
@@ -28,6 +30,7 @@ from sentinai.llm.explanation import explain
 from sentinai.llm.reconcile import fallback_outcome
 from sentinai.llm.triage import assess
 from sentinai.streams import codec
+from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.tables import tenant_state
 
@@ -38,22 +41,26 @@ CONCURRENCY = 8
 
 
 class LLMStage:
-    def __init__(self, *, intake: Intake, client: LLMClient, concurrency: int = CONCURRENCY) -> None:
-        self.intake = intake
+    def __init__(self, *, packs: PackCache, tenants_table: Any, dlq: DirectTopic, outcomes: Outcomes,
+                 client: LLMClient, concurrency: int = CONCURRENCY) -> None:
+        self.packs = packs
+        self.tenants = tenants_table
+        self.dlq = dlq
+        self.outcomes = outcomes
         self.client = client
         self.limit = asyncio.Semaphore(concurrency)
 
     async def _assess(self, request: dict[str, Any]) -> tuple[Any, list[EventEnvelope], int] | None:
         """The model's assessment (and explanation); no table is touched here (not in stream order)."""
         exception = NormalizedException.model_validate(request["exception"])
-        packs = self.intake.packs.for_tenant(exception.tenant_id)
+        packs = self.packs.for_tenant(exception.tenant_id)
         if packs is None:
             return None
         now = datetime.now(UTC)
         rules = decide(exception, packs, now=now)
         tenant = exception.tenant_id
         per_minute = packs.tenant.quotas.llm_tokens_per_minute
-        available = tokens_available(tenant_state.bucket(self.intake.tenants.get(tenant), "llm_quota"),
+        available = tokens_available(tenant_state.bucket(self.tenants.get(tenant), "llm_quota"),
                                      per_minute=per_minute, now_epoch=now.timestamp())
         redact = packs.tenant.llm.redact_fields
         async with self.limit:
@@ -77,21 +84,21 @@ class LLMStage:
                 try:
                     requests.append((event, codec.loads(event.value)))
                 except codec.UndecodableMessage as err:
-                    await dead_letter(self.intake.topics.dlq, event.message, err, stage="llm")
+                    await dead_letter(self.dlq, event.message, err, stage="llm")
             results = await asyncio.gather(*(self._assess(r) for _, r in requests), return_exceptions=True)
             for (event, request), result in zip(requests, results, strict=True):
                 if isinstance(result, BaseException) or result is None:
                     log.error("LLM stage failed for %s: %r; deciding by the rules", event.message, result)
                     result = None
                 # table writes go to the changelog partition of the "current event": make it this one
-                stream._set_current_event(event)
+                set_current_event(stream, event)
                 try:
                     await self._publish(event, request, result)
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:  # never let it escape: faust would restart the agent past the batch
                     log.exception("publishing an LLM-assisted decision failed")
-                    await dead_letter(self.intake.topics.dlq, event.message, err, stage="llm")
+                    await dead_letter(self.dlq, event.message, err, stage="llm")
             for event in batch:
                 await stream.ack(event)
             yield len(batch)
@@ -99,7 +106,7 @@ class LLMStage:
     async def _publish(self, event: EventT, request: dict[str, Any],
                        result: tuple[Any, list[EventEnvelope], int] | None) -> None:
         exception = NormalizedException.model_validate(request["exception"])
-        packs = self.intake.packs.for_tenant(exception.tenant_id)
+        packs = self.packs.for_tenant(exception.tenant_id)
         if packs is None:
             return
         now = datetime.now(UTC)
@@ -108,11 +115,11 @@ class LLMStage:
         else:
             outcome, prelude, spent = result[0].outcome, result[1], result[2]
             tenant = exception.tenant_id
-            state = self.intake.tenants.get(tenant)
-            self.intake.tenants[tenant] = tenant_state.with_bucket(state, "llm_quota", spend_tokens(
+            state = self.tenants.get(tenant)
+            self.tenants[tenant] = tenant_state.with_bucket(state, "llm_quota", spend_tokens(
                 tenant_state.bucket(state, "llm_quota"), spent,
                 per_minute=packs.tenant.quotas.llm_tokens_per_minute, now_epoch=now.timestamp()))
         source = tuple(request["source"])
-        await self.intake.publish_outcome(exception, outcome, packs, source=source,  # type: ignore[arg-type]
-                                          partition=event.message.partition, first_seen=request["first_seen"],
-                                          now=now, quota=request.get("quota"), prelude=prelude)
+        await self.outcomes.publish(exception, outcome, packs, source=source,  # type: ignore[arg-type]
+                                    partition=event.message.partition, first_seen=request["first_seen"],
+                                    now=now, prelude=prelude)

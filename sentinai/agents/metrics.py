@@ -6,6 +6,8 @@ from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PROCESSED = Counter("sentinai_exceptions_processed_total", "Input messages handled by intake",
                            ["outcome"])
+PROCESSED_SAMPLE = "sentinai_exceptions_processed_total"
+"""The sample name of EVENTS_PROCESSED, to read it back from the registry (the progress log)."""
 DECISIONS = Counter("sentinai_decisions_total", "Decision records published", ["tenant", "stage", "source"])
 DLQ_MESSAGES = Counter("sentinai_dlq_messages_total", "Messages sent to the dead-letter topic", ["stage"])
 STAGE_LATENCY = Histogram("sentinai_stage_seconds", "Time spent per pipeline stage", ["stage"],

@@ -21,14 +21,16 @@ from typing import Any
 from pydantic import ValidationError
 from yarl import URL
 
-from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.metrics import NOTIFICATION_FAILURES, NOTIFICATIONS
-from sentinai.agents.pack_cache import PackCache
-from sentinai.agents.tools import ToolsTopics
-from sentinai.core.execution import TOOLS_AGENT, Notify
+from sentinai.agents.outbox import Draft, Outbox
+from sentinai.caches.packs import PackCache
+from sentinai.core.actor import TOOLS_AGENT
+from sentinai.core.effects import Notify
+from sentinai.core.ids import event_id_for
 from sentinai.core.packs import StepAction, TenantPacks, Tool
 from sentinai.streams import codec
-from sentinai.streams.envelope import EventEnvelope, event_id_for
+from sentinai.streams.direct_topic import DirectTopic
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.tables import tool_calls
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.policy import ToolPolicy
@@ -78,30 +80,34 @@ def _failed(error: str) -> ToolResult:
 class Notifications:
     """Delivers notification requests (``{"kind": "notify", ...}`` on the tool-requests topic)."""
 
-    def __init__(self, *, topics: ToolsTopics, delivered_table: Any, packs: PackCache,
-                 invoker: ToolInvoker, gate: SinkGate) -> None:
-        self.topics = topics
+    def __init__(self, *, outbox: Outbox, results: DirectTopic, delivered_table: Any, packs: PackCache,
+                 invoker: ToolInvoker) -> None:
+        self.outbox = outbox
+        self.results = results
         self.delivered = delivered_table
         self.packs = packs
         self.invoker = invoker
-        self.gate = gate
 
-    async def handle(self, request: dict[str, Any], partition: int) -> None:
+    async def handle(self, request: dict[str, Any], source: tuple[str, int, int]) -> None:
+        """Deliver the request's notices; what happened to them is one transition."""
         tenant, exception_id = str(request["tenant_id"]), str(request["exception_id"])
         attempt = int(request.get("attempt") or 1)
-        outcomes = [await self._deliver(tenant, exception_id, Notify(**notice), attempt, partition)
+        partition = source[1]
+        draft = Draft(tenant, exception_id, source)
+        outcomes = [await self._deliver(draft, Notify(**notice), attempt, partition)
                     for notice in request["notices"]]
+        await self.outbox.publish(draft, partition=partition, snapshot=None, now=datetime.now(UTC))
         if request.get("step") is None:
             return
         errors = [f"{o['target']}: {o['error']}" for o in outcomes if o["status"] == "failed"]
         result = {"command": "notification_result", "tenant_id": tenant, "exception_id": exception_id,
                   "step": request["step"], "idempotency_key": request["idempotency_key"],
                   "succeeded": not errors, "detail": {"notified": outcomes, "error": "; ".join(errors) or None}}
-        await self.topics.results.send(key=tenant.encode(), value=codec.dumps(result), partition=partition)
+        await self.results.send(key=tenant.encode(), value=codec.dumps(result), partition=partition)
 
-    async def _deliver(self, tenant: str, exception_id: str, notice: Notify, attempt: int,
-                       partition: int) -> dict[str, Any]:
-        """Post one notice unless it was delivered before; publish what happened."""
+    async def _deliver(self, draft: Draft, notice: Notify, attempt: int, partition: int) -> dict[str, Any]:
+        """Post one notice unless it was delivered before; add what happened to ``draft``."""
+        tenant, exception_id = draft.tenant_id, draft.exception_id
         key = event_id_for(tenant, exception_id, "notification", notice.key)
         done = tool_calls.outcome(self.delivered.get(key))
         if done is not None:
@@ -114,8 +120,7 @@ class Notifications:
             event_type="NotificationSent" if result.succeeded else "NotificationFailed", tenant_id=tenant,
             exception_id=exception_id, occurred_at=datetime.now(UTC), actor=TOOLS_AGENT, step=f"{notice.key}:{attempt}",
             payload={"notification": {**outcome, "key": notice.key, "attempt": attempt}})
-        await self.topics.events.send(key=tenant.encode(), value=codec.dumps(event), partition=partition)
-        self.gate.published(1)
+        draft.events.append(event)
         NOTIFICATIONS.labels(tenant, notice.channel).inc()
         if result.succeeded:
             self.delivered[key] = tool_calls.record(outcome, tenant_id=tenant, partition=partition,

@@ -16,25 +16,23 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from faust.types import EventT
 
-from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.metrics import TOOL_CALLS
-from sentinai.agents.pack_cache import PackCache
-from sentinai.core.execution import TOOLS_AGENT
+from sentinai.agents.notifications import Notifications
+from sentinai.agents.outbox import Draft, Outbox
+from sentinai.caches.packs import PackCache
+from sentinai.core import rows
+from sentinai.core.actor import TOOLS_AGENT
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.tables import tenant_state, tool_calls
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.policy import ToolPolicy
-from sentinai.tools.redaction import redact_secrets
 from sentinai.tools.result import ToolResult
-
-if TYPE_CHECKING:
-    from sentinai.agents.notifications import Notifications
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +41,7 @@ MAX_QUOTA_WAIT = 60.0
 
 @dataclass
 class ToolsTopics:
-    events: DirectTopic
+    outbox: Outbox
     results: DirectTopic
 
 
@@ -58,25 +56,26 @@ def policy_for(packs: Any) -> ToolPolicy:
 
 class Tools:
     def __init__(self, *, topics: ToolsTopics, calls_table: Any, tenants_table: Any, packs: PackCache,
-                 invoker: ToolInvoker, gate: SinkGate, notifications: Notifications) -> None:
+                 invoker: ToolInvoker, notifications: Notifications) -> None:
         self.notifications = notifications
         self.topics = topics
         self.calls = calls_table
         self.tenants = tenants_table
         self.packs = packs
         self.invoker = invoker
-        self.gate = gate
 
     async def handle(self, event: EventT) -> None:
         request = codec.loads(event.value)
-        partition = event.message.partition
+        message = event.message
+        partition = message.partition
+        source = (message.topic, message.partition, message.offset)
         if request.get("kind") == "notify":
-            await self.notifications.handle(request, partition)
+            await self.notifications.handle(request, source)
             return
         tenant, key = str(request["tenant_id"]), str(request["idempotency_key"])
         done = tool_calls.outcome(self.calls.get(key))
         if done is None:
-            done = (await self._call(request, partition)).as_dict()
+            done = (await self._call(request, source)).as_dict()
             self.calls[key] = tool_calls.record(done, tenant_id=tenant, partition=partition,
                                                 now_epoch=time.time())
             TOOL_CALLS.labels(tenant, str(request["tool_name"]), done["status"]).inc()
@@ -85,7 +84,7 @@ class Tools:
                   "detail": done}
         await self.topics.results.send(key=tenant.encode(), value=codec.dumps(result), partition=partition)
 
-    async def _call(self, request: dict[str, Any], partition: int) -> ToolResult:
+    async def _call(self, request: dict[str, Any], source: tuple[str, int, int]) -> ToolResult:
         tenant, name = str(request["tenant_id"]), str(request["tool_name"])
         packs = self.packs.for_tenant(tenant)
         tool = packs.tools.get(name) if packs is not None else None
@@ -94,15 +93,14 @@ class Tools:
                               error=f"tool {name!r} is not a tool of tenant {tenant!r}")
         await self._wait_for_quota(tenant, packs.tenant.quotas.tool_calls_per_minute)
         now = datetime.now(UTC)
+        key = str(request["idempotency_key"])
         started = EventEnvelope.create(
             event_type="ToolExecutionStarted", tenant_id=tenant, exception_id=str(request["exception_id"]),
-            occurred_at=now, actor=TOOLS_AGENT, step=str(request["idempotency_key"]),
-            payload={"step": request["step"], "tool_execution": {
-                "execution_id": request["idempotency_key"], "tool_name": name, "status": "STARTED",
-                "request": redact_secrets(request["arguments"]), "response": None, "error": None,
-                "attempts": 0, "started_at": now.isoformat(), "finished_at": None, "version": 2}})
-        await self.topics.events.send(key=tenant.encode(), value=codec.dumps(started), partition=partition)
-        self.gate.published(1)
+            occurred_at=now, actor=TOOLS_AGENT, step=key,
+            payload={"step": request["step"], "tool_execution": rows.tool_started_snapshot(
+                execution_id=key, tool_name=name, arguments=request["arguments"], now=now)})
+        await self.topics.outbox.publish(Draft(tenant, str(request["exception_id"]), source, events=[started]),
+                                         partition=source[1], snapshot=None, now=now)
         return await self.invoker.invoke(tenant_id=tenant, tool_name=name, tool=tool,
                                          arguments=dict(request["arguments"] or {}),
                                          idempotency_key=str(request["idempotency_key"]), policy=policy_for(packs))

@@ -21,6 +21,7 @@ from sentinai.api import metrics
 from sentinai.api.errors import error_middleware, input_middleware
 from sentinai.api.feed import DecisionFeed
 from sentinai.api.kafka import CommandProducer
+from sentinai.api.pack_validator import pack_validator
 from sentinai.api.routes_approvals import routes as approval_routes
 from sentinai.api.routes_copilot import routes as copilot_routes
 from sentinai.api.routes_dlq import routes as dlq_routes
@@ -30,7 +31,8 @@ from sentinai.api.routes_similar import routes as similar_routes
 from sentinai.api.routes_stream import HEARTBEAT
 from sentinai.api.routes_stream import routes as stream_routes
 from sentinai.api.routes_system import routes as system_routes
-from sentinai.api.state import COPILOT, FEED, POOL, PRODUCER, SETTINGS
+from sentinai.api.state import COPILOT, FEED, PACKS, POOL, PRODUCER, SETTINGS
+from sentinai.caches.packs import PackCache
 from sentinai.copilot.service import Copilot
 from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
@@ -95,11 +97,13 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     async def database(app: web.Application) -> AsyncIterator[None]:
         if pool is not None:
             app[POOL] = pool
+            app[PACKS] = PackCache(pool)
             yield
             return
         assert database_url is not None
         async with open_database(database_url) as opened:
             app[POOL] = opened
+            app[PACKS] = PackCache(opened)
             yield
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:
@@ -126,7 +130,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
         if settings.llm_base_url:
             llm = LLMClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
                             default_model=settings.llm_model, timeout=settings.llm_timeout_seconds)
-        app[COPILOT] = Copilot(app[POOL], llm=llm)
+        app[COPILOT] = Copilot(app[POOL], app[PACKS], llm=llm)
         try:
             yield
         finally:
@@ -136,6 +140,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     app.cleanup_ctx.append(database)
     app.cleanup_ctx.append(copilot)
     app.cleanup_ctx.append(kafka)
+    app.cleanup_ctx.append(pack_validator)
     app.on_shutdown.append(close_streams)
     for table in (system_routes, exception_routes, similar_routes, copilot_routes, stream_routes,
                   approval_routes, dlq_routes, pack_routes):

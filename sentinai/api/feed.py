@@ -65,7 +65,7 @@ class DecisionFeed:
         self.bootstrap = bootstrap
         self.topic = topic
         self.ring: collections.deque[FeedRecord] = collections.deque(maxlen=ring_size)
-        self._index: dict[str, int] = {}
+        self._index: dict[str, tuple[int, str]] = {}  # event_id -> (seq, tenant_id)
         self._seq = 0
         self._max_pending = max_pending
         self.subscribers: set[Subscriber] = set()
@@ -78,13 +78,15 @@ class DecisionFeed:
         """Register a subscriber and return it with the ring's records after ``last_event_id``.
 
         Synchronous (no await), so no record can fall between the backlog and the live queue.
-        ``found`` is False when ``last_event_id`` is no longer (or never was) in the ring."""
+        ``found`` is False when ``last_event_id`` is no longer (or never was) in the ring. A
+        subscriber of one tenant looks only among that tenant's records: another tenant's id is
+        not found, exactly like an unknown one, so a resume cannot tell that it exists."""
         sub = Subscriber(tenant_id=tenant_id, max_pending=self._max_pending)
         backlog: list[FeedRecord] = []
         found = True
         if last_event_id:
-            seq = self._index.get(last_event_id)
-            if seq is None:
+            seq, owner = self._index.get(last_event_id, (None, None))
+            if seq is None or (tenant_id is not None and owner != tenant_id):
                 found = False
             else:
                 backlog = [r for r in self.ring if r.seq > seq
@@ -117,13 +119,15 @@ class DecisionFeed:
                           data=json.dumps(record, separators=(",", ":")), record=record)
         if len(self.ring) == self.ring.maxlen:
             old = self.ring[0]
-            if self._index.get(old.event_id) == old.seq:
+            if self._index.get(old.event_id, (None, None))[0] == old.seq:
                 del self._index[old.event_id]
         self.ring.append(item)
-        self._index[event_id] = item.seq
+        self._index[event_id] = (item.seq, item.tenant_id)
         metrics.FEED_RECORDS.labels(outcome="ok").inc()
+        stages = record.get("stages")
+        last = stages[-1] if isinstance(stages, list) and stages and isinstance(stages[-1], dict) else {}
         metrics.DECISIONS_SEEN.labels(
-            tenant=item.tenant_id, decision=str(record.get("decision", ""))[:64],
+            tenant=item.tenant_id, decision=str(last.get("decision", ""))[:64],
             source=str(record.get("source", ""))[:32]).inc()
         for sub in list(self.subscribers):
             sub.offer(item)

@@ -7,6 +7,10 @@ from functools import cache
 from typing import Any
 
 JSON = "application/json"
+CONSOLE_FILES = ("app.js", "api.js", "dom.js", "records.js", "router.js", "actions.js", "overview.js",
+                 "exceptions.js", "exception.js", "approvals.js", "deadletters.js", "packs.js", "style.css",
+                 "index.html")
+"""The console's files: ES modules (``app.js`` imports the others; no build step), CSS and HTML."""
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -121,6 +125,20 @@ SCHEMAS: dict[str, Any] = {
         "evidence": {"type": "array"}, "next_step": {"type": "string"}, "status": {"type": "string"},
         "severity": {"type": ["string", "null"]}, "source": {"type": "string"},
         "decided_at": {"type": "string"}}, "additionalProperties": True},
+    "DecisionRecord": {
+        "type": "object", "description": "The data of one SSE `decision` event: one record per handled input "
+        "(the exception's resulting state and the ordered stages that produced it), as on the decisions topic",
+        "required": ["event_id", "tenant_id", "exception_id", "decided_at", "status", "source", "confidence", "stages"],
+        "properties": {
+            "event_id": {"type": "string"}, "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
+            "decided_at": {"type": "string", "format": "date-time"}, "exception_type": {"type": ["string", "null"]},
+            "severity": {"type": ["string", "null"]}, "status": {"type": "string"},
+            "actionability": {"type": ["string", "null"]}, "approval_required": {"type": "boolean"},
+            "playbook_id": {"type": ["string", "null"]}, "current_step": {"type": ["integer", "null"]},
+            "source": {"type": "string", "enum": ["rules", "llm", "llm_fallback"]}, "confidence": {"type": "number"},
+            "stages": {"type": "array", "items": {"type": "object", "required": ["stage", "decision"], "properties": {
+                "stage": {"type": "string"}, "decision": {"type": "string"}, "confidence": {"type": "number"},
+                "evidence": {"type": "array", "items": {"type": "string"}}, "next_step": {"type": "string"}}}}}},
     "ExceptionDetail": {"allOf": [_ref("ExceptionSummary"), {"type": "object", "properties": {
         "raw_payload": {}, "normalized_context": {},
         "timeline": {"type": "array", "items": _ref("Event")},
@@ -145,6 +163,24 @@ SCHEMAS: dict[str, Any] = {
         "requested_at": {"type": "string"}, "expires_at": {"type": ["string", "null"]},
         "decided_by": {"type": ["string", "null"]}, "decided_at": {"type": ["string", "null"]},
         "comment": {"type": ["string", "null"]}, "version": {"type": "integer"}}},
+    "ToolExecution": {"type": "object", "properties": {
+        "execution_id": {"type": "string"}, "exception_id": {"type": "string"}, "tool_name": {"type": "string"},
+        "status": {"type": "string"},
+        "request": {"description": "the arguments sent, secret-named fields masked as ***"},
+        "response": {"description": "the tool's answer, secret-named fields masked as ***"},
+        "error": {"type": ["string", "null"]}, "attempts": {"type": "integer"},
+        "started_at": {"type": ["string", "null"]}, "finished_at": {"type": ["string", "null"]},
+        "version": {"type": "integer"}}},
+    "PackVersion": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "kind": {"enum": ["domain", "tenant"]}, "name": {"type": "string"},
+        "version": {"type": "string"}, "status": {"type": "string"}, "created_by": {"type": ["string", "null"]},
+        "created_at": {"type": "string"}, "activated_at": {"type": ["string", "null"]}}},
+    "PackDiff": {"type": "object", "required": ["from", "to", "changes"], "properties": {
+        "tenant_id": {"type": "string"}, "from": _ref("PackVersion"), "to": _ref("PackVersion"),
+        "changes": {"type": "array", "items": {"type": "object", "required": ["op", "path"], "properties": {
+            "op": {"enum": ["added", "removed", "changed"]},
+            "path": {"type": "string", "description": "e.g. playbooks[2].steps[0].action"},
+            "from": {}, "to": {}}}}}},
     "Bytes": {"type": "object", "properties": {
         "text": {"type": ["string", "null"]}, "encoding": {"enum": ["utf-8", "base64", None]},
         "size": {"type": "integer"}, "truncated": {"type": "boolean"}}},
@@ -191,7 +227,7 @@ PATHS: dict[str, Any] = {
     "/": {"get": {"summary": "Status page (HTML)", "tags": ["ui"], "responses": {
         "200": {"description": "HTML", "content": {"text/html": {"schema": {"type": "string"}}}}}}},
     "/static/{name}": {"get": {"summary": "Status page assets", "tags": ["ui"], "parameters": [
-        {"name": "name", "in": "path", "required": True, "schema": {"enum": ["app.js", "style.css", "index.html"]}}],
+        {"name": "name", "in": "path", "required": True, "schema": {"enum": [*CONSOLE_FILES]}}],
         "responses": {"200": {"description": "file", "content": {"text/javascript": {"schema": {"type": "string"}},
                                                                 "text/css": {"schema": {"type": "string"}},
                                                                 "text/html": {"schema": {"type": "string"}}}},
@@ -201,8 +237,10 @@ PATHS: dict[str, Any] = {
     "/health/ready": {"get": {"summary": "Readiness: 503 when the broker or the database is unreachable",
                               "tags": ["ops"], "responses": {"200": _json(_ref("Health"), "ready"),
                                                              "503": _json(_ref("Health"), "not ready")}}},
-    "/metrics": {"get": {"summary": "Prometheus metrics (sentinai_*)", "tags": ["ops"], "responses": {
-        "200": {"description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+    "/metrics": {"get": {"summary": "Prometheus metrics (sentinai_*); a bearer token when SENTINAI_METRICS_TOKEN is set",
+                         "tags": ["ops"], "responses": {
+        "200": {"description": "text exposition format", "content": {"text/plain": {"schema": {"type": "string"}}}},
+        "401": _json(_ref("Error"), "the metrics token is missing or wrong")}}},
     "/api/v1/openapi.json": {"get": {"summary": "This document", "tags": ["ops"],
                                      "responses": {"200": _json({"type": "object"}, "OpenAPI 3.1")}}},
     "/api/v1/whoami": {"get": _get("The key's tenant, role and visible tenants", _json({"type": "object", "properties": {
@@ -213,7 +251,8 @@ PATHS: dict[str, Any] = {
         errors=(400, 401))},
     "/api/v1/decisions/stream": {"get": _get(
         "SSE of every tenant's decisions (admin key for '*')",
-        {"description": "text/event-stream: event decision, id = event_id",
+        {"description": "text/event-stream: event `decision`, id = the record's event_id, data = a "
+                        "DecisionRecord (#/components/schemas/DecisionRecord)",
          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
         params=[{"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "maxLength": 200}},
                 {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
@@ -259,6 +298,12 @@ PATHS: dict[str, Any] = {
               "newest first"),
         params=[TENANT, {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                 LIMIT], errors=(400, 401, 403, 404))},
+    f"{T}/exceptions/{{exception_id}}/tool-executions": {"get": _get(
+        "The exception's tool executions, requests and responses with secrets masked",
+        _json({"type": "object", "properties": {
+            "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
+            "items": {"type": "array", "items": _ref("ToolExecution")}}}, "tool executions"),
+        params=[TENANT, EXCEPTION_ID])},
     f"{T}/exceptions/{{exception_id}}/playbook/steps/{{step}}/complete": {"post": _post(
         "Complete a playbook step (operator): a command to the steps topic",
         {"required": True, "content": {JSON: {"schema": _ref("StepCompletion")}}},
@@ -268,16 +313,18 @@ PATHS: dict[str, Any] = {
         errors=(*WRITE_ERRORS, 409))},
     f"{T}/decisions/stream": {"get": _get(
         "SSE of the tenant's decisions (fed from the decisions topic)",
-        {"description": "text/event-stream: event decision, id = event_id",
+        {"description": "text/event-stream: event `decision`, id = the record's event_id, data = a "
+                        "DecisionRecord (#/components/schemas/DecisionRecord)",
          "content": {"text/event-stream": {"schema": {"type": "string"}}}},
         params=[TENANT, {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string", "maxLength": 200}},
                 {"name": "last_event_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
                 {"name": "access_token", "in": "query", "schema": {"type": "string"}}],
         security=STREAM_SECURE)},
-    f"{T}/approvals": {"get": _get("Approvals (filter ?status=pending)", _json({"type": "object", "properties": {
+    f"{T}/approvals": {"get": _get("Approvals (filter ?status=pending; ?order=oldest for a queue)", _json({"type": "object", "properties": {
         "tenant_id": {"type": "string"}, "items": {"type": "array", "items": _ref("Approval")}}}, "approvals"),
         params=[TENANT, {"name": "status", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
-                LIMIT])},
+                LIMIT, {"name": "order", "in": "query", "description": "by requested_at; default newest",
+                        "schema": {"enum": ["newest", "oldest"]}}])},
     f"{T}/approvals/{{approval_id}}/approve": {"post": _post(
         "Approve (operator): a command to the approvals topic", ANSWER_BODY, "202", _json(_ref("Accepted"), "command produced"),
         params=[TENANT, {"name": "approval_id", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -308,6 +355,12 @@ PATHS: dict[str, Any] = {
                         _json({"type": "object", "properties": {"tenant_id": {"type": "string"},
                                                                 "activated": {"type": "array", "items": {"type": "object"}}}},
                               "activated versions"), params=[TENANT], errors=(400, 401, 403, 404, 413, 415, 422))}},
+    f"{T}/packs/diff": {"get": _get(
+        "What changed between two versions of one pack (the tenant's or its domain's)",
+        _json(_ref("PackDiff"), "the changes, in document order"),
+        params=[TENANT, {"name": "from", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}},
+                {"name": "to", "in": "query", "required": True, "schema": {"type": "integer", "minimum": 1}}],
+        errors=(400, 401, 404, 422))},
 }
 
 

@@ -17,11 +17,18 @@ from sentinai.sinks import views
 routes = web.RouteTableDef()
 
 
+def _order(text: str) -> str:
+    if text not in ("newest", "oldest"):
+        raise ValueError(f"expected newest or oldest, got {text[:40]!r}")
+    return text
+
+
 @routes.get("/api/v1/tenants/{tenant}/approvals")
 async def list_approvals(request: web.Request) -> web.Response:
     _, tenant = await tenant_access(request)
-    q = parse_query(request, {"status": short_text, "limit": int_between(1, 500)})
-    items = await views.list_approvals(request.app[POOL], tenant, status=q.get("status"), limit=q.get("limit", 100))
+    q = parse_query(request, {"status": short_text, "limit": int_between(1, 500), "order": _order})
+    items = await views.list_approvals(request.app[POOL], tenant, status=q.get("status"), limit=q.get("limit", 100),
+                                       oldest_first=q.get("order") == "oldest")
     return ok({"tenant_id": tenant, "items": items})
 
 

@@ -14,7 +14,9 @@ from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError
 from sentinai.api.responses import int_between, ok, parse_query
 from sentinai.api.state import POOL, PRODUCER, SETTINGS
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.core.actor import Actor
+from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.transition import transition
 
 routes = web.RouteTableDef()
 PREVIEW_BYTES = 4096
@@ -115,7 +117,8 @@ async def replay(request: web.Request) -> web.Response:
                  "source_partition": entry.get("source_partition"), "source_offset": entry.get("source_offset"),
                  "stage": entry.get("stage"), "error_class": entry.get("error_class")},
     )
-    await producer.send(settings.topic_events, tenant.encode(), event.model_dump_json().encode())
+    record = transition(tenant_id=tenant, exception_id=exception_id, events=[event])
+    await producer.send(settings.topic_events, tenant.encode(), record.encode())
     metrics.DLQ_REPLAYS.labels(tenant=tenant).inc()
     return ok({"status": "accepted", "id": dl_id, "topic": entry["source_topic"], "event_id": event.event_id},
               status=202)

@@ -13,7 +13,9 @@ from sentinai.api import metrics
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, check_fields, read_json
 from sentinai.api.responses import int_between, ok, parse_query, timestamp, word_list
-from sentinai.api.state import POOL, PRODUCER, SETTINGS
+from sentinai.api.state import PACKS, POOL, PRODUCER, SETTINGS
+from sentinai.core.packs import TenantPacks
+from sentinai.core.redaction import redact_secrets
 from sentinai.sinks import views
 from sentinai.sinks.similar_cases import closest_resolved
 
@@ -127,7 +129,39 @@ async def get_playbook(request: web.Request) -> web.Response:
     result = await views.playbook(request.app[POOL], tenant, exception_id)
     if result is None:
         raise ApiError(404, "not_found", f"no exception {exception_id[:200]!r} for tenant {tenant!r}")
-    return ok(result)
+    cache = request.app[PACKS]
+    await cache.refresh()
+    return ok(with_step_definitions(result, cache.for_tenant(tenant)))
+
+
+def with_step_definitions(result: dict[str, Any], packs: TenantPacks | None) -> dict[str, Any]:
+    """Every step of the playbook from the active pack (numbered from 0, as the step commands
+    are), ``pending`` until an event says otherwise; the steps the events name keep their state.
+    A playbook no longer in the active pack shows only the steps its events name."""
+    compiled = None if packs is None else next(
+        (c for c in packs.playbooks if c.playbook.id == result["playbook_id"]), None)
+    if compiled is None:
+        return result
+    folded = {s["step"]: s for s in result["steps"] if isinstance(s.get("step"), int)}
+    steps = []
+    for index, step in enumerate(compiled.playbook.steps):
+        defined = {"step": index, "name": step.name, "action": step.action.value, "risky": step.risky,
+                   "status": "pending"}
+        steps.append({**defined, **folded.pop(index, {})})
+    return {**result, "steps": steps + [folded[k] for k in sorted(folded)]}
+
+
+@routes.get("/api/v1/tenants/{tenant}/exceptions/{exception_id}/tool-executions")
+async def get_tool_executions(request: web.Request) -> web.Response:
+    """Requests and responses masked again here: a row written before masking existed stays safe."""
+    _, tenant = await tenant_access(request)
+    parse_query(request, {})
+    record = await _exception_or_404(request, tenant)
+    items = await views.tool_executions(request.app[POOL], tenant, record["exception_id"])
+    for item in items:
+        item["request"] = redact_secrets(item["request"])
+        item["response"] = redact_secrets(item["response"])
+    return ok({"tenant_id": tenant, "exception_id": record["exception_id"], "items": items})
 
 
 @routes.post(r"/api/v1/tenants/{tenant}/exceptions/{exception_id}/playbook/steps/{step}/complete")

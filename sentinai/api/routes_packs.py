@@ -1,7 +1,8 @@
 """Packs: the tenant's pack versions (GET) and activation of new versions (PUT, admin).
 
 A PUT is validated by the core against the active set (the new documents replace the active ones
-with the same ``domainName`` / ``tenantId``); every issue comes back in a 422."""
+with the same ``domainName`` / ``tenantId``), within the deployment's size limits and with only the
+secrets granted to the tenant; every issue comes back in a 422."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from aiohttp import web
 
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, read_json
-from sentinai.api.responses import ok, parse_query
+from sentinai.api.pack_validator import validate_packs
+from sentinai.api.responses import int_between, ok, parse_query
 from sentinai.api.state import POOL, SETTINGS
 
 routes = web.RouteTableDef()
@@ -25,6 +27,37 @@ async def get_packs(request: web.Request) -> web.Response:
     parse_query(request, {})
     versions = await tenant_pack_versions(request.app[POOL], tenant)
     return ok({"tenant_id": tenant, "versions": versions})
+
+
+_VERSION_FIELDS = ("id", "kind", "name", "version", "status", "created_by", "created_at", "activated_at")
+
+
+@routes.get("/api/v1/tenants/{tenant}/packs/diff")
+async def diff_packs(request: web.Request) -> web.Response:
+    """What changed from one version of a pack to another (both the tenant's or its domain's)."""
+    _, tenant = await tenant_access(request)
+    from sentinai.api.json_diff import json_diff
+    from sentinai.sinks.pack_store import tenant_pack_version
+
+    ids = int_between(1, 2**62)
+    q = parse_query(request, {"from": ids, "to": ids})
+    versions = []
+    for name in ("from", "to"):
+        if name not in q:
+            raise ApiError(400, "missing_parameter", f"query parameter {name!r} (a pack version id) is required",
+                           f"query.{name}")
+        version = await tenant_pack_version(request.app[POOL], tenant, q[name])
+        if version is None:
+            raise ApiError(404, "not_found", f"no pack version {q[name]} for tenant {tenant!r}", f"query.{name}")
+        versions.append(version)
+    old, new = versions
+    if (old["kind"], old["name"]) != (new["kind"], new["name"]):
+        raise ApiError(422, "different_packs",
+                       f"version {old['id']} is {old['kind']} pack {old['name']!r}, version {new['id']} is "
+                       f"{new['kind']} pack {new['name']!r}: compare two versions of one pack", "query.to")
+    return ok({"tenant_id": tenant, "from": {k: old[k] for k in _VERSION_FIELDS},
+               "to": {k: new[k] for k in _VERSION_FIELDS},
+               "changes": json_diff(old["document"], new["document"])})
 
 
 def _split(body: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -71,14 +104,19 @@ async def put_packs(request: web.Request) -> web.Response:
     if domains and not who.all_tenants:
         raise ApiError(403, "forbidden", "domain packs are shared by tenants: only an admin key for '*' may change them",
                        "body.domains")
-    from sentinai.core.packs import PackValidationError, build_pack_set
+    from sentinai.core.packs import PackValidationError
     from sentinai.sinks.pack_store import active_pack_documents, store_packs
+    from sentinai.tools.secrets import SecretStore
 
     pool = request.app[POOL]
+    settings = request.app[SETTINGS]
     active_domains, active_tenants = await active_pack_documents(pool)
+    merged_tenants = _merge(active_tenants, tenants, "tenantId")
+    secrets = SecretStore.from_settings(settings)
+    granted = {str(d.get("tenantId")): secrets.granted(str(d.get("tenantId"))) for d in merged_tenants}
     try:
-        build_pack_set(_merge(active_domains, domains, "domainName"), _merge(active_tenants, tenants, "tenantId"),
-                       source="<request>")
+        await validate_packs(request.app, _merge(active_domains, domains, "domainName"), merged_tenants,
+                             granted, settings.pack_limits())
     except PackValidationError as err:
         issues = [{"file": i.file, "path": i.path, "message": i.message} for i in err.issues]
         first = issues[0] if issues else {"path": "", "message": str(err)}

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from datetime import UTC, datetime
 from importlib import resources
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from sentinai.api import metrics
 from sentinai.api.auth import principal, tenant_access
 from sentinai.api.errors import ApiError
-from sentinai.api.openapi import openapi_document
+from sentinai.api.openapi import CONSOLE_FILES, openapi_document
 from sentinai.api.responses import ok, parse_query
-from sentinai.api.state import FEED, POOL, PRODUCER
+from sentinai.api.state import FEED, POOL, PRODUCER, SETTINGS
 from sentinai.sinks import views
+from sentinai.sinks.pack_store import known_tenant_ids
+from sentinai.tenant_metrics import exposition
 
 routes = web.RouteTableDef()
-STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css", "index.html": "text/html"}
+_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+STATIC_FILES = {name: _TYPES[name[name.rindex("."):]] for name in CONSOLE_FILES}
 
 
 async def _database_ok(request: web.Request, timeout: float = 2.0) -> bool:
@@ -54,12 +58,27 @@ async def ready(request: web.Request) -> web.Response:
     return ok(result, status=200 if result["status"] == "ok" else 503)
 
 
+def _check_metrics_token(request: web.Request) -> None:
+    """With `SENTINAI_METRICS_TOKEN` set, a scrape must send it as a bearer token."""
+    token = request.app[SETTINGS].metrics_token
+    if token is None:
+        return
+    sent = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        raise ApiError(401, "unauthorized", "/metrics needs the metrics bearer token",
+                       "header.Authorization")
+
+
 @routes.get("/metrics")
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus metrics; tenant labels only for known tenants (those an activated pack registered)."""
+    _check_metrics_token(request)
+    pool = request.app[POOL]
     try:
-        counts = await asyncio.wait_for(views.counts_for_metrics(request.app[POOL]), 2.0)
+        counts = await asyncio.wait_for(views.counts_for_metrics(pool), 2.0)
+        known: list[str] = await asyncio.wait_for(known_tenant_ids(pool), 2.0)
     except Exception:
-        counts = None
+        counts, known = None, []
     if counts is not None:
         metrics.DLQ_ENTRIES.clear()
         for row in counts["dlq"]:
@@ -67,7 +86,7 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         metrics.PENDING_APPROVALS.clear()
         for row in counts["approvals"]:
             metrics.PENDING_APPROVALS.labels(tenant=row["tenant_id"]).set(row["n"])
-    return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(body=exposition(frozenset(known)), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @routes.get("/api/v1/openapi.json")

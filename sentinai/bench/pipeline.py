@@ -173,8 +173,8 @@ async def _worker_traffic(bootstrap: str, settings: Settings, n: int) -> tuple[f
 
 async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: float,
                           only: set[str] | None = None) -> dict[str, float]:
-    """exception_id → timestamp (s) of its last-stage decision, read until ``expected`` are seen
-    (of the ``only`` ids, when given)."""
+    """exception_id → timestamp (s) of its decision (the record whose stages include the playbook
+    stage), read until ``expected`` are seen (of the ``only`` ids, when given)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=f"bench-{uuid.uuid4().hex}")
     await consumer.start()
@@ -186,7 +186,8 @@ async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: fl
             for records in batches.values():
                 for record in records:
                     decision = codec.loads(record.value)
-                    if decision["stage"] == "playbook" and (only is None or decision["exception_id"] in only):
+                    decided = any(stage["stage"] == "playbook" for stage in decision["stages"])
+                    if decided and (only is None or decision["exception_id"] in only):
                         times[decision["exception_id"]] = record.timestamp / 1000
     finally:
         await consumer.stop()
@@ -354,8 +355,8 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         "pipeline_msgs_per_second": pipeline_rate,
         "pipeline_stored_msgs_per_second": stored_rate,
         "pipeline_vs_raw_ratio": pipeline_rate / raw_rate,
-        "worker_messages_out_per_exception": out_per_input,
-        "worker_messages_back_per_exception": back_per_input,
+        "messages_out_per_exception": out_per_input,
+        "messages_back_per_exception": back_per_input,
         "raw_fanout_msgs_per_second": n / fanout_seconds,
         "pipeline_vs_raw_fanout_ratio": pipeline_rate * fanout_seconds / n,
         "worker_cpu_ms_per_exception": 1000 * cpu_seconds / n,

@@ -23,8 +23,8 @@ from typing import Any
 
 import faust
 
-from sentinai.agents.faust_fixes import install_commit_guard, install_direct_producer_lookup
 from sentinai.embedded.process import exit_on_sigterm, free_port
+from sentinai.framework import commit_guard, producer_lookup
 from sentinai.settings import load_settings
 from sentinai.streams.direct_topic import DirectTopic
 
@@ -41,9 +41,17 @@ async def _cpu_us_per_send(topic: Any, producer: Any, n: int) -> float:
 
 
 async def _run(broker_url: str, n: int, rounds: int, *, guarded: bool = True) -> dict[str, list[float]]:
-    install_direct_producer_lookup()  # as the worker does
+    producer_lookup.install()  # as the worker does
     if guarded:
-        install_commit_guard()  # as the worker does: failed deliveries are recorded per batch
+        commit_guard.install()  # as the worker does: failed deliveries are recorded per batch
+    try:
+        return await _measure(broker_url, n, rounds)
+    finally:
+        commit_guard.uninstall()
+        producer_lookup.uninstall()
+
+
+async def _measure(broker_url: str, n: int, rounds: int) -> dict[str, list[float]]:
     app = faust.App(f"bench-send-{uuid.uuid4().hex[:8]}", broker=broker_url, web_enabled=False, producer_acks=-1,
                     topic_allow_declare=True)
     app.sensors.add(app.monitor)  # a worker's app adds it when it starts

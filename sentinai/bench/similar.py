@@ -35,13 +35,15 @@ import asyncpg
 
 from sentinai.bench.database import database_server, fresh_database
 from sentinai.bench.similar_history import Case, generate
+from sentinai.core.actor import Actor
 from sentinai.embedded.process import exit_on_sigterm
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.search_index import index_queued
 from sentinai.sinks.search_terms import refresh_tenant
 from sentinai.sinks.similar_cases import similar_to_exception
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.transition import Transition, transition
 
 TENANT = "bench-tenant"
 OTHER = "bench-other"
@@ -58,28 +60,31 @@ SELECT s.exception_id FROM exception_search s,
 """
 
 
-def _events(tenant: str, cases: list[Case], *, id_prefix: str = "") -> list[EventEnvelope]:
+def _transitions(tenant: str, cases: list[Case], *, id_prefix: str = "") -> list[Transition]:
+    """One transition per case: its ExceptionNormalized event and the snapshot with its input."""
     actor = Actor(type="agent", id="decide")
-    events = []
+    out = []
     for n, case in enumerate(cases):
+        exception_id = id_prefix + case.exception_id
         snapshot = {"source_system": case.source_system, "exception_type": case.exception_type,
                     "severity": case.severity, "status": "RESOLVED", "owner": None,
                     "playbook_id": None, "current_step": None, "sla_deadline": None, "version": 1,
                     "raw_payload": case.payload,
                     "normalized_context": {"policyTags": [case.source_system],
                                            "source_system": case.source_system}}
-        events.append(EventEnvelope.create(
-            event_type="ExceptionNormalized", tenant_id=tenant,
-            exception_id=id_prefix + case.exception_id, occurred_at=T0 + timedelta(seconds=n),
-            actor=actor, payload={"exception": snapshot}))
-    return events
+        event = EventEnvelope.create(event_type="ExceptionNormalized", tenant_id=tenant,
+                                     exception_id=exception_id, occurred_at=T0 + timedelta(seconds=n),
+                                     actor=actor, payload={}, version=1)
+        out.append(transition(tenant_id=tenant, exception_id=exception_id, events=[event],
+                              snapshot=snapshot))
+    return out
 
 
-async def _write(pool: asyncpg.Pool, events: list[EventEnvelope]) -> float:
+async def _write(pool: asyncpg.Pool, transitions: list[Transition]) -> float:
     writer = EventWriter(pool)
     started = time.perf_counter()
-    for i in range(0, len(events), BATCH):
-        await writer.write_batch(events[i:i + BATCH])
+    for i in range(0, len(transitions), BATCH):
+        await writer.write_batch(transitions[i:i + BATCH])
     return time.perf_counter() - started
 
 
@@ -88,15 +93,15 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def _sink_cost(server_url: str, events: list[EventEnvelope]) -> tuple[float, float]:
-    """Seconds to write ``events`` without, then with, the search triggers (fresh databases)."""
+async def _sink_cost(server_url: str, transitions: list[Transition]) -> tuple[float, float]:
+    """Seconds to write ``transitions`` without, then with, the search triggers (fresh databases)."""
     times = []
     for enabled in (False, True):
         async with fresh_database(server_url) as url, open_pool(url, max_size=2) as pool:
             if not enabled:
                 await pool.execute("ALTER TABLE exceptions DISABLE TRIGGER exceptions_search_inserted")
                 await pool.execute("ALTER TABLE exceptions DISABLE TRIGGER exceptions_search_updated")
-            times.append(await _write(pool, events))
+            times.append(await _write(pool, transitions))
     return times[0], times[1]
 
 
@@ -104,10 +109,10 @@ async def _run(server_url: str, total: int, planted: int, seed: int) -> dict[str
     cases, pairs = generate(total, planted, seed)
     by_id = {c.exception_id: c for c in cases}
     originals = [by_id[o] for o, _ in pairs]
-    events = _events(TENANT, cases)
+    transitions = _transitions(TENANT, cases)
     results: dict[str, Any] = {}
     async with fresh_database(server_url) as url, open_pool(url, max_size=4) as pool:
-        results["write_seconds"] = await _write(pool, events + _events(OTHER, originals, id_prefix="X"))
+        results["write_seconds"] = await _write(pool, transitions + _transitions(OTHER, originals, id_prefix="X"))
         started = time.perf_counter()
         results["documents_built"] = await index_queued(pool, max_batches=10_000)
         results["index_seconds"] = time.perf_counter() - started
@@ -141,7 +146,7 @@ async def _run(server_url: str, total: int, planted: int, seed: int) -> dict[str
             "baseline_recall_at_5": base_hits / len(baseline_pairs),
             "baseline_query_ms_p95": _percentile(base_times, 0.95),
         })
-    without, with_triggers = await _sink_cost(server_url, events)
+    without, with_triggers = await _sink_cost(server_url, transitions)
     results["sink_seconds_without_search"] = without
     results["sink_seconds_with_search"] = with_triggers
     results["sink_search_overhead_ratio"] = with_triggers / without

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from sentinai.agents.pack_cache import PackCache
+from sentinai.caches.packs import PackCache
 from sentinai.copilot import intents, retrieval
 from sentinai.copilot.audit import record_question
 from sentinai.copilot.grounded import grounded_answer
@@ -37,10 +37,10 @@ class Question:
 
 
 class Copilot:
-    def __init__(self, pool: asyncpg.Pool, *, llm: LLMClient | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, packs: PackCache, *, llm: LLMClient | None = None) -> None:
         self.pool = pool
+        self.packs = packs
         self.llm = llm
-        self.packs = PackCache(pool)
 
     async def _tenant_packs(self, tenant_id: str) -> TenantPacks | None:
         try:

@@ -8,7 +8,7 @@ from sentinai.core.models import NormalizedException
 
 NO_SLA_TICK: dict[str, bool] = {"imminent": False, "expired": False}
 """`sla` when an exception is decided; the SLA timer re-matches playbooks with these set
-(`sentinai.core.execution.sla_plans`)."""
+(`sentinai.core.sla_plans.sla_plans`)."""
 
 
 def condition_env(exception: NormalizedException) -> dict[str, Any]:

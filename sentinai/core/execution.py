@@ -12,304 +12,60 @@ approval, a completion of a step already done, a result of a tool call no longer
 no effects at all, so an agent that redoes its work after a crash publishes nothing new.
 
 `start` continues where `sentinai.streams.records.outcome_events` stops: PlaybookAssigned,
-ApprovalRequested and the first status change are already in the log when it runs.
+ApprovalRequested and the first status change come first in the same transition.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from sentinai.core.matching import match_playbook
-from sentinai.core.models import DecisionOutcome, Severity, Status
-from sentinai.core.packs import OnFailure, PlaybookStep, StepAction, TenantPacks
-from sentinai.core.packs.tenant import NotificationRoute
+from sentinai.core.actor import ACT_AGENT, TIMER, TOOLS_AGENT, Actor
+from sentinai.core.effects import (
+    NETWORK_CHANNELS,
+    Effect,
+    EmitEvent,
+    Notify,
+    RejectCommand,
+    RequestNotify,
+    RequestTool,
+)
+from sentinai.core.models import DecisionOutcome, Status
+from sentinai.core.packs import OnFailure, StepAction, TenantPacks
+from sentinai.core.redaction import redact_secrets
+from sentinai.core.rows import approval_snapshot, tool_snapshot
+from sentinai.core.run import PlaybookRun, SlaPhase, SlaPlan, StepState, run_step
+from sentinai.core.sla_plans import sla_plans
 from sentinai.core.status import can_transition, transition
-from sentinai.streams.envelope import Actor, event_id_for
-from sentinai.tools.redaction import redact_secrets
+from sentinai.core.templates import template_env
 
 STEP_RETRY_LIMIT = 2
 """Tool requests a failed step may repeat under `onFailure: retry` before it escalates."""
-
-ACT_AGENT = Actor(type="agent", id="act")
-TOOLS_AGENT = Actor(type="agent", id="tools")
-TIMER = Actor(type="system", id="timer")
-
-NETWORK_CHANNELS = frozenset({"webhook"})
-"""Channels delivered over HTTP (by the tools agent). Every other channel is written to the log:
-there is no email, Slack, Teams or PagerDuty connector."""
-
-ApprovalState = Literal["PENDING", "GRANTED", "REJECTED", "EXPIRED"]
-WaitingFor = Literal["approval", "person", "tool", "notification"]
-StepState = Literal["pending", "waiting", "running", "done", "skipped", "failed"]
-SlaPhase = Literal["imminent", "expired"]
-
-
-# --- effects -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EmitEvent:
-    """Publish on `sentinai.events`: `EventEnvelope.create(..., step=step, actor=actor)`."""
-
-    event_type: str
-    payload: dict[str, Any]
-    step: str
-    actor: Actor
-
-
-@dataclass(frozen=True, slots=True)
-class RequestTool:
-    """Send a tool request; the result comes back through `on_tool_result` with the same key."""
-
-    step: int
-    tool_name: str
-    arguments: dict[str, Any]
-    idempotency_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class Notify:
-    """Deliver a message on a tenant channel (`log` when the tenant routes none).
-
-    `kind` is what it is about: an event type, or `notify` for a playbook step. `key` is unique
-    per exception, notice and target; a webhook's Idempotency-Key and the ids of its
-    NotificationSent / NotificationFailed events derive from it.
-    """
-
-    channel: str
-    target: str
-    message: str
-    kind: str
-    key: str
-
-    @property
-    def shown_target(self) -> str:
-        """The target as events and logs may show it: a webhook URL's path and query can hold
-        its secret (Slack-style hook URLs do), so only its origin is shown."""
-        if self.channel not in NETWORK_CHANNELS:
-            return self.target
-        try:
-            url = urlsplit(self.target)
-            host = url.hostname or ""
-            port = url.port
-        except ValueError:
-            return "(not a URL)"
-        return f"{url.scheme}://{host}" + (f":{port}" if port else "")
-
-
-@dataclass(frozen=True, slots=True)
-class RequestNotify:
-    """Deliver a notify step's network notices; the result comes back through
-    `on_notification_result` with the same key."""
-
-    step: int
-    attempt: int
-    notices: tuple[Notify, ...]
-    idempotency_key: str
-
-
-@dataclass(frozen=True, slots=True)
-class RejectCommand:
-    """The command cannot be applied now; the run did not change."""
-
-    reason: str
-
-
-Effect = EmitEvent | RequestTool | Notify | RequestNotify | RejectCommand
-
-
-# --- state -------------------------------------------------------------------------------------
-
-
-class RunStep(BaseModel):
-    """A pack step as this run executes it: templates filled, risk and blocking decided."""
-
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    action: StepAction
-    params: dict[str, Any]
-    risky: bool
-    tool: str | None = None
-    arguments: dict[str, Any] | None = None
-    blocked: bool = False
-
-
-class SlaPlan(BaseModel):
-    """The playbook that applies once the SLA reaches a phase, its steps prepared at the decision."""
-
-    model_config = ConfigDict(frozen=True)
-
-    playbook_id: str
-    on_failure: OnFailure
-    approved: bool
-    steps: tuple[RunStep, ...]
-    reasons: tuple[str, ...]
-
-
-class PlaybookRun(BaseModel):
-    """The execution state of one exception's playbook; JSON round-trips for a faust table.
-
-    `next_step` is the 0-based index of the first step not done (`len(steps)` when all are).
-    `auto` says whether low-risk steps may run by themselves; risky steps never do.
-    `halted` is why the run stopped for good (rejected, expired, a step escalated).
-    `version` is the exceptions-table version of the last event this run emitted.
-    `sla_plans` are the playbooks that take over once the SLA is imminent or expired (see
-    `sla_plans`); `sla_expired_escalates` is the tenant's `slaExpiredEscalates`.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    tenant_id: str
-    exception_id: str
-    playbook_id: str
-    on_failure: OnFailure
-    steps: tuple[RunStep, ...]
-    step_states: tuple[StepState, ...]
-    attempts: tuple[int, ...]
-    next_step: int = 0
-    status: Status
-    auto: bool
-    approval: ApprovalState | None = None
-    approval_requested_at: datetime | None = None
-    approval_expires_at: datetime | None = None
-    approval_by: str | None = None
-    approval_comment: str | None = None
-    waiting_for: WaitingFor | None = None
-    halted: str | None = None
-    owner: str | None = None
-    comments: tuple[str, ...] = ()
-    routes: tuple[NotificationRoute, ...] = ()
-    exception_type: str
-    severity: Severity
-    source_system: str | None = None
-    sla_deadline: datetime | None = None
-    version: int = 0
-    sla_plans: dict[SlaPhase, SlaPlan] = Field(default_factory=dict)
-    sla_expired_escalates: bool = True
-
-    @property
-    def completed(self) -> bool:
-        return self.halted is None and self.next_step >= len(self.steps)
-
-    def tool_key(self, step: int, attempt: int | None = None) -> str:
-        """The Idempotency-Key of a step's tool request: stable per (exception, step, attempt)."""
-        attempt = self.attempts[step] if attempt is None else attempt
-        return event_id_for(self.tenant_id, self.exception_id, "tool",
-                            f"{self.playbook_id}:{step}:{attempt}")
-
-    def notify_key(self, step: int) -> str:
-        """The key of a notify step's delivery request: stable per (exception, step, attempt)."""
-        return event_id_for(self.tenant_id, self.exception_id, "notify",
-                            f"{self.playbook_id}:{step}:{self.attempts[step]}")
-
-
-def exception_snapshot(run: PlaybookRun) -> dict[str, Any]:
-    """The exception row after an event, as the sink's versioned upsert projects it."""
-    return {
-        "source_system": run.source_system,
-        "exception_type": run.exception_type,
-        "severity": run.severity.value,
-        "status": run.status.value,
-        "owner": run.owner,
-        "playbook_id": run.playbook_id,
-        "current_step": None if run.completed else run.next_step,
-        "sla_deadline": run.sla_deadline.isoformat() if run.sla_deadline else None,
-        "version": run.version,
-    }
-
-
-# --- step templates ----------------------------------------------------------------------------
-
-_TEMPLATE = re.compile(r"\{([A-Za-z_]\w*(?:\.[\w-]+)*)\}")
-_TEMPLATE_ROOTS = frozenset({"tenantId", "exceptionId", "exceptionType", "severity",
-                             "sourceSystem", "occurredAt", "payload", "context"})
-
-
-def template_env(outcome: DecisionOutcome) -> dict[str, Any]:
-    """What `{...}` in step params can name: the same roots as conditions, after triage."""
-    exc = outcome.exception
-    return {"tenantId": exc.tenant_id, "exceptionId": exc.exception_id,
-            "exceptionType": outcome.exception_type, "severity": outcome.severity.value,
-            "sourceSystem": exc.source_system, "occurredAt": exc.occurred_at.isoformat(),
-            "payload": exc.payload, "context": exc.context}
-
-
-def _lookup(path: str, env: dict[str, Any]) -> Any:
-    value: Any = env
-    for part in path.split("."):
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
-
-
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def fill_templates(value: Any, env: dict[str, Any]) -> Any:
-    """Replace `{payload.tradeId}`-style references, recursively.
-
-    A string that is one whole reference becomes the referenced value, type kept (missing →
-    None, i.e. JSON null, which the tool's schema then judges). References inside longer text
-    are rendered as text (missing → `null`). Braces naming no known root stay as written.
-    """
-    if isinstance(value, str):
-        whole = _TEMPLATE.fullmatch(value)
-        if whole and whole.group(1).split(".")[0] in _TEMPLATE_ROOTS:
-            return _lookup(whole.group(1), env)
-
-        def render(match: re.Match[str]) -> str:
-            if match.group(1).split(".")[0] not in _TEMPLATE_ROOTS:
-                return match.group(0)
-            return _as_text(_lookup(match.group(1), env))
-
-        return _TEMPLATE.sub(render, value)
-    if isinstance(value, dict):
-        return {key: fill_templates(item, env) for key, item in value.items()}
-    if isinstance(value, list):
-        return [fill_templates(item, env) for item in value]
-    return value
-
-
-def _run_step(step: PlaybookStep, packs: TenantPacks, blocked: frozenset[str],
-              env: dict[str, Any]) -> RunStep:
-    """Risky: marked so by the pack, an escalation, or a call of a tool marked risky (or unknown)."""
-    params = fill_templates(step.params, env)
-    tool = str(step.params["tool"]) if step.action is StepAction.CALL_TOOL else None
-    risky = step.risky or step.action is StepAction.ESCALATE
-    arguments = None
-    if tool is not None:
-        definition = packs.tools.get(tool)
-        risky = risky or definition is None or definition.risky
-        args = params.get("args", {})
-        arguments = args if isinstance(args, dict) else {}
-    return RunStep(name=step.name, action=step.action, params=params, risky=risky, tool=tool,
-                   arguments=arguments, blocked=tool is not None and tool in blocked)
 
 
 # --- the transaction that each input runs in --------------------------------------------------
 
 
 class _Tx:
-    """Accumulates one input's state changes and effects; events carry the snapshot after them."""
+    """Accumulates one input's state changes and effects; the transition carries the run's
+    snapshot after the last of them (`exception_snapshot`).
+
+    The version counts up here and reaches the run once, in `done`: a model copy per event cost
+    more than the rest of a decision.
+    """
 
     def __init__(self, run: PlaybookRun, now: datetime, actor: Actor) -> None:
         self.run = run
         self.now = now
         self.actor = actor
         self.effects: list[Effect] = []
+        self.version = run.version
+
+    def done(self) -> tuple[PlaybookRun, list[Effect]]:
+        """The run after the input (its version that of the last event) and the effects."""
+        if self.version != self.run.version:
+            self.update(version=self.version)
+        return self.run, self.effects
 
     def update(self, **changes: Any) -> None:
         self.run = self.run.model_copy(update=changes)
@@ -318,9 +74,8 @@ class _Tx:
         return ":".join([self.run.playbook_id, *map(str, parts)])
 
     def emit(self, event_type: str, key: str, payload: dict[str, Any]) -> None:
-        self.update(version=self.run.version + 1)
-        payload["exception"] = exception_snapshot(self.run)
-        self.effects.append(EmitEvent(event_type, payload, key, self.actor))
+        self.version += 1
+        self.effects.append(EmitEvent(event_type, payload, key, self.actor, self.version))
 
     def set_status(self, target: Status, key: str, reason: str | None = None) -> None:
         current = self.run.status
@@ -337,50 +92,21 @@ class _Tx:
                 self.effects.append(Notify(route.channel, route.target, message, kind,
                                            self.key(where, kind, index)))
 
-    def set_step(self, index: int, state: StepState) -> None:
+    def set_step(self, index: int, state: StepState, **changes: Any) -> None:
+        """Step ``index`` is in ``state`` now (and the run has ``changes``: one copy for both)."""
         states = list(self.run.step_states)
         states[index] = state
-        self.update(step_states=tuple(states))
+        self.update(step_states=tuple(states), **changes)
+
+
+def _who(actor: Actor) -> dict[str, str]:
+    return {"type": actor.type, "id": actor.id}
 
 
 def _step_payload(run: PlaybookRun, index: int, **extra: Any) -> dict[str, Any]:
     step = run.steps[index]
     return {"playbook_id": run.playbook_id, "step": index, "name": step.name,
             "action": step.action.value, "risky": step.risky, **extra}
-
-
-def _approval_snapshot(run: PlaybookRun, now: datetime) -> dict[str, Any]:
-    """The approvals row; its id is the one `outcome_events` gave the ApprovalRequested event."""
-    return {
-        "approval_id": event_id_for(run.tenant_id, run.exception_id, "approval"),
-        "status": run.approval,
-        "reason": "policy requires human approval",
-        "requested_at": run.approval_requested_at.isoformat() if run.approval_requested_at else None,
-        "expires_at": run.approval_expires_at.isoformat() if run.approval_expires_at else None,
-        "decided_by": run.approval_by,
-        "decided_at": now.isoformat(),
-        "comment": run.approval_comment,
-        "version": 2,
-    }
-
-
-def _tool_snapshot(run: PlaybookRun, index: int, status: str, now: datetime,
-                   detail: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The tool_executions row: version 1 requested, 2 started (tools agent), 3 finished."""
-    step = run.steps[index]
-    finished = detail is not None
-    return {
-        "execution_id": run.tool_key(index),
-        "tool_name": step.tool,
-        "status": status,
-        "request": redact_secrets(step.arguments),
-        "response": detail.get("response") if detail else None,
-        "error": detail.get("error") if detail else None,
-        "attempts": int(detail.get("attempts") or 0) if detail else 0,
-        "started_at": None,
-        "finished_at": now.isoformat() if finished else None,
-        "version": 3 if finished else 1,
-    }
 
 
 def _escalate(tx: _Tx, where: object, reason: str) -> None:
@@ -390,10 +116,9 @@ def _escalate(tx: _Tx, where: object, reason: str) -> None:
 
 
 def _finish_step(tx: _Tx, index: int, detail: dict[str, Any]) -> None:
-    tx.set_step(index, "done")
-    tx.update(next_step=index + 1, waiting_for=None)
+    tx.set_step(index, "done", next_step=index + 1, waiting_for=None)
     tx.emit("PlaybookStepCompleted", tx.key(index),
-            _step_payload(tx.run, index, by=tx.actor.model_dump(), detail=detail))
+            _step_payload(tx.run, index, by=_who(tx.actor), detail=detail))
 
 
 def _request_tool(tx: _Tx, index: int) -> None:
@@ -405,7 +130,7 @@ def _request_tool(tx: _Tx, index: int) -> None:
     tx.set_step(index, "running")
     key = tx.run.tool_key(index)
     tx.emit("ToolExecutionRequested", tx.key(index, attempts[index]),
-            {**_step_payload(tx.run, index), "tool_execution": _tool_snapshot(
+            {**_step_payload(tx.run, index), "tool_execution": tool_snapshot(
                 tx.run, index, "REQUESTED", tx.now)})
     tx.effects.append(RequestTool(index, step.tool, dict(step.arguments), key))
 
@@ -482,7 +207,7 @@ def _execute(tx: _Tx, index: int) -> None:
     step = tx.run.steps[index]
     params = step.params
     tx.emit("PlaybookStepStarted", tx.key(index),
-            _step_payload(tx.run, index, by=tx.actor.model_dump()))
+            _step_payload(tx.run, index, by=_who(tx.actor)))
     if step.action is StepAction.CALL_TOOL:
         if step.blocked:
             _fail_step(tx, index, f"tool {step.tool} is blocked by guardrails or not approved",
@@ -510,7 +235,7 @@ def _execute(tx: _Tx, index: int) -> None:
         text = str(params.get("text") or params.get("comment") or "")
         tx.update(comments=(*tx.run.comments, text))
         tx.emit("CommentAdded", tx.key(index),
-                {"comment": text, "by": tx.actor.model_dump(), "step": index})
+                {"comment": text, "by": _who(tx.actor), "step": index})
         _finish_step(tx, index, {"comment": text})
     else:
         _escalate(tx, index, str(params.get("reason") or f"playbook step {step.name}"))
@@ -579,7 +304,7 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
         return None, notices if outcome.escalated else []
     env = template_env(outcome)
     blocked = frozenset(outcome.blocked_tools)
-    steps = tuple(_run_step(s, packs, blocked, env) for s in compiled.playbook.steps)
+    steps = tuple(run_step(s, packs, blocked, env) for s in compiled.playbook.steps)
     pending = outcome.approval_required
     run = PlaybookRun(
         tenant_id=exc.tenant_id, exception_id=exc.exception_id, playbook_id=compiled.playbook.id,
@@ -603,32 +328,7 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
     if outcome.escalated:
         tx.notify("ExceptionEscalated", escalated, "decide")
     _advance(tx)
-    return tx.run, tx.effects
-
-
-def sla_plans(outcome: DecisionOutcome, packs: TenantPacks) -> dict[SlaPhase, SlaPlan]:
-    """The playbooks that would apply once the SLA is imminent, or expired, where they differ.
-
-    Playbook conditions may name `sla.imminent` and `sla.expired` (false when the exception is
-    decided). Matching again with them set, here where the exception is at hand, means the SLA
-    timer needs nothing but the run to switch playbooks. Only tenants with such a condition pay.
-    """
-    if not packs.sla_playbooks or outcome.sla_deadline is None or outcome.playbook_id is None:
-        return {}
-    env = template_env(outcome)
-    plans: dict[SlaPhase, SlaPlan] = {}
-    phases: tuple[SlaPhase, ...] = ("imminent", "expired")
-    for phase in phases:
-        sla = {"imminent": True, "expired": phase == "expired"}
-        match = match_playbook(packs, outcome.exception_type, outcome.severity, {**env, "sla": sla})
-        if match is None or match.playbook_id == outcome.playbook_id:
-            continue
-        playbook = match.compiled.playbook
-        blocked = frozenset(match.compiled.blocked_tools)
-        plans[phase] = SlaPlan(playbook_id=playbook.id, on_failure=playbook.on_failure, approved=playbook.approved,
-                               steps=tuple(_run_step(s, packs, blocked, env) for s in playbook.steps),
-                               reasons=tuple(match.reasons))
-    return plans
+    return tx.done()
 
 
 def _escalation_reason(outcome: DecisionOutcome) -> str:
@@ -646,7 +346,7 @@ def _expire(tx: _Tx) -> None:
     reason = f"no approval answer within {minutes}"
     tx.update(approval="EXPIRED", waiting_for=None, halted=reason)
     tx.emit("ApprovalExpired", tx.key("approval"),
-            {"approval": _approval_snapshot(tx.run, tx.now), "reason": reason})
+            {"approval": approval_snapshot(tx.run, tx.now), "reason": reason})
     _escalate(tx, "approval", reason)
 
 
@@ -667,11 +367,11 @@ def on_approval(run: PlaybookRun, *, granted: bool, by: str, comment: str | None
         _expire(tx)
         tx.effects.append(RejectCommand(
             f"the approval expired at {run.approval_expires_at.isoformat()}"))
-        return tx.run, tx.effects
+        return tx.done()
     tx = _Tx(run, now, Actor(type="user", id=by))
     tx.update(approval="GRANTED" if granted else "REJECTED", approval_by=by,
               approval_comment=comment, waiting_for=None)
-    snapshot = _approval_snapshot(tx.run, now)
+    snapshot = approval_snapshot(tx.run, now)
     if granted:
         tx.update(auto=True)
         tx.emit("ApprovalGranted", tx.key("approval"), {"approval": snapshot})
@@ -682,7 +382,7 @@ def on_approval(run: PlaybookRun, *, granted: bool, by: str, comment: str | None
         tx.update(halted=reason)
         tx.emit("ApprovalRejected", tx.key("approval"), {"approval": snapshot, "reason": reason})
         _escalate(tx, "approval", reason)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def on_approval_expired(run: PlaybookRun, *,
@@ -693,7 +393,7 @@ def on_approval_expired(run: PlaybookRun, *,
         return run, []
     tx = _Tx(run, now, TIMER)
     _expire(tx)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def on_step_completed(run: PlaybookRun, *, step: int, by: Actor,
@@ -722,7 +422,7 @@ def on_step_completed(run: PlaybookRun, *, step: int, by: Actor,
     tx.update(waiting_for=None)
     _execute(tx, step)
     _advance(tx, ACT_AGENT)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def on_tool_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict[str, Any],
@@ -740,7 +440,7 @@ def on_tool_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict
     attempt = run.attempts[step]
     status = "SUCCEEDED" if succeeded else "FAILED"
     tx.emit(f"ToolExecution{status.title()}", tx.key(step, attempt),
-            {**_step_payload(run, step), "tool_execution": _tool_snapshot(
+            {**_step_payload(run, step), "tool_execution": tool_snapshot(
                 run, step, status, now, detail)})
     if succeeded:
         _finish_step(tx, step, {"tool": run.steps[step].tool,
@@ -748,7 +448,7 @@ def on_tool_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict
     else:
         _fail_step(tx, step, str(detail.get("error") or "the tool call failed"), retryable=True)
     _advance(tx, ACT_AGENT)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def on_notification_result(run: PlaybookRun, *, step: int, succeeded: bool, detail: dict[str, Any],
@@ -765,7 +465,7 @@ def on_notification_result(run: PlaybookRun, *, step: int, succeeded: bool, deta
         _fail_step(tx, step, str(detail.get("error") or "the notification was not delivered"),
                    retryable=True)
     _advance(tx, ACT_AGENT)
-    return tx.run, tx.effects
+    return tx.done()
 
 
 def _recalculate(tx: _Tx, plan: SlaPlan, phase: SlaPhase) -> None:
@@ -807,4 +507,4 @@ def on_sla(run: PlaybookRun, phase: SlaPhase, *, now: datetime) -> tuple[Playboo
         deadline = run.sla_deadline.isoformat() if run.sla_deadline else "its deadline"
         tx.update(auto=False)
         _escalate(tx, "sla", f"SLA expired at {deadline}")
-    return tx.run, tx.effects
+    return tx.done()

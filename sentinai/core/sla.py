@@ -13,10 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from sentinai.core.execution import TIMER, EmitEvent, Notify, SlaPhase
+from sentinai.core.actor import TIMER
+from sentinai.core.effects import EmitEvent, Notify
 from sentinai.core.models import DecisionOutcome, NormalizedException, Status
 from sentinai.core.packs import TenantPacks
 from sentinai.core.packs.tenant import NotificationRoute
+from sentinai.core.run import SlaPhase
 
 DEFAULT_IMMINENT_SHARE = 0.8
 _DONE = frozenset({Status.RESOLVED, Status.CLOSED})

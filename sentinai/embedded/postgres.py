@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import time
 import warnings
 from pathlib import Path
 from types import TracebackType
@@ -79,8 +81,22 @@ class EmbeddedPostgres:
         if stale.exists() and not _pid_alive(stale):
             stale.unlink()
         self._server.start(self.host, self.port)
-        self._ensure_database()
+        self._ensure_database_when_ready()
         return self
+
+    def _ensure_database_when_ready(self, timeout: float = 60.0) -> None:
+        """The port opens before recovery ends ("the database system is starting up"); a busy
+        machine makes that window long, so the first query is retried while psql cannot connect
+        (its exit code 2) until the server answers."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._ensure_database()
+                return
+            except subprocess.CalledProcessError as error:
+                if error.returncode != 2 or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.1)
 
     def _ensure_database(self) -> None:
         out = self._commands.psql(

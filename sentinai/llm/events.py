@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sentinai.core.actor import Actor
 from sentinai.core.models import DecisionOutcome
 from sentinai.llm.explanation import Explanation
 from sentinai.llm.triage import LLMAssessment
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.envelope import EventEnvelope
 
 LLM_AGENT = Actor(type="agent", id="llm")
 PROPOSED = "LLMDecisionProposed"

@@ -98,6 +98,12 @@ async def active_pack_documents(pool: asyncpg.Pool) -> tuple[list[dict[str, Any]
             [r["document"] for r in rows if r["kind"] == "tenant"])
 
 
+async def known_tenant_ids(pool: asyncpg.Pool) -> list[str]:
+    """The tenants the platform knows: a ``tenants`` row is written only when a tenant pack is
+    activated, never for a tenant id that merely appeared in input."""
+    return [r["tenant_id"] for r in await pool.fetch("SELECT tenant_id FROM tenants ORDER BY tenant_id")]
+
+
 async def active_packs_revision(pool: asyncpg.Pool) -> str:
     """A fingerprint of the set of active versions: workers poll it and reload when it changes."""
     return str(await pool.fetchval(
@@ -105,12 +111,20 @@ async def active_packs_revision(pool: asyncpg.Pool) -> str:
            FROM pack_versions WHERE status = 'active'"""))
 
 
+_OF_TENANT = """((kind = 'tenant' AND name = $1)
+     OR (kind = 'domain' AND name = (SELECT domain_name FROM tenants WHERE tenant_id = $1)))"""
+"""The versions a tenant may read: its own pack's and its domain's."""
+
+
 async def tenant_pack_versions(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
     """Every version of the tenant's pack and of its domain's pack, newest first."""
-    rows = await pool.fetch(
-        f"""SELECT {_COLUMNS} FROM pack_versions
-            WHERE (kind = 'tenant' AND name = $1)
-               OR (kind = 'domain' AND name = (SELECT domain_name FROM tenants WHERE tenant_id = $1))
-            ORDER BY id DESC""",
-        tenant_id)
+    rows = await pool.fetch(f"SELECT {_COLUMNS} FROM pack_versions WHERE {_OF_TENANT} ORDER BY id DESC",
+                            tenant_id)
     return [dict(r) for r in rows]
+
+
+async def tenant_pack_version(pool: asyncpg.Pool, tenant_id: str, version_id: int) -> dict[str, Any] | None:
+    """One version by id, when it is the tenant's pack or its domain's (else None)."""
+    row = await pool.fetchrow(f"SELECT {_COLUMNS} FROM pack_versions WHERE id = $2 AND {_OF_TENANT}",
+                              tenant_id, version_id)
+    return None if row is None else dict(row)

@@ -1,7 +1,8 @@
 """The tables that are versioned projections of the event log: exceptions, approvals, tool executions.
 
-An event carries the state of its subject *after* the change (``payload["exception"]``,
-``payload["approval"]``, ``payload["tool_execution"]``) with a version number. A row is replaced
+A transition carries the exception's state *after* it (its ``exception`` snapshot), and an event
+the state of its own subject after it (``payload["approval"]``, ``payload["tool_execution"]``),
+each with a version number; the writer hands both over as :class:`Fact` objects. A row is replaced
 only by a strictly newer version, so replayed or reordered events never move it backwards and the
 final state depends on which events were written, not in which order. Some columns are merged
 instead of replaced, for the same reason:
@@ -27,10 +28,20 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
-from sentinai.streams.envelope import EventEnvelope
-
 Row = tuple[Any, ...]
 Snapshot = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """A snapshot to project and where it comes from: an event (its id), or a transition (its id)
+    whose ``payload`` is ``{"exception": snapshot}``."""
+
+    event_id: str
+    tenant_id: str
+    exception_id: str
+    occurred_at: datetime
+    payload: Mapping[str, Any]
 
 
 class SnapshotError(ValueError):
@@ -46,7 +57,7 @@ class InvalidSnapshots(ValueError):
         self.errors = dict(errors)
 
 
-def event_time(event: EventEnvelope) -> datetime:
+def event_time(event: Fact) -> datetime:
     """The event's ``occurred_at``, made aware (naive times are UTC) so that times compare."""
     at = event.occurred_at
     return at if at.tzinfo else at.replace(tzinfo=UTC)
@@ -85,7 +96,7 @@ class _Held:
 
     __slots__ = ("event", "snapshot", "version", "fills", "first_at")
 
-    def __init__(self, event: EventEnvelope, snapshot: Snapshot, version: int, fills: dict[str, Any] | None,
+    def __init__(self, event: Fact, snapshot: Snapshot, version: int, fills: dict[str, Any] | None,
                  first_at: datetime) -> None:
         self.event = event
         self.snapshot = snapshot
@@ -102,7 +113,7 @@ class Projection:
     payload_key: str
     id_field: str | None  # the snapshot field that, with the tenant, keys the row (None: exception id)
     columns: tuple[tuple[str, str], ...]  # (column, PostgreSQL type), in row order
-    to_row: Callable[[EventEnvelope, Snapshot, datetime], Row]
+    to_row: Callable[[Fact, Snapshot, datetime], Row]
     fill: tuple[str, ...] = ()
 
     @property
@@ -113,7 +124,7 @@ class Projection:
     def sql(self) -> str:
         return _upsert_sql(self)
 
-    def rows(self, events: Iterable[EventEnvelope]) -> list[Row]:
+    def rows(self, events: Iterable[Fact]) -> list[Row]:
         """One row per key from the snapshots in ``events``, merged as the upsert merges, in key order.
 
         Raises :class:`InvalidSnapshots` naming every event whose snapshot cannot be projected.
@@ -165,7 +176,7 @@ class Projection:
             raise InvalidSnapshots(invalid)
         return rows
 
-    def _malformed(self, event: EventEnvelope, snapshot: object) -> str:
+    def _malformed(self, event: Fact, snapshot: object) -> str:
         """Why ``snapshot`` cannot be projected (it failed one of the checks in :meth:`rows`)."""
         prefix = f"payload.{self.payload_key}."
         if type(snapshot) is not dict:
@@ -202,7 +213,7 @@ def _upsert_sql(p: Projection) -> str:
     )
 
 
-def _exception_row(event: EventEnvelope, s: Snapshot, first_at: datetime) -> Row:
+def _exception_row(event: Fact, s: Snapshot, first_at: datetime) -> Row:
     f = "payload.exception."
     return (
         event.tenant_id, event.exception_id,
@@ -222,7 +233,7 @@ def _exception_row(event: EventEnvelope, s: Snapshot, first_at: datetime) -> Row
     )
 
 
-def _approval_row(event: EventEnvelope, s: Snapshot, first_at: datetime) -> Row:
+def _approval_row(event: Fact, s: Snapshot, first_at: datetime) -> Row:
     f = "payload.approval."
     return (
         event.tenant_id, s["approval_id"], event.exception_id,
@@ -237,7 +248,7 @@ def _approval_row(event: EventEnvelope, s: Snapshot, first_at: datetime) -> Row:
     )
 
 
-def _tool_execution_row(event: EventEnvelope, s: Snapshot, first_at: datetime) -> Row:
+def _tool_execution_row(event: Fact, s: Snapshot, first_at: datetime) -> Row:
     f = "payload.tool_execution."
     return (
         event.tenant_id, s["execution_id"], event.exception_id,

@@ -23,14 +23,15 @@ SUMMARY_COLUMNS = (
     "current_step, sla_deadline, version, created_at, updated_at"
 )
 TIMELINE_ORDER = (
-    "ORDER BY occurred_at, CASE WHEN jsonb_typeof(payload #> '{exception,version}') = 'number' "
-    "THEN (payload #>> '{exception,version}')::numeric END NULLS FIRST, recorded_at, event_id")
-"""An exception's events in the order they happened. The events one input produces share their
-`occurred_at`; those that change the exception carry its version, which orders them, and the
-others (an SLA tick, a notification) come before them."""
+    "ORDER BY occurred_at, COALESCE(seq, CASE WHEN jsonb_typeof(payload #> '{exception,version}') = 'number' "
+    "THEN (payload #>> '{exception,version}')::numeric END) NULLS FIRST, recorded_at, event_id")
+"""An exception's events in the order they happened. The events of one transition share their
+`occurred_at`; those that change the exception carry its version (`seq`; in the payload's
+snapshot for events stored by the earlier release), which orders them, and the others (an SLA
+tick, a notification) come before them."""
 PLAYBOOK_EVENT_TYPES = (
-    "PlaybookAssigned", "PlaybookStepStarted", "PlaybookStepCompleted", "PlaybookStepSkipped",
-    "PlaybookStepFailed", "PlaybookCompleted", "PlaybookRecalculated",
+    "PlaybookAssigned", "PlaybookStepStarted", "PlaybookStepWaiting", "PlaybookStepCompleted",
+    "PlaybookStepSkipped", "PlaybookStepFailed", "PlaybookCompleted", "PlaybookRecalculated",
 )
 
 
@@ -221,15 +222,17 @@ APPROVAL_COLUMNS = ("approval_id, tenant_id, exception_id, status, reason, reque
 
 
 async def list_approvals(pool: asyncpg.Pool, tenant_id: str, *, status: str | None = None,
-                         limit: int = 100) -> list[dict[str, Any]]:
+                         limit: int = 100, oldest_first: bool = False) -> list[dict[str, Any]]:
+    """Newest first by default; ``oldest_first`` for a queue (the approval closest to expiry first)."""
+    order = "requested_at ASC" if oldest_first else "requested_at DESC"
     if status:
         rows = await pool.fetch(
             f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 AND lower(status) = lower($2) "
-            "ORDER BY requested_at DESC, approval_id LIMIT $3", tenant_id, status, limit)
+            f"ORDER BY {order}, approval_id LIMIT $3", tenant_id, status, limit)
     else:
         rows = await pool.fetch(
             f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 "
-            "ORDER BY requested_at DESC, approval_id LIMIT $2", tenant_id, limit)
+            f"ORDER BY {order}, approval_id LIMIT $2", tenant_id, limit)
     return [dict(r) for r in rows]
 
 
@@ -238,6 +241,18 @@ async def get_approval(pool: asyncpg.Pool, tenant_id: str, approval_id: str) -> 
         f"SELECT {APPROVAL_COLUMNS} FROM approvals WHERE tenant_id = $1 AND approval_id = $2",
         tenant_id, approval_id)
     return None if row is None else dict(row)
+
+
+TOOL_EXECUTION_COLUMNS = ("execution_id, exception_id, tool_name, status, request, response, error, attempts, "
+                          "started_at, finished_at, version")
+
+
+async def tool_executions(pool: asyncpg.Pool, tenant_id: str, exception_id: str) -> list[dict[str, Any]]:
+    """The exception's tool executions, in the order they started (not-started ones last)."""
+    rows = await pool.fetch(
+        f"SELECT {TOOL_EXECUTION_COLUMNS} FROM tool_executions WHERE tenant_id = $1 AND exception_id = $2 "
+        "ORDER BY started_at NULLS LAST, execution_id", tenant_id, exception_id)
+    return [_row(r, ("request", "response")) for r in rows]
 
 
 async def status_summary(pool: asyncpg.Pool, tenant_ids: list[str] | None, *, now: datetime,

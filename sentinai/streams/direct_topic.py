@@ -3,11 +3,11 @@
 faust's ``Topic.send`` wraps every message in a ``FutureMessage``, runs the (raw) serializers and
 every sensor, and registers callbacks, none of which the agents use: it cost 37 µs of CPU per
 message against 12 µs for this path (``python -m sentinai.bench.send``, docs/performance.md), and
-an exception publishes about fifteen messages.
+an exception used to publish about fifteen messages (three since transitions).
 
 Delivery is unchanged: the message goes to the same producer, which faust flushes before it
-commits input offsets, and the commit guard (``install_commit_guard`` in
-``sentinai.agents.faust_fixes``) sees its delivery like any other: a failed delivery stops the
+commits input offsets, and the commit guard (in
+``sentinai.framework.commit_guard``) sees its delivery like any other: a failed delivery stops the
 worker before an input is committed past it.
 """
 

@@ -1,83 +1,50 @@
-"""The event envelope of ``sentinai.events`` and the decision record of ``sentinai.decisions``.
+"""One event of the log: what changed, who did it, when.
 
-Ids are deterministic (uuid5 over tenant, exception, event type and step) so that a replayed
-stage produces the same id and every consumer, the Postgres sink first, can drop duplicates.
+Events travel inside a transition (:mod:`sentinai.streams.transition`), which names the tenant
+and the exception they are about. Their ids are deterministic (:func:`sentinai.core.ids.event_id_for`
+over tenant, exception, event type and step) so that a replayed stage produces the same id and
+every consumer, the PostgreSQL sink first, can drop duplicates.
+
+Events are plain slotted dataclasses, not pydantic models: an exception makes some ten of them on
+the hot path, and building a pydantic model cost more than deciding the exception.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-SCHEMA_VERSION = 1
-_NAMESPACE = uuid.UUID("7d3a3b9e-5c1f-4b8e-9d6a-2f0c1e4b8a10")
-_NAMESPACE_BYTES = _NAMESPACE.bytes
-
-ActorType = Literal["agent", "user", "system"]
+from sentinai.core.actor import Actor
+from sentinai.core.ids import event_id_for
 
 
-def event_id_for(tenant_id: str, exception_id: str, event_type: str, step: str = "") -> str:
-    """``str(uuid.uuid5(namespace, name))``, computed without the UUID object: a third of the cost,
-    and an exception takes some fifteen of these."""
-    name = f"{tenant_id}\x1f{exception_id}\x1f{event_type}\x1f{step}".encode()
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+@dataclass(frozen=True, slots=True)
+class EventEnvelope:
+    """One state change inside a transition.
 
-
-class Actor(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    type: ActorType
-    id: str
-
-
-class EventEnvelope(BaseModel):
-    """One state change. ``payload["exception"]``, when present, is the exception's state after it."""
-
-    model_config = ConfigDict(frozen=True)
+    ``version`` is the exception's version after this event, for the events that change the
+    exception (it orders the events of one transition on the timeline); None for the others (an
+    SLA tick, a notification, a tool call starting).
+    """
 
     event_id: str
     event_type: str
-    tenant_id: str
-    exception_id: str
     occurred_at: datetime
     actor: Actor
-    schema_version: int = SCHEMA_VERSION
-    payload: dict[str, Any] = Field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+    version: int | None = None
 
     @classmethod
     def create(cls, *, event_type: str, tenant_id: str, exception_id: str, occurred_at: datetime,
-               actor: Actor, payload: dict[str, Any], step: str = "") -> EventEnvelope:
-        return cls(
-            event_id=event_id_for(tenant_id, exception_id, event_type, step),
-            event_type=event_type, tenant_id=tenant_id, exception_id=exception_id,
-            occurred_at=occurred_at, actor=actor, payload=payload,
-        )
+               actor: Actor, payload: dict[str, Any], step: str = "",
+               version: int | None = None) -> EventEnvelope:
+        """The event with its deterministic id."""
+        return cls(event_id_for(tenant_id, exception_id, event_type, step), event_type, occurred_at, actor,
+                   payload, version)
 
-
-class DecisionRecord(BaseModel):
-    """What consumers of ``sentinai.decisions`` act on: one per stage outcome or later change."""
-
-    event_id: str
-    tenant_id: str
-    exception_id: str
-    stage: str
-    decision: str
-    confidence: float
-    evidence: list[str]
-    next_step: str
-    exception_type: str | None
-    severity: str | None
-    status: str
-    actionability: str | None
-    approval_required: bool
-    playbook_id: str | None
-    source: Literal["rules", "llm", "llm_fallback"] = "rules"
-    decided_at: datetime
+    def as_json(self) -> dict[str, Any]:
+        """The event as it travels: plain JSON types but for ``occurred_at`` (orjson writes it)."""
+        actor = self.actor
+        return {"event_id": self.event_id, "event_type": self.event_type, "occurred_at": self.occurred_at,
+                "actor": {"type": actor.type, "id": actor.id}, "payload": self.payload, "version": self.version}

@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sentinai.core.execution import PlaybookRun, SlaPhase
 from sentinai.core.models import Status
+from sentinai.core.run import PlaybookRun, SlaPhase
 from sentinai.core.sla import SlaClock, due
 
 ExceptionState = dict[str, Any]
@@ -75,13 +75,15 @@ def sla_tick_due(state: ExceptionState | None, now: datetime) -> SlaPhase | None
     """The SLA tick due for this exception at `now`, if any.
 
     The timer asks this of every state every few seconds, so the common answers (no clock, a
-    clock that is done, an exception that is done) come without parsing the clock.
+    clock that is done, an exception that is done, a clock not imminent yet) come without
+    parsing the clock.
     """
     if not state or not state.get("sla"):
         return None
-    if state["sla"].get("expired_sent") or state["status"] in _DONE:
+    clock = state["sla"]
+    if clock.get("expired_sent") or state["status"] in _DONE or now < datetime.fromisoformat(clock["imminent_at"]):
         return None
-    return due(SlaClock.model_validate(state["sla"]), status=Status(state["status"]), now=now)
+    return due(SlaClock.model_validate(clock), status=Status(state["status"]), now=now)
 
 
 def awaiting_llm(*, source: tuple[str, int, int], now_epoch: float) -> ExceptionState:

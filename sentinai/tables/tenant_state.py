@@ -1,9 +1,12 @@
-"""Per-tenant state: stats, the intake quota's token bucket and the backpressure level.
+"""Per-tenant state in the changelog-backed ``tenant-state`` table: token buckets and backpressure.
 
-One changelog-backed table keyed by tenant id holds all three, so that one input message costs
-one changelog write here, not three. Every mutation is idempotent: the state remembers the last
-source offset it applied per input topic-partition, and a replayed message (faust writes table
-changes to the changelog before it commits input offsets) is not counted twice.
+Keyed by tenant id, it holds what a worker taking over a tenant's partition must know: the intake
+quota's token bucket (``quota``) and whether it is throttling (``throttled``), the tool-call and
+LLM buckets, and the backpressure level last announced. It is written when something changes in
+a way that matters — throttling starts or ends, the level moves, a tool or LLM budget is spent —
+not once per exception: between those writes the intake bucket lives in memory
+(:class:`sentinai.agents.quota.IntakeQuota`). Counts of exceptions are not kept here: the product
+reads them from PostgreSQL.
 """
 
 from __future__ import annotations
@@ -11,81 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 TenantState = dict[str, Any]
-Source = tuple[str, int, int]  # topic, partition, offset
 
 BACKPRESSURE_LEVELS = ("NORMAL", "WARNING", "CRITICAL", "OVERLOADED")
 
 
 def empty_state() -> TenantState:
-    return {"applied": {}, "by_status": {}, "by_severity": {}, "by_type": {}, "decided": 0,
-            "duplicates": 0, "deferred": 0, "rejected": 0, "minute": [0, 0], "decisions_last_minute": 0,
-            "backpressure": "NORMAL", "quota": None}
-
-
-def already_applied(state: TenantState | None, source: Source) -> bool:
-    if state is None:
-        return False
-    topic, partition, offset = source
-    last = state["applied"].get(f"{topic}:{partition}")
-    return last is not None and offset <= last
-
-
-def _copy(state: TenantState) -> TenantState:
-    """A copy safe to change: the state's containers (counters, offsets, the minute) hold only
-    scalars, so copying them one level down is enough, at a tenth of ``deepcopy``'s cost."""
-    return {key: value.copy() if isinstance(value, dict | list) else value for key, value in state.items()}
-
-
-def _applied(state: TenantState | None, source: Source) -> TenantState:
-    new = _copy(state) if state is not None else empty_state()
-    topic, partition, offset = source
-    new["applied"][f"{topic}:{partition}"] = offset
-    return new
-
-
-def _bump(counter: dict[str, int], key: str | None, by: int = 1) -> None:
-    if key is not None:
-        counter[key] = counter.get(key, 0) + by
-
-
-def record_decision(state: TenantState | None, source: Source, *, status: str, severity: str,
-                    exception_type: str, now_epoch: float, quota: dict[str, float] | None = None
-                    ) -> TenantState | None:
-    """Count one decided exception (and keep the bucket it spent a token of); None when applied already."""
-    if already_applied(state, source):
-        return None
-    new = _applied(state, source)
-    if quota is not None:
-        new["quota"] = quota
-    _bump(new["by_status"], status)
-    _bump(new["by_severity"], severity)
-    _bump(new["by_type"], exception_type)
-    new["decided"] += 1
-    minute = int(now_epoch // 60)
-    bucket, count = new["minute"]
-    if bucket == minute:
-        new["minute"] = [minute, count + 1]
-    else:
-        new["decisions_last_minute"] = count if bucket == minute - 1 else 0
-        new["minute"] = [minute, 1]
-    return new
-
-
-def record_duplicate(state: TenantState | None, source: Source) -> TenantState | None:
-    if already_applied(state, source):
-        return None
-    new = _applied(state, source)
-    new["duplicates"] += 1
-    return new
-
-
-def record_deferred(state: TenantState | None, source: Source, bucket: dict[str, float]) -> TenantState | None:
-    if already_applied(state, source):
-        return None
-    new = _applied(state, source)
-    new["deferred"] += 1
-    new["quota"] = bucket
-    return new
+    return {"backpressure": "NORMAL", "quota": None, "throttled": False}
 
 
 def bucket(state: TenantState | None, name: str) -> dict[str, float] | None:
@@ -94,10 +28,23 @@ def bucket(state: TenantState | None, name: str) -> dict[str, float] | None:
 
 
 def with_bucket(state: TenantState | None, name: str, value: dict[str, float]) -> TenantState:
-    """The state with one token bucket replaced (buckets are not offset-guarded: they are rates)."""
+    """The state with one token bucket replaced."""
     new = dict(state) if state is not None else empty_state()
     new[name] = value
     return new
+
+
+def with_throttling(state: TenantState | None, value: dict[str, float], *, throttled: bool) -> TenantState:
+    """The state with the intake bucket and whether it is throttling now."""
+    return {**with_bucket(state, "quota", value), "throttled": throttled}
+
+
+def with_backpressure(state: TenantState | None, level: str) -> TenantState:
+    return {**(state if state is not None else empty_state()), "backpressure": level}
+
+
+def backpressure(state: TenantState | None) -> str:
+    return state.get("backpressure", "NORMAL") if state is not None else "NORMAL"
 
 
 def take_token(bucket: dict[str, float] | None, *, rate: float, burst: float, now_epoch: float) -> tuple[bool, dict[str, float], float]:

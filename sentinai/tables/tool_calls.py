@@ -3,7 +3,7 @@
 An entry lets a request that arrives again (a redelivery after a crash, or the act agent redoing
 its own input) get the stored outcome instead of a second call. It is only needed while such a
 repeat can still come, so each entry records its tenant, partition and time, and the timer has
-entries older than the dedup window dropped (``sentinai.agents.timers``): without that the table,
+entries older than the dedup window dropped (``sentinai.jobs.timers``): without that the table,
 which holds tool responses of up to ``maxResponseBytes``, would grow for ever.
 """
 

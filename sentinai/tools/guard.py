@@ -39,7 +39,8 @@ def _is_ip_literal(host: str) -> bool:
 
 
 async def vet_url(url: URL, policy: ToolPolicy, resolve: HostResolver) -> VettedTarget:
-    """Check scheme, host allow-list and every resolved address; raise `Refused` otherwise.
+    """Check scheme, origin and host allow-lists and every resolved address; raise `Refused`
+    otherwise. The invoker calls it for the endpoint and again for every redirect hop.
 
     Every address of a host must pass: a name that resolves partly to a private address is
     refused as a whole, so the connection cannot be steered to the private one.
@@ -53,6 +54,8 @@ async def vet_url(url: URL, policy: ToolPolicy, resolve: HostResolver) -> Vetted
     host = url.raw_host
     if not host:
         raise Refused("URL has no host")
+    if not policy.origin_allowed(url):
+        raise Refused(f"{url.scheme}://{host}:{url.port} is not on the deployment's allow list")
     match = policy.host_match(host)
     if match is None:
         raise Refused(f"host {host} is not on the tenant's allow list")

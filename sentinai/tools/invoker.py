@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,14 +22,16 @@ import aiohttp
 from yarl import URL
 
 from sentinai.core.packs import Tool
+from sentinai.core.redaction import redact_secrets
 from sentinai.tools.arguments import argument_error
-from sentinai.tools.auth import MissingSecret, auth_headers
+from sentinai.tools.auth import ForbiddenHeader, auth_headers
 from sentinai.tools.breaker import CircuitBreaker
 from sentinai.tools.guard import Refused, Unresolvable, vet_url
+from sentinai.tools.network import NetworkPolicy
 from sentinai.tools.policy import ToolPolicy
-from sentinai.tools.redaction import redact_secrets
 from sentinai.tools.resolver import HostResolver, PinnedResolver, system_resolve
 from sentinai.tools.result import ToolResult
+from sentinai.tools.secrets import SecretStore, SecretUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -101,21 +102,24 @@ async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
 class ToolInvoker:
     """One per worker; owns the aiohttp session. Use as `async with ToolInvoker() as tools:`.
 
-    `resolve` is the DNS used to vet hosts (the system resolver by default); `environ` is
-    where auth secrets are looked up (the process environment by default).
+    `resolve` is the DNS used to vet hosts (the system resolver by default); `secrets` holds
+    what the deployment grants each tenant (nothing by default); `network` is the deployment's
+    network policy, which narrows every tenant's (public https only by default).
     """
 
     def __init__(
         self,
         *,
         resolve: HostResolver = system_resolve,
-        environ: Mapping[str, str] | None = None,
+        secrets: SecretStore | None = None,
+        network: NetworkPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 5.0,
     ) -> None:
         self._resolve = resolve
-        self._environ: Mapping[str, str] = os.environ if environ is None else environ
+        self._secrets = secrets or SecretStore()
+        self._network = network or NetworkPolicy()
         self.breaker = breaker or CircuitBreaker()
         self._backoff = backoff_seconds
         self._max_backoff = max_backoff_seconds
@@ -167,10 +171,14 @@ class ToolInvoker:
         invalid = argument_error(tool.input_schema, arguments)
         if invalid is not None:
             return result(f"invalid arguments: {invalid}", 0)
+        policy = self._network.narrow(policy)
         try:
-            secret_headers = auth_headers(tool.auth, self._environ)
-        except MissingSecret as error:
-            return result(str(error), 0)
+            secret = "" if tool.auth.type == "none" else self._secrets.value(
+                tenant_id, str(tool.auth.secret_ref))
+            secret_headers = auth_headers(tool.auth, secret)
+        except (SecretUnavailable, ForbiddenHeader) as error:
+            log.warning("tool %s for %s refused: %s", tool_name, tenant_id, error)
+            return result(f"refused: {error}", 0)
         key = (tenant_id, tool_name)
         if not self.breaker.allow(key):
             return result(f"circuit open for tool {tool_name}", 0)

@@ -10,6 +10,23 @@ from yarl import URL
 ONE_MIB = 1024 * 1024
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """scheme, host and port a call may go to; a host `*.suffix` matches any subdomain of it."""
+
+    scheme: str
+    host: str
+    port: int
+
+    def matches(self, url: URL) -> bool:
+        host = _normalize_host(url.raw_host or "")
+        if (url.scheme, url.port) != (self.scheme, self.port):
+            return False
+        if self.host.startswith("*."):
+            return host.endswith(self.host[1:])
+        return host == self.host
+
+
 def _normalize_host(host: str) -> str:
     return host.strip().rstrip(".").lower()
 
@@ -22,13 +39,15 @@ class ToolPolicy:
     any subdomain of `suffix` but not `suffix` itself. `allow_private` lets a host that the list
     names *exactly* resolve to loopback or private addresses (for on-premises tools and for
     tests); a wildcard match never may, and link-local, multicast, reserved and cloud-metadata
-    addresses are refused whatever the policy says.
+    addresses are refused whatever the policy says. `origins`, when given (the deployment's
+    allow-list), must also match the URL's scheme, host and port.
     """
 
     allowed_hosts: tuple[str, ...] = ()
     https_only: bool = True
     allow_private: bool = False
     max_response_bytes: int = ONE_MIB
+    origins: tuple[Origin, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -56,3 +75,6 @@ class ToolPolicy:
             if entry.startswith("*.") and name.endswith(entry[1:]):
                 return "wildcard"
         return None
+
+    def origin_allowed(self, url: URL) -> bool:
+        return not self.origins or any(origin.matches(url) for origin in self.origins)

@@ -14,15 +14,18 @@ from aiohttp.test_utils import TestServer
 
 from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.notifications import Notifications, notification_policy
-from sentinai.agents.tools import ToolsTopics
+from sentinai.agents.outbox import Outbox
 from sentinai.bench import workload
-from sentinai.core.execution import Notify
+from sentinai.core.effects import Notify
+from sentinai.core.ids import event_id_for
 from sentinai.core.packs import PackSet, build_pack_set
-from sentinai.streams.envelope import event_id_for
 from sentinai.tools.invoker import ToolInvoker
+from sentinai.tools.network import NetworkPolicy
 from tests.support.pipeline import PACKS
 
 TENANT = "hooks-co"
+LOCAL_NETWORK = NetworkPolicy(allow_private=True, allow_http=True)
+"""The deployment lets tenants reach the local plain-http webhook servers of these tests."""
 
 
 @dataclass
@@ -33,6 +36,21 @@ class Recorded:
 
     async def send(self, *, key: bytes, value: bytes, partition: int) -> None:
         self.sent.append(json.loads(value))
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """The events of the transitions sent (to the events topic)."""
+        return [event for transition in self.sent for event in transition["events"]]
+
+
+def notifications_for(packs: PackSet, invoker: ToolInvoker, events: Recorded, results: Recorded,
+                      table: dict[str, Any]) -> Notifications:
+    outbox = Outbox(events=events, decisions=Recorded(), gate=SinkGate(high_water=1000))  # type: ignore[arg-type]
+    return Notifications(outbox=outbox, results=results, delivered_table=table, packs=packs,  # type: ignore[arg-type]
+                         invoker=invoker)
+
+
+SOURCE = ("tool-requests", 0, 0)
 
 
 @dataclass
@@ -85,16 +103,14 @@ class Harness:
     table: dict[str, Any]
 
     def of_type(self, event_type: str) -> list[dict[str, Any]]:
-        return [e for e in self.events.sent if e["event_type"] == event_type]
+        return [e for e in self.events.events if e["event_type"] == event_type]
 
 
 @pytest.fixture
 async def harness(receiver: Receiver) -> AsyncIterator[Harness]:
-    async with ToolInvoker(backoff_seconds=0.01) as invoker:
+    async with ToolInvoker(backoff_seconds=0.01, network=LOCAL_NETWORK) as invoker:
         events, results, table = Recorded(), Recorded(), {}
-        notifications = Notifications(topics=ToolsTopics(events=events, results=results),  # type: ignore[arg-type]
-                                      delivered_table=table, packs=tenant_packs(local_tenant(receiver)),  # type: ignore[arg-type]
-                                      invoker=invoker, gate=SinkGate(high_water=1000))
+        notifications = notifications_for(tenant_packs(local_tenant(receiver)), invoker, events, results, table)
         yield Harness(notifications, events, results, table)
 
 
@@ -105,8 +121,8 @@ def request(*notices: Notify, step: int | None = None, attempt: int = 1) -> dict
 
 async def test_a_notice_is_posted_once_with_its_idempotency_key(receiver: Receiver, harness: Harness) -> None:
     notice = Notify("webhook", receiver.url("/hook"), "EX-1: SLA expired", "SLAExpired", "sla:expired:0")
-    await harness.notifications.handle(request(notice), partition=0)
-    await harness.notifications.handle(request(notice), partition=0)  # a replayed request
+    await harness.notifications.handle(request(notice), source=SOURCE)
+    await harness.notifications.handle(request(notice), source=SOURCE)  # a replayed request
     [posted] = receiver.posted("/hook")
     assert posted["key"] == event_id_for(TENANT, "EX-1", "notification", "sla:expired:0")
     assert posted["body"] == {"tenant_id": TENANT, "exception_id": "EX-1", "kind": "SLAExpired",
@@ -121,16 +137,17 @@ async def test_a_step_gets_one_result_and_a_retry_posts_only_what_failed(
         receiver: Receiver, harness: Harness) -> None:
     good = Notify("webhook", receiver.url("/hook"), "m", "notify", "pb:0:notify:0")
     bad = Notify("webhook", receiver.url("/broken"), "m", "notify", "pb:0:notify:1")
-    await harness.notifications.handle(request(good, bad, step=0), partition=2)
+    await harness.notifications.handle(request(good, bad, step=0), source=("tool-requests", 2, 0))
     [result] = harness.results.sent
     assert (result["command"], result["step"], result["idempotency_key"], result["succeeded"]) == (
         "notification_result", 0, "step-key", False)
     assert "HTTP 500" in result["detail"]["error"]
     assert len(receiver.posted("/broken")) == 2, "the webhook's own retry"
+    assert len(harness.events.sent) == 1, "one request, one transition"
     [failed] = harness.of_type("NotificationFailed")
     assert failed["payload"]["notification"]["error"] == "HTTP 500"
 
-    await harness.notifications.handle(request(good, bad, step=0, attempt=2), partition=2)
+    await harness.notifications.handle(request(good, bad, step=0, attempt=2), source=("tool-requests", 2, 0))
     assert len(receiver.posted("/hook")) == 1, "delivered before: not posted again"
     assert len(receiver.posted("/broken")) == 4
     assert len({e["event_id"] for e in harness.of_type("NotificationFailed")}) == 2, "one per attempt"
@@ -148,14 +165,13 @@ async def test_a_step_gets_one_result_and_a_retry_posts_only_what_failed(
 async def test_the_tool_guards_apply(receiver: Receiver, target: str, tenant: dict[str, Any], error: str) -> None:
     events, results = Recorded(), Recorded()
     packs = tenant_packs({**local_tenant(receiver), **tenant})
-    async with ToolInvoker() as invoker:
-        notifications = Notifications(topics=ToolsTopics(events=events, results=results),  # type: ignore[arg-type]
-                                      delivered_table={}, packs=packs, invoker=invoker,  # type: ignore[arg-type]
-                                      gate=SinkGate(high_water=1000))
+    async with ToolInvoker(network=LOCAL_NETWORK) as invoker:
+        notifications = notifications_for(packs, invoker, events, results, {})
         notice = Notify("webhook", target.format(port=receiver.server.port), "m", "notify", "pb:0:notify:0")
-        await notifications.handle(request(notice, step=0), partition=0)
+        await notifications.handle(request(notice, step=0), source=SOURCE)
     assert receiver.calls == []
-    [failed] = events.sent
+    [transition] = events.sent
+    [failed] = transition["events"]
     assert (failed["event_type"], failed["payload"]["notification"]["error"]) == ("NotificationFailed", error)
     assert results.sent[0]["succeeded"] is False
 

@@ -93,12 +93,14 @@ async def consume_all(bootstrap: str, topic: str, expect: int, timeout: float = 
     return out
 
 
-def decision(tenant: str, exception_id: str, **extra: Any) -> dict[str, Any]:
+def decision(tenant: str, exception_id: str, *, decision: str = "classified", **extra: Any) -> dict[str, Any]:
+    """A decision record as the worker publishes it, with one triage stage deciding ``decision``."""
     return {"event_id": str(uuid.uuid4()), "tenant_id": tenant, "exception_id": exception_id,
-            "stage": "triage", "decision": "classified", "confidence": 0.9, "evidence": ["rule r1"],
-            "next_step": "policy", "exception_type": "SETTLEMENT_FAIL", "severity": "HIGH", "status": "TRIAGED",
-            "actionability": "ACTIONABLE", "approval_required": False, "playbook_id": None, "source": "rules",
-            "decided_at": "2026-11-24T09:30:00+00:00", **extra}
+            "decided_at": "2026-11-24T09:30:00+00:00", "exception_type": "SETTLEMENT_FAIL", "severity": "HIGH",
+            "status": "TRIAGED", "actionability": "ACTIONABLE", "approval_required": False, "playbook_id": None,
+            "current_step": None, "source": "rules", "confidence": 0.9,
+            "stages": [{"stage": "triage", "decision": decision, "confidence": 0.9, "evidence": ["rule r1"],
+                        "next_step": "policy"}], **extra}
 
 
 @pytest.fixture

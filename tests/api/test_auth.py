@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from tests.api.conftest import Web
+from tests.support.seed import ESCALATED_AT_ONCE, decided, store
 
 
 def assert_error(status: int, body: object, expected: int) -> None:
@@ -71,8 +74,7 @@ async def test_root_admin_sees_every_tenant(web_env: Web) -> None:
 
 
 async def test_tenant_isolation_of_records(web_env: Web) -> None:
-    await web_env.pool.execute(
-        "INSERT INTO exceptions (tenant_id, exception_id, status, version) VALUES ('globex', 'G-1', 'NEW', 1)")
+    await store(web_env.settings.database_url, decided("globex", "G-1", ESCALATED_AT_ONCE, at=datetime.now(UTC)))
     status, body = await web_env.get("/api/v1/tenants/globex/exceptions/G-1", key="globex-viewer")
     assert status == 200 and body["exception_id"] == "G-1"
     # acme cannot see it: neither under its own tenant nor under globex's path

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.api.conftest import Web
 from tests.api.test_auth import assert_error
+from tests.support.seed import NEEDS_APPROVAL, approved, decided, store
 
 EXC = "/api/v1/tenants/acme/exceptions"
 
@@ -54,10 +57,10 @@ async def test_body_of_wrong_shape(web_env: Web) -> None:
     ({"comment": "who?"}, "body.by"),                               # missing
 ])
 async def test_unknown_and_mistyped_fields(web_env: Web, body: dict, field: str) -> None:
-    await web_env.pool.execute(
-        "INSERT INTO approvals (approval_id, tenant_id, exception_id, status, requested_at) "
-        "VALUES ('ap-1', 'acme', 'E-1', 'PENDING', now())")
-    status, got = await web_env.send("POST", "/api/v1/tenants/acme/approvals/ap-1/approve", json=body)
+    pending = decided("acme", "E-1", NEEDS_APPROVAL, at=datetime.now(UTC))
+    await store(web_env.settings.database_url, pending)
+    status, got = await web_env.send("POST", f"/api/v1/tenants/acme/approvals/{pending.approval_id}/approve",
+                                     json=body)
     assert status in (400, 422), got
     assert_error(status, got, status)
     assert got["path"] == field
@@ -111,10 +114,11 @@ async def test_missing_records_are_404(web_env: Web) -> None:
 
 
 async def test_answering_a_decided_approval_is_409(web_env: Web) -> None:
-    await web_env.pool.execute(
-        "INSERT INTO approvals (approval_id, tenant_id, exception_id, status, requested_at) "
-        "VALUES ('ap-2', 'acme', 'E-1', 'APPROVED', now())")
-    status, body = await web_env.send("POST", "/api/v1/tenants/acme/approvals/ap-2/approve", json={"by": "ann"})
+    answered = decided("acme", "E-1", NEEDS_APPROVAL, at=datetime.now(UTC))
+    approved(answered, by="bob", at=datetime.now(UTC))
+    await store(web_env.settings.database_url, answered)
+    status, body = await web_env.send("POST", f"/api/v1/tenants/acme/approvals/{answered.approval_id}/approve",
+                                      json={"by": "ann"})
     assert_error(status, body, 409)
 
 

@@ -20,7 +20,7 @@ from sentinai.sinks.pack_store import store_packs
 from sentinai.sinks.pool import open_pool
 from sentinai.streams.topics import ensure_topics
 from tests.api.conftest import Web
-from tests.support.history import PACKS, T0, case_events, sample_packs, write_history
+from tests.support.history import PACKS, T0, case_transitions, sample_packs, write_history
 from tests.support.openai_server import OpenAIServer, Reply
 
 A, B = "acme-capital", "globex-markets"
@@ -64,15 +64,15 @@ def _history() -> list[Any]:
         if case.exception_type not in types:
             continue
         n += 1
-        events += case_events(A, f"A-BG-{n:03d}", case.exception_type, case.payload,
+        events += case_transitions(A, f"A-BG-{n:03d}", case.exception_type, case.payload,
                               at=T0 + timedelta(minutes=n), resolve_after=timedelta(minutes=30))
-    events += case_events(A, "A-ORIG", "SETTLEMENT_FAIL", ORIGINAL, at=T0 + timedelta(hours=3),
+    events += case_transitions(A, "A-ORIG", "SETTLEMENT_FAIL", ORIGINAL, at=T0 + timedelta(hours=3),
                           resolve_after=timedelta(minutes=45))
-    events += case_events(A, "A-NEW", "SETTLEMENT_FAIL", REWORDED, at=T0 + timedelta(hours=5))
-    events += case_events(A, "A-HOSTILE", "SETTLEMENT_FAIL", HOSTILE, at=T0 + timedelta(hours=6))
-    events += case_events(B, "B-SECRET", "SETTLEMENT_FAIL", SECRET, at=T0 + timedelta(hours=1),
+    events += case_transitions(A, "A-NEW", "SETTLEMENT_FAIL", REWORDED, at=T0 + timedelta(hours=5))
+    events += case_transitions(A, "A-HOSTILE", "SETTLEMENT_FAIL", HOSTILE, at=T0 + timedelta(hours=6))
+    events += case_transitions(B, "B-SECRET", "SETTLEMENT_FAIL", SECRET, at=T0 + timedelta(hours=1),
                           resolve_after=timedelta(minutes=5))
-    events += case_events(B, "B-COPY", "SETTLEMENT_FAIL", ORIGINAL, at=T0 + timedelta(hours=2),
+    events += case_transitions(B, "B-COPY", "SETTLEMENT_FAIL", ORIGINAL, at=T0 + timedelta(hours=2),
                           resolve_after=timedelta(minutes=5))
     return events
 

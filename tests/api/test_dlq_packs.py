@@ -8,6 +8,10 @@ from pathlib import Path
 
 import yaml
 
+from sentinai.core.normalize import RejectedInput
+from sentinai.sinks.dead_letters import record_dead_letter
+from sentinai.sinks.pool import open_pool
+from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict
 from tests.api.conftest import Web, consume_all
 from tests.api.test_auth import assert_error
 
@@ -16,15 +20,18 @@ T = "/api/v1/tenants/acme"
 
 
 async def _dead_letter(web: Web, tenant: str, offset: int, value: bytes = b'{"exception_id": "E-7", "payload": 1}') -> int:
-    headers = {"__connect.errors.topic": web.settings.topic_exceptions, "__connect.errors.partition": "0",
-               "__connect.errors.offset": str(offset), "__connect.errors.exception.class.name": "RejectedInput",
-               "__connect.errors.exception.message": "payload must be a JSON object", "sentinai.stage": "intake",
-               "trace-id": "abc"}
-    return int(await web.pool.fetchval(
-        "INSERT INTO dead_letters (tenant_id, source_topic, source_partition, source_offset, stage, error_class, "
-        "error_message, headers, key, value) VALUES ($1, $2, 0, $3, 'intake', 'RejectedInput', "
-        "'payload must be a JSON object', $4::jsonb, $5, $6) RETURNING id",
-        tenant, web.settings.topic_exceptions, offset, json.dumps(headers), tenant.encode(), value))
+    """A message the intake rejected, parked on the DLQ and stored as the dead-letter agent stores it."""
+    topic = web.settings.topic_exceptions
+    headers = headers_dict(dlq_headers(topic=topic, partition=0, offset=offset, stage="intake", tenant_id=tenant,
+                                       error=RejectedInput("payload must be a JSON object, got int", "payload")))
+    async with open_pool(web.settings.database_url, max_size=1) as pool:  # set up as the worker's is
+        await record_dead_letter(pool, tenant_id=tenant, source_topic=topic, source_partition=0,
+                                 source_offset=offset, stage=headers[STAGE],
+                                 error_class=headers[f"{PREFIX}.exception.class.name"],
+                                 error_message=headers[f"{PREFIX}.exception.message"], headers=headers,
+                                 key=tenant.encode(), value=value)
+    return int(await web.pool.fetchval("SELECT id FROM dead_letters WHERE source_topic = $1 AND source_offset = $2",
+                                       topic, offset))
 
 
 async def test_dlq_list_and_replay(web_env: Web) -> None:
@@ -58,12 +65,13 @@ async def test_dlq_list_and_replay(web_env: Web) -> None:
     [message] = await consume_all(web_env.bootstrap, web_env.settings.topic_exceptions, expect=1)
     assert message.key == b"acme" and message.value == b'{"exception_id": "E-7", "payload": 1}'
     headers = dict(message.headers)
-    assert headers["trace-id"] == b"abc" and headers["sentinai.replayed_from"] == str(first).encode()
+    assert headers["sentinai.replayed_from"] == str(first).encode()
     assert not any(k.startswith("__connect.errors.") for k in headers)
-    [event] = await consume_all(web_env.bootstrap, web_env.settings.topic_events, expect=1)
-    envelope = json.loads(event.value)
-    assert envelope["event_type"] == "DeadLetterReplayed" and envelope["exception_id"] == "E-7"
-    assert envelope["actor"]["type"] == "user"
+    [record] = await consume_all(web_env.bootstrap, web_env.settings.topic_events, expect=1)
+    transition = json.loads(record.value)
+    [event] = transition["events"]
+    assert transition["exception_id"] == "E-7" and transition["exception"] is None
+    assert event["event_type"] == "DeadLetterReplayed" and event["actor"]["type"] == "user"
     status = await web_env.pool.fetchval("SELECT status FROM dead_letters WHERE id = $1", first)
     assert status != "new"
 

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from tests.api.conftest import Web, consume_all
+from tests.support.seed import (
+    ESCALATED_AT_ONCE,
+    NEEDS_APPROVAL,
+    RESOLVED_AT_ONCE,
+    WAITS_ON_A_TOOL,
+    Seeded,
+    approved,
+    decided,
+    store,
+)
 
 T = "/api/v1/tenants/acme"
 
@@ -45,22 +56,20 @@ async def test_openapi_refs_resolve_and_schemas_are_valid() -> None:
         Draft202012Validator.check_schema(schema)
 
 
-async def _seed_exceptions(web_env: Web, n: int) -> list[str]:
+KINDS = (RESOLVED_AT_ONCE, NEEDS_APPROVAL, ESCALATED_AT_ONCE, WAITS_ON_A_TOOL)
+
+
+async def _seed_exceptions(web_env: Web, n: int) -> list[Seeded]:
+    """``n`` exceptions of acme, decided two by two a minute apart, of four kinds in turn."""
     base = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-    ids = []
-    for i in range(n):
-        eid = f"E-{i:03d}"
-        ids.append(eid)
-        await web_env.pool.execute(
-            "INSERT INTO exceptions (tenant_id, exception_id, exception_type, severity, status, version, created_at) "
-            "VALUES ('acme', $1, $2, $3, $4, 1, $5)",
-            eid, "SETTLEMENT_FAIL" if i % 2 else "POSITION_BREAK", "HIGH" if i % 3 == 0 else "LOW",
-            "RESOLVED" if i % 4 == 0 else "NEW", base + timedelta(minutes=i // 2))  # pairs share a timestamp
-    return ids
+    seeded = [decided("acme", f"E-{i:03d}", KINDS[i % len(KINDS)], at=base + timedelta(minutes=i // 2))
+              for i in range(n)]  # pairs share a timestamp
+    await store(web_env.settings.database_url, *seeded)
+    return seeded
 
 
 async def test_pagination_cursor_round_trip(web_env: Web) -> None:
-    ids = await _seed_exceptions(web_env, 23)
+    ids = [e.exception_id for e in await _seed_exceptions(web_env, 23)]
     seen: list[str] = []
     cursor = None
     pages = 0
@@ -78,80 +87,87 @@ async def test_pagination_cursor_round_trip(web_env: Web) -> None:
 
 
 async def test_filters(web_env: Web) -> None:
-    await _seed_exceptions(web_env, 12)
+    seeded = await _seed_exceptions(web_env, 12)
+
+    def newest_first(keep: Callable[[Seeded], bool]) -> list[str]:
+        chosen = [e for e in seeded if keep(e)]
+        assert chosen, "the seed must hold some of each"
+        return [e.exception_id for e in sorted(chosen, key=lambda e: (e.created_at, e.exception_id), reverse=True)]
+
     status, body = await web_env.get(f"{T}/exceptions?status=RESOLVED")
-    assert status == 200 and {i["status"] for i in body["items"]} == {"RESOLVED"} and len(body["items"]) == 3
+    assert status == 200 and [i["exception_id"] for i in body["items"]] == newest_first(
+        lambda e: e.status == "RESOLVED")
     status, body = await web_env.get(f"{T}/exceptions?severity=HIGH&type=SETTLEMENT_FAIL")
-    assert [i["exception_id"] for i in body["items"]] == ["E-009", "E-003"]
+    assert [i["exception_id"] for i in body["items"]] == newest_first(
+        lambda e: e.severity == "HIGH" and e.exception_type == "SETTLEMENT_FAIL")
     status, body = await web_env.get(f"{T}/exceptions?since=2026-11-24T09:04:00Z&until=2026-11-24T09:05:00Z")
     assert sorted(i["exception_id"] for i in body["items"]) == ["E-008", "E-009"]
 
 
 async def test_exception_detail_with_timeline_and_decisions(web_env: Web) -> None:
-    await _seed_exceptions(web_env, 1)
-    await web_env.pool.execute(
-        "INSERT INTO exception_events (event_id, tenant_id, exception_id, event_type, actor_type, actor_id, payload, occurred_at) "
-        "VALUES ('ev1', 'acme', 'E-000', 'ExceptionIngested', 'agent', 'intake', '{}', now() - interval '2 s'), "
-        "('ev2', 'acme', 'E-000', 'TriageCompleted', 'agent', 'decide', $1, now() - interval '1 s'), "
-        "('ev3', 'globex', 'E-000', 'TriageCompleted', 'agent', 'decide', $1, now())",
-        json.dumps({"decision": "classified", "confidence": 0.9, "evidence": ["rule r1 matched"], "exception": {"x": 1}}))
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    mine, same_id_elsewhere = decided("acme", "E-000", NEEDS_APPROVAL, at=at), decided("globex", "E-000",
+                                                                                        NEEDS_APPROVAL, at=at)
+    await store(web_env.settings.database_url, mine, same_id_elsewhere)
     status, body = await web_env.get(f"{T}/exceptions/E-000")
     assert status == 200
-    assert body["status"] == "RESOLVED"
-    assert [e["event_id"] for e in body["timeline"]] == ["ev1", "ev2"]
-    assert [d["event_id"] for d in body["decisions"]] == ["ev2"]
-    assert body["decisions"][0]["evidence"] == ["rule r1 matched"] and "exception" not in body["decisions"][0]
+    assert body["status"] == "PENDING_APPROVAL" and body["severity"] == mine.severity
+    assert [e["event_id"] for e in body["timeline"]] == [e.event_id for e in mine.events]
+    assert [d["event_id"] for d in body["decisions"]] == [e.event_id for e in mine.events if "decision" in e.payload]
+    assert [d["event_type"] for d in body["decisions"]] == ["TriageCompleted", "PolicyEvaluated", "PlaybookAssigned"]
+    assert all(d["decision"]["evidence"] and "exception" not in d for d in body["decisions"])
 
 
 async def test_approve_and_reject_produce_commands(web_env: Web) -> None:
-    await web_env.pool.execute(
-        "INSERT INTO approvals (approval_id, tenant_id, exception_id, status, requested_at) VALUES "
-        "('ap-1', 'acme', 'E-1', 'PENDING', now()), ('ap-2', 'acme', 'E-2', 'PENDING', now()), "
-        "('ap-3', 'acme', 'E-3', 'APPROVED', now()), ('ap-g', 'globex', 'G-1', 'PENDING', now())")
+    now = datetime.now(UTC)
+    first, second, answered = (decided("acme", f"E-{i}", NEEDS_APPROVAL, at=now) for i in (1, 2, 3))
+    elsewhere = decided("globex", "G-1", NEEDS_APPROVAL, at=now)
+    approved(answered, by="carl", at=now)
+    await store(web_env.settings.database_url, first, second, answered, elsewhere)
     status, body = await web_env.get(f"{T}/approvals?status=pending")
-    assert status == 200 and sorted(a["approval_id"] for a in body["items"]) == ["ap-1", "ap-2"]
-    status, body = await web_env.send("POST", f"{T}/approvals/ap-1/approve", json={"by": "ann", "comment": "fine"})
+    assert status == 200 and sorted(a["approval_id"] for a in body["items"]) == sorted(
+        [first.approval_id, second.approval_id])
+    status, body = await web_env.send("POST", f"{T}/approvals/{first.approval_id}/approve",
+                                      json={"by": "ann", "comment": "fine"})
     assert status == 202, body
-    status, body = await web_env.send("POST", f"{T}/approvals/ap-2/reject", json={"by": "bob"})
+    status, body = await web_env.send("POST", f"{T}/approvals/{second.approval_id}/reject", json={"by": "bob"})
     assert status == 202, body
-    status, body = await web_env.send("POST", f"{T}/approvals/ap-g/approve", json={"by": "ann"})
+    status, body = await web_env.send("POST", f"{T}/approvals/{elsewhere.approval_id}/approve", json={"by": "ann"})
     assert status == 404
     messages = await consume_all(web_env.bootstrap, f"{web_env.settings.topic_prefix}.approvals", expect=2)
-    commands = sorted((json.loads(m.value) for m in messages), key=lambda c: c["approval_id"])
+    commands = sorted((json.loads(m.value) for m in messages), key=lambda c: c["command"])
     assert [(m.key) for m in messages] == [b"acme", b"acme"]
     assert [(c["command"], c["approval_id"], c["by"], c["comment"]) for c in commands] == [
-        ("approve", "ap-1", "ann", "fine"), ("reject", "ap-2", "bob", None)]
+        ("approve", first.approval_id, "ann", "fine"), ("reject", second.approval_id, "bob", None)]
     assert all(c["tenant_id"] == "acme" and c["requested_at"] for c in commands)
 
 
 async def test_playbook_view_and_step_completion(web_env: Web) -> None:
-    await web_env.pool.execute(
-        "INSERT INTO exceptions (tenant_id, exception_id, status, playbook_id, current_step, version) "
-        "VALUES ('acme', 'E-1', 'IN_PROGRESS', 'pb-settle', 2, 3), ('acme', 'E-2', 'NEW', NULL, NULL, 1)")
-    await web_env.pool.execute(
-        "INSERT INTO exception_events (event_id, tenant_id, exception_id, event_type, actor_type, actor_id, payload, occurred_at) "
-        "VALUES ('p1', 'acme', 'E-1', 'PlaybookAssigned', 'agent', 'act', $1, now() - interval '3 s'), "
-        "('p2', 'acme', 'E-1', 'PlaybookStepCompleted', 'agent', 'act', $2, now() - interval '2 s')",
-        json.dumps({"playbook_id": "pb-settle", "steps": [{"action": "notify"}, {"action": "call_tool"}]}),
-        json.dumps({"step": 1, "action": "notify"}))
+    now = datetime.now(UTC)
+    waiting, done = decided("acme", "E-1", WAITS_ON_A_TOOL, at=now), decided("acme", "E-3", RESOLVED_AT_ONCE, at=now)
+    await store(web_env.settings.database_url, waiting, done, decided("acme", "E-2", ESCALATED_AT_ONCE, at=now))
+    assert waiting.run is not None and done.run is not None
     status, body = await web_env.get(f"{T}/exceptions/E-1/playbook")
     assert status == 200, body
-    assert body["playbook_id"] == "pb-settle" and body["current_step"] == 2
-    assert [(s["step"], s["status"]) for s in body["steps"]] == [(1, "completed"), (2, "pending")]
-    status, body = await web_env.send("POST", f"{T}/exceptions/E-1/playbook/steps/2/complete",
+    assert body["playbook_id"] == waiting.run.playbook_id and body["current_step"] == 0 and not body["completed"]
+    assert [(s["step"], s["status"], s["name"]) for s in body["steps"]] == [(0, "started", waiting.run.steps[0].name)]
+    status, body = await web_env.get(f"{T}/exceptions/E-3/playbook")
+    assert body["completed"] and body["status"] == "RESOLVED"
+    assert [(s["step"], s["status"]) for s in body["steps"]] == [(i, "completed") for i in range(len(done.run.steps))]
+    status, body = await web_env.send("POST", f"{T}/exceptions/E-1/playbook/steps/0/complete",
                                       json={"by": "ann", "comment": "called the desk", "output": {"ticket": "T-9"}})
     assert status == 202, body
-    status, body = await web_env.send("POST", f"{T}/exceptions/E-2/playbook/steps/1/complete", json={"by": "ann"})
+    status, body = await web_env.send("POST", f"{T}/exceptions/E-2/playbook/steps/0/complete", json={"by": "ann"})
     assert status == 409 and body["error"] == "no_playbook"
-    status, body = await web_env.send("POST", f"{T}/exceptions/E-1/playbook/steps/2/complete",
+    status, body = await web_env.send("POST", f"{T}/exceptions/E-1/playbook/steps/0/complete",
                                       key="acme-viewer", json={"by": "ann"})
     assert status == 403
     [message] = await consume_all(web_env.bootstrap, f"{web_env.settings.topic_prefix}.steps", expect=1)
     command = json.loads(message.value)
     assert message.key == b"acme"
     assert {k: command[k] for k in ("command", "tenant_id", "exception_id", "playbook_id", "step", "by", "output")} == {
-        "command": "complete_step", "tenant_id": "acme", "exception_id": "E-1", "playbook_id": "pb-settle",
-        "step": 2, "by": "ann", "output": {"ticket": "T-9"}}
+        "command": "complete_step", "tenant_id": "acme", "exception_id": "E-1", "playbook_id": waiting.run.playbook_id,
+        "step": 0, "by": "ann", "output": {"ticket": "T-9"}}
 
 
 async def test_health_ready_and_metrics(web_env: Web) -> None:
@@ -160,9 +176,7 @@ async def test_health_ready_and_metrics(web_env: Web) -> None:
     assert body["decision_feed"] == "live"
     status, body = await web_env.get("/health/ready", key=None)
     assert status == 200
-    await web_env.pool.execute(
-        "INSERT INTO approvals (approval_id, tenant_id, exception_id, status, requested_at) "
-        "VALUES ('ap-1', 'acme', 'E-1', 'PENDING', now())")
+    await store(web_env.settings.database_url, decided("acme", "E-1", NEEDS_APPROVAL, at=datetime.now(UTC)))
     async with web_env.client.get("/metrics") as resp:
         assert resp.status == 200
         text = await resp.text()
@@ -173,17 +187,20 @@ async def test_health_ready_and_metrics(web_env: Web) -> None:
 
 
 async def test_status_aggregates(web_env: Web) -> None:
-    await _seed_exceptions(web_env, 8)
-    await web_env.pool.execute(
-        "INSERT INTO exception_events (event_id, tenant_id, exception_id, event_type, actor_type, actor_id, payload, occurred_at) "
-        "VALUES ('d1', 'acme', 'E-001', 'TriageCompleted', 'agent', 'decide', '{\"decision\": \"x\"}', now() - interval '30 s'), "
-        "('u1', 'acme', 'E-004', 'ApprovalGranted', 'user', 'ann', '{}', now())")
+    now = datetime.now(UTC)
+    by_agents = decided("acme", "E-1", RESOLVED_AT_ONCE, at=now - timedelta(seconds=40))
+    by_a_person = decided("acme", "E-2", NEEDS_APPROVAL, at=now - timedelta(seconds=30))
+    approved(by_a_person, by="ann", at=now - timedelta(seconds=10))  # its tools then succeed: RESOLVED
+    escalated = decided("acme", "E-3", ESCALATED_AT_ONCE, at=now - timedelta(seconds=20))
+    await store(web_env.settings.database_url, by_agents, by_a_person, escalated)
     status, body = await web_env.get(f"{T}/status")
     assert status == 200, body
-    assert body["exceptions_total"] == 8 and body["by_status"] == {"RESOLVED": 2, "NEW": 6}
+    assert body["exceptions_total"] == 3 and body["by_status"] == {"RESOLVED": 2, "ESCALATED": 1}
     assert body["resolved"] == 2 and body["auto_resolved"] == 1 and body["auto_resolution_rate"] == 0.5
-    assert body["decisions_series"][-1] == 1 and body["decisions_per_minute"] > 0
-    assert body["mean_time_to_resolve_seconds"] is not None
+    assert body["mean_time_to_resolve_seconds"] == 10.0  # (0 s + 20 s) / 2
+    decisions = sum("decision" in e.payload for s in (by_agents, by_a_person, escalated) for e in s.events)
+    assert sum(body["decisions_series"]) == decisions and body["decisions_series"][-1] == decisions
+    assert body["decisions_per_minute"] == round(decisions / len(body["decisions_series"]), 3)
 
 
 async def test_status_page_is_served(web_env: Web) -> None:

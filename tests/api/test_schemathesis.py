@@ -7,6 +7,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -19,6 +20,7 @@ from sentinai.api.openapi import openapi_document
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import create_api_key
 from sentinai.streams.topics import ensure_topics
+from tests.support.seed import NEEDS_APPROVAL, decided, store
 
 SKIP_PATHS = {"/api/v1/decisions/stream", "/api/v1/tenants/{tenant}/decisions/stream"}  # endless responses
 
@@ -49,12 +51,8 @@ class ThreadedServer:
         await ensure_topics(self.settings)
         pool = await asyncpg.create_pool(self.database_url, min_size=1, max_size=2)
         await pool.execute("INSERT INTO tenants (tenant_id, domain_name) VALUES ('acme', 'capital-markets')")
-        await pool.execute(
-            "INSERT INTO exceptions (tenant_id, exception_id, status, playbook_id, version) "
-            "VALUES ('acme', 'E-1', 'NEW', 'pb-1', 1)")
-        await pool.execute(
-            "INSERT INTO approvals (approval_id, tenant_id, exception_id, status, requested_at) "
-            "VALUES ('ap-1', 'acme', 'E-1', 'PENDING', now())")
+        # an exception with a playbook waiting for its approval, as the pipeline leaves one
+        await store(self.database_url, decided("acme", "E-1", NEEDS_APPROVAL, at=datetime.now(UTC)))
         self.key = await create_api_key(pool, "acme", "operator")
         await pool.close()
         runner = web.AppRunner(create_app(self.settings))

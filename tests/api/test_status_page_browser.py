@@ -6,6 +6,7 @@ when chromium is not installed (Debian: ``apt-get install -y chromium``)."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -13,13 +14,14 @@ import pytest
 
 from tests.api.conftest import Web, decision, produce_json
 from tests.support.browser import DevTools, page_socket
+from tests.support.seed import NEEDS_APPROVAL, RESOLVED_AT_ONCE, decided, store
 
 pytestmark = pytest.mark.browser
 
 async def test_decision_appears_on_status_page(web_env: Web, chromium: int, tmp_path: Path) -> None:
-    await web_env.pool.execute(
-        "INSERT INTO exceptions (tenant_id, exception_id, severity, status, version) "
-        "VALUES ('acme', 'E-1', 'HIGH', 'TRIAGED', 1), ('globex', 'G-1', 'LOW', 'RESOLVED', 1)")
+    now = datetime.now(UTC)
+    await store(web_env.settings.database_url, decided("acme", "E-1", NEEDS_APPROVAL, at=now),
+                decided("globex", "G-1", RESOLVED_AT_ONCE, at=now))
     url = f"http://127.0.0.1:{web_env.settings.web_port}/?key={web_env.keys['root']}"
     async with aiohttp.ClientSession() as session:
         ws_url = await page_socket(session, chromium)
@@ -39,7 +41,7 @@ async def test_decision_appears_on_status_page(web_env: Web, chromium: int, tmp_
                 " return r ? r.textContent : null; })()")
             assert "E-1" in row and "auto_resolve" in row
             text = await tools.evaluate("document.getElementById('tenant-acme').textContent")
-            assert "TRIAGED" in text and "HIGH" in text
+            assert "PENDING_APPROVAL" in text and "CRITICAL" in text
             shot = await tools.call("Page.captureScreenshot", format="png")
             path = tmp_path / "status-page.png"
             path.write_bytes(base64.b64decode(shot["data"]))

@@ -26,17 +26,10 @@ from typing import Any
 
 import faust
 import pytest
-from faust.transport.drivers.aiokafka import Consumer as KafkaConsumer
-from faust.transport.drivers.aiokafka import Producer as KafkaProducer
 from faust.types import TP
 
-from sentinai.agents import faust_fixes
-from sentinai.agents.faust_fixes import (
-    DeliveryFailed,
-    delivery_guard,
-    install_commit_guard,
-    install_reliable_producer_flush,
-)
+from sentinai.framework import commit_guard, producer_flush
+from sentinai.framework.commit_guard import DeliveryFailed, delivery_guard
 from sentinai.settings import Settings
 from sentinai.streams.direct_topic import DirectTopic
 from tests.support.audit import (
@@ -46,7 +39,13 @@ from tests.support.audit import (
     wait_until_stored,
 )
 from tests.support.db import fetchval, wait_for
-from tests.support.kafka import STAGES, committed_offsets, produce_positions, read_all
+from tests.support.kafka import (
+    STAGES,
+    committed_offsets,
+    produce_positions,
+    read_all,
+    record_stages,
+)
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS, Pipeline
@@ -55,6 +54,18 @@ from tests.support.proxy import CuttableBroker, cuttable_broker
 pytestmark = pytest.mark.chaos
 
 REQUEST_TIMEOUT = 3.0  # seconds a batch may wait for the broker before it fails
+
+
+@pytest.fixture
+def guarded_commits() -> Iterator[None]:
+    """The commit guard and, as the worker has it, the flush that drains the buffer first."""
+    commit_guard.install()
+    producer_flush.install()
+    try:
+        yield
+    finally:
+        producer_flush.uninstall()
+        commit_guard.uninstall()
 
 
 @pytest.fixture
@@ -75,15 +86,9 @@ def bootstrap(cuttable: CuttableBroker) -> str:
 
 
 async def test_a_failed_delivery_refuses_the_commit_and_crashes_the_consumer(
-        cuttable: CuttableBroker, monkeypatch: pytest.MonkeyPatch) -> None:
+        cuttable: CuttableBroker, guarded_commits: None, monkeypatch: pytest.MonkeyPatch) -> None:
     armed: list[float] = []
-    monkeypatch.setattr(faust_fixes, "exit_unless_stopped", armed.append)  # not this process, please
-    # The guard patches faust's classes: put them back afterwards for the rest of the session.
-    monkeypatch.setattr(KafkaProducer, "_new_producer", KafkaProducer._new_producer)
-    monkeypatch.setattr(KafkaConsumer, "_commit", KafkaConsumer._commit)
-    monkeypatch.setattr(KafkaProducer, "_sentinai_commit_guard", False, raising=False)
-    install_commit_guard()
-    install_reliable_producer_flush()  # as the worker does: the flush drains the buffer first
+    monkeypatch.setattr(commit_guard, "exit_unless_stopped", armed.append)  # not this process, please
     app = faust.App("guard-test", broker=cuttable.url, store="memory://", web_enabled=False, producer_acks=-1,
                     producer_request_timeout=REQUEST_TIMEOUT, topic_allow_declare=True)
     topic = app.topic("guarded", partitions=2, key_serializer="raw", value_serializer="raw", internal=False)
@@ -124,7 +129,7 @@ async def test_a_failed_delivery_refuses_the_commit_and_crashes_the_consumer(
         assert await consumer._commit({TP("input", 0): 42}) is False
         assert committed == []
         assert consumer._crashed.is_set() and isinstance(consumer.crash_reason, DeliveryFailed)
-        assert armed == [faust_fixes.STOP_GRACE_SECONDS]  # the fallback exit, should the stop hang
+        assert armed == [commit_guard.STOP_GRACE_SECONDS]  # the fallback exit, should the stop hang
 
         cuttable.restore()
         with pytest.raises(DeliveryFailed):  # it stays refused: the lost messages are not coming back
@@ -142,12 +147,11 @@ def _complete_on_log(pipeline: Pipeline) -> set[tuple[str, str]]:
     parts: dict[tuple[str, str], set[str]] = defaultdict(set)
     for message in read_all(pipeline.bootstrap, pipeline.topics.decisions):
         record = json.loads(message.value())
-        if record["stage"] in STAGES:
-            parts[(record["tenant_id"], record["exception_id"])].add(record["stage"])
+        parts[(record["tenant_id"], record["exception_id"])].update(record_stages(record))
     for message in read_all(pipeline.bootstrap, pipeline.topics.events):
-        event = json.loads(message.value())
-        if event["event_type"] in EVERY_EXCEPTION_EVENTS:
-            parts[(event["tenant_id"], event["exception_id"])].add(event["event_type"])
+        record = json.loads(message.value())
+        parts[(record["tenant_id"], record["exception_id"])].update(
+            e["event_type"] for e in record["events"] if e["event_type"] in EVERY_EXCEPTION_EVENTS)
     return {ident for ident, seen in parts.items() if seen >= {*STAGES, *EVERY_EXCEPTION_EVENTS}}
 
 

@@ -2,22 +2,23 @@
 
 The embedded broker answers ListOffsets(latest) with the base offset of the last record batch + 1
 (docs/design.md, "Tansu under-reports the end of a partition"). faust's table recovery stopped
-there, so the rest of the last changelog batch never reached the table: after a kill -9 the tenant
-stats were one decision short of a recount from PostgreSQL. Here the tail is one batch of ten
-changelog records written by hand, each counting one more decision, and the restarted worker must
-count on from the last of them.
+there, so the rest of the last changelog batch never reached the table: after a kill -9 the
+exception states of that batch were lost, and their re-sent copies were decided a second time.
+Here the tail is one batch of ten exception states written by hand to the changelog, and the
+restarted worker must know every one of them: their re-sent copies are duplicates.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from sentinai.settings import Settings
-from tests.support.db import wait_for
+from tests.support.db import fetch, wait_for
 from tests.support.kafka import produce, read_all
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
@@ -58,25 +59,30 @@ def test_restarted_worker_recovers_the_whole_last_changelog_batch(
     tenants = cloned_tenants(1, prefix="recover")
     tenant = tenants[0]["tenantId"]
     activate(pipeline.database_url, tenants)
-    changelog = f"{pipeline.settings.app_id}-tenant-state-changelog"
+    changelog = f"{pipeline.settings.app_id}-exception-state-changelog"
 
     worker = pipeline.start_worker()
     produce(pipeline.bootstrap, pipeline.topics.exceptions, [(tenant.encode(), _exception(tenant, i)) for i in range(3)])
     wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions", until=lambda n: n == 3)
     worker.stop()
 
-    last = [m for m in read_all(pipeline.bootstrap, changelog) if json.loads(m.key()) == tenant][-1]
+    [last] = [m for m in read_all(pipeline.bootstrap, changelog) if json.loads(m.key()) == f"{tenant}/{tenant}-2"]
     state = json.loads(last.value())
-    assert state["decided"] == 3
-    tail = [(last.key(), json.dumps({**state, "decided": state["decided"] + n}).encode()) for n in range(1, TAIL + 1)]
+    assert state["severity"] and state["source"][0] == pipeline.topics.exceptions
+    tail_ids = [f"{tenant}-tail-{n}" for n in range(TAIL)]
+    tail = [(json.dumps(f"{tenant}/{exception_id}").encode(),
+             json.dumps({**state, "source": ["elsewhere", 0, n], "first_seen": time.time()}).encode())
+            for n, exception_id in enumerate(tail_ids)]
     offsets = _append_one_batch(pipeline.bootstrap, changelog, tail)
     print(f"tail at offsets {offsets[0]}..{offsets[-1]}; ListOffsets says the end is "
           f"{_listed_end(pipeline.bootstrap, changelog)}, the true end is {offsets[-1] + 1}")
 
     pipeline.start_worker()
-    produce(pipeline.bootstrap, pipeline.topics.exceptions, [(tenant.encode(), _exception(tenant, 3))])
-    wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions", until=lambda n: n == 4)
-    final = [m for m in read_all(pipeline.bootstrap, changelog) if json.loads(m.key()) == tenant][-1]
-    decided = json.loads(final.value())["decided"]
-    print(f"decided after the restart: {decided} (3 decided + {TAIL} in the tail + 1 new)")
-    assert decided == 3 + TAIL + 1
+    resent = [(tenant.encode(), {**_exception(tenant, 0), "exception_id": exception_id}) for exception_id in tail_ids]
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, [*resent, (tenant.encode(), _exception(tenant, 3))])
+    wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions WHERE exception_id = $1", f"{tenant}-3",
+             until=lambda n: n == 1)
+    decided_again = [r["exception_id"] for r in fetch(
+        pipeline.database_url, "SELECT exception_id FROM exceptions WHERE exception_id = ANY($1::text[])", tail_ids)]
+    print(f"re-sent copies decided as new after the restart: {decided_again}")
+    assert decided_again == [], "the restarted worker lost exception states of the changelog's last batch"

@@ -13,7 +13,7 @@ import pytest
 from sentinai.settings import Settings
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.transition import Transition, decode
 from tests.support.db import fetchval, fingerprint, wait_for
 from tests.support.kafka import produce, read_all
 from tests.support.load import make_load
@@ -25,27 +25,27 @@ pytestmark = pytest.mark.integration
 TENANTS, EXCEPTIONS, BATCH = 4, 300, 1000
 
 
-def _wait_until_stored_events_settle(database_url: str, *, quiet: float = 3.0, timeout: float = 120.0) -> int:
-    """The stored event count once it has not moved for ``quiet`` seconds (the run has finished)."""
+def _wait_until_the_log_is_stored(pipeline: Pipeline, *, timeout: float = 120.0) -> int:
+    """The stored event count once it equals the number of distinct events on the events topic."""
     deadline = time.monotonic() + timeout
-    count, since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        now = fetchval(database_url, "SELECT count(*) FROM exception_events")
-        if now != count:
-            count, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return count
-        time.sleep(0.2)
-    raise AssertionError(f"stored events still moving after {timeout}s (last {count})")
+    while True:
+        on_log = {e.event_id for m in read_all(pipeline.bootstrap, pipeline.topics.events)
+                  for e in decode(m.value()).events}
+        stored = fetchval(pipeline.database_url, "SELECT count(*) FROM exception_events")
+        if stored == len(on_log):
+            return int(stored)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{stored} events stored of {len(on_log)} on the log after {timeout}s")
+        time.sleep(0.5)
 
 
-async def _replay(database_url: str, envelopes: list[EventEnvelope]) -> tuple[int, int]:
-    """(inserted, duplicates) after writing every envelope, in log order, as the sink does."""
+async def _replay(database_url: str, transitions: list[Transition]) -> tuple[int, int]:
+    """(inserted, duplicates) events after writing every transition, in log order, as the sink does."""
     inserted = duplicates = 0
     async with open_pool(database_url, max_size=1) as pool:
         writer = EventWriter(pool)
-        for start in range(0, len(envelopes), BATCH):
-            result = await writer.write_batch(envelopes[start:start + BATCH])
+        for start in range(0, len(transitions), BATCH):
+            result = await writer.write_batch(transitions[start:start + BATCH])
             inserted += result.inserted
             duplicates += result.duplicates
     return inserted, duplicates
@@ -66,13 +66,14 @@ def test_replaying_the_events_topic_changes_nothing_and_rebuilds_the_rows(
     produce(pipeline.bootstrap, pipeline.topics.exceptions, load.messages)
     wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions",
              until=lambda n: n == len(load.exception_ids), timeout=120)
-    stored = _wait_until_stored_events_settle(pipeline.database_url)
+    stored = _wait_until_the_log_is_stored(pipeline)
     worker.stop()
 
-    log = [EventEnvelope.model_validate_json(m.value()) for m in read_all(pipeline.bootstrap, pipeline.topics.events)]
-    distinct = {e.event_id for e in log}
+    log = [decode(m.value()) for m in read_all(pipeline.bootstrap, pipeline.topics.events)]
+    events = [e for t in log for e in t.events]
+    distinct = {e.event_id for e in events}
     approvals = fetchval(pipeline.database_url, "SELECT count(*) FROM approvals")
-    print(f"exceptions={len(load.exception_ids)} events on the topic={len(log)} distinct={len(distinct)} "
+    print(f"exceptions={len(load.exception_ids)} transitions={len(log)} events={len(events)} distinct={len(distinct)} "
           f"stored={stored} approvals={approvals}")
     assert len(distinct) == stored, "every event of the log is stored once"
     assert approvals > 0, "the run should exercise more than the exceptions projection"
@@ -80,7 +81,7 @@ def test_replaying_the_events_topic_changes_nothing_and_rebuilds_the_rows(
     before = asyncio.run(_fingerprint(pipeline.database_url))
     inserted, duplicates = asyncio.run(_replay(pipeline.database_url, log))
     print(f"replay into the same database: inserted={inserted} duplicates={duplicates}")
-    assert (inserted, duplicates) == (0, len(log))
+    assert (inserted, duplicates) == (0, len(events))
     assert asyncio.run(_fingerprint(pipeline.database_url)) == before
 
     inserted, _ = asyncio.run(_replay(second_database_url, log))

@@ -13,7 +13,7 @@ import pytest
 from sentinai.settings import Settings
 from tests.support.background import serving
 from tests.support.db import fetch, wait_for
-from tests.support.kafka import StageCount, TopicReader, produce
+from tests.support.kafka import StageCount, TopicReader, produce, record_stages
 from tests.support.openai_server import OpenAIServer, Reply
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
@@ -68,8 +68,8 @@ def test_llm_tenants_get_assisted_or_fallback_decisions(make_settings: Callable[
             reader.close()
         received = [r.body["messages"] for r in server.requests]
 
-    triage = {r["tenant_id"]: r for r in (json.loads(m.value()) for m in messages) if r["stage"] == "triage"}
-    assert triage["llm-good"]["source"] == "llm", (triage["llm-good"]["evidence"], len(messages))
+    triage = {r["tenant_id"]: r for r in (json.loads(m.value()) for m in messages) if "triage" in record_stages(r)}
+    assert triage["llm-good"]["source"] == "llm", (triage["llm-good"]["stages"], len(messages))
     assert triage["llm-good"]["severity"] == "CRITICAL"
     assert triage["llm-down"]["source"] == "llm_fallback"
     assert triage["rules-only"]["source"] == "rules"

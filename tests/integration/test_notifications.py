@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from sentinai.core.ids import event_id_for
 from sentinai.settings import Settings
-from sentinai.streams.envelope import event_id_for
 from tests.support.db import fetch, wait_for
 from tests.support.kafka import produce
 from tests.support.packs import activate, cloned_tenants

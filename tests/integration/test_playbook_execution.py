@@ -6,6 +6,7 @@ killed during the call and restarted; the exception ends RESOLVED with every ste
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 
@@ -50,6 +51,12 @@ def tenant_with_tool(tool_url: str) -> dict:
     return doc
 
 
+def _granted(tenant: str) -> dict[str, str]:
+    """The worker's environment: the token, granted to the tenant as the domain's secretRef."""
+    return {"RECON_API_TOKEN": SECRET,
+            "SENTINAI_TENANT_SECRETS": json.dumps({tenant: {"RECON_API_TOKEN": "RECON_API_TOKEN"}})}
+
+
 def _key(database_url: str, tenant: str) -> str:
     async def create() -> str:
         async with open_pool(database_url, min_size=1, max_size=1) as pool:
@@ -70,7 +77,7 @@ def test_critical_exception_approved_then_run_to_resolution(
         tenant_doc = tenant_with_tool(tool.url)
         tenant = tenant_doc["tenantId"]
         activate(url, [tenant_doc])
-        worker = pipeline.start_worker(env={"RECON_API_TOKEN": SECRET})
+        worker = pipeline.start_worker(env=_granted(tenant))
         web = pipeline.start_web()
         headers = {"Authorization": f"Bearer {_key(url, tenant)}"}
         api = f"{web.url}/api/v1/tenants/{tenant}"
@@ -105,7 +112,7 @@ def test_critical_exception_approved_then_run_to_resolution(
             time.sleep(0.05)
         assert tool.calls, worker.log_tail()
         worker.kill()  # mid-call: the tool is still answering
-        pipeline.start_worker(env={"RECON_API_TOKEN": SECRET})
+        pipeline.start_worker(env=_granted(tenant))
 
         status = wait_for(url, "SELECT status FROM exceptions WHERE tenant_id=$1 AND exception_id='PB-1'", tenant,
                           until=lambda s: s == "RESOLVED", timeout=90)

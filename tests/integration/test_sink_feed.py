@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
@@ -11,14 +12,15 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.sink_feed import SinkFeed
+from sentinai.core.actor import Actor
+from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams import codec
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.transition import transition
+from tests.support.kafka import create_topic
 
 pytestmark = pytest.mark.integration
 
@@ -34,20 +36,14 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 async def events_topic(bootstrap: str, topic_prefix: str) -> str:
-    name = f"{topic_prefix}.events"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, PARTITIONS, 1)])
-    finally:
-        await admin.close()
-    return name
+    return await create_topic(bootstrap, f"{topic_prefix}.events", PARTITIONS)
 
 
 def envelope(exception_id: str) -> bytes:
-    return codec.dumps(EventEnvelope.create(event_type="ExceptionIngested", tenant_id="acme",
-                                            exception_id=exception_id, occurred_at=T0,
-                                            actor=Actor(type="agent", id="intake"), payload={}))
+    """A transition of one event, as a worker publishes it."""
+    event = EventEnvelope.create(event_type="ExceptionIngested", tenant_id="acme", exception_id=exception_id,
+                                 occurred_at=T0, actor=Actor(type="agent", id="intake"), payload={})
+    return transition(tenant_id="acme", exception_id=exception_id, events=[event]).encode()
 
 
 async def produce(bootstrap: str, topic: str, values: Iterable[tuple[int, bytes]]) -> None:
@@ -118,7 +114,7 @@ async def test_the_feed_stores_commits_and_follows_the_partitions_it_is_given(
 
         # a new assignment: only partition 1 is read from now on
         feed.follow([1])
-        await asyncio.sleep(0.5)
+        await eventually(lambda: _equals(_now(feed.reading), [1]))  # partition 0 is fetched no more
         await produce(bootstrap, events_topic, [(i % PARTITIONS, envelope(f"B{i}")) for i in range(20)])
         await eventually(lambda: _equals(committed(bootstrap, group, events_topic), [60, 71]))
         assert await stored(pool, "B") == 10  # the odd ones, on partition 1
@@ -137,5 +133,36 @@ async def test_the_feed_stores_commits_and_follows_the_partitions_it_is_given(
     assert len(dead) == 1  # partition 0 held no dead letter; partition 1 was not read again
 
 
+async def _now(value: Any) -> Any:
+    return value
+
+
 async def _equals(value: Any, expected: Any) -> bool:
     return await value == expected
+
+
+async def test_records_of_the_earlier_release_are_stored_like_transitions(
+        bootstrap: str, events_topic: str, pool: asyncpg.Pool, topic_prefix: str) -> None:
+    """A worker upgraded over an events topic written by the release before transitions: its
+    one-event records (the snapshot in ``payload.exception``) give the rows they gave then."""
+    old = [{"event_id": f"old-{i}", "event_type": kind, "tenant_id": "acme", "exception_id": "OLD-1",
+            "occurred_at": T0.isoformat(), "actor": {"type": "agent", "id": "decide"}, "schema_version": 1,
+            "payload": {"exception": {"status": status, "severity": "HIGH", "version": i + 1,
+                                      **({"raw_payload": {"orderId": "O-1"}} if i == 0 else {})}}}
+           for i, (kind, status) in enumerate([("ExceptionNormalized", "OPEN"), ("ExceptionResolved", "RESOLVED")])]
+    await produce(bootstrap, events_topic, [(0, json.dumps(event).encode()) for event in old])
+    gate = SinkGate(high_water=10_000)
+    gate.published(len(old))
+    dead: list[Any] = []
+    feed = make_feed(bootstrap, events_topic, f"{topic_prefix}-sink", pool, gate, dead)
+    feed.follow(range(PARTITIONS))
+    feed.start()
+    try:
+        await eventually(lambda: _equals(stored(pool, "OLD"), 2))
+    finally:
+        await feed.stop()
+    row = await pool.fetchrow("SELECT status, version, raw_payload FROM exceptions WHERE exception_id = 'OLD-1'")
+    assert (row["status"], row["version"], row["raw_payload"]) == ("RESOLVED", 2, {"orderId": "O-1"})
+    payloads = await pool.fetch("SELECT payload, seq FROM exception_events WHERE exception_id = 'OLD-1' ORDER BY seq")
+    assert [(r["payload"], r["seq"]) for r in payloads] == [({}, 1), ({}, 2)]
+    assert dead == []

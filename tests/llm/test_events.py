@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from sentinai.core.ids import event_id_for
 from sentinai.core.packs import PackSet
 from sentinai.llm.client import LLMClient
 from sentinai.llm.events import explanation_event, proposal_event
 from sentinai.llm.explanation import explain
 from sentinai.llm.triage import assess
-from sentinai.streams.envelope import event_id_for
 from tests.support.openai_server import OpenAIServer, Reply
 
 from .conftest import NOW, PLENTY, case, packs_for
@@ -27,14 +27,14 @@ async def test_proposal_event(server: OpenAIServer, client: LLMClient, sample_pa
     event = proposal_event(result, now=NOW)
     assert event.event_type == "LLMDecisionProposed"
     assert event.event_id == event_id_for("paystream", "DP-1", "LLMDecisionProposed", "llm")
-    assert (event.tenant_id, event.exception_id, event.actor.id) == ("paystream", "DP-1", "llm")
+    assert event.actor.id == "llm"
     assert event.payload == {
         "source": "llm", "model": "m", "proposal": ANSWER,
         "reason": "LLM raised the severity from HIGH to CRITICAL", "tokens": result.tokens,
         "final": {"exception_type": "DUPLICATE_PAYMENT", "severity": "CRITICAL",
                   "status": "PENDING_APPROVAL", "approval_required": True, "escalated": False,
                   "playbook_id": "payments-duplicate"}}
-    assert event.model_dump_json()
+    assert event.as_json()["event_id"] == event.event_id
 
 
 async def test_fallback_event(server: OpenAIServer, client: LLMClient, sample_packs: PackSet) -> None:

@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from sentinai.core.actor import Actor
 from sentinai.sinks.pool import open_pool
-from sentinai.streams.envelope import Actor, EventEnvelope
+from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.transition import Transition, transition
 
 T0 = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 AGENT = Actor(type="agent", id="decide")
@@ -37,18 +39,17 @@ def snapshot(version: int, **fields: Any) -> dict[str, Any]:
 
 def event(tenant: str, exception_id: str, event_type: str, *, version: int | None = None,
           minutes: float = 0, step: str = "", payload: dict[str, Any] | None = None,
-          **fields: Any) -> EventEnvelope:
-    """One envelope; with ``version`` it carries an exception snapshot of that version."""
-    body = dict(payload or {})
-    if version is not None:
-        body["exception"] = snapshot(version, **fields)
-    return EventEnvelope.create(event_type=event_type, tenant_id=tenant, exception_id=exception_id,
-                                occurred_at=T0 + timedelta(minutes=minutes), actor=AGENT,
-                                payload=body, step=step)
+          **fields: Any) -> Transition:
+    """A transition of one event; with ``version`` it carries an exception snapshot of that version."""
+    envelope = EventEnvelope.create(event_type=event_type, tenant_id=tenant, exception_id=exception_id,
+                                    occurred_at=T0 + timedelta(minutes=minutes), actor=AGENT,
+                                    payload=dict(payload or {}), step=step, version=version)
+    return transition(tenant_id=tenant, exception_id=exception_id, events=[envelope],
+                      snapshot=None if version is None else snapshot(version, **fields))
 
 
-def lifecycle(tenant: str, exception_id: str, *, start_minutes: float = 0) -> list[EventEnvelope]:
-    """The events of one exception from ingestion to resolution, versions 1..7."""
+def lifecycle(tenant: str, exception_id: str, *, start_minutes: float = 0) -> list[Transition]:
+    """The transitions of one exception from ingestion to resolution, one event each, versions 1..7."""
     statuses = ["NEW", "OPEN", "OPEN", "OPEN", "IN_PROGRESS", "IN_PROGRESS", "RESOLVED"]
     events = []
     for i, (kind, status) in enumerate(zip(LIFECYCLE, statuses, strict=True), start=1):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from dataclasses import replace
 
 import asyncpg
 import pytest
@@ -11,12 +12,12 @@ import pytest
 from sentinai.sinks.errors import BatchRejected
 from sentinai.sinks.repositories import get_exception
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.transition import Transition, transition
 from tests.sinks.conftest import T0, event, lifecycle
 from tests.support.db import fingerprint
 
 
-def approval_events(tenant: str, exception_id: str) -> list[EventEnvelope]:
+def approval_events(tenant: str, exception_id: str) -> list[Transition]:
     base = {"approval_id": f"AP-{exception_id}", "reason": "amount over limit",
             "requested_at": "2026-11-24T09:40:00Z", "expires_at": "2026-11-24T10:40:00Z",
             "decided_by": None, "decided_at": None, "comment": None}
@@ -29,7 +30,7 @@ def approval_events(tenant: str, exception_id: str) -> list[EventEnvelope]:
     ]
 
 
-def tool_events(tenant: str, exception_id: str) -> list[EventEnvelope]:
+def tool_events(tenant: str, exception_id: str) -> list[Transition]:
     base = {"execution_id": f"TX-{exception_id}", "tool_name": "resend_ssi",
             "request": {"orderId": "ORD-1"}, "error": None, "started_at": "2026-11-24T09:45:00Z"}
     return [
@@ -43,7 +44,7 @@ def tool_events(tenant: str, exception_id: str) -> list[EventEnvelope]:
     ]
 
 
-def history(tenant: str = "acme", exceptions: int = 20) -> list[EventEnvelope]:
+def history(tenant: str = "acme", exceptions: int = 20) -> list[Transition]:
     events = []
     for i in range(exceptions):
         events += lifecycle(tenant, f"EX-{i}", start_minutes=i)
@@ -62,8 +63,8 @@ async def test_writes_events_and_projects_the_newest_snapshot(pool: asyncpg.Pool
         "RESOLVED", 7, "pb-settlement", 3)
     assert row["raw_payload"] == {"orderId": "ORD-EX-1", "amount": 125000.0}
     assert row["normalized_context"] == {"slaMinutesRemaining": 95}
-    assert row["created_at"] == events[0].occurred_at  # event times, not wall-clock times
-    assert row["updated_at"] == events[-1].occurred_at
+    assert row["created_at"] == events[0].events[0].occurred_at  # event times, not wall-clock times
+    assert row["updated_at"] == events[-1].events[0].occurred_at
 
 
 async def test_duplicates_are_dropped_within_and_across_batches(pool: asyncpg.Pool) -> None:
@@ -114,8 +115,9 @@ async def _rows(pool: asyncpg.Pool, tenant: str) -> dict[str, list[tuple[object,
     return out
 
 
-def _as_tenant(events: list[EventEnvelope], tenant: str) -> list[EventEnvelope]:
-    return [e.model_copy(update={"tenant_id": tenant, "event_id": f"{tenant}:{e.event_id}"}) for e in events]
+def _as_tenant(events: list[Transition], tenant: str) -> list[Transition]:
+    return [replace(t, tenant_id=tenant, transition_id=f"{tenant}:{t.transition_id}",
+                    events=[replace(e, event_id=f"{tenant}:{e.event_id}") for e in t.events]) for t in events]
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
@@ -152,7 +154,7 @@ async def test_raw_payload_is_never_erased_and_late_events_fill_it(pool: asyncpg
     assert row is not None
     assert (row["version"], row["status"], row["raw_payload"], row["normalized_context"]) == (
         3, "OPEN", raw, {"k": 1})
-    assert row["created_at"] == older.occurred_at and row["updated_at"] == newer.occurred_at
+    assert row["created_at"] == older.events[0].occurred_at and row["updated_at"] == newer.events[0].occurred_at
     later = event("acme", "EX-1", "ExceptionResolved", version=4, minutes=2, status="RESOLVED")
     await writer.write_batch([later])
     row = await get_exception(pool, "acme", "EX-1")
@@ -186,12 +188,13 @@ async def test_a_large_batch_in_one_call(pool: asyncpg.Pool) -> None:
 async def test_malformed_snapshots_are_named_and_nothing_is_written(pool: asyncpg.Pool) -> None:
     good = lifecycle("acme", "EX-1")
     bad_version = event("acme", "EX-2", "TriageCompleted", version=1)
-    bad_version.payload["exception"]["version"] = "three"
+    bad_version.exception["version"] = "three"
     bad_time = event("acme", "EX-3", "TriageCompleted", version=1, sla_deadline="tomorrow")
     bad_approval = event("acme", "EX-4", "ApprovalRequested", payload={"approval": {"status": "PENDING"}})
     with pytest.raises(BatchRejected) as caught:
         await EventWriter(pool).write_batch(good + [bad_version, bad_time, bad_approval])
-    assert set(caught.value.event_ids) == {bad_version.event_id, bad_time.event_id, bad_approval.event_id}
+    assert set(caught.value.event_ids) == {bad_version.transition_id, bad_time.transition_id,
+                                           bad_approval.transition_id}
     assert await pool.fetchval("SELECT count(*) FROM exception_events") == 0
 
 
@@ -201,7 +204,7 @@ async def test_what_postgres_refuses_is_traced_to_its_events(pool: asyncpg.Pool)
     nul = event("acme", "EX-2", "CommentAdded", payload={"comment": "a\x00b"})
     with pytest.raises(BatchRejected) as caught:
         await writer.write_batch(good + [nul])
-    assert caught.value.event_ids == (nul.event_id,)
+    assert caught.value.event_ids == (nul.transition_id,)
     assert await pool.fetchval("SELECT count(*) FROM exception_events") == 0
     assert (await writer.write_batch(good)).inserted == 7  # the caller dead-letters it, writes the rest
 
@@ -217,8 +220,8 @@ async def test_overlapping_concurrent_writers_store_each_event_once(pool: asyncp
 
 
 async def test_naive_event_times_are_utc(pool: asyncpg.Pool) -> None:
-    naive = event("acme", "EX-1", "ExceptionIngested", version=1).model_copy(
-        update={"occurred_at": T0.replace(tzinfo=None)})
+    stored = event("acme", "EX-1", "ExceptionIngested", version=1)
+    naive = replace(stored, events=[replace(stored.events[0], occurred_at=T0.replace(tzinfo=None))])
     await EventWriter(pool).write_batch([naive])
     row = await get_exception(pool, "acme", "EX-1")
     assert row is not None and row["created_at"] == T0
@@ -230,6 +233,20 @@ async def test_a_stored_event_is_not_judged_again_after_fresh_batches(pool: asyn
     await writer.write_batch([stored])
     await writer.write_batch(lifecycle("acme", "EX-2"))  # fresh: the writer stops probing first
     # the same event again, its snapshot now unreadable: stored already, so a duplicate, not refused
-    resent = stored.model_copy(update={"payload": {"exception": {"status": "OPEN", "version": "one"}}})
+    resent = replace(stored, exception={"status": "OPEN", "version": "one"})
     result = await writer.write_batch([resent, *lifecycle("acme", "EX-3")])
     assert (result.inserted, result.duplicates) == (7, 1)
+
+
+async def test_a_transition_stores_every_event_and_its_snapshot_once(pool: asyncpg.Pool) -> None:
+    base = lifecycle("acme", "EX-1")
+    whole = transition(tenant_id="acme", exception_id="EX-1",
+                       events=[e for t in base for e in t.events], snapshot=base[-1].exception)
+    result = await EventWriter(pool).write_batch([whole])
+    assert (result.inserted, result.duplicates, result.exceptions_upserted) == (7, 0, 1)
+    row = await get_exception(pool, "acme", "EX-1")
+    assert row is not None and (row["status"], row["version"]) == ("RESOLVED", 7)
+    stored = await pool.fetch("SELECT event_type, seq FROM exception_events ORDER BY seq")
+    assert [(r["event_type"], r["seq"]) for r in stored] == [(e.event_type, e.version) for e in whole.events]
+    again = await EventWriter(pool).write_batch([whole])
+    assert (again.inserted, again.duplicates) == (0, 7)

@@ -7,12 +7,13 @@ Tests that use :func:`chromium` skip with the reason when chromium is not instal
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,41 @@ class DevTools:
                 return msg.get("result", {})
 
     async def evaluate(self, expression: str) -> Any:
-        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                                 awaitPromise=True)
+        if "exceptionDetails" in result:
+            raise AssertionError(f"{expression}: {result['exceptionDetails'].get('exception', {}).get('description')}")
         return result.get("result", {}).get("value")
 
+    async def viewport(self, width: int, height: int) -> None:
+        await self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                        deviceScaleFactor=1, mobile=width < 600)
+
+    async def press_enter(self, selector: str) -> None:
+        """Focus the element and press Enter on the keyboard, as a person without a mouse does."""
+        found = await self.evaluate(f"(() => {{ const e = document.querySelector({selector!r});"
+                                    " if (!e) return false; e.focus(); return document.activeElement === e; })()")
+        assert found, f"cannot focus {selector}"
+        for kind in ("keyDown", "keyUp"):
+            await self.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter",
+                            windowsVirtualKeyCode=13, nativeVirtualKeyCode=13,
+                            **({"text": "\r"} if kind == "keyDown" else {}))
+
+    async def screenshot(self, path: Path, *, width: int, max_height: int = 4000) -> None:
+        """The whole page (up to ``max_height`` px) at ``width`` px wide, as PNG, without motion."""
+        await self.call("Emulation.setEmulatedMedia",
+                        features=[{"name": "prefers-reduced-motion", "value": "reduce"}])
+        await self.viewport(width, 900)
+        metrics = await self.call("Page.getLayoutMetrics")
+        height = min(int(metrics["cssContentSize"]["height"]) + 1, max_height)
+        await self.viewport(width, height)
+        shot = await self.call("Page.captureScreenshot", format="png")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+        await self.viewport(width, 900)
+
     async def wait_for(self, expression: str, timeout: float = 20.0) -> Any:
+        """Poll ``expression`` (a promise is awaited) until it is truthy; its value."""
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             value = await self.evaluate(expression)
@@ -78,6 +110,17 @@ def chromium(tmp_path: Path) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+@contextlib.asynccontextmanager
+async def open_page(port: int) -> AsyncIterator[DevTools]:
+    """The first tab of the chromium on DevTools ``port``, with page events enabled."""
+    async with aiohttp.ClientSession() as session:
+        ws_url = await page_socket(session, port)
+        async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
+            tools = DevTools(ws)
+            await tools.call("Page.enable")
+            yield tools
 
 
 async def page_socket(session: aiohttp.ClientSession, port: int) -> str:

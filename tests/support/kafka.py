@@ -11,6 +11,19 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 
 
+async def create_topic(bootstrap: str, name: str, partitions: int) -> str:
+    """Create ``name`` with ``partitions`` partitions (replication 1) on the broker; return the name."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        await admin.close()
+    return name
+
+
 def producer(bootstrap: str) -> Producer:
     # murmur2 is the Java client's (and aiokafka's) partitioner: one tenant, one partition, whoever produces.
     return Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2_random", "linger.ms": 5})
@@ -124,21 +137,34 @@ class StageCount:
     def __call__(self, messages: list[Any]) -> bool:
         for message in messages[self._read:]:
             record = json.loads(message.value())
-            if record["stage"] in STAGES:
-                self.seen.add((record["tenant_id"], record["exception_id"], record["stage"]))
+            for stage in record_stages(record):
+                self.seen.add((record["tenant_id"], record["exception_id"], stage))
         self._read = len(messages)
         return len(self.seen) >= self.expected
 
 
+def record_stages(record: dict[str, Any]) -> list[str]:
+    """The decision stages (triage, policy, playbook) a decision record carries; later changes carry none."""
+    return [s["stage"] for s in record["stages"] if s["stage"] in STAGES]
+
+
 def stage_decisions(messages: list[Any]) -> dict[tuple[str, str, str], set[str]]:
-    """(tenant, exception, stage) → event ids, for the three decision stages (not later changes)."""
+    """(tenant, exception, stage) → ids of the records carrying it, for the three decision stages."""
     found: dict[tuple[str, str, str], set[str]] = {}
     for message in messages:
         record = json.loads(message.value())
-        if record["stage"] in STAGES:
-            found.setdefault((record["tenant_id"], record["exception_id"], record["stage"]), set()).add(
-                record["event_id"])
+        for stage in record_stages(record):
+            found.setdefault((record["tenant_id"], record["exception_id"], stage), set()).add(record["event_id"])
     return found
+
+
+def transition_events(messages: list[Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(transition, event) for every event of the transitions in ``messages`` (the events topic)."""
+    out = []
+    for message in messages:
+        record = json.loads(message.value())
+        out += [(record, event) for event in record["events"]]
+    return out
 
 
 def group_progress(bootstrap: str, group_id: str, topics: Iterable[str]) -> dict[str, list[tuple[int, int]]]:

@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from sentinai.core.packs import Tool
+from sentinai.tools.network import NetworkPolicy
 from sentinai.tools.policy import ToolPolicy
 from sentinai.tools.resolver import HostResolver
 
@@ -18,6 +19,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 LOCAL = ToolPolicy(allowed_hosts=("127.0.0.1",), https_only=False, allow_private=True)
 """The test policy: plain HTTP to an explicitly allowed 127.0.0.1."""
+
+OPEN_NETWORK = NetworkPolicy(allow_private=True, allow_http=True)
+"""A deployment that lets tenants reach local plain-http servers (as these tests' servers are)."""
 
 
 @dataclass

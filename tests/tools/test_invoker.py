@@ -15,8 +15,9 @@ from sentinai.tools.breaker import CircuitBreaker
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.policy import ToolPolicy
 from sentinai.tools.result import ToolResult
+from sentinai.tools.secrets import SecretStore
 
-from .conftest import LOCAL, Endpoint, Handler, make_tool, ok, static_dns
+from .conftest import LOCAL, OPEN_NETWORK, Endpoint, Handler, make_tool, ok, static_dns
 
 Serve = Callable[[Handler], Awaitable[Endpoint]]
 SECRET = "s3cret-value-never-shown"
@@ -25,7 +26,9 @@ KEY = "idem-key-1"
 
 @pytest.fixture
 async def invoker() -> AsyncIterator[ToolInvoker]:
-    async with ToolInvoker(environ={"OMS_TOKEN": SECRET}, backoff_seconds=0.01) as tools:
+    secrets = SecretStore(tenant_env={"acme": {"OMS_TOKEN": "ACME_OMS_TOKEN"}},
+                          environ={"ACME_OMS_TOKEN": SECRET})
+    async with ToolInvoker(secrets=secrets, network=OPEN_NETWORK, backoff_seconds=0.01) as tools:
         yield tools
 
 
@@ -62,12 +65,12 @@ async def test_api_key_auth_uses_the_named_header(serve: Serve, invoker: ToolInv
     assert "Authorization" not in healthy.requests[0].headers
 
 
-async def test_missing_secret_names_the_variable_and_sends_nothing(
+async def test_a_secret_not_granted_is_refused_and_nothing_is_sent(
         serve: Serve, invoker: ToolInvoker) -> None:
     healthy = await serve(ok)
     result = await call(invoker, healthy.url(), auth={"type": "bearer", "secretRef": "NOPE_TOKEN"})
     assert (result.status, result.attempts) == ("failed", 0)
-    assert result.error == "environment variable NOPE_TOKEN is not set"
+    assert result.error == "refused: secret NOPE_TOKEN is not granted to tenant acme"
     assert healthy.requests == []
 
 
@@ -186,7 +189,7 @@ async def test_loopback_after_real_dns_resolution_is_refused(
 async def test_allow_private_needs_an_exact_allow_list_entry(serve: Serve) -> None:
     healthy = await serve(ok)
     dns = static_dns({"api.tools.test": ["127.0.0.1"]})
-    async with ToolInvoker(resolve=dns) as tools:
+    async with ToolInvoker(resolve=dns, network=OPEN_NETWORK) as tools:
         policy = ToolPolicy(allowed_hosts=("*.tools.test",), https_only=False, allow_private=True)
         wildcard = await call(tools, healthy.url(host="api.tools.test"), policy=policy)
         exact = await call(tools, healthy.url(host="api.tools.test"),
@@ -216,7 +219,7 @@ async def test_redirect_to_127_0_0_1_is_refused_when_not_allowed(
     redirector = await serve(redirect)
     dns = static_dns({"tools.test": ["127.0.0.1"]})
     policy = ToolPolicy(allowed_hosts=("tools.test",), https_only=False, allow_private=True)
-    async with ToolInvoker(resolve=dns) as tools:
+    async with ToolInvoker(resolve=dns, network=OPEN_NETWORK) as tools:
         result = await call(tools, redirector.url(host="tools.test"), policy=policy)
     assert (result.status, result.attempts) == ("failed", 1)
     assert result.error == "refused: host 127.0.0.1 is not on the tenant's allow list"
@@ -233,7 +236,7 @@ async def test_redirect_is_resolved_and_vetted_again(serve: Serve) -> None:
     dns = static_dns({"api.tools.test": ["127.0.0.1"], "internal.tools.test": ["127.0.0.1"]})
     policy = ToolPolicy(allowed_hosts=("api.tools.test", "*.tools.test"), https_only=False,
                         allow_private=True)
-    async with ToolInvoker(resolve=dns) as tools:
+    async with ToolInvoker(resolve=dns, network=OPEN_NETWORK) as tools:
         result = await call(tools, redirector.url(host="api.tools.test"), policy=policy)
     assert result.error == ("refused: host internal.tools.test resolves to a forbidden address: "
                             "127.0.0.1 is a loopback address")
@@ -314,7 +317,7 @@ async def test_circuit_opens_after_consecutive_failures_and_half_opens(serve: Se
     endpoint = await serve(down)
     now = [0.0]
     breaker = CircuitBreaker(threshold=2, reset_seconds=30, clock=lambda: now[0])
-    async with ToolInvoker(breaker=breaker, backoff_seconds=0.01) as tools:
+    async with ToolInvoker(breaker=breaker, backoff_seconds=0.01, network=OPEN_NETWORK) as tools:
         first = await call(tools, endpoint.url())
         second = await call(tools, endpoint.url())
         blocked = await call(tools, endpoint.url())
@@ -342,7 +345,7 @@ async def test_pinned_addresses_defeat_dns_rebinding(serve: Serve) -> None:
         return next(answers)
 
     policy = ToolPolicy(allowed_hosts=("api.tools.test",), https_only=False, allow_private=True)
-    async with ToolInvoker(resolve=rebinding) as tools:
+    async with ToolInvoker(resolve=rebinding, network=OPEN_NETWORK) as tools:
         result = await call(tools, healthy.url(host="api.tools.test"), policy=policy)
     assert result.succeeded
     assert lookups == ["api.tools.test"]

@@ -27,6 +27,10 @@ def test_broker_accepts_faust_style_bare_and_lists(monkeypatch: pytest.MonkeyPat
     ("SENTINAI_LOG_LEVEL", "LOUD", "SENTINAI_LOG_LEVEL"),
     ("SENTINAI_PRODUCER_REQUEST_TIMEOUT_SECONDS", "0", "SENTINAI_PRODUCER_REQUEST_TIMEOUT_SECONDS"),
     ("SENTINAI_PRODUCER_REQUEST_TIMEOUT_SECONDS", "soon", "SENTINAI_PRODUCER_REQUEST_TIMEOUT_SECONDS"),
+    ("SENTINAI_TOOLS_ALLOWED_ORIGINS", "api.example.com", "SENTINAI_TOOLS_ALLOWED_ORIGINS"),
+    ("SENTINAI_TENANT_SECRETS", "not json", "SENTINAI_TENANT_SECRETS"),
+    ("SENTINAI_TENANT_SECRETS", '{"acme": {"../etc/passwd": "X"}}', "SENTINAI_TENANT_SECRETS"),
+    ("SENTINAI_TOOLS_ALLOW_PRIVATE", "perhaps", "SENTINAI_TOOLS_ALLOW_PRIVATE"),
 ])
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
     monkeypatch.setenv(name, value)
@@ -54,5 +58,17 @@ def test_cli_stops_with_one_line_on_a_bad_setting() -> None:
 def test_settings_round_trip_through_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(kafka_broker="h:1", topic_partitions=3, web_port=9000)
     for name, value in settings.as_environment().items():
+        monkeypatch.setenv(name, value)
+    assert load_settings() == settings
+
+
+def test_deployment_grants_and_network_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTINAI_TENANT_SECRETS", '{"acme": {"OMS_TOKEN": "ACME_OMS"}}')
+    monkeypatch.setenv("SENTINAI_TOOLS_ALLOWED_ORIGINS", "https://api.example.com, https://*.corp.example:8443")
+    settings = load_settings()
+    assert settings.tenant_secrets == {"acme": {"OMS_TOKEN": "ACME_OMS"}}
+    assert settings.tools_allowed_origins == ("https://api.example.com", "https://*.corp.example:8443")
+    assert (settings.tools_allow_private, settings.tools_allow_http, settings.metrics_token) == (False, False, None)
+    for name, value in settings.as_environment().items():  # what a child process is given
         monkeypatch.setenv(name, value)
     assert load_settings() == settings

@@ -1,143 +1,105 @@
-// SentinAI status page: plain JavaScript, no build step.
-"use strict";
+// SentinAI console: plain ES modules, no build step. Entry point: key, tenant, routes, live stream.
+import { api, canAct, session } from "./api.js";
+import { renderApprovals } from "./approvals.js";
+import { renderDeadLetters } from "./deadletters.js";
+import { $, el } from "./dom.js";
+import { renderException } from "./exception.js";
+import { renderExceptions } from "./exceptions.js";
+import { addDecision, refreshOverview } from "./overview.js";
+import { renderPacks } from "./packs.js";
+import { href, parseHash } from "./router.js";
 
 const KEY_STORE = "sentinai.apiKey";
-const MAX_ROWS = 200;
-let apiKey = null;
-let me = null;
+const TENANT_STORE = "sentinai.tenant";
+const ACTOR_STORE = "sentinai.actor";
 let source = null;
 let refreshTimer = null;
+let current = null;
+let routeSerial = 0;
 
-const $ = (id) => document.getElementById(id);
+const VIEWS = {
+  exceptions: (root, r) => (r.id ? renderException(root, r.id) : renderExceptions(root, r.query)),
+  approvals: (root) => renderApprovals(root),
+  dlq: (root) => renderDeadLetters(root),
+  packs: (root) => renderPacks(root),
+};
 
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
+function chooseTenant(fromHash) {
+  const me = session.me;
+  if (me.tenant_id !== "*") return me.tenant_id;
+  const known = me.tenants || [];
+  for (const t of [fromHash, session.tenant, localStorage.getItem(TENANT_STORE)]) if (t && known.includes(t)) return t;
+  return known[0] || null;
 }
 
-async function api(path) {
-  const res = await fetch(path, { headers: { Authorization: "Bearer " + apiKey } });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = new Error(body.detail || res.statusText);
-    err.status = res.status;
-    throw err;
-  }
-  return body;
-}
-
-function fmtSeconds(s) {
-  if (s === null || s === undefined) return "–";
-  if (s < 90) return s.toFixed(1) + " s";
-  if (s < 5400) return (s / 60).toFixed(1) + " min";
-  return (s / 3600).toFixed(1) + " h";
-}
-
-function bars(container, counts) {
-  container.replaceChildren();
-  const entries = Object.entries(counts || {}).sort((a, b) => b[1] - a[1]);
-  const max = Math.max(1, ...entries.map((e) => e[1]));
-  for (const [name, n] of entries) {
-    const row = el("div", null, "row");
-    row.append(el("span", name));
-    const bar = el("div", null, "bar");
-    bar.style.width = (100 * n / max).toFixed(1) + "%";
-    row.append(bar, el("span", n));
-    container.append(row);
-  }
-  if (!entries.length) container.append(el("span", "none", "muted"));
-}
-
-function renderTenant(t) {
-  const id = "tenant-" + t.tenant_id;
-  let card = document.getElementById(id);
-  if (!card) {
-    card = $("tenant-card").content.firstElementChild.cloneNode(true);
-    card.id = id;
-    card.dataset.tenant = t.tenant_id;
-    $("tenants").append(card);
-  }
-  const q = (sel) => card.querySelector(sel);
-  q(".tenant-name").textContent = t.tenant_id;
-  q(".k-total").textContent = t.exceptions_total;
-  q(".k-dpm").textContent = t.decisions_per_minute.toFixed(1);
-  q(".k-auto").textContent = t.auto_resolution_rate === null ? "–" : (100 * t.auto_resolution_rate).toFixed(0) + " %";
-  q(".k-mttr").textContent = fmtSeconds(t.mean_time_to_resolve_seconds);
-  q(".k-approvals").textContent = t.pending_approvals;
-  const bp = t.backpressure;
-  q(".k-bp").textContent = bp ? (bp.state || bp.status || (bp.active ? "on" : "off")) : "off";
-  q(".k-quota").textContent = t.quota_deferred_last_hour;
-  q(".k-dlq").textContent = t.dlq_new;
-  const spark = q(".spark");
-  spark.replaceChildren();
-  const max = Math.max(1, ...t.decisions_series);
-  for (const n of t.decisions_series) {
-    const s = el("span");
-    s.style.height = (100 * n / max) + "%";
-    s.title = n + " decisions";
-    spark.append(s);
-  }
-  bars(q(".by-status"), t.by_status);
-  bars(q(".by-severity"), t.by_severity);
-  const dlq = q(".dlq");
-  dlq.replaceChildren();
-  for (const d of t.recent_dlq) {
-    dlq.append(el("li", `#${d.id} ${d.stage}: ${d.error_class} — ${d.error_message}`));
-  }
-  if (!t.recent_dlq.length) dlq.append(el("li", "none", "muted"));
-}
-
-async function refresh() {
-  try {
-    const h = await fetch("/health").then((r) => r.json());
-    const pill = $("health");
-    pill.textContent = `broker ${h.broker} · database ${h.database}`;
-    pill.className = "pill " + (h.status === "ok" ? "ok" : "bad");
-  } catch (e) { /* the next refresh retries */ }
-  try {
-    const status = await api("/api/v1/status");
-    for (const t of status.tenants) renderTenant(t);
-  } catch (e) {
-    if (e.status === 401) logout("The key was not accepted.");
+function renderNav(view) {
+  for (const a of document.querySelectorAll("#nav a")) {
+    const target = a.dataset.view;
+    a.href = href(target);
+    if (target === view) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
 }
 
-function addDecision(d, eventId) {
-  const rows = $("decision-rows");
-  const tr = el("tr", null, "new decision");
-  tr.dataset.eventId = eventId || d.event_id || "";
-  tr.dataset.exceptionId = d.exception_id || "";
-  const time = d.decided_at ? new Date(d.decided_at).toLocaleTimeString() : new Date().toLocaleTimeString();
-  const conf = typeof d.confidence === "number" ? d.confidence.toFixed(2) : "";
-  for (const v of [time, d.tenant_id, d.exception_id, d.stage, d.decision, d.severity, d.status, d.source, conf]) {
-    tr.append(el("td", v === undefined ? "" : v));
+async function route(focus) {
+  const serial = ++routeSerial;
+  const r = parseHash();
+  const tenant = chooseTenant(r.query.get("tenant"));
+  if (tenant !== session.tenant) {
+    session.tenant = tenant;
+    if (tenant) localStorage.setItem(TENANT_STORE, tenant);
+    $("tenant").value = tenant || "";
   }
-  rows.prepend(tr);
-  while (rows.children.length > MAX_ROWS) rows.lastElementChild.remove();
+  if (current && current.stop) current.stop();
+  current = null;
+  const view = VIEWS[r.view] ? r.view : "status";
+  renderNav(view);
+  $("dashboard").hidden = view !== "status";
+  const root = $("console");
+  root.hidden = view === "status";
+  if (view === "status") {
+    await overviewTick();
+    return;
+  }
+  if (!session.tenant) {
+    root.replaceChildren(el("p", { class: "muted", text: "No tenant yet." }));
+    return;
+  }
+  root.replaceChildren(el("p", { class: "muted", text: "Loading…" }));
+  const controller = await VIEWS[view](root, r);
+  if (serial !== routeSerial) return;
+  current = { ...controller, view, id: r.id };
+  if (focus) root.querySelector(".view-title")?.focus();
+}
+
+function onDecision(d, eventId) {
+  addDecision(d, eventId);
+  if (!current || d.tenant_id !== session.tenant) return;
+  if (current.onDecision) current.onDecision(d);
+  if (current.reload && current.id === d.exception_id) current.reload();
 }
 
 function connectStream() {
   if (source) source.close();
-  const all = me.tenant_id === "*";
-  const path = all ? "/api/v1/decisions/stream" : `/api/v1/tenants/${encodeURIComponent(me.tenant_id)}/decisions/stream`;
-  source = new EventSource(path + "?access_token=" + encodeURIComponent(apiKey));
+  const all = session.me.tenant_id === "*";
+  const path = all ? "/api/v1/decisions/stream" : `/api/v1/tenants/${encodeURIComponent(session.me.tenant_id)}/decisions/stream`;
+  source = new EventSource(path + "?access_token=" + encodeURIComponent(session.apiKey));
   const state = $("stream-state");
   source.addEventListener("hello", () => { state.textContent = "live"; state.className = "pill ok"; });
   source.addEventListener("decision", (ev) => {
-    try { addDecision(JSON.parse(ev.data), ev.lastEventId); } catch (e) { /* skip a bad record */ }
+    let record = null;
+    try { record = JSON.parse(ev.data); } catch (e) { return; }
+    onDecision(record, ev.lastEventId);
   });
   source.addEventListener("error", () => { state.textContent = "reconnecting"; state.className = "pill warn"; });
 }
 
 function logout(message) {
   localStorage.removeItem(KEY_STORE);
-  apiKey = null;
+  session.apiKey = null;
+  session.me = null;
   if (source) source.close();
   if (refreshTimer) clearInterval(refreshTimer);
-  $("dashboard").hidden = true;
-  $("forget").hidden = true;
+  for (const id of ["dashboard", "console", "forget", "nav", "tenant-field", "actor-field"]) $(id).hidden = true;
   $("login").hidden = false;
   $("who").textContent = "";
   const err = $("login-error");
@@ -145,22 +107,36 @@ function logout(message) {
   err.textContent = message || "";
 }
 
-async function start(key) {
-  apiKey = key;
+async function overviewTick() {
   try {
-    me = await api("/api/v1/whoami");
+    await refreshOverview();
+  } catch (e) {
+    if (e.status === 401) logout("The key was not accepted.");
+  }
+}
+
+async function start(key) {
+  session.apiKey = key;
+  try {
+    session.me = await api("/api/v1/whoami");
   } catch (e) {
     logout(e.status === 401 ? "The key was not accepted." : "Cannot reach the server: " + e.message);
     return;
   }
   localStorage.setItem(KEY_STORE, key);
   $("login").hidden = true;
-  $("dashboard").hidden = false;
   $("forget").hidden = false;
-  $("who").textContent = `${me.role} · tenant ${me.tenant_id}`;
+  $("nav").hidden = false;
+  $("who").textContent = `${session.me.role} · tenant ${session.me.tenant_id}`;
+  const select = $("tenant");
+  select.replaceChildren(...(session.me.tenants || []).map((t) => el("option", { value: t, text: t })));
+  $("tenant-field").hidden = session.me.tenant_id !== "*";
+  $("actor-field").hidden = !canAct();
+  $("actor").value = localStorage.getItem(ACTOR_STORE) || "";
   connectStream();
-  await refresh();
-  refreshTimer = setInterval(refresh, 5000);
+  await route(false);
+  if (parseHash().view !== "status") await overviewTick();
+  refreshTimer = setInterval(overviewTick, 5000);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -169,13 +145,21 @@ document.addEventListener("DOMContentLoaded", () => {
   if (fromUrl) {
     params.delete("key");
     const rest = params.toString();
-    history.replaceState(null, "", location.pathname + (rest ? "?" + rest : ""));
+    history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
   }
   $("login").addEventListener("submit", (ev) => {
     ev.preventDefault();
     start($("key").value.trim());
   });
   $("forget").addEventListener("click", () => logout(""));
+  $("tenant").addEventListener("change", (ev) => {
+    session.tenant = ev.target.value;
+    localStorage.setItem(TENANT_STORE, session.tenant);
+    const r = parseHash();
+    location.hash = href(r.view === "exceptions" && r.id ? "exceptions" : r.view);
+  });
+  $("actor").addEventListener("change", (ev) => localStorage.setItem(ACTOR_STORE, ev.target.value.trim()));
+  window.addEventListener("hashchange", () => { if (session.me) route(true); });
   const key = fromUrl || localStorage.getItem(KEY_STORE);
   if (key) start(key); else logout("");
 });

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from sentinai.core.conditions.regex import Regex
 
 LiteralValue = None | bool | int | float | str | tuple[Any, ...]
 
@@ -52,7 +53,7 @@ class Matches:
 
     left: Node
     pattern: str
-    regex: re.Pattern[str] = field(compare=False, repr=False)
+    regex: Regex = field(compare=False, repr=False)
 
 
 Node = Literal | Path | Not | BoolOp | Compare | Matches

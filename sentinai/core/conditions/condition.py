@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+import weakref
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -18,7 +19,7 @@ from sentinai.core.conditions.parser import MAX_CONDITION_LENGTH, parse
 class Condition:
     """A condition parsed and compiled once; call it with an environment mapping."""
 
-    __slots__ = ("source", "node", "_test")
+    __slots__ = ("source", "node", "_test", "__weakref__")
 
     def __init__(self, source: str) -> None:
         self.source = source
@@ -63,10 +64,24 @@ class Condition:
         }
 
 
-@lru_cache(maxsize=4096)
+_shared: weakref.WeakValueDictionary[str, Condition] = weakref.WeakValueDictionary()
+_shared_lock = threading.Lock()
+
+
 def compile_condition(source: str) -> Condition:
-    """Shared compiled instance per source text (packs repeat conditions across tenants)."""
-    return Condition(source)
+    """Shared compiled instance per source text (packs repeat conditions across tenants).
+
+    The cache holds a condition only while a loaded pack does: replacing a pack gives back
+    the memory of the conditions only it used. Packs are compiled in worker threads, hence
+    the lock.
+    """
+    with _shared_lock:
+        condition = _shared.get(source)
+    if condition is None:
+        condition = Condition(source)
+        with _shared_lock:
+            condition = _shared.setdefault(source, condition)
+    return condition
 
 
 def _validate(value: Any) -> Condition:

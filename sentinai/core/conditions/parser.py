@@ -14,7 +14,6 @@ Grammar (lowest precedence first)::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 
 from sentinai.core.conditions.ast import (
@@ -29,6 +28,7 @@ from sentinai.core.conditions.ast import (
 )
 from sentinai.core.conditions.errors import ConditionSyntaxError
 from sentinai.core.conditions.lexer import Token, tokenize
+from sentinai.core.conditions.regex import PatternError, compile_regex
 
 ROOTS = frozenset(
     {
@@ -137,8 +137,8 @@ class _Parser:
         if len(pattern) > MAX_PATTERN_LENGTH:
             raise self.fail(f"pattern longer than {MAX_PATTERN_LENGTH} characters", token)
         try:
-            regex = re.compile(pattern)
-        except (re.error, OverflowError, RecursionError, ValueError) as error:
+            regex = compile_regex(pattern)
+        except PatternError as error:
             raise self.fail(f"invalid regular expression: {error}", token) from None
         return Matches(left, pattern, regex)
 

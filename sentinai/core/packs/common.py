@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -11,6 +12,10 @@ from pydantic_core import PydanticCustomError
 from sentinai.core.conditions import Condition
 from sentinai.core.models import Actionability, Severity, Status
 from sentinai.core.packs.base import ExceptionTypeName, Identifier, PackModel
+from sentinai.core.packs.headers import credential_header_problem
+
+SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+"""What a `secretRef` may be: also a safe file name under the deployment's secrets folder."""
 
 
 class StepAction(StrEnum):
@@ -36,6 +41,23 @@ class ToolAuth(PackModel):
     type: Literal["none", "bearer", "api_key", "basic", "oauth2"] = "none"
     secret_ref: str | None = None
     header: str | None = None
+
+    @field_validator("secret_ref")
+    @classmethod
+    def _secret_name(cls, value: str | None) -> str | None:
+        if value is not None and not SECRET_NAME.match(value):
+            raise PydanticCustomError(
+                "secret_name", "a secretRef is a name of letters, digits, '_', '.' or '-'"
+            )
+        return value
+
+    @field_validator("header")
+    @classmethod
+    def _credential_header(cls, value: str | None) -> str | None:
+        problem = None if value is None else credential_header_problem(value)
+        if problem is not None:
+            raise PydanticCustomError("auth_header", problem)
+        return value
 
     @model_validator(mode="after")
     def _secret_needed(self) -> ToolAuth:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -14,8 +14,10 @@ from pydantic_core import ErrorDetails
 from sentinai.core.packs.compiled import PackSet
 from sentinai.core.packs.domain import DomainPack
 from sentinai.core.packs.errors import PackIssue, PackValidationError, json_path, show
+from sentinai.core.packs.limits import DEFAULT_LIMITS, PackLimits, limit_problems
 from sentinai.core.packs.tenant import TenantPolicyPack
-from sentinai.core.packs.validation import check_domain, check_tenant
+from sentinai.core.packs.validation import check_domain, check_secrets, check_tenant
+from sentinai.core.packs.yaml_loader import load_yaml
 
 PACK_SUFFIXES = (".yaml", ".yml", ".json")
 Document = tuple[str, Any]
@@ -32,9 +34,14 @@ def _issue(file: str, error: ErrorDetails) -> PackIssue:
     return PackIssue(file, json_path(error["loc"]), message)
 
 
-def _model(file: str, document: Any, model: type[ModelT], issues: list[PackIssue]) -> ModelT | None:
+def _model(file: str, document: Any, model: type[ModelT], issues: list[PackIssue],
+           limits: PackLimits) -> ModelT | None:
     if not isinstance(document, Mapping):
         issues.append(PackIssue(file, "", f"a pack must be an object, got {type(document).__name__}"))
+        return None
+    too_big = limit_problems(document, limits)
+    if too_big:
+        issues.extend(PackIssue(file, "", problem) for problem in too_big)
         return None
     try:
         return model.model_validate(document)
@@ -43,12 +50,18 @@ def _model(file: str, document: Any, model: type[ModelT], issues: list[PackIssue
         return None
 
 
-def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document]) -> PackSet:
+GrantedSecrets = Callable[[str], Collection[str]]
+"""tenant id -> the secret names the deployment grants it (`tools.secrets.SecretStore.granted`)."""
+
+
+def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document],
+           granted_secrets: GrantedSecrets | None = None, limits: PackLimits = DEFAULT_LIMITS
+           ) -> PackSet:
     issues: list[PackIssue] = []
     domains: dict[str, DomainPack] = {}
     origin: dict[str, str] = {}
     for file, document in domain_docs:
-        domain = _model(file, document, DomainPack, issues)
+        domain = _model(file, document, DomainPack, issues, limits)
         if domain is None:
             continue
         if domain.domain_name in domains:
@@ -65,7 +78,7 @@ def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document]) -> 
         origin[domain.domain_name] = file
     tenants: dict[str, TenantPolicyPack] = {}
     for file, document in tenant_docs:
-        tenant = _model(file, document, TenantPolicyPack, issues)
+        tenant = _model(file, document, TenantPolicyPack, issues, limits)
         if tenant is None:
             continue
         if tenant.tenant_id in tenants:
@@ -78,6 +91,8 @@ def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document]) -> 
             )
             continue
         tenant_issues = check_tenant(file, tenant, domains)
+        if granted_secrets is not None:
+            tenant_issues += check_secrets(file, tenant, granted_secrets(tenant.tenant_id))
         issues.extend(tenant_issues)
         if not tenant_issues:
             tenants[tenant.tenant_id] = tenant
@@ -87,12 +102,17 @@ def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document]) -> 
     return PackSet(domains, tenants)
 
 
-def _read(path: Path, issues: list[PackIssue]) -> Any:
+def _read(path: Path, issues: list[PackIssue], limits: PackLimits) -> Any:
     try:
+        size = path.stat().st_size
+        if size > limits.max_document_bytes:
+            issues.append(PackIssue(str(path), "", f"the file is {size} bytes; the limit is "
+                                                   f"{limits.max_document_bytes}"))
+            return None
         text = path.read_text(encoding="utf-8")
         if path.suffix == ".json":
             return json.loads(text)
-        return yaml.safe_load(text)
+        return load_yaml(text)
     except json.JSONDecodeError as error:
         issues.append(PackIssue(str(path), "", f"invalid JSON at line {error.lineno}: {error.msg}"))
     except yaml.YAMLError as error:
@@ -105,30 +125,34 @@ def _read(path: Path, issues: list[PackIssue]) -> Any:
     return None
 
 
-def _documents(folder: Path, issues: list[PackIssue]) -> list[Document]:
+def _documents(folder: Path, issues: list[PackIssue], limits: PackLimits) -> list[Document]:
     if not folder.is_dir():
         return []
     documents: list[Document] = []
     for path in sorted(p for p in folder.iterdir() if p.suffix in PACK_SUFFIXES):
         before = len(issues)
-        document = _read(path, issues)
+        document = _read(path, issues, limits)
         if len(issues) == before:
             documents.append((str(path), document))
     return documents
 
 
-def load_pack_dir(path: str | Path) -> PackSet:
-    """Load `domains/*` and `tenants/*` under a pack folder; raises `PackValidationError`."""
+def load_pack_dir(path: str | Path, *, granted_secrets: GrantedSecrets | None = None,
+                  limits: PackLimits = DEFAULT_LIMITS) -> PackSet:
+    """Load `domains/*` and `tenants/*` under a pack folder; raises `PackValidationError`.
+
+    With `granted_secrets`, a tenant pack naming a secret not granted to its tenant is an error.
+    """
     root = Path(path)
     if not root.is_dir():
         raise PackValidationError([PackIssue(str(root), "", "not a directory")])
     issues: list[PackIssue] = []
-    domain_docs = _documents(root / "domains", issues)
-    tenant_docs = _documents(root / "tenants", issues)
+    domain_docs = _documents(root / "domains", issues, limits)
+    tenant_docs = _documents(root / "tenants", issues, limits)
     if not domain_docs and not issues:
         issues.append(PackIssue(str(root / "domains"), "", "no domain packs found"))
     try:
-        pack_set = _build(domain_docs, tenant_docs)
+        pack_set = _build(domain_docs, tenant_docs, granted_secrets, limits)
     except PackValidationError as error:
         raise PackValidationError(issues + error.issues) from None
     if issues:
@@ -137,7 +161,8 @@ def load_pack_dir(path: str | Path) -> PackSet:
 
 
 def build_pack_set(
-    domain_docs: list[dict[str, Any]], tenant_docs: list[dict[str, Any]], *, source: str = "<db>"
+    domain_docs: list[dict[str, Any]], tenant_docs: list[dict[str, Any]], *, source: str = "<db>",
+    granted_secrets: GrantedSecrets | None = None, limits: PackLimits = DEFAULT_LIMITS,
 ) -> PackSet:
     """Validate packs already parsed (the database keeps them as JSONB) like `load_pack_dir`."""
 
@@ -148,4 +173,6 @@ def build_pack_set(
     return _build(
         [(label("domains", "domainName", i, d), d) for i, d in enumerate(domain_docs)],
         [(label("tenants", "tenantId", i, d), d) for i, d in enumerate(tenant_docs)],
+        granted_secrets,
+        limits,
     )

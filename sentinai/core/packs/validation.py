@@ -6,7 +6,7 @@ problem of a file at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
@@ -98,6 +98,19 @@ def check_domain(file: str, domain: DomainPack) -> list[PackIssue]:
     checker.guardrails("guardrails", domain.guardrails)
     checker.suites(domain.test_suites, {p.id for p in domain.playbooks})
     return checker.issues
+
+
+def check_secrets(file: str, tenant: TenantPolicyPack, granted: Collection[str]) -> list[PackIssue]:
+    """A tenant pack may name only the secrets the deployment grants its tenant."""
+    issues = []
+    for name, override in tenant.tool_overrides.items():
+        ref = override.auth.secret_ref if override.auth is not None else None
+        if ref is not None and ref not in granted:
+            issues.append(PackIssue(
+                file, f"toolOverrides.{name}.auth.secretRef",
+                f"{show(ref)} is not a secret granted to tenant {tenant.tenant_id} "
+                f"(granted: {', '.join(sorted(granted)) or 'none'})"))
+    return issues
 
 
 def check_tenant(

@@ -82,10 +82,10 @@ def test_decide_prints_one_json_document(monkeypatch: pytest.MonkeyPatch,
     raw = {"exception_type": "POSITION_BREAK", "payload": {"account": "A-1"}}
     assert _decide(monkeypatch, json.dumps(raw).encode()) == 0
     document = json.loads(capsys.readouterr().out)
-    assert [d["stage"] for d in document["decisions"]] == ["triage", "policy", "playbook"]
+    assert [d["stage"] for d in document["stages"]] == ["triage", "policy", "playbook"]
     assert document["severity"] == "CRITICAL"
-    assert document["approval_required"] is True
-    assert document["exception"]["tenant_id"] == "acme-capital"
+    assert document["approval_required"] is True and document["status"] == "PENDING_APPROVAL"
+    assert document["tenant_id"] == "acme-capital" and document["event_id"]
 
 
 def test_decide_from_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,17 +8,18 @@ from typing import Any
 
 import pytest
 
-from sentinai.core.engine import decide
-from sentinai.core.execution import (
-    STEP_RETRY_LIMIT,
+from sentinai.core.actor import Actor
+from sentinai.core.effects import (
     Effect,
     EmitEvent,
     Notify,
-    PlaybookRun,
     RejectCommand,
     RequestNotify,
     RequestTool,
-    fill_templates,
+)
+from sentinai.core.engine import decide
+from sentinai.core.execution import (
+    STEP_RETRY_LIMIT,
     on_approval,
     on_approval_expired,
     on_notification_result,
@@ -29,7 +30,9 @@ from sentinai.core.execution import (
 from sentinai.core.models import DecisionOutcome, Status
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import PackSet, TenantPacks, build_pack_set
-from sentinai.streams.envelope import Actor
+from sentinai.core.rows import exception_snapshot
+from sentinai.core.run import PlaybookRun
+from sentinai.core.templates import fill_templates
 
 from .conftest import NOW, mini_docs
 
@@ -579,19 +582,18 @@ def test_steps_complete_in_order_only() -> None:
 # --- versions, keys, storage -------------------------------------------------------------------
 
 
-def test_events_carry_increasing_versions_and_snapshots() -> None:
+def test_events_carry_increasing_versions_and_the_run_its_snapshot() -> None:
     packs = packs_for([ASSIGN, COMMENT])
     run, effects = start(decided(packs), packs, now=NOW, base_version=7)
     assert run is not None
     events = [e for e in effects if isinstance(e, EmitEvent)]
-    assert [e.payload["exception"]["version"] for e in events] == list(range(8, 8 + len(events)))
+    assert [e.version for e in events] == list(range(8, 8 + len(events)))
+    assert all("exception" not in e.payload for e in events)
     assert run.version == 7 + len(events)
-    first = events[0].payload["exception"]
-    assert first == {"source_system": None, "exception_type": "ALPHA", "severity": "LOW",
-                     "status": "IN_PROGRESS", "owner": None, "playbook_id": "pb",
-                     "current_step": 0, "sla_deadline": (NOW + timedelta(minutes=30)).isoformat(),
-                     "version": 8}
-    assert events[-1].payload["exception"]["current_step"] is None
+    assert exception_snapshot(run) == {
+        "source_system": None, "exception_type": "ALPHA", "severity": "LOW", "status": "RESOLVED",
+        "owner": "ops", "playbook_id": "pb", "current_step": None,
+        "sla_deadline": (NOW + timedelta(minutes=30)).isoformat(), "version": 7 + len(events)}
 
 
 def test_run_round_trips_through_json() -> None:

@@ -9,17 +9,11 @@ import pytest
 
 from sentinai.core.conditions import parse
 from sentinai.core.conditions.ast import roots
-from sentinai.core.execution import (
-    EmitEvent,
-    PlaybookRun,
-    RequestTool,
-    on_approval,
-    on_sla,
-    on_tool_result,
-    start,
-)
+from sentinai.core.effects import EmitEvent, RequestTool
+from sentinai.core.execution import on_approval, on_sla, on_tool_result, start
 from sentinai.core.models import Status
 from sentinai.core.packs import TenantPacks
+from sentinai.core.run import PlaybookRun
 
 from .test_execution import ASSIGN, COMMENT, FIX, LATER, LOOKUP, NOW, decided, kinds, packs_for
 
@@ -85,7 +79,7 @@ def test_the_phase_playbook_replaces_a_waiting_one_and_runs() -> None:
     assert recalculated.payload["playbook_id"] == "sla-breach"
     assert recalculated.payload["reason"].startswith("SLA expired: domain playbook sla-breach")
     assert [s["name"] for s in recalculated.payload["steps"]] == ["page", "own"]
-    assert recalculated.payload["exception"]["playbook_id"] == "sla-breach"
+    assert new.playbook_id == "sla-breach"
     assert (new.playbook_id, new.owner, new.status) == ("sla-breach", "sla-desk", Status.RESOLVED)
     assert on_sla(new, "expired", now=LATER) == (new, [])  # a replayed tick
     late = on_tool_result(new, step=0, succeeded=True, detail={}, idempotency_key=request.idempotency_key, now=LATER)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from sentinai.core.effects import EmitEvent, Notify
 from sentinai.core.engine import decide
-from sentinai.core.execution import EmitEvent, Notify
 from sentinai.core.models import DecisionOutcome, Status
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import TenantPacks, build_pack_set

@@ -7,7 +7,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sentinai.streams.envelope import event_id_for
+from sentinai.core.ids import event_id_for
 
 NAMESPACE = uuid.UUID("7d3a3b9e-5c1f-4b8e-9d6a-2f0c1e4b8a10")
 

@@ -1,51 +1,73 @@
+"""What a decided exception puts on the log and the decision stream: one transition, one record."""
+
 from datetime import UTC, datetime, timedelta
 
 from sentinai.core.engine import decide
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import load_pack_dir
-from sentinai.streams.records import decision_records, outcome_events
+from sentinai.streams.records import decided, first_record, outcome_events
+from sentinai.streams.transition import transition_id_for
 from tests.support.packs import PACKS
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
 PACK_SET = load_pack_dir(PACKS)
 
 
-def _decided(raw: dict) -> tuple:
-    exception = normalize({"tenant_id": "acme-capital", **raw}, now=NOW)
-    packs = PACK_SET.for_tenant("acme-capital")
+def _decided(raw: dict, tenant: str = "acme-capital") -> tuple:
+    exception = normalize({"tenant_id": tenant, **raw}, now=NOW)
+    packs = PACK_SET.for_tenant(tenant)
     assert packs is not None
-    return exception, decide(exception, packs, now=NOW)
+    return exception, decide(exception, packs, now=NOW), packs
 
 
 def test_position_break_publishes_stage_events_an_approval_and_a_status() -> None:
-    exception, outcome = _decided({"exception_id": "PB-1", "exception_type": "POSITION_BREAK",
-                                   "payload": {"account": "A-1"}})
+    exception, outcome, _ = _decided({"exception_id": "PB-1", "exception_type": "POSITION_BREAK",
+                                      "payload": {"account": "A-1"}})
     events = outcome_events(exception, outcome, now=NOW, approval_timeout_minutes=45)
     types = [e.event_type for e in events]
     assert types == ["ExceptionNormalized", "TriageCompleted", "PolicyEvaluated", "PlaybookAssigned",
                      "ApprovalRequested", "ExceptionStatusChanged"]
-    assert [e.payload["exception"]["version"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert [e.version for e in events] == [1, 2, 3, 4, 5, 6]
+    assert all("exception" not in e.payload for e in events), "the snapshot travels once, on the transition"
     approval = events[4].payload["approval"]
     assert approval["status"] == "PENDING"
     assert approval["expires_at"] == (NOW + timedelta(minutes=45)).isoformat()
-    assert events[0].payload["exception"]["raw_payload"] == {"account": "A-1"}
-    assert "raw_payload" not in events[1].payload["exception"]
+
+
+def test_the_transition_carries_the_snapshot_after_the_steps_that_ran_at_once() -> None:
+    exception, outcome, packs = _decided({"exception_id": "SF-1", "exception_type": "SETTLEMENT_FAIL",
+                                          "source_system": "settlements",
+                                          "payload": {"orderId": "O-1", "failReason": "SSI_MISMATCH"}})
+    result = decided(exception, outcome, packs, now=NOW)
+    assert result.run is not None
+    assert result.snapshot["version"] == result.run.version == max(e.version or 0 for e in result.events)
+    assert result.snapshot["raw_payload"] == {"orderId": "O-1", "failReason": "SSI_MISMATCH"}
+    assert result.snapshot["normalized_context"]["source_system"] == "settlements"
+    assert result.snapshot["status"] == result.run.status.value
+    assert [s.stage for s in result.stages][:3] == ["triage", "policy", "playbook"]
+    assert "PlaybookStepStarted" in [e.event_type for e in result.events]
+    versions = [e.version for e in result.events if e.version is not None]
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
 
 
 def test_ids_are_deterministic_so_replays_deduplicate() -> None:
-    exception, outcome = _decided({"exception_id": "CB-1", "exception_type": "CASH_BREAK", "payload": {}})
-    first = outcome_events(exception, outcome, now=NOW)
-    again = outcome_events(exception, outcome, now=NOW + timedelta(seconds=5))
-    assert [e.event_id for e in first] == [e.event_id for e in again]
-    assert len({e.event_id for e in first}) == len(first)
-    assert [r.event_id for r in decision_records(exception, outcome, now=NOW)] == \
-           [r.event_id for r in decision_records(exception, outcome, now=NOW + timedelta(seconds=5))]
+    exception, outcome, packs = _decided({"exception_id": "CB-1", "exception_type": "CASH_BREAK", "payload": {}})
+    first = decided(exception, outcome, packs, now=NOW)
+    again = decided(exception, outcome, packs, now=NOW + timedelta(seconds=5))
+    assert [e.event_id for e in first.events] == [e.event_id for e in again.events]
+    assert len({e.event_id for e in first.events}) == len(first.events)
+    assert transition_id_for("acme-capital", "CB-1", first.events) == \
+        transition_id_for("acme-capital", "CB-1", again.events)
+    assert first_record(exception, outcome, first, now=NOW).event_id == \
+        first_record(exception, outcome, again, now=NOW + timedelta(seconds=5)).event_id
 
 
-def test_cash_break_has_no_playbook_and_escalates() -> None:
-    exception, outcome = _decided({"exception_id": "CB-2", "exception_type": "CASH_BREAK", "payload": {}})
-    types = [e.event_type for e in outcome_events(exception, outcome, now=NOW)]
+def test_cash_break_has_no_playbook_and_escalates_in_one_record() -> None:
+    exception, outcome, packs = _decided({"exception_id": "CB-2", "exception_type": "CASH_BREAK", "payload": {}})
+    result = decided(exception, outcome, packs, now=NOW)
+    types = [e.event_type for e in result.events]
     assert "PlaybookNotFound" in types and "ExceptionEscalated" in types
-    records = decision_records(exception, outcome, now=NOW)
-    assert [r.stage for r in records] == ["triage", "policy", "playbook"]
-    assert records[-1].status == "ESCALATED" and records[-1].playbook_id is None
+    record = first_record(exception, outcome, result, now=NOW)
+    assert [s.stage for s in record.stages] == ["triage", "policy", "playbook"]
+    assert record.status == "ESCALATED" and record.playbook_id is None
+    assert record.exception_type == "CASH_BREAK" and record.source == "rules"

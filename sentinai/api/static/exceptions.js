@@ -1,0 +1,117 @@
+// The exceptions list: newest first, filters kept in the address (#/exceptions?status=…), cursor
+// paging, and live updates from the decision stream while it is open.
+import { api, session, tenantPath } from "./api.js";
+import { badge, el, errorBox, fmtTime, tableWrap, viewHeading } from "./dom.js";
+import { exceptionLink } from "./router.js";
+
+const STATUSES = ["OPEN", "TRIAGED", "PENDING_APPROVAL", "IN_PROGRESS", "ESCALATED", "REJECTED", "RESOLVED", "CLOSED"];
+const SEVERITIES = ["LOW", "MEDIUM", "HIGH", "CRITICAL"];
+
+function select(name, label, options, value) {
+  const id = "f-" + name;
+  return el("div", { class: "field" }, el("label", { for: id, text: label }),
+    el("select", { id, name }, el("option", { value: "", text: "any" }),
+      options.map((o) => el("option", { value: o, text: o, selected: o === value }))));
+}
+
+function input(name, label, type, value, extra) {
+  const id = "f-" + name;
+  return el("div", { class: "field" }, el("label", { for: id, text: label }),
+    el("input", { id, name, type, value: value || "", ...extra }));
+}
+
+/** datetime-local (the browser's zone) ↔ ISO 8601 with a zone, as the API wants. */
+const toIso = (local) => (local ? new Date(local).toISOString() : "");
+function toLocal(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (isNaN(d)) return "";
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
+function row(x, fresh) {
+  return el("tr", { class: fresh ? "new" : "", dataset: { exceptionId: x.exception_id } },
+    el("td", {}, exceptionLink(x.exception_id)),
+    el("td", { class: "c-status" }, badge(x.status, "status")),
+    el("td", { class: "c-severity" }, badge(x.severity, "severity")),
+    el("td", { text: x.exception_type || "–" }),
+    el("td", { text: fmtTime(x.created_at || x.decided_at) }),
+    el("td", { class: "c-playbook", text: x.playbook_id || "–" }),
+    el("td", { class: "c-step", text: x.current_step ?? "–" }));
+}
+
+export async function renderExceptions(root, query) {
+  const form = el("form", { class: "filters", "aria-label": "Filters" },
+    select("status", "Status", STATUSES, query.get("status")),
+    select("severity", "Severity", SEVERITIES, query.get("severity")),
+    input("type", "Type", "text", query.get("type"), { placeholder: "e.g. SETTLEMENT_FAIL", size: "18" }),
+    input("since", "From", "datetime-local", toLocal(query.get("since"))),
+    input("until", "Until", "datetime-local", toLocal(query.get("until"))),
+    el("div", { class: "field buttons" }, el("button", { type: "submit", text: "Apply" }),
+      el("button", { type: "reset", class: "secondary", text: "Clear" })));
+  const tbody = el("tbody", { id: "exception-rows" });
+  const table = tableWrap(["exception", "status", "severity", "type", "created", "playbook", "step"], [], "exceptions");
+  table.querySelector("tbody").replaceWith(tbody);
+  const more = el("button", { type: "button", id: "more", class: "secondary", text: "Load more", hidden: true });
+  const status = el("p", { class: "muted", role: "status" });
+  root.replaceChildren(viewHeading("Exceptions"), form, status, table, more);
+
+  const go = (params) => {
+    const qs = new URLSearchParams();
+    for (const [k, v] of params) if (v) qs.set(k, v);
+    if (session.me.tenant_id === "*") qs.set("tenant", session.tenant);
+    location.hash = "#/exceptions" + (qs.toString() ? "?" + qs : "");
+  };
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const data = new FormData(form);
+    go([["status", data.get("status")], ["severity", data.get("severity")], ["type", data.get("type").trim()],
+        ["since", toIso(data.get("since"))], ["until", toIso(data.get("until"))]]);
+  });
+  form.addEventListener("reset", (ev) => { ev.preventDefault(); go([]); });
+
+  const filters = new URLSearchParams();
+  for (const k of ["status", "severity", "type", "since", "until"]) if (query.get(k)) filters.set(k, query.get(k));
+  let cursor = null;
+  const count = () => {
+    status.textContent = `${tbody.children.length} shown` + (cursor ? ", more below" : "") + " · live";
+  };
+  const load = async () => {
+    const qs = new URLSearchParams(filters);
+    qs.set("limit", "50");
+    if (cursor) qs.set("cursor", cursor);
+    try {
+      const page = await api(tenantPath("exceptions") + "?" + qs);
+      for (const x of page.items) tbody.append(row(x, false));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      count();
+    } catch (err) {
+      root.append(errorBox(err.message));
+    }
+  };
+  more.addEventListener("click", load);
+  await load();
+
+  const matches = (rec) => ["status", "severity"].every((k) => !filters.get(k) || filters.get(k) === rec[k])
+    && (!filters.get("type") || filters.get("type") === rec.exception_type) && !filters.get("until");
+  return {
+    /** A decision record of this tenant: update its row, or add it on top when it matches. */
+    onDecision(rec) {
+      if (!rec.exception_id) return;
+      const existing = tbody.querySelector(`tr[data-exception-id="${CSS.escape(rec.exception_id)}"]`);
+      if (existing) {
+        existing.querySelector(".c-status").replaceChildren(badge(rec.status, "status"));
+        existing.querySelector(".c-severity").replaceChildren(badge(rec.severity, "severity"));
+        existing.querySelector(".c-playbook").textContent = rec.playbook_id || "–";
+        existing.querySelector(".c-step").textContent = rec.current_step ?? "–";
+        existing.classList.remove("new");
+        void existing.offsetWidth;
+        existing.classList.add("new");
+      } else if (matches(rec)) {
+        tbody.prepend(row(rec, true));
+        count();
+      }
+    },
+  };
+}

@@ -1,0 +1,47 @@
+"""The active packs, loaded from Postgres and reloaded when an active version changes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+
+from sentinai.core.packs import PackSet, PackValidationError, TenantPacks, build_pack_set
+from sentinai.core.packs.limits import DEFAULT_LIMITS, PackLimits
+from sentinai.sinks.pack_store import active_pack_documents, active_packs_revision
+
+log = logging.getLogger(__name__)
+
+
+class PackCache:
+    def __init__(self, pool: asyncpg.Pool, limits: PackLimits = DEFAULT_LIMITS) -> None:
+        self._pool = pool
+        self._limits = limits
+        self._revision: str | None = None
+        self._packs = PackSet(domains={}, tenants={})
+
+    @property
+    def tenants(self) -> dict[str, object]:
+        return self._packs.tenants  # type: ignore[return-value]
+
+    def for_tenant(self, tenant_id: str) -> TenantPacks | None:
+        return self._packs.for_tenant(tenant_id)
+
+    async def refresh(self) -> bool:
+        """Reload when the active versions changed; True when something new was loaded."""
+        revision = await active_packs_revision(self._pool)
+        if revision == self._revision:
+            return False
+        domains, tenants = await active_pack_documents(self._pool)
+        try:
+            # In a thread: a large pack's compilation must not hold up the partitions' agents.
+            packs = await asyncio.to_thread(build_pack_set, domains, tenants,
+                                            source="<active packs>", limits=self._limits)
+        except PackValidationError as err:
+            log.error("active packs do not validate; keeping the previous ones: %s",
+                      "; ".join(str(i) for i in err.issues))
+            return False
+        self._packs, self._revision = packs, revision
+        log.info("loaded packs revision %s: %d tenants", revision, len(packs.tenants))
+        return True

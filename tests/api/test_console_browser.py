@@ -1,0 +1,91 @@
+"""The console in headless chromium over the web view alone (records produced and rows inserted by
+the test): decision records of both shapes — with `stages`, and one record per stage — update the
+open list and the overview; the timeline shows evidence, confidence and the explanation; a comment
+being typed survives a live update; the tenant chosen by an admin key for every tenant is in the
+links; the page keeps its strict CSP."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+import pytest
+
+from tests.api.conftest import Web, decision, produce_json
+from tests.support.browser import open_page
+
+pytestmark = pytest.mark.browser
+
+
+async def _seed(web_env: Web) -> None:
+    await web_env.pool.execute(
+        "INSERT INTO exceptions (tenant_id, exception_id, exception_type, severity, status, version, raw_payload) "
+        "VALUES ('acme', 'E-1', 'SETTLEMENT_FAIL', 'HIGH', 'TRIAGED', 2, '{\"orderId\": \"ORD-9\"}'), "
+        "('globex', 'G-1', 'CASH_BREAK', 'LOW', 'TRIAGED', 1, '{}')")
+    await web_env.pool.execute(
+        "INSERT INTO exception_events (event_id, tenant_id, exception_id, event_type, actor_type, actor_id, "
+        "payload, occurred_at) VALUES "
+        "('t1', 'acme', 'E-1', 'TriageCompleted', 'agent', 'decide', $1, now() - interval '2 s'), "
+        "('x1', 'acme', 'E-1', 'DecisionExplained', 'agent', 'llm', $2, now() - interval '1 s'), "
+        "('a1', 'acme', 'E-1', 'ApprovalRequested', 'agent', 'decide', $3, now())",
+        json.dumps({"decision": {"stage": "triage", "decision": "classified", "confidence": 0.83,
+                                 "evidence": ["failReason SSI_MISMATCH"], "next_step": "policy"}}),
+        json.dumps({"explanation": "The settlement failed on mismatched instructions.", "model": "m-1"}),
+        json.dumps({"approval": {"approval_id": "ap-1", "status": "PENDING", "reason": "policy requires human approval",
+                                 "expires_at": "2099-01-01T00:00:00+00:00"}}))
+
+
+async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, chromium: int) -> None:
+    await _seed(web_env)
+    base = f"http://127.0.0.1:{web_env.settings.web_port}"
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{base}/") as resp:
+            csp = resp.headers["Content-Security-Policy"]
+            html = await resp.text()
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert '<script type="module" src="/static/app.js"></script>' in html and "<script>" not in html
+    async with open_page(chromium) as tools:
+        await tools.call("Page.navigate", url=f"{base}/?key={web_env.keys['root']}#/exceptions?tenant=acme")
+        await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
+        await tools.wait_for("!!document.querySelector('#exception-rows tr[data-exception-id=\"E-1\"]')")
+        assert await tools.evaluate("document.getElementById('tenant').value") == "acme"
+        assert "tenant=acme" in await tools.evaluate(
+            "document.querySelector('#exception-rows a').getAttribute('href')")
+        assert await tools.evaluate("document.querySelectorAll('#exception-rows tr').length") == 1
+
+        combined = decision("acme", "E-1", status="PENDING_APPROVAL", severity="CRITICAL", stages=[
+            {"stage": "triage", "decision": "classified", "confidence": 0.9, "evidence": [], "next_step": "policy"},
+            {"stage": "policy", "decision": "require_approval", "confidence": 1.0, "evidence": [],
+             "next_step": "playbook"}])
+        single = decision("acme", "E-2", status="TRIAGED", severity="LOW")  # the earlier release's shape:
+        single.update(single.pop("stages")[0])  # one stage per record, at the top level
+        other = decision("globex", "G-2", status="TRIAGED")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [combined, single])
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "globex", [other])
+        await tools.wait_for("!!document.querySelector('#exception-rows tr[data-exception-id=\"E-2\"]')")
+        row = await tools.wait_for(
+            "(() => { const r = document.querySelector('#exception-rows tr[data-exception-id=\"E-1\"]');"
+            " return r.textContent.includes('PENDING_APPROVAL') ? r.textContent : null; })()")
+        assert "CRITICAL" in row
+        await tools.wait_for(f"!!document.querySelector('#decision-rows tr[data-event-id=\"{other['event_id']}\"]')")
+        assert not await tools.evaluate("!!document.querySelector('#exception-rows tr[data-exception-id=\"G-2\"]')")
+        stages = await tools.evaluate(
+            f"document.querySelector('#decision-rows tr[data-event-id=\"{combined['event_id']}\"]').textContent")
+        assert "triage: classified → policy: require_approval" in stages
+        assert "triage: classified" in await tools.evaluate(
+            f"document.querySelector('#decision-rows tr[data-event-id=\"{single['event_id']}\"]').textContent")
+
+        await tools.evaluate("location.hash = '#/exceptions/E-1?tenant=acme'")
+        timeline = await tools.wait_for("document.getElementById('timeline')?.textContent")
+        assert "failReason SSI_MISMATCH" in timeline and "confidence 0.83" in timeline
+        assert "The settlement failed on mismatched instructions." in timeline and "m-1" in timeline
+        assert "ORD-9" in await tools.evaluate("document.querySelector('#raw pre.json').textContent")
+
+        await tools.evaluate("(() => { const t = document.querySelector('#approval textarea'); t.focus();"
+                             " t.value = 'checking the file'; t.dispatchEvent(new Event('input')); })()")
+        await web_env.pool.execute("UPDATE exceptions SET version = 3 WHERE tenant_id = 'acme' AND exception_id = 'E-1'")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme",
+                           [decision("acme", "E-1", status="PENDING_APPROVAL")])
+        await tools.wait_for("!!document.querySelector('#fields[data-version=\"3\"]')")
+        assert await tools.evaluate("document.querySelector('#approval textarea').value") == "checking the file"
+        await tools.wait_for("document.activeElement === document.querySelector('#approval textarea')")
