@@ -1,8 +1,8 @@
 """One copilot question end to end: intent, read-only retrieval, answer, audit record.
 
-Read-only by construction: the service holds a database pool and, optionally, a model client —
-no producer, no command topic, no tool client — and does all its reading inside one read-only
-transaction. The one write is the audit record. The model is consulted only when the deployment
+Read-only by construction: the service holds a database pool, the pack cache and, optionally, a
+model client — no producer, no command topic, no tool client — and does all its reading inside
+one read-only transaction. The one write is the audit record. The model is consulted only when the deployment
 configured one (``SENTINAI_LLM_BASE_URL``) and the tenant's policy pack enables it
 (``llm.enabled``), and only with items retrieved for this tenant.
 """
