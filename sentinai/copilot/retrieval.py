@@ -59,21 +59,28 @@ async def exception_item(conn: asyncpg.Connection, tenant_id: str, exception_id:
     return Item("exception", exception_id, title, _short(snippet), data)
 
 
+def _stage_record(decision: dict[str, Any]) -> dict[str, Any]:
+    """The stage's fields: the event payload's ``decision`` object (the transition contract), or
+    the payload itself (events written before it, whose ``decision`` is the verdict's text)."""
+    inner = decision.get("decision")
+    return inner if isinstance(inner, dict) else decision
+
+
 async def decision_items(conn: asyncpg.Connection, tenant_id: str, exception_id: str) -> list[Item]:
-    """The exception's decisions (stages, evidence) and other timeline events, oldest first."""
+    """The exception's decisions (stages, evidence), oldest first."""
     events = await views.timeline(conn, tenant_id, exception_id, limit=200)  # type: ignore[arg-type]
     items = []
     for decision in views.decisions_of(events):
-        evidence = [str(e) for e in decision.get("evidence") or []]
-        stage = decision.get("stage") or decision["event_type"]
-        snippet = f"{decision.get('decision')}; evidence: {'; '.join(evidence) or 'none'}"
-        if decision.get("next_step"):
-            snippet += f"; next: {decision['next_step']}"
-        items.append(Item("decision", decision["event_id"], f"{stage}: {decision.get('decision')}",
-                          _short(snippet),
-                          {"stage": stage, "decision": decision.get("decision"),
-                           "evidence": evidence, "source": decision.get("source"),
-                           "confidence": decision.get("confidence"),
+        d = _stage_record(decision)
+        evidence = [str(e) for e in d.get("evidence") or []]
+        stage = str(d.get("stage") or decision["event_type"])
+        verdict = str(d.get("decision"))
+        snippet = f"{verdict}; evidence: {'; '.join(evidence) or 'none'}"
+        if d.get("next_step"):
+            snippet += f"; next: {d['next_step']}"
+        items.append(Item("decision", decision["event_id"], f"{stage}: {verdict}", _short(snippet),
+                          {"stage": stage, "decision": verdict, "evidence": evidence,
+                           "source": d.get("source"), "confidence": d.get("confidence"),
                            "occurred_at": decision["occurred_at"]}))
     return items
 

@@ -199,7 +199,10 @@ async def test_garbage_model_output_falls_back_to_the_deterministic_answer(
     assert status == 200, body
     assert body["source"] == "deterministic" and body["fallback_reason"].startswith(reason)
     assert body["intent"] == "explain_decision"
-    assert "triage" in body["answer"] and body["citations"][0]["id"] == "A-NEW"
+    assert body["citations"][0]["id"] == "A-NEW"
+    assert "- triage: classified [rules]; evidence: exception type SETTLEMENT_FAIL given by the source" \
+        in body["answer"]
+    assert "- playbook: assigned" in body["answer"] and "trading-settlement-fail-ssi" in body["answer"]
     assert {c["type"] for c in body["citations"]} == {"exception", "decision"}
 
 
