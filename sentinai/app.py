@@ -39,6 +39,8 @@ from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings, bootstrap_servers
 from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.pool import open_pool
+from sentinai.sinks.search_index import index_queued
+from sentinai.sinks.search_terms import refresh_all
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
@@ -300,6 +302,26 @@ def create_app(settings: Settings) -> faust.App:
             await apply_tenant_retention(resources.pool, resources.packs, now=datetime.now(UTC))
         except Exception:  # a timer that raised would stop for good
             log.exception("retention round failed")
+
+    @app.timer(interval=settings.search_index_interval_seconds)
+    async def build_search_documents() -> None:
+        """The similar-case documents of the exceptions the sink queued (off the sink's path)."""
+        if resources.pool is None:
+            return
+        try:
+            await index_queued(resources.pool)
+        except Exception:  # a timer that raised would stop for good
+            log.exception("search document round failed")
+
+    @app.timer(interval=settings.search_stats_interval_seconds)
+    async def count_search_terms() -> None:
+        """Per-tenant term counts that weigh similar cases; one worker at a time."""
+        if resources.pool is None:
+            return
+        try:
+            await refresh_all(resources.pool, now=datetime.now(UTC))
+        except Exception:  # a timer that raised would stop for good
+            log.exception("search term count round failed")
 
     progress = {"last": ""}
 

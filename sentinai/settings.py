@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)  # how often workers apply dataTTL
     whatif_window_days: float = Field(default=7.0, gt=0)  # the what-if report of a pack proposal
+    search_index_interval_seconds: float = Field(default=2.0, gt=0)  # queued search documents built
+    search_stats_interval_seconds: float = Field(default=600.0, gt=0)  # similar-case term counts
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str = "gpt-4o-mini"

@@ -24,16 +24,20 @@ from sentinai.api.kafka import CommandProducer
 from sentinai.api.pack_validator import pack_validator
 from sentinai.api.proposal_reports import proposal_reports
 from sentinai.api.routes_approvals import routes as approval_routes
+from sentinai.api.routes_copilot import routes as copilot_routes
 from sentinai.api.routes_dlq import routes as dlq_routes
 from sentinai.api.routes_exceptions import routes as exception_routes
 from sentinai.api.routes_packs import routes as pack_routes
 from sentinai.api.routes_proposals import routes as proposal_routes
+from sentinai.api.routes_similar import routes as similar_routes
 from sentinai.api.routes_stream import HEARTBEAT
 from sentinai.api.routes_stream import routes as stream_routes
 from sentinai.api.routes_system import routes as system_routes
 from sentinai.api.routes_whatif import routes as whatif_routes
-from sentinai.api.state import FEED, PACKS, POOL, PRODUCER, SETTINGS
+from sentinai.api.state import COPILOT, FEED, PACKS, POOL, PRODUCER, SETTINGS
 from sentinai.caches.packs import PackCache
+from sentinai.copilot.service import Copilot
+from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
 
 log = logging.getLogger(__name__)
@@ -125,13 +129,26 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
             sub.overflowed = True
             sub.wakeup.set()
 
+    async def copilot(app: web.Application) -> AsyncIterator[None]:
+        llm = None
+        if settings.llm_base_url:
+            llm = LLMClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
+                            default_model=settings.llm_model, timeout=settings.llm_timeout_seconds)
+        app[COPILOT] = Copilot(app[POOL], app[PACKS], llm=llm)
+        try:
+            yield
+        finally:
+            if llm is not None:
+                await llm.close()
+
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(copilot)
     app.cleanup_ctx.append(kafka)
     app.cleanup_ctx.append(proposal_reports)
     app.cleanup_ctx.append(pack_validator)
     app.on_shutdown.append(close_streams)
-    for table in (system_routes, exception_routes, stream_routes, approval_routes, dlq_routes, pack_routes,
-                  proposal_routes, whatif_routes):
+    for table in (system_routes, exception_routes, similar_routes, copilot_routes, stream_routes,
+                  approval_routes, dlq_routes, pack_routes, proposal_routes, whatif_routes):
         app.router.add_routes(table)
     return app
 

@@ -68,6 +68,29 @@ SCHEMAS: dict[str, Any] = {
         "detail": {"type": "string", "description": "what is wrong, for a person"},
         "path": {"type": "string", "description": "where: body.<field>, query.<name>, header.<name>, or the request path"},
         "issues": {"type": "array", "items": _ref("PackIssue")}}},
+    "SimilarCases": {"type": "object", "required": ["tenant_id", "exception_id", "items"], "properties": {
+        "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
+        "items": {"type": "array", "items": {"type": "object", "required": ["exception_id", "score", "why", "outcome"],
+                  "properties": {"exception_id": {"type": "string"}, "score": {"type": "number"},
+                                 "why": {"type": "array", "items": {"type": "string"}},
+                                 "shared_terms": {"type": "array", "items": {"type": "string"}},
+                                 "outcome": {"type": "object"}}}}}},
+    "CopilotQuestion": {"type": "object", "required": ["question"], "additionalProperties": False, "properties": {
+        "question": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "exception_id": {"type": "string", "maxLength": 2000},
+        "session_id": {"type": "string", "maxLength": 2000}}},
+    "CopilotAnswer": {"type": "object", "required": ["answer", "citations", "intent", "confidence", "source"],
+                      "properties": {
+        "answer": {"type": "string"},
+        "citations": {"type": "array", "items": {"type": "object", "required": ["type", "id", "title", "snippet"],
+                      "properties": {"type": {"enum": ["exception", "decision", "playbook", "query"]},
+                                     "id": {"type": "string"}, "title": {"type": "string"},
+                                     "snippet": {"type": "string"}}}},
+        "intent": {"enum": ["summarize", "explain_decision", "similar_cases", "recommend_playbook",
+                            "counts_and_trends", "draft_note"]},
+        "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+        "source": {"enum": ["llm", "deterministic"], "description": "deterministic: retrieval and templates"},
+        "fallback_reason": {"type": "string", "description": "why the model's answer was not used"}}},
     "PackIssue": {"type": "object", "required": ["file", "path", "message"], "properties": {
         "file": {"type": "string"}, "path": {"type": "string"}, "message": {"type": "string"}}},
     "RawException": {
@@ -127,7 +150,9 @@ SCHEMAS: dict[str, Any] = {
     "ExceptionDetail": {"allOf": [_ref("ExceptionSummary"), {"type": "object", "properties": {
         "raw_payload": {}, "normalized_context": {},
         "timeline": {"type": "array", "items": _ref("Event")},
-        "decisions": {"type": "array", "items": _ref("Decision")}}}]},
+        "decisions": {"type": "array", "items": _ref("Decision")},
+        "closest_resolved_case": {"description": "the most similar resolved case of the tenant, "
+                                                 "when its score is at least 0.5 (else null)"}}}]},
     "Playbook": {"type": "object", "properties": {
         "tenant_id": {"type": "string"}, "exception_id": {"type": "string"}, "status": {"type": "string"},
         "playbook_id": {"type": ["string", "null"]}, "current_step": {"type": ["integer", "null"]},
@@ -281,6 +306,23 @@ PATHS: dict[str, Any] = {
     f"{T}/exceptions/{{exception_id}}/playbook": {"get": _get(
         "The exception's playbook and step states", _json(_ref("Playbook"), "playbook"),
         params=[TENANT, EXCEPTION_ID])},
+    f"{T}/exceptions/{{exception_id}}/similar": {"get": _get(
+        "The tenant's closest past exceptions to this one: score, why they matched, outcome",
+        _json(_ref("SimilarCases"), "closest first"),
+        params=[TENANT, EXCEPTION_ID, {"name": "limit", "in": "query",
+                                       "schema": {"type": "integer", "minimum": 1, "maximum": 50}}])},
+    f"{T}/copilot": {"post": _post(
+        "Ask the read-only copilot about the tenant's exceptions; answers cite retrieved records",
+        {"required": True, "content": {JSON: {"schema": _ref("CopilotQuestion")}}},
+        "200", _json(_ref("CopilotAnswer"), "the answer"), params=[TENANT],
+        errors=(400, 401, 403, 404, 413, 415, 422))},
+    f"{T}/copilot/questions": {"get": _get(
+        "The copilot's audit trail (admin): who asked what, when, and what was cited",
+        _json({"type": "object", "properties": {"tenant_id": {"type": "string"},
+                                                "items": {"type": "array", "items": {"type": "object"}}}},
+              "newest first"),
+        params=[TENANT, {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                LIMIT], errors=(400, 401, 403, 404))},
     f"{T}/exceptions/{{exception_id}}/tool-executions": {"get": _get(
         "The exception's tool executions, requests and responses with secrets masked",
         _json({"type": "object", "properties": {

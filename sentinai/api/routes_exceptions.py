@@ -17,6 +17,7 @@ from sentinai.api.state import PACKS, POOL, PRODUCER, SETTINGS
 from sentinai.core.packs import TenantPacks
 from sentinai.core.redaction import redact_secrets
 from sentinai.sinks import views
+from sentinai.sinks.similar_cases import closest_resolved
 
 routes = web.RouteTableDef()
 MAX_BATCH = 1000
@@ -115,6 +116,8 @@ async def get_exception(request: web.Request) -> web.Response:
     events = await views.timeline(request.app[POOL], tenant, record["exception_id"])
     record["timeline"] = events
     record["decisions"] = views.decisions_of(events)
+    closest = await closest_resolved(request.app[POOL], tenant, record["exception_id"])
+    record["closest_resolved_case"] = None if closest is None else closest.as_json()
     return ok(record)
 
 

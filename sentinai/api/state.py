@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from sentinai.api.feed import DecisionFeed
     from sentinai.api.kafka import CommandProducer
     from sentinai.caches.packs import PackCache
+    from sentinai.copilot.service import Copilot
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 POOL: web.AppKey[asyncpg.Pool] = web.AppKey("pool", asyncpg.Pool)
 PRODUCER: web.AppKey[CommandProducer] = web.AppKey("producer")
 FEED: web.AppKey[DecisionFeed] = web.AppKey("feed")
+COPILOT: web.AppKey[Copilot] = web.AppKey("copilot")
 PACKS: web.AppKey[PackCache] = web.AppKey("packs")

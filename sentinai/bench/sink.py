@@ -28,22 +28,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from sentinai.bench.database import database_server, fresh_database
 from sentinai.core.actor import Actor
 from sentinai.embedded.process import exit_on_sigterm
-from sentinai.migrate import upgrade
-from sentinai.settings import asyncpg_dsn, load_settings
+from sentinai.settings import load_settings
 from sentinai.sinks.pool import dumps, open_pool
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams.envelope import EventEnvelope
@@ -147,40 +142,6 @@ def build_transitions(n: int, *, seed: int = 7) -> list[Transition]:
 
 def _event_count(transitions: list[Transition]) -> int:
     return sum(len(t.events) for t in transitions)
-
-
-@contextmanager
-def database_server() -> Iterator[str]:
-    """The server's URL: ``SENTINAI_DATABASE_URL``, or an embedded PostgreSQL stopped on exit."""
-    settings = load_settings()
-    if settings.database_url:
-        yield asyncpg_dsn(settings.database_url)
-        return
-    from sentinai.embedded.postgres import EmbeddedPostgres
-    from sentinai.embedded.process import free_port
-
-    with tempfile.TemporaryDirectory(prefix="sentinai-bench-") as tmp:
-        server = EmbeddedPostgres(Path(tmp), port=free_port())
-        try:
-            server.start()
-            yield server.url
-        finally:
-            server.stop()
-
-
-@asynccontextmanager
-async def fresh_database(server_url: str) -> AsyncIterator[str]:
-    """A new database migrated to head, dropped afterwards."""
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-        url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-        await asyncio.to_thread(upgrade, url)
-        yield url
-    finally:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        await admin.close()
 
 
 async def _sink_one_by_one(database_url: str, transitions: list[Transition], batch_size: int) -> tuple[float, float]:

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sentinai.bench.database import database_server, fresh_database
 from sentinai.bench.history import store_history
-from sentinai.bench.sink import database_server, fresh_database
 from sentinai.bench.workload import pack_documents
 from sentinai.core.engine import decide
 from sentinai.core.packs import build_pack_set

@@ -17,6 +17,9 @@ ASSESSMENT = "assessment"
 EXPLANATION = "explanation"
 """The plain-language explanation of a final decision."""
 
+COPILOT = "copilot"
+"""A copilot answer: claims, each citing records that were retrieved for it."""
+
 
 @cache
 def _text(name: str) -> str:

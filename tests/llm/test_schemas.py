@@ -8,17 +8,19 @@ import jsonschema
 import pytest
 
 from sentinai.core.models import Severity
-from sentinai.llm.schemas import ASSESSMENT, EXPLANATION, load_schema
+from sentinai.llm.schemas import ASSESSMENT, COPILOT, EXPLANATION, load_schema
 
 
 def _objects(schema: dict[str, Any]) -> list[dict[str, Any]]:
     found = [schema] if schema.get("type") == "object" else []
     for child in schema.get("properties", {}).values():
         found += _objects(child)
+    if isinstance(schema.get("items"), dict):
+        found += _objects(schema["items"])
     return found
 
 
-@pytest.mark.parametrize("name", [ASSESSMENT, EXPLANATION])
+@pytest.mark.parametrize("name", [ASSESSMENT, EXPLANATION, COPILOT])
 def test_schema_is_strict_mode_compatible(name: str) -> None:
     schema = load_schema(name)
     jsonschema.Draft202012Validator.check_schema(schema)
