@@ -64,9 +64,9 @@ def restored(tenant_id: str, row: StoredException) -> NormalizedException:
     raw = stored_input(tenant_id, row.exception_id, source_system=row.source_system,
                        stored_type=row.exception_type, payload=orjson.loads(row.raw_payload),
                        normalized_context=context)
-    # Its size was checked when it came in; measuring it again would cost more than deciding it.
+    # Its size and its values were checked when it came in; checking again would cost more than deciding it.
     size = len(row.raw_payload) + len(row.normalized_context or "")
-    return normalize(raw, now=row.created_at, raw_size=size)
+    return normalize(raw, now=row.created_at, raw_size=size, within_limits=True)
 
 
 def _compare(report: WhatIfReport, tenant_id: str, rows: Sequence[StoredException],
