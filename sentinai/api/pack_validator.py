@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import AsyncIterator, Collection, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -24,6 +27,17 @@ from sentinai.core.packs.limits import PackLimits
 UPLOADS_PER_CHILD = 20
 
 PACK_VALIDATOR: web.AppKey[ProcessPoolExecutor] = web.AppKey("pack_validator", ProcessPoolExecutor)
+
+
+def _leave_with(parent: int) -> None:
+    """Runs in the child at its start: it exits when the web process is gone, however it went (a
+    web process killed with SIGKILL never shuts its executor down, and the child would stay)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
 
 
 def _validate(domain_docs: list[dict[str, Any]], tenant_docs: list[dict[str, Any]],
@@ -53,7 +67,8 @@ async def validate_packs(app: web.Application, domain_docs: list[dict[str, Any]]
 async def pack_validator(app: web.Application) -> AsyncIterator[None]:
     """cleanup_ctx: the child process exists while the app runs (started on the first upload)."""
     executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                   max_tasks_per_child=UPLOADS_PER_CHILD)
+                                   max_tasks_per_child=UPLOADS_PER_CHILD, initializer=_leave_with,
+                                   initargs=(os.getpid(),))
     app[PACK_VALIDATOR] = executor
     try:
         yield
