@@ -14,6 +14,7 @@ from sentinai.framework import (
     handled_offsets,
     producer_flush,
     producer_lookup,
+    seek_thread,
 )
 
 
@@ -53,3 +54,8 @@ def fetch_wait_40ms() -> Iterator[ModuleType]:
 @pytest.fixture
 def guarded_commits() -> Iterator[ModuleType]:
     yield from installed(commit_guard)
+
+
+@pytest.fixture
+def seeks_in_consumer_thread() -> Iterator[ModuleType]:
+    yield from installed(seek_thread)

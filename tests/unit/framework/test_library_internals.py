@@ -94,6 +94,12 @@ RELIES_ON: dict[str, list[tuple[Any, str]]] = {
         (Consumer._get_active_partitions, "da41bc1e8d869433"),
         (Consumer.getmany, "e486c434b7928ee8"),
     ],
+    "seek_thread": [
+        (faust.transport.consumer.ThreadDelegateConsumer._seek, "3343eefa6aa440ca"),
+        (faust_aiokafka.AIOKafkaConsumerThread.seek, "a37cbe9d285f6b80"),
+        (aiokafka.consumer.fetcher.Fetcher.seek_to, "10c45c3c873d9c50"),
+        (aiokafka.consumer.fetcher.Fetcher.fetched_records, "e20ce0c8117f12d2"),
+    ],
     "current_event": [
         (Stream._set_current_event, "9434567848074651"),
         (faust.tables.base.Collection.partition_for_key, "1fcffc344730fe21"),
@@ -118,6 +124,7 @@ def test_the_fields_the_corrections_use_are_still_there() -> None:
         "commit_guard": assigned(aiokafka.producer.producer.AIOKafkaProducer, "_message_accumulator")
         + assigned(MessageBatch, "future", "_msg_futures"),
         "fetch_wait": assigned(aiokafka.consumer.consumer.AIOKafkaConsumer, "_fetch_max_wait_ms"),
+        "seek_thread": assigned(faust.transport.consumer.ThreadDelegateConsumer, "_thread"),
         "recovery_end": assigned(faust.tables.recovery.Recovery, "active_highwaters"),
         "consumer_internals": (
             assigned(Consumer, "_buffered_partitions", "_unacked_messages", "_gap")
