@@ -33,6 +33,7 @@ from sentinai.caches.packs import PackCache
 from sentinai.framework.acking import events_acked_when_handled
 from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
 from sentinai.jobs.retention import apply_tenant_retention
+from sentinai.jobs.rounds import every
 from sentinai.jobs.timers import TimerScan
 from sentinai.jobs.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
@@ -293,35 +294,14 @@ def create_app(settings: Settings) -> faust.App:
             except (OSError, asyncpg.PostgresError) as err:
                 log.warning("pack refresh failed: %s", err)
 
-    @app.timer(interval=settings.retention_interval_seconds)
-    async def apply_retention_policies() -> None:
-        """Delete what each tenant keeps no longer (its dataTTL); a failed round is tried again next time."""
-        if resources.pool is None or resources.packs is None:
-            return
-        try:
-            await apply_tenant_retention(resources.pool, resources.packs, now=datetime.now(UTC))
-        except Exception:  # a timer that raised would stop for good
-            log.exception("retention round failed")
-
-    @app.timer(interval=settings.search_index_interval_seconds)
-    async def build_search_documents() -> None:
-        """The similar-case documents of the exceptions the sink queued (off the sink's path)."""
-        if resources.pool is None:
-            return
-        try:
-            await index_queued(resources.pool)
-        except Exception:  # a timer that raised would stop for good
-            log.exception("search document round failed")
-
-    @app.timer(interval=settings.search_stats_interval_seconds)
-    async def count_search_terms() -> None:
-        """Per-tenant term counts that weigh similar cases; one worker at a time."""
-        if resources.pool is None:
-            return
-        try:
-            await refresh_all(resources.pool, now=datetime.now(UTC))
-        except Exception:  # a timer that raised would stop for good
-            log.exception("search term count round failed")
+    # the pool and packs open when the first agent starts; until then a round has nothing to do
+    every(app, settings.retention_interval_seconds, "retention",  # what tenants keep no longer (dataTTL)
+          lambda: apply_tenant_retention(resources.pool, resources.packs, now=datetime.now(UTC)),
+          ready=lambda: resources.pool is not None and resources.packs is not None)
+    every(app, settings.search_index_interval_seconds, "search document",  # queued by the sink, built here
+          lambda: index_queued(resources.pool), ready=lambda: resources.pool is not None)
+    every(app, settings.search_stats_interval_seconds, "search term count",  # one worker at a time
+          lambda: refresh_all(resources.pool, now=datetime.now(UTC)), ready=lambda: resources.pool is not None)
 
     progress = {"last": ""}
 
