@@ -6,40 +6,35 @@ Nothing here decides anything; it wires the pure core (``sentinai.core``), the t
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 import faust
-from prometheus_client import REGISTRY
 
 from sentinai.agents.act import Act
 from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.dead_letters import dead_letter, run_dead_letters
+from sentinai.agents.dead_letters import dead_letter, handled_or_dead_lettered, run_dead_letters
+from sentinai.agents.deferred import DeferredLanes
 from sentinai.agents.effects import Effects
-from sentinai.agents.intake import Intake, IntakeTopics, not_before
+from sentinai.agents.intake import Intake, IntakeTopics
 from sentinai.agents.llm import LLMStage
-from sentinai.agents.metrics import EXCEPTION_STATES, PROCESSED_SAMPLE
+from sentinai.agents.metrics import EXCEPTION_STATES
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.outbox import Outbox
 from sentinai.agents.outcomes import Outcomes
 from sentinai.agents.quota import IntakeQuota
 from sentinai.agents.tools import Tools, ToolsTopics
-from sentinai.caches.packs import PackCache
 from sentinai.framework.acking import events_acked_when_handled
 from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
+from sentinai.jobs.progress import ProgressLog
 from sentinai.jobs.retention import apply_tenant_retention
 from sentinai.jobs.rounds import every
 from sentinai.jobs.timers import TimerScan
 from sentinai.jobs.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
+from sentinai.resources import Resources
 from sentinai.settings import Settings, bootstrap_servers
 from sentinai.sinks.feed import SinkFeed
-from sentinai.sinks.pool import open_pool
 from sentinai.sinks.search_index import index_queued
 from sentinai.sinks.search_terms import refresh_all
 from sentinai.sinks.writer import EventWriter
@@ -50,41 +45,8 @@ from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.network import NetworkPolicy
 from sentinai.tools.secrets import SecretStore
 
-log = logging.getLogger(__name__)
-
 SINK_HIGH_WATER = 5_000
 """Transitions published but not yet stored (some seven events each) above which intake pauses."""
-
-
-@dataclass
-class Resources:
-    """The worker's connections, opened once on first use by whichever agent starts first."""
-
-    settings: Settings
-    pool: asyncpg.Pool | None = None
-    packs: PackCache | None = None
-    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _pool_cm: Any = None
-
-    async def ready(self) -> Resources:
-        async with self._lock:
-            if self.pool is None:
-                self._pool_cm = open_pool(self.settings.require_database(), min_size=1, max_size=8)
-                self.pool = await self._pool_cm.__aenter__()
-                self.packs = PackCache(self.pool, self.settings.pack_limits())
-                while True:
-                    try:
-                        await self.packs.refresh()
-                        break
-                    except (OSError, asyncpg.PostgresError) as err:
-                        log.warning("cannot load packs yet (%s); retrying", err)
-                        await asyncio.sleep(1)
-        return self
-
-    async def close(self) -> None:
-        if self._pool_cm is not None:
-            await self._pool_cm.__aexit__(None, None, None)
-            self._pool_cm = self.pool = None
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -146,44 +108,28 @@ def create_app(settings: Settings) -> faust.App:
     quota = IntakeQuota(tenants_table)
     act = Act(outbox=outbox, effects=effects, exceptions_table=exceptions_table,
               tool_calls_table=tool_calls_table, dedup_window_seconds=settings.dedup_window_seconds)
-    intake_holder: dict[str, Intake] = {}
-
-    async def intake() -> Intake:
-        if "intake" not in intake_holder:
-            await resources.ready()
-            assert resources.packs is not None
-            intake_holder["intake"] = Intake(settings=settings, topics=topics, packs=resources.packs,
-                                             exceptions_table=exceptions_table, quota=quota, outcomes=outcomes,
-                                             outbox=outbox)
-        return intake_holder["intake"]
+    intake = Intake(settings=settings, topics=topics, packs=resources.packs, exceptions_table=exceptions_table,
+                    quota=quota, outcomes=outcomes, outbox=outbox)
 
     @app.agent(topic(names.exceptions), name="intake", concurrency=1)
     async def intake_agent(stream: faust.StreamT) -> Any:
-        handler = await intake()
+        await resources.ready()
         async for event in events_acked_when_handled(stream):
-            await handler.handle(event)
+            await intake.handle(event)
             yield None
 
     @app.agent(topic(names.deferred), name="deferred", concurrency=1)
     async def deferred_agent(stream: faust.StreamT) -> Any:
-        """Deferred messages come back when their not-before time has passed, in order per partition."""
-        handler = await intake()
-        async for event in events_acked_when_handled(stream):
-            delay = not_before(event) - time.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            await handler.handle(event)
+        """Deferred messages come back through intake when their time has come, each tenant in its lane."""
+        await resources.ready()
+        async for _ in DeferredLanes(intake.handle).run(stream):
             yield None
 
     async def writer() -> EventWriter:
-        await resources.ready()
-        assert resources.pool is not None
-        return EventWriter(resources.pool)
+        return EventWriter((await resources.ready()).pool)
 
-    async def pool() -> asyncpg.Pool:
-        await resources.ready()
-        assert resources.pool is not None
-        return resources.pool
+    async def pool() -> Any:
+        return (await resources.ready()).pool
 
     async def refused(record: Any, error: BaseException) -> None:
         delivery = await dead_letter(topics.dlq, record, error, stage="sink")
@@ -218,20 +164,13 @@ def create_app(settings: Settings) -> faust.App:
         """Approvals, step completions, tool and notification results, approval expiries and SLA ticks."""
         await resources.ready()
         async for event in events_acked_when_handled(stream):
-            try:
-                await act.handle(event)
-            except asyncio.CancelledError:
-                raise
-            except Exception as err:  # a refused or malformed command: the operator sees why in the DLQ
-                log.warning("command refused: %s", err)
-                await dead_letter(topics.dlq, event.message, err, stage="act")
+            await handled_or_dead_lettered(act.handle, event, topics.dlq, stage="act")
             yield None
 
     @app.agent(topic(names.tool_requests), name="tools", concurrency=1)
     async def tools_agent(stream: faust.StreamT) -> Any:
         """Governed outbound HTTP: tool calls and webhook notifications, through one client."""
         await resources.ready()
-        assert resources.packs is not None
         async with ToolInvoker(secrets=SecretStore.from_settings(settings),
                                network=NetworkPolicy.from_settings(settings)) as invoker:
             results = outbound(names.tool_results)
@@ -241,13 +180,7 @@ def create_app(settings: Settings) -> faust.App:
                           tenants_table=tenants_table, packs=resources.packs, invoker=invoker,
                           notifications=notifications)
             async for event in events_acked_when_handled(stream):
-                try:
-                    await tools.handle(event)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as err:
-                    log.exception("tool request failed")
-                    await dead_letter(topics.dlq, event.message, err, stage="tools")
+                await handled_or_dead_lettered(tools.handle, event, topics.dlq, stage="tools", traceback=True)
                 yield None
 
     if topics.llm is not None:
@@ -255,7 +188,6 @@ def create_app(settings: Settings) -> faust.App:
         async def llm_agent(stream: faust.StreamT) -> Any:
             """LLM-assisted decisions, in small concurrent batches acknowledged after publishing."""
             await resources.ready()
-            assert resources.packs is not None
             async with LLMClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
                                  default_model=settings.llm_model, timeout=settings.llm_timeout_seconds) as client:
                 stage = LLMStage(packs=resources.packs, tenants_table=tenants_table, dlq=topics.dlq,
@@ -286,40 +218,18 @@ def create_app(settings: Settings) -> faust.App:
         for due in timer_scan.due(states, datetime.now(UTC), calls):
             await timers.send(key=due.tenant_id.encode(), value=codec.dumps(due.command), partition=due.partition)
 
-    @app.timer(interval=settings.pack_refresh_seconds)
-    async def refresh_packs() -> None:
-        if resources.packs is not None:
-            try:
-                await resources.packs.refresh()
-            except (OSError, asyncpg.PostgresError) as err:
-                log.warning("pack refresh failed: %s", err)
-
     # the pool and packs open when the first agent starts; until then a round has nothing to do
+    every(app, settings.pack_refresh_seconds, "pack refresh", resources.refresh_packs, ready=lambda: True)
     every(app, settings.retention_interval_seconds, "retention",  # what tenants keep no longer (dataTTL)
           lambda: apply_tenant_retention(resources.pool, resources.packs, now=datetime.now(UTC)),
-          ready=lambda: resources.pool is not None and resources.packs is not None)
+          ready=lambda: resources.opened)
     every(app, settings.search_index_interval_seconds, "search document",  # queued by the sink, built here
-          lambda: index_queued(resources.pool), ready=lambda: resources.pool is not None)
+          lambda: index_queued(resources.pool), ready=lambda: resources.opened)
     every(app, settings.search_stats_interval_seconds, "search term count",  # one worker at a time
-          lambda: refresh_all(resources.pool, now=datetime.now(UTC)), ready=lambda: resources.pool is not None)
-
-    progress = {"last": ""}
-
-    def processed(outcome: str) -> int:
-        return int(REGISTRY.get_sample_value(PROCESSED_SAMPLE, {"outcome": outcome}) or 0)
-
-    watchdog = Watchdog(app, work=pipeline_work, stall_seconds=30.0)
-
-    @app.timer(interval=10.0)
-    async def log_progress() -> None:
-        """One line per 10 s while work moves: what a stalled worker stopped doing shows in its log."""
-        counts = " ".join(f"{outcome}={processed(outcome)}"
-                          for outcome in ("decided", "duplicate", "deferred", "dead_lettered"))
-        line = f"progress: {counts} sink_pending={gate.pending} assigned={len(app.consumer.assignment())}"
-        if line != progress["last"]:
-            log.info("%s", line)
-            progress["last"] = line
-        await watchdog.check()
+          lambda: refresh_all(resources.pool, now=datetime.now(UTC)), ready=lambda: resources.opened)
+    progress = ProgressLog(watchdog=Watchdog(app, work=pipeline_work, stall_seconds=30.0),
+                           sink_pending=lambda: gate.pending, assigned=lambda: len(app.consumer.assignment()))
+    every(app, 10.0, "progress", progress.round, ready=lambda: True)
 
     @app.on_before_shutdown.connect
     async def close_resources(app: faust.App, **kwargs: Any) -> None:
@@ -327,5 +237,5 @@ def create_app(settings: Settings) -> faust.App:
         await sink_feed.stop()
         await resources.close()
 
-    app.known_tenants = lambda: frozenset(resources.packs.tenants if resources.packs else ())  # type: ignore[attr-defined]
+    app.known_tenants = lambda: frozenset(resources.packs.tenants)  # type: ignore[attr-defined]
     return app

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
-from faust.types import StreamT
+from faust.types import EventT, StreamT
 
 from sentinai.agents.metrics import DLQ_MESSAGES
 from sentinai.agents.retry import retry_forever
@@ -36,6 +37,20 @@ async def dead_letter(dlq: DirectTopic, message: Any, error: BaseException, *, s
     delivery = await dlq.send(key=message.key, value=value, partition=message.partition, headers=headers)
     DLQ_MESSAGES.labels(stage).inc()
     return delivery
+
+
+async def handled_or_dead_lettered(handle: Callable[[EventT], Awaitable[None]], event: EventT, dlq: DirectTopic,
+                                   *, stage: str, traceback: bool = False) -> None:
+    """Handle ``event``; an input the handler refuses or fails on goes to the DLQ with the reason,
+    where an operator sees and can replay it (the agent goes on with the next input)."""
+    try:
+        await handle(event)
+    except asyncio.CancelledError:
+        raise
+    except Exception as err:
+        log.warning("%s: input at %s:%s:%s sent to the DLQ: %s", stage, event.message.topic,
+                    event.message.partition, event.message.offset, err, exc_info=traceback)
+        await dead_letter(dlq, event.message, err, stage=stage)
 
 
 def _text(value: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 from faust.types import EventT
 
 from sentinai.agents.dead_letters import dead_letter
+from sentinai.agents.deferred import NOT_BEFORE
 from sentinai.agents.metrics import EVENTS_PROCESSED, QUOTA_DEFERRED, STAGE_LATENCY
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.agents.outcomes import Outcomes
@@ -36,7 +37,6 @@ from sentinai.tables import exception_state
 
 log = logging.getLogger(__name__)
 
-NOT_BEFORE = "sentinai.not-before"
 RETRIES = 3
 
 
@@ -162,9 +162,3 @@ class Intake:
         await dead_letter(self.topics.dlq, event.message, error, stage=stage)
         EVENTS_PROCESSED.labels("dead_lettered").inc()
 
-
-def not_before(event: EventT) -> float:
-    for name, value in event.headers.items() if isinstance(event.headers, dict) else event.headers or []:
-        if name == NOT_BEFORE:
-            return float(value)
-    return 0.0

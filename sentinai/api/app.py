@@ -101,13 +101,13 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     async def database(app: web.Application) -> AsyncIterator[None]:
         if pool is not None:
             app[POOL] = pool
-            app[PACKS] = PackCache(pool)
+            app[PACKS] = PackCache()
             yield
             return
         assert database_url is not None
         async with open_database(database_url) as opened:
             app[POOL] = opened
-            app[PACKS] = PackCache(opened)
+            app[PACKS] = PackCache()
             yield
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:

@@ -130,7 +130,7 @@ async def get_playbook(request: web.Request) -> web.Response:
     if result is None:
         raise ApiError(404, "not_found", f"no exception {exception_id[:200]!r} for tenant {tenant!r}")
     cache = request.app[PACKS]
-    await cache.refresh()
+    await cache.refresh(request.app[POOL])
     return ok(with_step_definitions(result, cache.for_tenant(tenant)))
 
 

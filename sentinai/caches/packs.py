@@ -15,8 +15,9 @@ log = logging.getLogger(__name__)
 
 
 class PackCache:
-    def __init__(self, pool: asyncpg.Pool, limits: PackLimits = DEFAULT_LIMITS) -> None:
-        self._pool = pool
+    """What the agents and the web view decide with; empty until the first :meth:`refresh`."""
+
+    def __init__(self, limits: PackLimits = DEFAULT_LIMITS) -> None:
         self._limits = limits
         self._revision: str | None = None
         self._packs = PackSet(domains={}, tenants={})
@@ -28,12 +29,12 @@ class PackCache:
     def for_tenant(self, tenant_id: str) -> TenantPacks | None:
         return self._packs.for_tenant(tenant_id)
 
-    async def refresh(self) -> bool:
-        """Reload when the active versions changed; True when something new was loaded."""
-        revision = await active_packs_revision(self._pool)
+    async def refresh(self, pool: asyncpg.Pool) -> bool:
+        """Reload from ``pool`` when the active versions changed; True when something new was loaded."""
+        revision = await active_packs_revision(pool)
         if revision == self._revision:
             return False
-        domains, tenants = await active_pack_documents(self._pool)
+        domains, tenants = await active_pack_documents(pool)
         try:
             # In a thread: a large pack's compilation must not hold up the partitions' agents.
             packs = await asyncio.to_thread(build_pack_set, domains, tenants,

@@ -44,7 +44,7 @@ class Copilot:
 
     async def _tenant_packs(self, tenant_id: str) -> TenantPacks | None:
         try:
-            await self.packs.refresh()
+            await self.packs.refresh(self.pool)
         except (OSError, asyncpg.PostgresError) as err:
             log.warning("copilot: pack refresh failed, using the packs loaded before: %s", err)
         return self.packs.for_tenant(tenant_id)

@@ -23,6 +23,7 @@ Functions the pipeline calls instead of faust's, patching nothing:
 * :mod:`~sentinai.framework.acking` — per-event agents ack only handled events;
 * :mod:`~sentinai.framework.fetch_pause` — pausing intake keeps what was fetched;
 * :mod:`~sentinai.framework.current_event` — a batched agent's table writes follow each event;
+* :mod:`~sentinai.framework.held_messages` — a message held on purpose is given back at a rebalance;
 * :mod:`~sentinai.framework.consumer_internals` — the watchdog's read-only view of the consumers.
 """
 

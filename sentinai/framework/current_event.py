@@ -5,9 +5,10 @@ event*, which faust sets as each event is taken from the stream. An agent that t
 (``Stream.noack_take``) and then handles its events one by one would write every table change of
 the batch to the changelog partition of whichever event the stream took last; a tenant's table
 key would then land on a changelog partition that another worker recovers after a rebalance.
-faust offers no public way to say which event is being handled, so the LLM agent makes each event
-current before handling it through faust's private ``Stream._set_current_event``, behind this
-function. No loss was measured here: the agent has done so since it was written.
+faust offers no public way to say which event is being handled, so the LLM agent (and the
+deferred agent's lanes, which handle events in tasks of their own) make each event current before
+handling it through faust's private ``Stream._set_current_event``, behind this function. The
+current event is a context variable: set in a task, it holds for that task only. No loss was measured here: the agent has done so since it was written.
 """
 
 from __future__ import annotations

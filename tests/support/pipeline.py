@@ -36,10 +36,10 @@ def pipeline_factory(database_url: str, bootstrap: str, tmp_path: Path) -> Itera
         import_packs(database_url, PACKS)
         asyncio.run(ensure_topics(settings))
 
-        def start_worker(env: dict[str, str] | None = None) -> WorkerProcess:
+        def start_worker(env: dict[str, str] | None = None, *, wait_ready: float = 60.0) -> WorkerProcess:
             worker = WorkerProcess(settings, database_url, tmp_path / f"worker-{len(services)}.log", env=env)
             services.append(worker)
-            worker.start()
+            worker.start(wait_ready=wait_ready)
             return worker
 
         def start_web(env: dict[str, str] | None = None) -> WebProcess:

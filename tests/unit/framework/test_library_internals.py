@@ -28,6 +28,7 @@ import faust.topics
 import faust.transport.consumer
 import faust.transport.drivers.aiokafka as faust_aiokafka
 import faust.transport.producer
+import faust.types.tuples
 import mode.utils.queues
 import pytest
 
@@ -99,6 +100,12 @@ RELIES_ON: dict[str, list[tuple[Any, str]]] = {
         (faust_aiokafka.AIOKafkaConsumerThread.seek, "a37cbe9d285f6b80"),
         (aiokafka.consumer.fetcher.Fetcher.seek_to, "10c45c3c873d9c50"),
         (aiokafka.consumer.fetcher.Fetcher.fetched_records, "e20ce0c8117f12d2"),
+    ],
+    "held_messages": [
+        (Consumer.wait_empty, "53195dca246c0a86"),
+        (Consumer._clean_unacked_messages, "c616dec1d18bd157"),
+        (Consumer.ack, "5548cf0f75843f73"),
+        (faust.types.tuples.Message.ack, "3c9ee05236d3fe1f"),
     ],
     "current_event": [
         (Stream._set_current_event, "9434567848074651"),
