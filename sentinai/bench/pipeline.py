@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from sentinai.bench import workload
+from sentinai.bench.raw_loop import create_topic, produce, raw_loop
+from sentinai.bench.worker_process import Worker, cpu_seconds_of
 from sentinai.embedded.process import exit_on_sigterm, free_port
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
 from sentinai.streams import codec
@@ -51,94 +52,6 @@ def _percentile(values: list[float], share: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-async def _produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
-    await producer.start()
-    try:
-        for key, value in messages:
-            await producer.send(topic, value, key=key)
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
-async def _create_topic(bootstrap: str, name: str, partitions: int) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.errors import TopicAlreadyExistsError
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, partitions, 1)])
-    except TopicAlreadyExistsError:
-        pass
-    finally:
-        await admin.close()
-
-
-def _per_input(count: int, per_input: float) -> list[int]:
-    """``per_input`` spread over ``count`` inputs as whole numbers that add up to its total."""
-    return [round((i + 1) * per_input) - round(i * per_input) for i in range(count)]
-
-
-async def _raw_loop(bootstrap: str, source: str, prefix: str, count: int, partitions: int, *,
-                    out_per_input: float = 1.0, back_per_input: float = 0.0) -> float:
-    """Seconds for a raw loop over ``count`` inputs: each consumed and decoded, ``out_per_input``
-    messages produced for it, ``back_per_input`` of them consumed and decoded again. The defaults
-    are the plain consume → decode → produce loop."""
-    out_topic, back_topic = f"{prefix}.raw-out", f"{prefix}.raw-back"
-    back = _per_input(count, back_per_input)
-    plan = [(b, o - b) for b, o in zip(back, _per_input(count, out_per_input), strict=True)]  # (to back, to out)
-    expected_back = sum(back)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=4 * 1024 * 1024)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                              max_partition_fetch_bytes=4 * 1024 * 1024)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
-    await _create_topic(bootstrap, out_topic, partitions)
-    await _create_topic(bootstrap, back_topic, partitions)
-    for client in (consumer, reader, producer):
-        await client.start()
-
-    async def read_back() -> None:
-        seen = 0
-        while seen < expected_back:
-            for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
-                for record in records:
-                    codec.loads(record.value)
-                seen += len(records)
-
-    reading: asyncio.Task[None] | None = None
-    try:
-        reader.assign([TopicPartition(back_topic, p) for p in range(partitions)])
-        assigned = [TopicPartition(source, p) for p in range(partitions)]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        reading = asyncio.create_task(read_back())
-        seen, started = 0, None
-        while seen < count:
-            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=2000)).items():
-                if started is None:
-                    started = time.perf_counter()
-                for record in records:
-                    value = codec.dumps(codec.loads(record.value))
-                    to_back, to_out = plan[seen]
-                    for _ in range(to_back):
-                        await producer.send(back_topic, value, key=record.key, partition=tp.partition)
-                    for _ in range(to_out):
-                        await producer.send(out_topic, value, key=record.key, partition=tp.partition)
-                    seen += 1
-        await producer.flush()
-        await reading
-        assert started is not None
-        return time.perf_counter() - started
-    finally:
-        if reading is not None:
-            reading.cancel()
-        for client in (consumer, reader, producer):
-            await client.stop()
 
 
 async def _count_records(bootstrap: str, topic: str, partitions: int) -> int:
@@ -192,46 +105,6 @@ async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: fl
     finally:
         await consumer.stop()
     return times
-
-
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
-
-
-class Worker:
-    def __init__(self, settings: Settings, database_url: str, log: Path) -> None:
-        env = {**os.environ, **settings.as_environment(), "SENTINAI_DATABASE_URL": database_url,
-               "SENTINAI_LOG_LEVEL": "WARNING"}
-        self.log = log
-        with open(log, "ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "sentinai", "worker"], env=env,
-                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def stop(self) -> float:
-        rss = _peak_rss_mb(self.process.pid)
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return rss
 
 
 async def _wait_rows(database_url: str, tenants: list[str], expected: int, timeout: float) -> float:
@@ -312,18 +185,18 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         messages = [(k, codec.dumps(v)) for k, v in workload.unique_exceptions(packs, tenant_ids, n)]
         print(f"preloading {n} messages ({sum(len(v) for _, v in messages) / n:.0f} bytes avg) "
               f"over {tenants} tenants, {partitions} partitions", flush=True)
-        asyncio.run(_produce(bootstrap, settings.topic_exceptions, messages))
+        asyncio.run(produce(bootstrap, settings.topic_exceptions, messages))
 
-        raw_seconds = asyncio.run(_raw_loop(bootstrap, settings.topic_exceptions, prefix, n, partitions))
+        raw_seconds = asyncio.run(raw_loop(bootstrap, settings.topic_exceptions, prefix, n, partitions))
         raw_rate = n / raw_seconds
 
-        broker_cpu_before = _cpu_seconds(broker_pid) if broker_pid else float("nan")
+        broker_cpu_before = cpu_seconds_of(broker_pid) if broker_pid else float("nan")
         worker = Worker(settings, database_url, tmp / "worker.log")
         try:
             decisions = asyncio.run(_decision_times(bootstrap, settings.topic_decisions, n, timeout=max(600, n / 50)))
             row_done = asyncio.run(_wait_rows(database_url, tenant_ids, n, timeout=600))
-            cpu_seconds = _cpu_seconds(worker.process.pid)
-            broker_cpu_seconds = (_cpu_seconds(broker_pid) if broker_pid else float("nan")) - broker_cpu_before
+            cpu_seconds = cpu_seconds_of(worker.process.pid)
+            broker_cpu_seconds = (cpu_seconds_of(broker_pid) if broker_pid else float("nan")) - broker_cpu_before
         finally:
             rss_throughput = worker.stop()
         if len(decisions) < n:
@@ -333,7 +206,7 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         pipeline_rate = n / (max(decisions.values()) - first)
         stored_rate = n / (row_done - first)
         out_per_input, back_per_input = asyncio.run(_worker_traffic(bootstrap, settings, n))
-        fanout_seconds = asyncio.run(_raw_loop(bootstrap, settings.topic_exceptions, prefix, n, partitions,
+        fanout_seconds = asyncio.run(raw_loop(bootstrap, settings.topic_exceptions, prefix, n, partitions,
                                                out_per_input=out_per_input, back_per_input=back_per_input))
 
         latency_n = max(100, int(pipeline_rate / 2 * latency_seconds))
@@ -371,9 +244,9 @@ async def _steady_load(bootstrap: str, settings: Settings, topic: str, messages:
                        rate: float, database_url: str, warm_up: list[tuple[bytes, bytes]]) -> dict[str, float]:
     """Latency in the steady state: the clock starts once the fresh worker has decided and stored
     the warm-up exceptions (every tenant, so every partition it owns), not after a guessed delay."""
-    await _create_topic(bootstrap, topic, settings.topic_partitions)
+    await create_topic(bootstrap, topic, settings.topic_partitions)
     started = time.monotonic()
-    await _produce(bootstrap, topic, warm_up)
+    await produce(bootstrap, topic, warm_up)
     warm_ids = {codec.loads(value)["exception_id"] for _, value in warm_up}
     await _decision_times(bootstrap, settings.topic_decisions, len(warm_ids), timeout=120, only=warm_ids)
     while len(await _row_times(database_url, list(warm_ids))) < len(warm_ids) and time.monotonic() - started < 180:

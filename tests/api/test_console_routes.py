@@ -4,6 +4,7 @@ oldest first, the differences between two pack versions, and the playbook's step
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -11,6 +12,7 @@ import yaml
 from sentinai.core.json_diff import json_diff
 from tests.api.conftest import Web
 from tests.api.test_auth import assert_error
+from tests.support.seed import NEEDS_APPROVAL, WAITS_ON_A_TOOL, decided, store
 
 T = "/api/v1/tenants/acme"
 PACKS = Path(__file__).resolve().parents[2] / "packs"
@@ -44,14 +46,14 @@ async def test_tool_executions_masked_and_tenant_scoped(web_env: Web) -> None:
 
 
 async def test_approvals_queue_oldest_first(web_env: Web) -> None:
-    await web_env.pool.execute(
-        "INSERT INTO approvals (approval_id, tenant_id, exception_id, status, requested_at) VALUES "
-        "('ap-new', 'acme', 'E-2', 'PENDING', now()), ('ap-old', 'acme', 'E-1', 'PENDING', now() - interval '1 h'), "
-        "('ap-mid', 'acme', 'E-3', 'PENDING', now() - interval '1 min')")
+    now = datetime.now(UTC)
+    new, old, mid = (decided("acme", exception_id, NEEDS_APPROVAL, at=at) for exception_id, at in (
+        ("E-2", now), ("E-1", now - timedelta(hours=1)), ("E-3", now - timedelta(minutes=1))))
+    await store(web_env.settings.database_url, new, old, mid)
     status, body = await web_env.get(f"{T}/approvals?status=pending&order=oldest&limit=2")
-    assert status == 200 and [a["approval_id"] for a in body["items"]] == ["ap-old", "ap-mid"]
+    assert status == 200 and [a["approval_id"] for a in body["items"]] == [old.approval_id, mid.approval_id]
     status, body = await web_env.get(f"{T}/approvals?status=pending")
-    assert [a["approval_id"] for a in body["items"]] == ["ap-new", "ap-mid", "ap-old"]
+    assert [a["approval_id"] for a in body["items"]] == [new.approval_id, mid.approval_id, old.approval_id]
     status, body = await web_env.get(f"{T}/approvals?order=sideways")
     assert_error(status, body, 400)
 
@@ -109,17 +111,12 @@ def test_json_diff_paths_and_kinds() -> None:
 
 async def test_playbook_lists_every_step_of_its_pack(web_env: Web) -> None:
     await _versions(web_env)
+    waiting = decided("acme", "E-1", WAITS_ON_A_TOOL, at=datetime.now(UTC))  # its first step calls a tool
+    await store(web_env.settings.database_url, waiting)
     domain = yaml.safe_load((PACKS / "domains" / "capital-markets-trading.yaml").read_text())
-    playbook = domain["playbooks"][0]
-    await web_env.pool.execute(
-        "INSERT INTO exceptions (tenant_id, exception_id, status, playbook_id, current_step, version) "
-        "VALUES ('acme', 'E-1', 'IN_PROGRESS', $1, 1, 3)", playbook["id"])
-    await web_env.pool.execute(
-        "INSERT INTO exception_events (event_id, tenant_id, exception_id, event_type, actor_type, actor_id, "
-        "payload, occurred_at) VALUES ('w1', 'acme', 'E-1', 'PlaybookStepWaiting', 'agent', 'act', $1, now())",
-        json.dumps({"step": 0, "name": playbook["steps"][0]["name"], "waiting_for": "person"}))
+    [playbook] = [p for p in domain["playbooks"] if p["id"] == waiting.run.playbook_id]  # type: ignore[union-attr]
     status, body = await web_env.get(f"{T}/exceptions/E-1/playbook")
     assert status == 200, body
     assert [s["step"] for s in body["steps"]] == list(range(len(playbook["steps"])))
     assert [s["name"] for s in body["steps"]] == [s["name"] for s in playbook["steps"]]
-    assert [s["status"] for s in body["steps"]] == ["waiting"] + ["pending"] * (len(playbook["steps"]) - 1)
+    assert [s["status"] for s in body["steps"]] == ["started"] + ["pending"] * (len(playbook["steps"]) - 1)

@@ -27,7 +27,7 @@ async def test_a_topic_created_after_the_feed_started_is_live_within_seconds_fro
     feed = DecisionFeed(bootstrap, topic)
     await feed.start()
     try:
-        await asyncio.sleep(1.0)  # the feed is waiting for a topic that does not exist
+        await _until(lambda: feed._from_start, timeout=10)  # it looked for the topic and found none
         assert not feed.ready.is_set()
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         await admin.start()

@@ -44,6 +44,8 @@ async def test_resume_by_last_event_id(web_env: Web) -> None:
         if records[-1]["event_id"] in feed._index:
             break
         await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the feed did not receive the decisions published while disconnected within 10 s")
     headers = {**web_env.auth("acme-viewer"), "Last-Event-ID": got[-1].id or ""}
     async with web_env.client.get(STREAM, headers=headers) as second:
         resumed = await read_events(second, want=3)

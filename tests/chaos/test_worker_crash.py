@@ -37,7 +37,6 @@ def test_kill_9_three_times(make_settings: Callable[..., Settings],
         wait_for(url, "SELECT count(*) FROM exceptions", until=lambda n, t=target: n >= t, timeout=120)
         worker.kill()
         print(f"kill -9 #{kill} at {fetchval(url, 'SELECT count(*) FROM exceptions')} stored exceptions")
-        time.sleep(0.5)
         worker = pipeline.start_worker()
 
     wait_until_stored(pipeline, EXCEPTIONS, timeout=120, load=load, positions=positions)

@@ -50,7 +50,7 @@ def event(tenant: str, exception_id: str, event_type: str, *, version: int | Non
 
 def lifecycle(tenant: str, exception_id: str, *, start_minutes: float = 0) -> list[Transition]:
     """The transitions of one exception from ingestion to resolution, one event each, versions 1..7."""
-    statuses = ["NEW", "OPEN", "OPEN", "OPEN", "IN_PROGRESS", "IN_PROGRESS", "RESOLVED"]
+    statuses = ["OPEN", "OPEN", "TRIAGED", "TRIAGED", "IN_PROGRESS", "IN_PROGRESS", "RESOLVED"]  # as the pipeline moves
     events = []
     for i, (kind, status) in enumerate(zip(LIFECYCLE, statuses, strict=True), start=1):
         extra: dict[str, Any] = {"status": status}

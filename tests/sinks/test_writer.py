@@ -146,14 +146,14 @@ async def test_raw_payload_is_never_erased_and_late_events_fill_it(pool: asyncpg
     raw = {"orderId": "ORD-1"}
     older = event("acme", "EX-1", "ExceptionNormalized", version=2, raw_payload=raw,
                   normalized_context={"k": 1})
-    newer = event("acme", "EX-1", "TriageCompleted", version=3, minutes=1, status="OPEN",
+    newer = event("acme", "EX-1", "TriageCompleted", version=3, minutes=1, status="TRIAGED",
                   raw_payload=None)
     await writer.write_batch([newer])
     await writer.write_batch([older])  # arrives late: fills the payload, keeps the newer state
     row = await get_exception(pool, "acme", "EX-1")
     assert row is not None
     assert (row["version"], row["status"], row["raw_payload"], row["normalized_context"]) == (
-        3, "OPEN", raw, {"k": 1})
+        3, "TRIAGED", raw, {"k": 1})
     assert row["created_at"] == older.events[0].occurred_at and row["updated_at"] == newer.events[0].occurred_at
     later = event("acme", "EX-1", "ExceptionResolved", version=4, minutes=2, status="RESOLVED")
     await writer.write_batch([later])

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from types import ModuleType, SimpleNamespace
+from typing import Any
 
 import pytest
 from faust.transport.consumer import Consumer
@@ -249,6 +250,13 @@ def test_uninstalling_every_correction_gives_faust_its_own_code_back() -> None:
     assert not hasattr(ProducerBuffer, "_sentinai_in_flight")
 
 
+async def callbacks_ran(future: asyncio.Future[Any]) -> None:
+    """Return once the done-callbacks already on ``future`` (done) have run: the loop runs them in order."""
+    ran: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.add_done_callback(lambda _: ran.set_result(None))
+    await ran
+
+
 async def test_the_delivery_guard_records_failed_batches_of_the_client_it_watches() -> None:
     from aiokafka import AIOKafkaProducer
     from aiokafka.structs import TopicPartition
@@ -261,11 +269,11 @@ async def test_the_delivery_guard_records_failed_batches_of_the_client_it_watche
     futures = [await accumulator.add_message(tp, None, b"v", timeout=1) for tp in (events, events, decisions)]
     delivered, lost = accumulator._batches[events][0], accumulator._batches[decisions][0]
     delivered.done(base_offset=0)
-    await asyncio.sleep(0)
+    await callbacks_ran(delivered.future)
     guard.check()  # delivered: nothing to say
     lost.drain_ready()  # taken by the sender, as a batch that expires in flight is
     lost.failure(TimeoutError("batch expired"))
-    await asyncio.sleep(0)
+    await callbacks_ran(lost.future)
     assert isinstance(futures[2].exception(), TimeoutError)
     with pytest.raises(DeliveryFailed, match=r"^1 message\(s\) .* \(decisions\[2\]×1\); first: decisions\[2\]: "
                                              r"TimeoutError: batch expired$"):

@@ -87,6 +87,8 @@ async def feed(stream: Stream, writer: Writer, *, in_flight: int, until: int,
             if len(stream.acked) >= until:
                 break
             await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"{len(stream.acked)} of {until} records acknowledged after 10 s: {stream.acked}")
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

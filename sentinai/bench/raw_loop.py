@@ -1,0 +1,100 @@
+"""The pipeline benchmark's baseline: a raw aiokafka loop over the same input as the worker
+(consume, decode, produce; optionally the worker's own fan-out and read-back), and the plain
+producer and topic creation the benchmark also preloads its input with."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from sentinai.streams import codec
+
+
+async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send(topic, value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, partitions, 1)])
+    except TopicAlreadyExistsError:
+        pass
+    finally:
+        await admin.close()
+
+
+def _per_input(count: int, per_input: float) -> list[int]:
+    """``per_input`` spread over ``count`` inputs as whole numbers that add up to its total."""
+    return [round((i + 1) * per_input) - round(i * per_input) for i in range(count)]
+
+
+async def raw_loop(bootstrap: str, source: str, prefix: str, count: int, partitions: int, *,
+                   out_per_input: float = 1.0, back_per_input: float = 0.0) -> float:
+    """Seconds for a raw loop over ``count`` inputs: each consumed and decoded, ``out_per_input``
+    messages produced for it, ``back_per_input`` of them consumed and decoded again. The defaults
+    are the plain consume → decode → produce loop."""
+    out_topic, back_topic = f"{prefix}.raw-out", f"{prefix}.raw-back"
+    back = _per_input(count, back_per_input)
+    plan = [(b, o - b) for b, o in zip(back, _per_input(count, out_per_input), strict=True)]  # (to back, to out)
+    expected_back = sum(back)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=4 * 1024 * 1024)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                              max_partition_fetch_bytes=4 * 1024 * 1024)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, max_batch_size=256 * 1024)
+    await create_topic(bootstrap, out_topic, partitions)
+    await create_topic(bootstrap, back_topic, partitions)
+    for client in (consumer, reader, producer):
+        await client.start()
+
+    async def read_back() -> None:
+        seen = 0
+        while seen < expected_back:
+            for records in (await reader.getmany(timeout_ms=500, max_records=5000)).values():
+                for record in records:
+                    codec.loads(record.value)
+                seen += len(records)
+
+    reading: asyncio.Task[None] | None = None
+    try:
+        reader.assign([TopicPartition(back_topic, p) for p in range(partitions)])
+        assigned = [TopicPartition(source, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        reading = asyncio.create_task(read_back())
+        seen, started = 0, None
+        while seen < count:
+            for tp, records in (await consumer.getmany(timeout_ms=500, max_records=2000)).items():
+                if started is None:
+                    started = time.perf_counter()
+                for record in records:
+                    value = codec.dumps(codec.loads(record.value))
+                    to_back, to_out = plan[seen]
+                    for _ in range(to_back):
+                        await producer.send(back_topic, value, key=record.key, partition=tp.partition)
+                    for _ in range(to_out):
+                        await producer.send(out_topic, value, key=record.key, partition=tp.partition)
+                    seen += 1
+        await producer.flush()
+        await reading
+        assert started is not None
+        return time.perf_counter() - started
+    finally:
+        if reading is not None:
+            reading.cancel()
+        for client in (consumer, reader, producer):
+            await client.stop()
