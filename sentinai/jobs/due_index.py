@@ -36,14 +36,13 @@ class DueIndex:
 
     def note(self, key: str, value: Any) -> None:
         """The entry ``key`` was written with ``value``."""
-        before = self._at.get(key)
-        self.drop(key)
-        self._hold(key, value)
+        self._move(key, self._partition(value))
+        self._come.discard(key)
         moment = self._moment(value)
         if moment is None:
-            return
-        self._at[key] = moment
-        if moment != before:  # the same moment's heap item is still live
+            self._at.pop(key, None)
+        elif self._at.get(key) != moment:  # the same moment's heap item is still live
+            self._at[key] = moment
             heappush(self._heap, (moment, key))
             if len(self._heap) > 2 * len(self._at) + _SLACK:
                 self._compact()
@@ -52,9 +51,7 @@ class DueIndex:
         """The entry ``key`` was removed."""
         self._at.pop(key, None)
         self._come.discard(key)
-        partition = self._partitions.pop(key, None)
-        if partition is not None:
-            self._held[partition] -= 1
+        self._move(key, None)
 
     def rebuild(self, items: Iterable[tuple[str, Any]]) -> None:
         """Start again from these entries (the table's contents, e.g. after its recovery)."""
@@ -63,7 +60,7 @@ class DueIndex:
         self._partitions.clear()
         self._held.clear()
         for key, value in items:
-            self._hold(key, value)
+            self._move(key, self._partition(value))
             moment = self._moment(value)
             if moment is not None:
                 self._at[key] = moment
@@ -83,9 +80,16 @@ class DueIndex:
         """How many entries of these partitions the index holds."""
         return sum(self._held[p] for p in partitions)
 
-    def _hold(self, key: str, value: Any) -> None:
-        partition = self._partition(value)
-        if partition is not None:
+    def _move(self, key: str, partition: int | None) -> None:
+        """Count ``key`` under ``partition`` (None: under none) instead of where it was."""
+        before = self._partitions.get(key)
+        if before == partition:
+            return
+        if before is not None:
+            self._held[before] -= 1
+        if partition is None:
+            del self._partitions[key]
+        else:
             self._partitions[key] = partition
             self._held[partition] += 1
 
