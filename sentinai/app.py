@@ -18,7 +18,6 @@ from sentinai.agents.deferred import DeferredLanes
 from sentinai.agents.effects import Effects
 from sentinai.agents.intake import Intake, IntakeTopics
 from sentinai.agents.llm import LLMStage
-from sentinai.agents.metrics import EXCEPTION_STATES
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.outbox import Outbox
 from sentinai.agents.outcomes import Outcomes
@@ -26,10 +25,10 @@ from sentinai.agents.quota import IntakeQuota
 from sentinai.agents.tools import Tools, ToolsTopics
 from sentinai.framework.acking import events_acked_when_handled
 from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
+from sentinai.jobs.due_timers import send_due_timers
 from sentinai.jobs.progress import ProgressLog
 from sentinai.jobs.retention import apply_tenant_retention
 from sentinai.jobs.rounds import every
-from sentinai.jobs.timers import TimerScan
 from sentinai.jobs.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
 from sentinai.resources import Resources
@@ -38,7 +37,6 @@ from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.search_index import index_queued
 from sentinai.sinks.search_terms import refresh_all
 from sentinai.sinks.writer import EventWriter
-from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.topics import TopicNames
 from sentinai.tools.invoker import ToolInvoker
@@ -195,28 +193,8 @@ def create_app(settings: Settings) -> faust.App:
                 async for count in stage.run(stream):
                     yield count
 
-    def owned_partitions() -> set[int]:
-        """Partitions this worker is active for.
-
-        The tables may also hold standby copies of other workers' partitions; their timers are
-        those workers' business (a command from here would be applied there a second time).
-        """
-        return {tp.partition for tp in app.consumer.assignment() if tp.topic == names.timers}
-
-    timer_scan = TimerScan(dedup_window_seconds=settings.dedup_window_seconds)
-    timers = outbound(names.timers)
-
-    @app.timer(interval=5.0)
-    async def send_due_timer_commands() -> None:
-        """One scan of this worker's tables: approvals to expire, SLA ticks, states and tool calls to forget."""
-        owned = owned_partitions()
-        states = {key: state for key, state in list(exceptions_table.items())
-                  if state and state.get("source") and state["source"][1] in owned}
-        calls = {key: entry for key, entry in list(tool_calls_table.items())
-                 if entry and entry.get("partition") in owned}
-        EXCEPTION_STATES.set(len(states))
-        for due in timer_scan.due(states, datetime.now(UTC), calls):
-            await timers.send(key=due.tenant_id.encode(), value=codec.dumps(due.command), partition=due.partition)
+    send_due_timers(app, states=exceptions_table, calls=tool_calls_table, timers=outbound(names.timers),
+                    dedup_window_seconds=settings.dedup_window_seconds)
 
     # the pool and packs open when the first agent starts; until then a round has nothing to do
     every(app, settings.pack_refresh_seconds, "pack refresh", resources.refresh_packs, ready=lambda: True)

@@ -1,4 +1,7 @@
-"""The worker's timer: one scan of the exception states every few seconds, and the commands it owes.
+"""The timer's rules: what a round owes the act agent for the exception states it looks at.
+
+The round (``sentinai.jobs.due_timers``) looks every few seconds at the states whose next moment
+has come, on this worker's partitions, and sends what :class:`TimerScan` says they owe.
 
 A faust timer cannot write tables (a table write needs a current event), so what is due becomes a
 command on ``<prefix>.timers``, on the exception's own partition, for the act agent to apply:
@@ -33,7 +36,8 @@ class TimerCommand:
 
 
 class TimerScan:
-    """Remembers what is in flight between scans; `due` is called with the states this worker owns."""
+    """Remembers what is in flight between scans; `due` is called with the states this worker owns
+    that may owe something (an in-flight key left out has changed since, or gone: it is forgotten)."""
 
     def __init__(self, *, dedup_window_seconds: float) -> None:
         self.dedup_window_seconds = dedup_window_seconds
@@ -45,7 +49,7 @@ class TimerScan:
     def due(self, states: Mapping[str, ExceptionState], now: datetime,
             calls: Mapping[str, ToolCall] | None = None) -> list[TimerCommand]:
         """What is owed for these states and ``tool-calls`` entries (this worker's partitions only)."""
-        for key in self._ticking.keys() - states.keys():  # gone, or its partition moved to another worker
+        for key in self._ticking.keys() - states.keys():  # changed, gone, or its partition moved away
             del self._ticking[key]
         self._expiring.intersection_update(states)
         self._forgetting.intersection_update(states)

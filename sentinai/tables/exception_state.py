@@ -105,3 +105,36 @@ def settled(state: ExceptionState | None, *, now_epoch: float, window_seconds: f
         return False
     clock = state.get("sla")
     return not (clock and not clock.get("expired_sent") and state.get("status") not in _DONE)
+
+
+def partition(state: ExceptionState | None) -> int | None:
+    """The partition the exception belongs to (that of its source message); None for no state."""
+    return state["source"][1] if state and state.get("source") else None
+
+
+def next_moment(state: ExceptionState | None, *, window_seconds: float) -> float | None:
+    """When (epoch seconds) the timer first owes this state something, if the state stays as it is.
+
+    The earliest of the pending approval's expiry, the SLA clock's next tick (`sla_tick_due`: the
+    imminent moment, then the deadline) and the end of the dedup window of a state that nothing
+    waits on (`settled`). None: nothing falls due before the state changes. Never later than the
+    moment those rules first answer, so a timer that looks at a state only once this moment has come
+    sends what a look at every state would.
+    """
+    if not state:
+        return None
+    run = state.get("run")
+    approval = (datetime.fromisoformat(run["approval_expires_at"]).timestamp()
+                if run and run.get("approval") == "PENDING" and run.get("approval_expires_at") else None)
+    clock = state.get("sla")
+    if clock and not clock.get("expired_sent") and state.get("status") not in _DONE:
+        tick = datetime.fromisoformat(clock["deadline" if clock.get("imminent_sent") else "imminent_at"]).timestamp()
+        return _earlier(approval, tick)
+    if run and run.get("halted") is None and run.get("next_step", 0) < len(run.get("steps", ())):
+        return approval
+    return _earlier(approval, state["first_seen"] + window_seconds) if "first_seen" in state else approval
+
+
+def _earlier(moment: float | None, other: float) -> float:
+    return other if moment is None or other < moment else moment
+

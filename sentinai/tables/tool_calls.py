@@ -28,3 +28,14 @@ def outcome(entry: ToolCall | None) -> dict[str, Any] | None:
 def stale(entry: ToolCall | None, *, now_epoch: float, keep_seconds: float) -> bool:
     """Old enough to drop: no repeat of its request is expected any more."""
     return bool(entry) and "recorded_at" in entry and now_epoch - entry["recorded_at"] >= keep_seconds
+
+
+def stale_at(entry: ToolCall | None, *, keep_seconds: float) -> float | None:
+    """When (epoch seconds) the entry becomes `stale`; None for entries that carry no time."""
+    return entry["recorded_at"] + keep_seconds if entry and "recorded_at" in entry else None
+
+
+def partition(entry: ToolCall | None) -> int | None:
+    """The partition of the exception the call was made for; None for entries that carry none."""
+    return entry.get("partition") if entry else None
+

@@ -3,11 +3,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sentinai.core.sla import SlaClock
+from sentinai.jobs.timers import TimerScan
 from sentinai.tables.exception_state import (
     awaiting_llm,
     decided_from,
     decided_state,
     is_duplicate,
+    next_moment,
     settled,
     sla_clock,
     sla_tick_due,
@@ -96,3 +98,39 @@ def test_a_replay_is_recognised_by_the_source_and_a_decided_state() -> None:
     assert not decided_from(state, ("in", 0, 2))  # another message: the dedup rule applies
     assert not decided_from(None, ("in", 0, 1))
     assert not decided_from(awaiting_llm(source=("in", 0, 1), now_epoch=1000), ("in", 0, 1))  # not decided yet
+
+
+def _moments_state(run: dict | None, clock: dict | None, status: str) -> dict:
+    state = {**_state(("in", 4, 1), first_seen=NOW.timestamp()), "status": status}
+    return {**state, **({"run": run} if run else {}), **({"sla": clock} if clock else {})}
+
+
+_RUNS = {"none": None,
+         "approval pending": {"steps": [{}], "next_step": 0, "halted": None, "approval": "PENDING",
+                              "approval_expires_at": (NOW + timedelta(minutes=10)).isoformat()},
+         "waiting for a person": {"steps": [{}], "next_step": 0, "halted": None, "approval": None},
+         "halted": {"steps": [{}], "next_step": 0, "halted": "rejected", "approval": "REJECTED"}}
+_CLOCK = {"tenant_id": "t", "exception_id": "E-1", "imminent_at": (NOW + timedelta(minutes=8)).isoformat(),
+          "deadline": (NOW + timedelta(minutes=20)).isoformat()}
+_CLOCKS = {"none": None, "fresh": _CLOCK, "imminent sent": {**_CLOCK, "imminent_sent": True},
+           "expired sent": {**_CLOCK, "imminent_sent": True, "expired_sent": True}}
+
+
+@pytest.mark.parametrize("run", _RUNS)
+@pytest.mark.parametrize("clock", _CLOCKS)
+@pytest.mark.parametrize("status", ["TRIAGED", "RESOLVED"])
+def test_the_next_moment_is_the_first_time_the_timer_owes_the_state_something(run: str, clock: str, status: str) -> None:
+    """The timer only looks at a state once its moment has come: the moment must not be later than
+    the first time a rule answers (or a command would be missed), nor earlier (or it costs a look)."""
+    window = 30 * 60.0
+    state = _moments_state(_RUNS[run], _CLOCKS[clock], status)
+    moment = next_moment(state, window_seconds=window)
+    marks = [NOW + timedelta(minutes=m) for m in (8, 10, 20, 30)]
+    grid = sorted({NOW + timedelta(minutes=m) for m in range(-1, 90)}
+                  | {m + timedelta(microseconds=d) for m in marks for d in (-1, 0, 1)})
+
+    def owed(at: datetime) -> bool:
+        return bool(TimerScan(dedup_window_seconds=window).due({"t/E-1": state}, at))
+
+    first = next((at for at in grid if owed(at)), None)
+    assert (first.timestamp() if first else None) == moment

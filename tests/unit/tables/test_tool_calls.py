@@ -1,4 +1,4 @@
-from sentinai.tables.tool_calls import outcome, record, stale
+from sentinai.tables.tool_calls import outcome, partition, record, stale, stale_at
 
 
 def test_an_entry_keeps_the_outcome_with_its_tenant_partition_and_time() -> None:
@@ -7,6 +7,7 @@ def test_an_entry_keeps_the_outcome_with_its_tenant_partition_and_time() -> None
     assert (entry["tenant_id"], entry["partition"]) == ("acme", 3)
     assert not stale(entry, now_epoch=1059.0, keep_seconds=60)
     assert stale(entry, now_epoch=1060.0, keep_seconds=60)
+    assert (stale_at(entry, keep_seconds=60), partition(entry)) == (1060.0, 3)
 
 
 def test_entries_from_before_they_carried_a_time_are_read_but_never_judged_stale() -> None:
@@ -14,3 +15,4 @@ def test_entries_from_before_they_carried_a_time_are_read_but_never_judged_stale
     assert outcome(legacy) == legacy
     assert not stale(legacy, now_epoch=10**10, keep_seconds=60)  # no partition known: left alone
     assert outcome(None) is None and not stale(None, now_epoch=0, keep_seconds=0)
+    assert stale_at(legacy, keep_seconds=60) is None and partition(legacy) is None
