@@ -12,7 +12,6 @@ from typing import Any
 import faust
 
 from sentinai.agents.act import Act
-from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.dead_letters import dead_letter, handled_or_dead_lettered, run_dead_letters
 from sentinai.agents.deferred import DeferredLanes
 from sentinai.agents.effects import Effects
@@ -33,6 +32,7 @@ from sentinai.jobs.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
 from sentinai.resources import Resources
 from sentinai.settings import Settings, bootstrap_servers
+from sentinai.sinks.backpressure import SinkGate
 from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.search_index import index_queued
 from sentinai.sinks.search_terms import refresh_all

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sentinai.origins import parse_origin
+
 if TYPE_CHECKING:
     from sentinai.core.packs.limits import PackLimits
 
@@ -130,11 +132,9 @@ class Settings(BaseSettings):
     @field_validator("tools_allowed_origins", mode="before")
     @classmethod
     def _origins(cls, value: object) -> object:
-        """A comma list in the environment; each entry is checked by :class:`NetworkPolicy`."""
+        """A comma list in the environment; each entry must parse as an origin."""
         if isinstance(value, str):
             value = tuple(part.strip() for part in value.split(",") if part.strip())
-        from sentinai.tools.network import parse_origin
-
         for entry in value if isinstance(value, tuple | list) else ():
             parse_origin(str(entry))
         return value

@@ -18,7 +18,6 @@ from typing import Any
 from faust.types import EventT
 
 from sentinai.agents.effects import Effects
-from sentinai.agents.metrics import EXCEPTION_STATES_FORGOTTEN
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.core import execution, rows
 from sentinai.core.actor import Actor
@@ -26,6 +25,7 @@ from sentinai.core.effects import Effect
 from sentinai.core.models import Status
 from sentinai.core.run import PlaybookRun
 from sentinai.core.sla import emitted_phase, on_sla_tick
+from sentinai.metrics import EXCEPTION_STATES_FORGOTTEN
 from sentinai.streams import codec, records
 from sentinai.tables import tool_calls
 from sentinai.tables.exception_state import settled, sla_clock, state_key, with_run, with_sla_clock

@@ -11,10 +11,10 @@ from typing import Any
 import asyncpg
 from faust.types import EventT, StreamT
 
-from sentinai.agents.metrics import DLQ_MESSAGES
-from sentinai.agents.retry import retry_forever
 from sentinai.framework.acking import events_acked_when_handled
+from sentinai.metrics import DLQ_MESSAGES
 from sentinai.sinks.dead_letters import record_dead_letter
+from sentinai.sinks.retry import retry_forever
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict, kept_value
 

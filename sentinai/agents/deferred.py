@@ -31,9 +31,9 @@ from typing import Any
 
 from faust.types import EventT, StreamT
 
-from sentinai.agents.metrics import DEFERRED_WAITING
 from sentinai.framework.current_event import set_current_event
 from sentinai.framework.held_messages import release
+from sentinai.metrics import DEFERRED_WAITING
 
 NOT_BEFORE = "sentinai.not-before"
 CAPACITY = 10_000

@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from sentinai.agents.metrics import NOTIFICATIONS
 from sentinai.agents.outbox import Draft
 from sentinai.core.effects import (
     NETWORK_CHANNELS,
@@ -21,6 +20,7 @@ from sentinai.core.effects import (
     RequestNotify,
     RequestTool,
 )
+from sentinai.metrics import NOTIFICATIONS
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 

@@ -19,7 +19,6 @@ from faust.types import EventT
 
 from sentinai.agents.dead_letters import dead_letter
 from sentinai.agents.deferred import NOT_BEFORE
-from sentinai.agents.metrics import EVENTS_PROCESSED, QUOTA_DEFERRED, STAGE_LATENCY
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.agents.outcomes import Outcomes
 from sentinai.agents.quota import IntakeQuota
@@ -28,6 +27,7 @@ from sentinai.core.engine import decide
 from sentinai.core.models import NormalizedException
 from sentinai.core.normalize import RejectedInput, normalize
 from sentinai.core.packs import TenantPacks
+from sentinai.metrics import EVENTS_PROCESSED, QUOTA_DEFERRED, STAGE_LATENCY
 from sentinai.settings import Settings
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic

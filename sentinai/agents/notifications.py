@@ -21,13 +21,13 @@ from typing import Any
 from pydantic import ValidationError
 from yarl import URL
 
-from sentinai.agents.metrics import NOTIFICATION_FAILURES, NOTIFICATIONS
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.caches.packs import PackCache
 from sentinai.core.actor import TOOLS_AGENT
 from sentinai.core.effects import Notify
 from sentinai.core.ids import event_id_for
 from sentinai.core.packs import StepAction, TenantPacks, Tool
+from sentinai.metrics import NOTIFICATION_FAILURES, NOTIFICATIONS
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import EventEnvelope

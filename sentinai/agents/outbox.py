@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.metrics import DECISIONS
+from sentinai.metrics import DECISIONS
+from sentinai.sinks.backpressure import SinkGate
 from sentinai.streams.decision import DecisionRecord, DecisionSource, Stage, decision_record
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import EventEnvelope

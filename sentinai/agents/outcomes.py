@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.effects import Effects
-from sentinai.agents.metrics import BACKPRESSURE
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.core.models import DecisionOutcome, NormalizedException
 from sentinai.core.packs import TenantPacks
 from sentinai.core.sla import start_clock
+from sentinai.metrics import BACKPRESSURE
+from sentinai.sinks.backpressure import SinkGate
 from sentinai.streams import records
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.tables import exception_state, tenant_state

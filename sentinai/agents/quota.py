@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sentinai.agents.metrics import QUOTA_TOKENS
+from sentinai.metrics import QUOTA_TOKENS
 from sentinai.tables import tenant_state
 
 

@@ -20,12 +20,12 @@ from typing import Any
 
 from faust.types import EventT
 
-from sentinai.agents.metrics import TOOL_CALLS
 from sentinai.agents.notifications import Notifications
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.caches.packs import PackCache
 from sentinai.core import rows
 from sentinai.core.actor import TOOLS_AGENT
+from sentinai.metrics import TOOL_CALLS
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.envelope import EventEnvelope

@@ -79,7 +79,7 @@ class DeliveryGuard:
             error = future.exception()
         if error is None:
             return
-        from sentinai.agents.metrics import DELIVERY_FAILURES
+        from sentinai.metrics import DELIVERY_FAILURES
 
         messages = len(batch._msg_futures)
         self.failures.append((batch.tp.topic, batch.tp.partition, messages, error))

@@ -1,7 +1,7 @@
 """Correction: faust's ``pause_partitions`` drops fetched records not yet delivered.
 
 Corrects faust-streaming 0.15 ``faust.transport.consumer.Consumer.pause_partitions`` (and
-``resume_partitions``), used by the sink gate (``sentinai.agents.backpressure``) to pause intake.
+``resume_partitions``), used by the sink gate (``sentinai.sinks.backpressure``) to pause intake.
 faust removes the partitions from its set of active partitions *in place*, and that very set
 object is what a delivery in progress (``Consumer.getmany``, which yields to the event loop
 between messages) filters the fetched records by. The paused partitions' records not yet

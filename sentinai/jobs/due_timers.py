@@ -25,10 +25,10 @@ from typing import Any
 from faust.sensors import Sensor
 from faust.types import AppT, CollectionT, TableT
 
-from sentinai.agents.metrics import EXCEPTION_STATES
 from sentinai.jobs.due_index import DueIndex
 from sentinai.jobs.rounds import every
 from sentinai.jobs.timers import TimerCommand, TimerScan
+from sentinai.metrics import EXCEPTION_STATES
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.tables import exception_state, tool_calls

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from prometheus_client import REGISTRY
 
-from sentinai.agents.metrics import PROCESSED_SAMPLE
 from sentinai.jobs.watchdog import Watchdog
+from sentinai.metrics import PROCESSED_SAMPLE
 
 log = logging.getLogger(__name__)
 

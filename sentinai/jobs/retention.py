@@ -12,8 +12,8 @@ from typing import Any
 
 import asyncpg
 
-from sentinai.agents.metrics import RETENTION_DELETED
 from sentinai.caches.packs import PackCache
+from sentinai.metrics import RETENTION_DELETED
 from sentinai.sinks.retention import apply_retention_exclusively
 
 log = logging.getLogger(__name__)

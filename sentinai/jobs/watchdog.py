@@ -88,7 +88,7 @@ def pipeline_work() -> float:
     Input handled, events stored, and failed write attempts: a sink retrying against a database
     that is down is waiting for the database, not stalled (that shows as its own warnings).
     """
-    from sentinai.agents.metrics import EVENTS_PROCESSED, SINK_BATCH, SINK_ERRORS
+    from sentinai.metrics import EVENTS_PROCESSED, SINK_BATCH, SINK_ERRORS
 
     def total(metric: Any, suffix: str) -> float:
         return sum(sample.value for family in metric.collect() for sample in family.samples

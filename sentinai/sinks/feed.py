@@ -8,7 +8,7 @@ takes records with ``getmany`` in batches and hands them to :class:`~sentinai.si
 with the *numbers* of the worker's intake partitions (:meth:`SinkFeed.follow`, called from faust's
 ``on_partitions_assigned``). All pipeline topics are co-partitioned and every event is published on
 its input's partition number, so the worker that publishes an event is the one that stores it and
-the per-worker :class:`~sentinai.agents.backpressure.SinkGate` balances. The events topic is not in
+the per-worker :class:`~sentinai.sinks.backpressure.SinkGate` balances. The events topic is not in
 faust's subscription at all (faust's assignor does not need it: the partition numbers it gives the
 intake topic are the ones to follow), so faust no longer fetches it.
 
@@ -39,8 +39,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.retry import retry_forever
+from sentinai.sinks.backpressure import SinkGate
+from sentinai.sinks.retry import retry_forever
 from sentinai.sinks.sink import DeadLetter, Sink
 from sentinai.sinks.writer import EventWriter
 

@@ -21,10 +21,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sentinai.agents.backpressure import SinkGate
-from sentinai.agents.metrics import SINK_BATCH
-from sentinai.agents.retry import retry_forever
+from sentinai.metrics import SINK_BATCH
+from sentinai.sinks.backpressure import SinkGate
 from sentinai.sinks.errors import BatchRejected
+from sentinai.sinks.retry import retry_forever
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams.transition import Transition, decode
 

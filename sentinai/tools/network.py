@@ -9,31 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from yarl import URL
-
+from sentinai.origins import Origin, parse_origin
 from sentinai.settings import Settings
-from sentinai.tools.policy import Origin, ToolPolicy
-
-DEFAULT_PORTS = {"https": 443, "http": 80}
-
-
-def parse_origin(entry: str) -> Origin:
-    """`https://api.example.com`, `https://*.example.com:8443`: scheme, host and port (the
-    scheme's default port when none is written). Raises `ValueError` with the reason."""
-    text = entry.strip()
-    scheme, separator, rest = text.partition("://")
-    if not separator or scheme.lower() not in DEFAULT_PORTS:
-        raise ValueError(f"origin {entry!r} must start with https:// or http://")
-    wildcard = rest.startswith("*.")
-    try:
-        url = URL(f"{scheme}://{rest.removeprefix('*.')}")
-    except ValueError as error:
-        raise ValueError(f"origin {entry!r} is not a URL: {error}") from None
-    if not url.raw_host or url.raw_path not in ("", "/") or url.query_string or url.user:
-        raise ValueError(f"origin {entry!r} must be scheme://host[:port] only")
-    host = url.raw_host.lower().rstrip(".")
-    return Origin(scheme.lower(), f"*.{host}" if wildcard else host,
-                  url.port or DEFAULT_PORTS[scheme.lower()])
+from sentinai.tools.policy import ToolPolicy
 
 
 @dataclass(frozen=True, slots=True)

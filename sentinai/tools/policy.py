@@ -7,28 +7,9 @@ from dataclasses import dataclass
 
 from yarl import URL
 
+from sentinai.origins import Origin, normalize_host
+
 ONE_MIB = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Origin:
-    """scheme, host and port a call may go to; a host `*.suffix` matches any subdomain of it."""
-
-    scheme: str
-    host: str
-    port: int
-
-    def matches(self, url: URL) -> bool:
-        host = _normalize_host(url.raw_host or "")
-        if (url.scheme, url.port) != (self.scheme, self.port):
-            return False
-        if self.host.startswith("*."):
-            return host.endswith(self.host[1:])
-        return host == self.host
-
-
-def _normalize_host(host: str) -> str:
-    return host.strip().rstrip(".").lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +32,7 @@ class ToolPolicy:
 
     def __post_init__(self) -> None:
         object.__setattr__(
-            self, "allowed_hosts", tuple(_normalize_host(h) for h in self.allowed_hosts)
+            self, "allowed_hosts", tuple(normalize_host(h) for h in self.allowed_hosts)
         )
         if self.max_response_bytes <= 0:
             raise ValueError("max_response_bytes must be positive")
@@ -63,12 +44,12 @@ class ToolPolicy:
         The endpoints of a tenant's packs were reviewed when the packs were; allowing just
         their hosts is the narrowest list that still lets every declared tool run.
         """
-        hosts = sorted({_normalize_host(URL(e).host or "") for e in endpoints} - {""})
+        hosts = sorted({normalize_host(URL(e).host or "") for e in endpoints} - {""})
         return cls(allowed_hosts=tuple(hosts), **options)  # type: ignore[arg-type]
 
     def host_match(self, host: str) -> str | None:
         """`"exact"`, `"wildcard"` or None (not allowed) for a host name or IP literal."""
-        name = _normalize_host(host)
+        name = normalize_host(host)
         if name in self.allowed_hosts:
             return "exact"
         for entry in self.allowed_hosts:

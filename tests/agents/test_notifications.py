@@ -12,13 +12,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from sentinai.agents.backpressure import SinkGate
 from sentinai.agents.notifications import Notifications, notification_policy
 from sentinai.agents.outbox import Outbox
 from sentinai.bench import workload
 from sentinai.core.effects import Notify
 from sentinai.core.ids import event_id_for
 from sentinai.core.packs import PackSet, build_pack_set
+from sentinai.sinks.backpressure import SinkGate
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.network import NetworkPolicy
 from tests.support.pipeline import PACKS

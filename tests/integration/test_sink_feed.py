@@ -13,8 +13,8 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from sentinai.agents.backpressure import SinkGate
 from sentinai.core.actor import Actor
+from sentinai.sinks.backpressure import SinkGate
 from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.pool import open_pool
 from sentinai.sinks.writer import EventWriter

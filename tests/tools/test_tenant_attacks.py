@@ -12,8 +12,9 @@ import pytest
 from aiohttp import web
 
 from sentinai.core.packs.common import ToolAuth
+from sentinai.origins import parse_origin
 from sentinai.tools.invoker import ToolInvoker
-from sentinai.tools.network import NetworkPolicy, parse_origin
+from sentinai.tools.network import NetworkPolicy
 from sentinai.tools.result import ToolResult
 from sentinai.tools.secrets import SecretStore
 

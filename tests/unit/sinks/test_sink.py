@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sentinai.agents.backpressure import SinkGate
 from sentinai.core.actor import Actor
+from sentinai.sinks.backpressure import SinkGate
 from sentinai.sinks.errors import BatchRejected, SinkUnavailable
 from sentinai.sinks.sink import Sink
 from sentinai.streams.envelope import EventEnvelope

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sentinai.agents.metrics import SINK_ERRORS
+from sentinai.metrics import SINK_ERRORS
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sentinai.agents.metrics import SINK_PENDING
+from sentinai.metrics import SINK_PENDING
 from sentinai.tables.tenant_state import backpressure_level
 
 log = logging.getLogger(__name__)

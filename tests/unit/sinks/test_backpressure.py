@@ -1,4 +1,4 @@
-from sentinai.agents.backpressure import SinkGate
+from sentinai.sinks.backpressure import SinkGate
 
 
 def test_intake_is_paused_above_the_high_water_and_resumed_below_the_low_water() -> None:
