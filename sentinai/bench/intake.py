@@ -83,7 +83,7 @@ def state_bytes(outcome: DecisionOutcome, result: records.Decided, packs: Tenant
 def run_read_back(data: bytes) -> PlaybookRun | None:
     """What the act agent makes of the stored state: the playbook run, when there is one."""
     state = TABLE_CODEC.loads(data)
-    return PlaybookRun.model_validate(state["run"]) if state.get("run") else None
+    return PlaybookRun.from_dict(state["run"]) if state.get("run") else None
 
 
 def main(argv: list[str] | None = None) -> int:
