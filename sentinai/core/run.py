@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Literal, get_args
 
@@ -30,6 +31,11 @@ _APPROVAL_STATES = frozenset(get_args(ApprovalState))
 _WAITING_FOR = frozenset(get_args(WaitingFor))
 _STEP_STATES = frozenset(get_args(StepState))
 _SLA_PHASES = frozenset(get_args(SlaPhase))
+# Enum members by value: a dict look-up is a fraction of an enum call (a KeyError for what is none).
+_ACTIONS = {a.value: a for a in StepAction}
+_ON_FAILURE = {f.value: f for f in OnFailure}
+_STATUSES = {s.value: s for s in Status}
+_SEVERITIES = {s.value: s for s in Severity}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +57,7 @@ class RunStep:
     @classmethod
     def from_dict(cls, raw: Any) -> RunStep:
         arguments = raw.get("arguments")
-        return cls(_text(raw["name"], "name"), StepAction(raw["action"]), _object(raw["params"], "params"),
+        return cls(_text(raw["name"], "name"), _ACTIONS[raw["action"]], _object(raw["params"], "params"),
                    _flag(raw["risky"], "risky"), _maybe_text(raw.get("tool"), "tool"),
                    None if arguments is None else _object(arguments, "arguments"),
                    _flag(raw.get("blocked", False), "blocked"))
@@ -73,7 +79,7 @@ class SlaPlan:
 
     @classmethod
     def from_dict(cls, raw: Any) -> SlaPlan:
-        return cls(_text(raw["playbook_id"], "playbook_id"), OnFailure(raw["on_failure"]),
+        return cls(_text(raw["playbook_id"], "playbook_id"), _ON_FAILURE[raw["on_failure"]],
                    _flag(raw["approved"], "approved"), tuple(map(RunStep.from_dict, _list(raw["steps"], "steps"))),
                    tuple(_text(r, "reasons") for r in _list(raw["reasons"], "reasons")))
 
@@ -172,10 +178,10 @@ class PlaybookRun:
         plans = _object(raw.get("sla_plans", {}), "sla_plans")
         return cls(
             tenant_id=_text(raw["tenant_id"], "tenant_id"), exception_id=_text(raw["exception_id"], "exception_id"),
-            playbook_id=_text(raw["playbook_id"], "playbook_id"), on_failure=OnFailure(raw["on_failure"]),
+            playbook_id=_text(raw["playbook_id"], "playbook_id"), on_failure=_ON_FAILURE[raw["on_failure"]],
             steps=steps, step_states=step_states, attempts=attempts,
-            status=Status(raw["status"]), auto=_flag(raw["auto"], "auto"),
-            exception_type=_text(raw["exception_type"], "exception_type"), severity=Severity(raw["severity"]),
+            status=_STATUSES[raw["status"]], auto=_flag(raw["auto"], "auto"),
+            exception_type=_text(raw["exception_type"], "exception_type"), severity=_SEVERITIES[raw["severity"]],
             next_step=_count(raw.get("next_step", 0), "next_step"),
             approval=_maybe_one_of(raw.get("approval"), _APPROVAL_STATES, "approval"),
             approval_requested_at=_when(raw.get("approval_requested_at"), "approval_requested_at"),
@@ -185,7 +191,7 @@ class PlaybookRun:
             waiting_for=_maybe_one_of(raw.get("waiting_for"), _WAITING_FOR, "waiting_for"),
             halted=_maybe_text(raw.get("halted"), "halted"), owner=_maybe_text(raw.get("owner"), "owner"),
             comments=tuple(_text(c, "comments") for c in _list(raw.get("comments", []), "comments")),
-            routes=tuple(NotificationRoute.model_validate(r) for r in _list(raw.get("routes", []), "routes")),
+            routes=tuple(map(_route_from, _list(raw.get("routes", []), "routes"))),
             source_system=_maybe_text(raw.get("source_system"), "source_system"),
             sla_deadline=_when(raw.get("sla_deadline"), "sla_deadline"),
             version=_count(raw.get("version", 0), "version"),
@@ -227,6 +233,19 @@ def _iso(value: datetime | None) -> str | None:
 def _route(route: NotificationRoute) -> dict[str, Any]:
     return {"channel": route.channel, "target": route.target,
             "severities": [s.value for s in route.severities], "events": list(route.events)}
+
+
+def _route_from(raw: Any) -> NotificationRoute:
+    """Runs of a tenant share its few routes: each is validated once."""
+    return _validated_route(raw["channel"], raw["target"], tuple(raw.get("severities", ())),
+                            tuple(raw.get("events", ())))
+
+
+@lru_cache(maxsize=1024)
+def _validated_route(channel: Any, target: Any, severities: tuple[Any, ...], events: tuple[Any, ...]
+                     ) -> NotificationRoute:
+    return NotificationRoute.model_validate({"channel": channel, "target": target, "severities": list(severities),
+                                             "events": list(events)})
 
 
 def _text(value: Any, name: str) -> str:
