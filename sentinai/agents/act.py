@@ -100,7 +100,7 @@ class Act:
         if not state or not state.get("run"):
             raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r} "
                                   "on this partition")
-        run = PlaybookRun.model_validate(state["run"])
+        run = PlaybookRun.from_dict(state["run"])
         now = datetime.now(UTC)
         new, effects = apply(run, command, now)
         events, stages = records.run_events(new, effects, tenant_id=tenant, exception_id=exception_id, now=now)
@@ -127,7 +127,7 @@ class Act:
                                   "on this partition")
         now = datetime.now(UTC)
         new_clock, effects = on_sla_tick(clock, status=Status(state["status"]), now=now)
-        run = new_run = PlaybookRun.model_validate(state["run"]) if state.get("run") else None
+        run = new_run = PlaybookRun.from_dict(state["run"]) if state.get("run") else None
         phase = emitted_phase(effects)
         if run is not None and phase is not None:
             new_run, run_effects = execution.on_sla(run, phase, now=now)

@@ -50,11 +50,13 @@ class _Tx:
     """Accumulates one input's state changes and effects; the transition carries the run's
     snapshot after the last of them (`exception_snapshot`).
 
-    The version counts up here and reaches the run once, in `done`: a model copy per event cost
-    more than the rest of a decision.
+    The run given is never changed: the first change makes a copy of it, which the later ones
+    change in place; an input that changes nothing gives back the very run it was given. The
+    version counts up here and reaches the run once, in `done`.
     """
 
     def __init__(self, run: PlaybookRun, now: datetime, actor: Actor) -> None:
+        self.given = run
         self.run = run
         self.now = now
         self.actor = actor
@@ -68,7 +70,10 @@ class _Tx:
         return self.run, self.effects
 
     def update(self, **changes: Any) -> None:
-        self.run = self.run.model_copy(update=changes)
+        if self.run is self.given:
+            self.run = self.given.copy()
+        for name, value in changes.items():
+            setattr(self.run, name, value)
 
     def key(self, *parts: object) -> str:
         return ":".join([self.run.playbook_id, *map(str, parts)])
@@ -471,6 +476,7 @@ def on_notification_result(run: PlaybookRun, *, step: int, succeeded: bool, deta
 def _recalculate(tx: _Tx, plan: SlaPlan, phase: SlaPhase) -> None:
     """Replace the playbook: its steps start from the first; an open approval still holds them."""
     run = tx.run
+    previous = run.playbook_id
     key = tx.key("sla", phase)
     count = len(plan.steps)
     tx.update(playbook_id=plan.playbook_id, on_failure=plan.on_failure, steps=plan.steps,
@@ -479,11 +485,11 @@ def _recalculate(tx: _Tx, plan: SlaPlan, phase: SlaPhase) -> None:
               auto=run.auto and plan.approved)
     reason = f"SLA {phase}: " + "; ".join(plan.reasons)
     tx.emit("PlaybookRecalculated", key, {
-        "playbook_id": plan.playbook_id, "previous_playbook_id": run.playbook_id, "reason": reason,
+        "playbook_id": plan.playbook_id, "previous_playbook_id": previous, "reason": reason,
         "steps": [{"step": i, "name": s.name, "action": s.action.value, "risky": s.risky}
                   for i, s in enumerate(plan.steps)]})
     tx.notify("PlaybookRecalculated",
-              f"{run.exception_id}: playbook {run.playbook_id} replaced by {plan.playbook_id} ({reason})", "sla")
+              f"{run.exception_id}: playbook {previous} replaced by {plan.playbook_id} ({reason})", "sla")
 
 
 def on_sla(run: PlaybookRun, phase: SlaPhase, *, now: datetime) -> tuple[PlaybookRun, list[Effect]]:

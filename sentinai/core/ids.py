@@ -10,13 +10,17 @@ import hashlib
 import uuid
 
 _NAMESPACE_BYTES = uuid.UUID("7d3a3b9e-5c1f-4b8e-9d6a-2f0c1e4b8a10").bytes
+_NAMESPACE = hashlib.sha1(_NAMESPACE_BYTES)
+_VARIANT = "89ab89ab89ab89ab"  # RFC 4122: the variant's hex digit is 8, 9, a or b (its top bits 10)
 
 
 def event_id_for(tenant_id: str, exception_id: str, event_type: str, step: str = "") -> str:
-    """``str(uuid.uuid5(namespace, name))``, computed without the UUID object: a third of the cost."""
-    name = f"{tenant_id}\x1f{exception_id}\x1f{event_type}\x1f{step}".encode()
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """``str(uuid.uuid5(namespace, name))``, computed without the UUID object: a third of the cost.
+
+    Some ten per exception: the namespace's hash state is copied rather than hashed again, and
+    the version (5) and variant digits are written into the hex digest.
+    """
+    digest = _NAMESPACE.copy()
+    digest.update(f"{tenant_id}\x1f{exception_id}\x1f{event_type}\x1f{step}".encode())
+    h = digest.hexdigest()
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"

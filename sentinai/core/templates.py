@@ -47,6 +47,8 @@ def fill_templates(value: Any, env: dict[str, Any]) -> Any:
     are rendered as text (missing → `null`). Braces naming no known root stay as written.
     """
     if isinstance(value, str):
+        if "{" not in value:  # most params name no template: no regular expression for them
+            return value
         whole = _TEMPLATE.fullmatch(value)
         if whole and whole.group(1).split(".")[0] in _TEMPLATE_ROOTS:
             return _lookup(whole.group(1), env)

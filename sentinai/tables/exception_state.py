@@ -62,7 +62,7 @@ def with_sla_clock(state: ExceptionState, clock: SlaClock) -> ExceptionState:
 
 def with_run(state: ExceptionState, run: PlaybookRun) -> ExceptionState:
     """The state with this playbook run; the status, playbook and version are the run's."""
-    return {**state, "run": run.model_dump(mode="json"), "status": run.status.value,
+    return {**state, "run": run.to_dict(), "status": run.status.value,
             "playbook_id": run.playbook_id, "version": run.version}
 
 

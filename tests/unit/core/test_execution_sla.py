@@ -3,6 +3,7 @@ escalates (``sentinai.core.execution.on_sla``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -135,8 +136,8 @@ def test_an_expired_sla_leaves_alone(name: str, make: Any) -> None:
 
 def test_runs_stored_before_sla_plans_existed_still_load() -> None:
     run = begin(sla_packs([FIX], BREACH))
-    stored = run.model_dump(mode="json")
+    stored = run.to_dict()
     del stored["sla_plans"], stored["sla_expired_escalates"]
-    old = PlaybookRun.model_validate(stored)
+    old = PlaybookRun.from_dict(stored)
     assert old.sla_plans == {} and old.sla_expired_escalates
-    assert PlaybookRun.model_validate_json(run.model_dump_json()) == run
+    assert PlaybookRun.from_dict(json.loads(json.dumps(run.to_dict()))) == run
