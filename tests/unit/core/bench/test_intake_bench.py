@@ -7,7 +7,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sentinai.agents.backpressure import SinkGate
 
 from sentinai.agents.effects import Effects
 from sentinai.agents.outbox import Outbox
@@ -16,6 +15,7 @@ from sentinai.bench import intake as bench
 from sentinai.bench import workload
 from sentinai.core.engine import decide
 from sentinai.core.normalize import normalize
+from sentinai.sinks.backpressure import SinkGate
 from sentinai.streams import codec, records
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.tables import exception_state
