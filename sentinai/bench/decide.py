@@ -10,11 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sentinai.bench.stages import print_stages, rate
 from sentinai.core.engine import decide
 from sentinai.core.input_limits import check_value
 from sentinai.core.normalize import normalize
@@ -27,16 +26,6 @@ DEFAULT_PACKS = Path(__file__).resolve().parents[2] / "packs"
 def _messages(pack_set: PackSet, count: int, seed: int) -> list[bytes]:
     rng = random.Random(seed)
     return [json.dumps(sample_exception(rng, pack_set)).encode() for _ in range(count)]
-
-
-def _rate(run: Callable[[], None], count: int, repeats: int) -> float:
-    """Best of `repeats` timings, in operations per second."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return count / best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,14 +68,12 @@ def main(argv: list[str] | None = None) -> int:
             decide(exception, packs, now=now)
 
     rows = [
-        ("decode+normalize+decide", _rate(full, args.count, args.repeats)),
-        ("normalize (dict input)", _rate(normalize_only, args.count, args.repeats)),
-        ("input limits (in normalize)", _rate(limits_only, args.count, args.repeats)),
-        ("decide (normalized input)", _rate(decide_only, args.count, args.repeats)),
+        ("decode+normalize+decide", rate(full, args.count, args.repeats)),
+        ("normalize (dict input)", rate(normalize_only, args.count, args.repeats)),
+        ("input limits (in normalize)", rate(limits_only, args.count, args.repeats)),
+        ("decide (normalized input)", rate(decide_only, args.count, args.repeats)),
     ]
-    print(f"{'stage':<28}{'per second':>14}{'us each':>10}")
-    for name, rate in rows:
-        print(f"{name:<28}{rate:>14,.0f}{1e6 / rate:>10.1f}")
+    print_stages(rows, width=28)
     average = sum(len(m) for m in messages) / len(messages)
     print(f"messages: {args.count}")
     print(f"avg_message_bytes: {average:.0f}")

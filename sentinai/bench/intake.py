@@ -27,6 +27,7 @@ from typing import Any
 from faust.serializers import codecs
 
 from sentinai.bench import workload
+from sentinai.bench.stages import print_stages, rate
 from sentinai.core import execution
 from sentinai.core.engine import decide
 from sentinai.core.models import DecisionOutcome, NormalizedException
@@ -44,16 +45,6 @@ TABLE_CODEC = codecs.get_codec("json")
 """What a faust table without its own value_serializer writes its changelog with (the app's default)."""
 
 SOURCE_TOPIC = "sentinai.exceptions"
-
-
-def _rate(run: Callable[[], None], count: int, repeats: int) -> float:
-    """Best of `repeats` timings of CPU time, in operations per second."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.process_time()
-        run()
-        best = min(best, time.process_time() - start)
-    return count / max(best, 1e-9)
 
 
 def encoded(exception: NormalizedException, outcome: DecisionOutcome, result: records.Decided,
@@ -160,20 +151,22 @@ def main(argv: list[str] | None = None) -> int:
             run_read_back(data)
 
     count, repeats = args.count, args.repeats
+
+    def cpu_rate(run: Callable[[], None]) -> float:
+        return rate(run, count, repeats, clock=time.process_time)
+
     rows = [
-        ("intake path", _rate(full, count, repeats)),
-        ("decode", _rate(decode_only, count, repeats)),
-        ("normalize", _rate(normalize_only, count, repeats)),
-        ("decide", _rate(decide_only, count, repeats)),
-        ("records (with start)", _rate(records_only, count, repeats)),
-        ("execution.start", _rate(start_only, count, repeats)),
-        ("encode records", _rate(encode_only, count, repeats)),
-        ("state write", _rate(state_only, count, repeats)),
-        ("run read back (act)", _rate(read_back_only, count, repeats)),
+        ("intake path", cpu_rate(full)),
+        ("decode", cpu_rate(decode_only)),
+        ("normalize", cpu_rate(normalize_only)),
+        ("decide", cpu_rate(decide_only)),
+        ("records (with start)", cpu_rate(records_only)),
+        ("execution.start", cpu_rate(start_only)),
+        ("encode records", cpu_rate(encode_only)),
+        ("state write", cpu_rate(state_only)),
+        ("run read back (act)", cpu_rate(read_back_only)),
     ]
-    print(f"{'stage':<24}{'per second':>14}{'us each':>10}")
-    for name, rate in rows:
-        print(f"{name:<24}{rate:>14,.0f}{1e6 / rate:>10.1f}")
+    print_stages(rows, width=24)
     print(f"exceptions: {count}")
     print(f"tenants: {len(known)}")
     print(f"runs_started: {sum(r.run is not None for r in results)}")
