@@ -7,14 +7,16 @@ what came due, not for what is held. An entry whose moment has come stays *come*
 written again or removed: the timer asks it again each round (a command in flight changes nothing
 until the act agent applies it), as it asked every entry before.
 
-A write pushes a new heap item and leaves the old one behind, stale; stale items are skipped when
+Table writes happen on the agents' path, so a write only marks its key (:meth:`touch`); the
+round settles the marked keys from the table as it stands (:meth:`settle`), once per key however
+often it was written since. A write pushes a new heap item and leaves the old one behind, stale; stale items are skipped when
 they surface, and the heap is rebuilt from the live moments when stale ones outnumber them.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Mapping, Set
 from heapq import heapify, heappop, heappush
 from typing import Any
 
@@ -33,6 +35,21 @@ class DueIndex:
         self._come: set[str] = set()  # keys whose moment has come, until written or removed
         self._partitions: dict[str, int] = {}
         self._held: Counter[int] = Counter()
+        self._touched: set[str] = set()  # written or removed since the last settle
+
+    def touch(self, key: str) -> None:
+        """The entry ``key`` was written or removed; :meth:`settle` reads what it is now."""
+        self._touched.add(key)
+
+    def settle(self, table: Mapping[str, Any]) -> None:
+        """Note the touched entries as ``table`` holds them now (absent: removed)."""
+        touched, self._touched = self._touched, set()
+        for key in touched:
+            value = table.get(key)
+            if value is None:
+                self.drop(key)
+            else:
+                self.note(key, value)
 
     def note(self, key: str, value: Any) -> None:
         """The entry ``key`` was written with ``value``."""
@@ -59,6 +76,7 @@ class DueIndex:
         self._come.clear()
         self._partitions.clear()
         self._held.clear()
+        self._touched.clear()
         for key, value in items:
             self._move(key, self._partition(value))
             moment = self._moment(value)

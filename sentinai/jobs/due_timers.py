@@ -49,15 +49,11 @@ class DueTimers:
                                    partition=tool_calls.partition)
         self.recovered = False
 
-    def written(self, table: object, key: Any, value: Any) -> None:
+    def touched(self, table: object, key: Any) -> None:
+        """``key`` of ``table`` was written or removed (on the agents' path: noted only, settled each round)."""
         index = self._index(table)
         if index is not None:
-            index.note(key, value)
-
-    def removed(self, table: object, key: Any) -> None:
-        index = self._index(table)
-        if index is not None:
-            index.drop(key)
+            index.touch(key)
 
     def rebuild(self, table: Mapping[str, Any]) -> None:
         """The table's index from its contents as they stand (after its recovery)."""
@@ -68,11 +64,14 @@ class DueTimers:
 
     def held(self, owned: Set[int]) -> int:
         """Exception states held for these partitions."""
+        self.state_index.settle(self.states)
         return self.state_index.held(owned)
 
     def commands(self, now: datetime, owned: Set[int]) -> list[TimerCommand]:
         """What is owed at ``now`` on the ``owned`` partitions, each command once while in flight."""
         now_epoch = now.timestamp()
+        self.state_index.settle(self.states)
+        self.call_index.settle(self.calls)
         states = _come(self.state_index, self.states, now_epoch, owned, exception_state.partition)
         calls = _come(self.call_index, self.calls, now_epoch, owned, tool_calls.partition)
         return self.scan.due(states, now, calls)
@@ -105,10 +104,10 @@ class _TableWrites(Sensor):
         self.timers = timers
 
     def on_table_set(self, table: CollectionT, key: Any, value: Any) -> None:
-        self.timers.written(table, key, value)
+        self.timers.touched(table, key)
 
     def on_table_del(self, table: CollectionT, key: Any) -> None:
-        self.timers.removed(table, key)
+        self.timers.touched(table, key)
 
 
 async def _rebuild(due: DueTimers, table: TableT) -> None:
