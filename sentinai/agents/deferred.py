@@ -134,7 +134,7 @@ class DeferredLanes:
                     release(event.message)  # taken before a rebalance: the seek that followed brings it again
                     continue
                 lane.handling = True
-                set_current_event(stream, event)  # table writes go to this message's partition
+                set_current_event(event)  # table writes go to this message's partition
                 await self._handle(event)
                 await stream.ack(event)
                 lane.handling = False

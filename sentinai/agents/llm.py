@@ -91,7 +91,7 @@ class LLMStage:
                     log.error("LLM stage failed for %s: %r; deciding by the rules", event.message, result)
                     result = None
                 # table writes go to the changelog partition of the "current event": make it this one
-                set_current_event(stream, event)
+                set_current_event(event)
                 try:
                     await self._publish(event, request, result)
                 except asyncio.CancelledError:

@@ -298,6 +298,43 @@ async def test_a_batched_agent_makes_each_event_the_current_one_for_table_writes
     table = app.Table("state", partitions=8)
     table._verified_source_topics_for_partitions.add("t.llm")  # co-partitioned, as faust checks at start
     for event in events:
-        set_current_event(stream, event)
-        assert current_event() is event and stream.current_event is event
+        set_current_event(event)
+        assert current_event() is event and stream.current_event is None  # take()'s buffer reads that one
         assert table.partition_for_key("k") == event.message.partition  # where its changelog write goes
+
+
+async def test_an_event_arriving_while_a_taken_batch_is_handled_is_in_the_next_batch() -> None:
+    """The LLM agent makes each event of a batch current while it handles it; an event that arrives
+    meanwhile must still be the one ``noack_take`` buffers next (not the batch's again)."""
+    import faust
+    from faust.types.tuples import Message
+
+    from sentinai.framework.current_event import set_current_event
+
+    app = faust.App("take-current", broker="kafka://127.0.0.1:1", store="memory://", web_enabled=False)
+    app.flow_control.resume()
+    channel = app.channel()
+    stream = app.stream(channel)
+
+    def event(offset: int) -> Any:
+        message = Message("t.llm", 0, offset, 0.0, 0, None, b"t", b"{}", None,
+                          generation_id=app.consumer_generation_id)
+        return channel._create_event(b"t", b"{}", {}, message)
+
+    batches: list[list[int]] = []
+
+    async def agent() -> None:
+        async for batch in stream.noack_take(16, within=0.05):
+            batches.append([e.message.offset for e in batch])
+            if len(batches) == 1:
+                await channel.put(event(1))  # arrives while the first batch is being handled
+                await asyncio.sleep(0.01)  # the handler's awaits: the stream reads the new event meanwhile
+                for taken in batch:
+                    set_current_event(taken)
+            if len(batches) == 2:
+                return
+
+    task = asyncio.create_task(agent())
+    await channel.put(event(0))
+    await asyncio.wait_for(task, timeout=5)
+    assert batches == [[0], [1]]

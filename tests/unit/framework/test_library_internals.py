@@ -108,7 +108,8 @@ RELIES_ON: dict[str, list[tuple[Any, str]]] = {
         (faust.types.tuples.Message.ack, "3c9ee05236d3fe1f"),
     ],
     "current_event": [
-        (Stream._set_current_event, "9434567848074651"),
+        (faust.streams.current_event, "3b821f1a78d86a58"),
+        (Stream.noack_take, "ad0a704eef3c1f69"),
         (faust.tables.base.Collection.partition_for_key, "1fcffc344730fe21"),
     ],
 }

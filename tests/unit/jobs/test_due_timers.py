@@ -46,7 +46,8 @@ class Worker:
         """Table writes from now on are those of an input on this partition, as in an agent."""
         self.offset += 1
         message = Message("t.timers", partition, self.offset, 0.0, 0, {}, b"acme", b"{}", None)
-        set_current_event(self.stream, Event(self.app, b"acme", b"{}", {}, message))
+        self.event = Event(self.app, b"acme", b"{}", {}, message)  # faust holds the current event weakly
+        set_current_event(self.event)
 
     async def recover(self, table: Any, active: set[int], changelog: dict[str, tuple[int, Any]]) -> None:
         """faust's recovery of ``table``: its changelog records applied, then recovery completed."""
