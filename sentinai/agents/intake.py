@@ -39,6 +39,14 @@ log = logging.getLogger(__name__)
 
 RETRIES = 3
 
+# The metrics' children for the labels that are fixed, looked up once: ``labels()`` takes a lock and
+# checks its arguments on every call (a decided exception's four metrics: 9.3 us with it, 3.7 us
+# without, docs/performance.md).
+_DUPLICATE, _SENT_TO_LLM, _DECIDED, _DEFERRED, _DEAD_LETTERED = (
+    EVENTS_PROCESSED.labels(outcome) for outcome in ("duplicate", "sent_to_llm", "decided", "deferred", "dead_lettered"))
+_NORMALIZE_SECONDS, _DECIDE_SECONDS, _TOTAL_SECONDS = (
+    STAGE_LATENCY.labels(stage) for stage in ("normalize", "decide", "total"))
+
 
 @dataclass
 class IntakeTopics:
@@ -105,28 +113,28 @@ class Intake:
         prior = self.exceptions.get(key)
         if exception_state.is_duplicate(prior, source, now_epoch=now_epoch,
                                         window_seconds=self.settings.dedup_window_seconds):
-            EVENTS_PROCESSED.labels("duplicate").inc()
+            _DUPLICATE.inc()
             return
         if prior is None and message.topic != self.topics.deferred.get_topic_name():
             wait = self._quota_wait(packs, tenant, now_epoch)
             if wait is not None:
                 await self._defer(event, exception, source, now, wait)
                 return
-        STAGE_LATENCY.labels("normalize").observe(time.perf_counter() - started)
+        _NORMALIZE_SECONDS.observe(time.perf_counter() - started)
         first_seen = prior["first_seen"] if prior else now_epoch
         if self.topics.llm is not None and packs.tenant.llm.enabled:
             await self.topics.llm.send(key=tenant.encode(), partition=message.partition,
                                        value=llm_request(exception, source=source, first_seen=first_seen))
             self.exceptions[key] = exception_state.awaiting_llm(source=source, now_epoch=first_seen)
-            EVENTS_PROCESSED.labels("sent_to_llm").inc()
+            _SENT_TO_LLM.inc()
             return
         decided_at = time.perf_counter()
         outcome = decide(exception, packs, now=now)
-        STAGE_LATENCY.labels("decide").observe(time.perf_counter() - decided_at)
+        _DECIDE_SECONDS.observe(time.perf_counter() - decided_at)
         await self.outcomes.publish(exception, outcome, packs, source=source, partition=message.partition,
                                     first_seen=first_seen, now=now)
-        EVENTS_PROCESSED.labels("decided").inc()
-        STAGE_LATENCY.labels("total").observe(time.perf_counter() - started)
+        _DECIDED.inc()
+        _TOTAL_SECONDS.observe(time.perf_counter() - started)
 
     def _quota_wait(self, packs: TenantPacks, tenant: str, now_epoch: float) -> float | None:
         """Seconds until the tenant's reserved intake token is due; None when it may go now."""
@@ -156,9 +164,9 @@ class Intake:
             step=":".join(map(str, source)))])
         await self.outbox.publish(draft, partition=partition, snapshot=None, now=now)
         QUOTA_DEFERRED.labels(tenant).inc()
-        EVENTS_PROCESSED.labels("deferred").inc()
+        _DEFERRED.inc()
 
     async def _dead_letter(self, event: EventT, error: BaseException, *, stage: str) -> None:
         await dead_letter(self.topics.dlq, event.message, error, stage=stage)
-        EVENTS_PROCESSED.labels("dead_lettered").inc()
+        _DEAD_LETTERED.inc()
 
