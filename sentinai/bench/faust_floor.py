@@ -52,6 +52,13 @@ STATE_BYTES = 1_500
 IDLE_TOPICS = 8
 """The worker's agents read eight topics besides the input (deferred, DLQ, four command topics,
 tool requests, LLM requests), idle in the benchmark: every fetch carries their partitions."""
+VARIANTS = {
+    "faust_bare_one_out": ("bare", 0),
+    "faust_one_out": ("one", 0),
+    "faust_worker_traffic": ("worker", 0),
+    "faust_worker_traffic_idle_topics": ("worker", IDLE_TOPICS),
+}
+"""Each variant's name in the results: the agent's traffic, and how many idle topics it reads besides."""
 
 
 def _serve(broker: str, source: str, n: int, partitions: int, traffic: str, app_id: str, idle_topics: int) -> None:
@@ -154,25 +161,14 @@ def run(n: int, partitions: int, *, source: str | None = None) -> dict[str, floa
             asyncio.run(create_topic(bootstrap, name, partitions))
         asyncio.run(produce(bootstrap, source, messages))
         raw_rate = n / asyncio.run(raw_loop(bootstrap, source, source.split(".")[0], n, partitions))
-        bare = _variant(broker, source, n, partitions, "bare")
-        one = _variant(broker, source, n, partitions, "one")
-        full = _variant(broker, source, n, partitions, "worker")
-        idle = _variant(broker, source, n, partitions, "worker", idle_topics=IDLE_TOPICS)
-    return {
-        "raw_msgs_per_second": raw_rate,
-        "faust_bare_one_out_msgs_per_second": bare["rate"],
-        "faust_bare_one_out_vs_raw_ratio": bare["rate"] / raw_rate,
-        "faust_bare_one_out_cpu_ms_per_input": bare["cpu_ms"],
-        "faust_one_out_msgs_per_second": one["rate"],
-        "faust_one_out_vs_raw_ratio": one["rate"] / raw_rate,
-        "faust_one_out_cpu_ms_per_input": one["cpu_ms"],
-        "faust_worker_traffic_msgs_per_second": full["rate"],
-        "faust_worker_traffic_vs_raw_ratio": full["rate"] / raw_rate,
-        "faust_worker_traffic_cpu_ms_per_input": full["cpu_ms"],
-        "faust_worker_traffic_idle_topics_msgs_per_second": idle["rate"],
-        "faust_worker_traffic_idle_topics_vs_raw_ratio": idle["rate"] / raw_rate,
-        "faust_worker_traffic_idle_topics_cpu_ms_per_input": idle["cpu_ms"],
-    }
+        variants = {name: _variant(broker, source, n, partitions, traffic, idle_topics=idle)
+                    for name, (traffic, idle) in VARIANTS.items()}
+    results = {"raw_msgs_per_second": raw_rate}
+    for name, measured in variants.items():
+        results[f"{name}_msgs_per_second"] = measured["rate"]
+        results[f"{name}_vs_raw_ratio"] = measured["rate"] / raw_rate
+        results[f"{name}_cpu_ms_per_input"] = measured["cpu_ms"]
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from sentinai.bench import workload
-from sentinai.bench.raw_loop import create_topic, produce, raw_loop
+from sentinai.bench.raw_loop import count_records, create_topic, produce, raw_loop
 from sentinai.bench.worker_process import Worker, cpu_seconds_of
 from sentinai.embedded.process import exit_on_sigterm, free_port
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
@@ -54,32 +54,15 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def _count_records(bootstrap: str, topic: str, partitions: int) -> int:
-    """Records in ``topic``, counted by reading it to the end (Tansu under-reports ListOffsets)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                max_partition_fetch_bytes=4 * 1024 * 1024)
-    await consumer.start()
-    try:
-        assigned = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(assigned)
-        await consumer.seek_to_beginning(*assigned)
-        count = 0
-        while batches := await consumer.getmany(timeout_ms=1000, max_records=10_000):
-            count += sum(len(records) for records in batches.values())
-        return count
-    finally:
-        await consumer.stop()
-
-
 async def _worker_traffic(bootstrap: str, settings: Settings, n: int) -> tuple[float, float]:
     """Messages the throughput worker produced per exception, and how many of them it read back
     (all but the decision records and the table changelogs: the sink reads the events, the agents
     their commands)."""
     names = TopicNames.from_settings(settings)
-    produced = {name: await _count_records(bootstrap, name, settings.topic_partitions)
+    produced = {name: await count_records(bootstrap, name, settings.topic_partitions)
                 for name in names.all() if name != names.exceptions}
     changelogs = [f"{settings.app_id}-{table}-changelog" for table in ("exception-state", "tenant-state", "tool-calls")]
-    changelog_records = sum([await _count_records(bootstrap, name, settings.topic_partitions) for name in changelogs])
+    changelog_records = sum([await count_records(bootstrap, name, settings.topic_partitions) for name in changelogs])
     out = sum(produced.values()) + changelog_records
     return out / n, (out - produced[names.decisions] - changelog_records) / n
 

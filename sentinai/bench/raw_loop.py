@@ -1,6 +1,6 @@
 """The pipeline benchmark's baseline: a raw aiokafka loop over the same input as the worker
 (consume, decode, produce; optionally the worker's own fan-out and read-back), and the plain
-producer and topic creation the benchmark also preloads its input with."""
+producer, topic creation and record count the benchmarks preload and check their topics with."""
 
 from __future__ import annotations
 
@@ -21,6 +21,23 @@ async def produce(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]
         await producer.flush()
     finally:
         await producer.stop()
+
+
+async def count_records(bootstrap: str, topic: str, partitions: int) -> int:
+    """Records in ``topic``, counted by reading it to the end (Tansu under-reports ListOffsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                max_partition_fetch_bytes=4 * 1024 * 1024)
+    await consumer.start()
+    try:
+        assigned = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(assigned)
+        await consumer.seek_to_beginning(*assigned)
+        count = 0
+        while batches := await consumer.getmany(timeout_ms=1000, max_records=10_000):
+            count += sum(len(records) for records in batches.values())
+        return count
+    finally:
+        await consumer.stop()
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int) -> None:
