@@ -19,8 +19,9 @@ benchmark's mix, and runs over the same input:
 
 Each faust variant runs in its own process, which reports its rate from its first to its last
 input and its CPU time over that span, per input (both threads). The pipeline benchmark's worker
-minus the second variant is what SentinAI's own code costs; the second variant is what any design
-on a faust agent with these outputs costs at least.
+minus the worker-traffic variant is what SentinAI's own code costs; that variant is what any design
+on a faust agent with these outputs costs at least (docs/performance.md, "The floor under the
+pipeline").
 """
 
 from __future__ import annotations
