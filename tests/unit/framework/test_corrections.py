@@ -328,7 +328,8 @@ async def test_an_event_arriving_while_a_taken_batch_is_handled_is_in_the_next_b
             batches.append([e.message.offset for e in batch])
             if len(batches) == 1:
                 await channel.put(event(1))  # arrives while the first batch is being handled
-                await asyncio.sleep(0.01)  # the handler's awaits: the stream reads the new event meanwhile
+                while _offset(stream.current_event) != 1:  # the stream in the background has read it
+                    await asyncio.sleep(0)
                 for taken in batch:
                     set_current_event(taken)
             if len(batches) == 2:
@@ -338,3 +339,7 @@ async def test_an_event_arriving_while_a_taken_batch_is_handled_is_in_the_next_b
     await channel.put(event(0))
     await asyncio.wait_for(task, timeout=5)
     assert batches == [[0], [1]]
+
+
+def _offset(event: Any) -> int | None:
+    return None if event is None else event.message.offset
