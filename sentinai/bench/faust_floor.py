@@ -42,7 +42,7 @@ from typing import Any
 from sentinai.bench import workload
 from sentinai.bench.raw_loop import create_topic, produce, raw_loop
 from sentinai.embedded.process import exit_on_sigterm, free_port
-from sentinai.settings import bootstrap_servers
+from sentinai.settings import Settings, bootstrap_servers
 from sentinai.streams import codec
 
 PACKS = Path(__file__).resolve().parents[2] / "packs"
@@ -67,22 +67,20 @@ def _serve(broker: str, source: str, n: int, partitions: int, traffic: str, app_
     import faust
 
     from sentinai import framework
+    from sentinai.app import faust_app
     from sentinai.framework.acking import events_acked_when_handled
     from sentinai.garbage_collection import tune_for_worker
     from sentinai.streams.direct_topic import DirectTopic
 
+    settings = Settings(kafka_broker=broker, app_id=app_id, topic_partitions=partitions,
+                        data_dir=Path(tempfile.mkdtemp(prefix="faust-floor-")))
     if traffic == "bare":
         from sentinai.framework import fetch_wait
 
-        fetch_wait.install(50)  # the long-poll only, or faust's 1.5 s would decide the rate
+        fetch_wait.install(settings.fetch_max_wait_ms)  # the long-poll only: faust's 1.5 s would decide the rate
     else:
-        framework.install_all(fetch_max_wait_ms=50)
-    app = faust.App(app_id, broker=broker, autodiscover=False, store="memory://", topic_partitions=partitions,
-                    topic_allow_declare=True, web_enabled=False, web_tables_enabled=False,
-                    recovery_consistency_check=False, broker_commit_interval=1.0, broker_rebalance_timeout=5,
-                    broker_session_timeout=10, broker_heartbeat_interval=1,
-                    consumer_auto_offset_reset="earliest", producer_acks=-1, logging_config=None, loghandlers=[],
-                    datadir=tempfile.mkdtemp(prefix="faust-floor-"))
+        framework.install_all(fetch_max_wait_ms=settings.fetch_max_wait_ms)
+    app = faust_app(settings)
     topic = app.topic(source, partitions=partitions, key_serializer="raw", value_serializer="raw", internal=False)
     outputs = DirectTopic(app, f"{source}.{traffic}-out")
     decisions = DirectTopic(app, f"{source}.{traffic}-decisions")
