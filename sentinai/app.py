@@ -211,9 +211,11 @@ def create_app(settings: Settings) -> faust.App:
           lambda: index_queued(resources.pool), ready=lambda: resources.opened)
     every(app, settings.search_stats_interval_seconds, "search term count",  # one worker at a time
           lambda: refresh_all(resources.pool, now=datetime.now(UTC)), ready=lambda: resources.opened)
-    progress = ProgressLog(watchdog=Watchdog(app, work=pipeline_work, stall_seconds=30.0),
-                           sink_pending=lambda: gate.pending, assigned=lambda: len(app.consumer.assignment()))
-    every(app, 10.0, "progress", progress.round, ready=lambda: True)
+    watchdog = Watchdog(app, work=pipeline_work, stall_seconds=settings.stall_seconds)
+    progress = ProgressLog(watchdog=watchdog, sink_pending=lambda: gate.pending,
+                           assigned=lambda: len(app.consumer.assignment()))
+    # a third of the stall time at most, so a stall is told within stall_seconds and a third
+    every(app, min(10.0, settings.stall_seconds / 3), "progress", progress.round, ready=lambda: True)
 
     @app.on_before_shutdown.connect
     async def close_resources(app: faust.App, **kwargs: Any) -> None:

@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     # how long the worker's producer tries to deliver a message before the batch fails (faust's default: 20 min)
     producer_request_timeout_seconds: float = Field(default=120.0, gt=0, le=1200)
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
+    # input waiting on the worker's partitions and no work done for this long: the stall ERROR
+    stall_seconds: float = Field(default=30.0, ge=1)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)  # how often workers apply dataTTL
     whatif_window_days: float = Field(default=7.0, gt=0)  # the what-if report of a pack proposal
     search_index_interval_seconds: float = Field(default=2.0, gt=0)  # queued search documents built

@@ -138,3 +138,23 @@ def test_a_rebalance_while_deferred_messages_wait_loses_and_doubles_nothing(
     last = _each_once(decided[slow_id], slow_id, count)
     print(f"last decision {last:.1f}s after produce")
     assert last >= 2 * (count - 2)  # the quota still holds across the move
+
+
+def test_a_message_held_for_its_time_is_not_a_stall(
+        make_settings: Callable[..., Settings], pipeline_factory: Callable[..., Pipeline]) -> None:
+    """A tenant allowed one exception per 10 s sends two: while the second waits for its token
+    nothing else moves, longer than the stall time. The watchdog checks and finds no input waiting
+    (it logs that the worker is idle), not a stall: the message is scheduled, not stuck."""
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1, stall_seconds=3))
+    slow = cloned_tenants(1, quota={"exceptionsPerSecond": 0.1, "burst": 1}, prefix="slow")
+    activate(pipeline.database_url, slow)
+    worker = pipeline.start_worker()
+    slow_id = slow[0]["tenantId"]
+
+    decided = _decide(pipeline, {slow_id: 2})
+    last = _each_once(decided[slow_id], slow_id, 2)
+    print(f"second decision {last:.1f}s after produce")
+    assert last >= 9.0  # it waited for its token, three stall times and more
+    log = worker.log_path.read_text(errors="replace")
+    assert "watchdog: idle" in log, worker.log_tail()
+    assert "stall:" not in log, worker.log_tail()
