@@ -2,7 +2,7 @@
 the test): decision records of both shapes — with `stages`, and one record per stage — update the
 open list and the overview; the timeline shows evidence, confidence and the explanation; a comment
 being typed survives a live update; the tenant chosen by an admin key for every tenant is in the
-links; the page keeps its strict CSP."""
+links; the page keeps its strict CSP; a stream that cannot resume draws the open list again."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import json
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
+from sentinai.api.app import create_app
 from tests.api.conftest import Web, decision, produce_json
 from tests.support.browser import open_page
 
@@ -89,3 +91,36 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         await tools.wait_for("!!document.querySelector('#fields[data-version=\"3\"]')")
         assert await tools.evaluate("document.querySelector('#approval textarea').value") == "checking the file"
         await tools.wait_for("document.activeElement === document.querySelector('#approval textarea')")
+
+
+async def test_the_open_list_is_drawn_again_when_the_stream_cannot_resume(web_env: Web, chromium: int) -> None:
+    """The web view restarts while the console is open, and more decisions come in meanwhile than
+    a web view reads back when it starts. The browser reconnects after the last record it saw, which
+    the new web view no longer has, and is told so (``reset``): the open list is drawn again from
+    the database, so an exception decided while the console was away is on it."""
+    base = f"http://127.0.0.1:{web_env.settings.web_port}"
+    row = "!!document.querySelector('#exception-rows tr[data-exception-id=\"{}\"]')"
+    async with open_page(chromium) as tools:
+        await tools.call("Page.navigate", url=f"{base}/?key={web_env.keys['acme-viewer']}#/exceptions")
+        await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [decision("acme", "E-1")])
+        await tools.wait_for(row.format("E-1"))
+
+        await web_env.client.close()
+        await tools.wait_for("document.getElementById('stream-state').textContent === 'reconnecting'")
+        # meanwhile the worker decided E-9 (the sink stored it) and 250 more after it: the new web
+        # view's feed opens 200 records back, and a client's history is the latest 100
+        await web_env.pool.execute(
+            "INSERT INTO exceptions (tenant_id, exception_id, exception_type, severity, status, version, raw_payload) "
+            "VALUES ('acme', 'E-9', 'SETTLEMENT_FAIL', 'HIGH', 'TRIAGED', 1, '{}')")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme",
+                           [decision("acme", "E-9")] + [decision("acme", f"N-{i}") for i in range(250)])
+        restarted = TestClient(TestServer(create_app(web_env.settings, heartbeat_seconds=1.0),
+                                          host="127.0.0.1", port=web_env.settings.web_port))
+        await restarted.start_server()
+        try:
+            await tools.wait_for(row.format("E-9"))
+            await tools.wait_for("document.getElementById('stream-state').textContent === 'live'")
+            assert not await tools.evaluate(row.format("E-1"))  # the list is the database's now
+        finally:
+            await restarted.close()

@@ -93,6 +93,11 @@ function connectStream() {
     try { record = JSON.parse(ev.data); } catch (e) { return; }
     onDecision(record, ev.lastEventId);
   });
+  // the server could not resume after the last record seen (the web view restarted, or the stream
+  // fell too far behind): what was missed is in the database, so draw the open view again
+  source.addEventListener("reset", () => { overviewTick(); if (current) route(false); });
+  // the server closes a stream that fell behind; the browser reconnects and resumes after its last record
+  source.addEventListener("overflow", () => { state.textContent = "catching up"; state.className = "pill warn"; });
   source.addEventListener("error", () => { state.textContent = "reconnecting"; state.className = "pill warn"; });
 }
 
