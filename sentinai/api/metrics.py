@@ -13,6 +13,9 @@ HTTP_LATENCY = Histogram("sentinai_http_request_duration_seconds", "HTTP request
 INGESTED = Counter("sentinai_web_ingested_total", "Exceptions posted to the web API, by outcome",
                    ["tenant", "outcome"])
 COMMANDS = Counter("sentinai_web_commands_total", "Commands produced by the web API", ["tenant", "command"])
+COPILOT_LLM_QUOTA = Counter("sentinai_web_copilot_llm_quota_total",
+                            "Copilot questions answered from templates because the tenant's "
+                            "llmTokensPerMinute was spent", ["tenant"])
 DLQ_REPLAYS = Counter("sentinai_web_dlq_replays_total", "Dead letters replayed through the web API", ["tenant"])
 SSE_SUBSCRIBERS = Gauge("sentinai_web_sse_subscribers", "Open decision-stream (SSE) connections")
 FEED_RECORDS = Counter("sentinai_web_decision_feed_records_total", "Records read by the web's decision feed",

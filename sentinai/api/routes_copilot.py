@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from sentinai.api import metrics
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, check_fields, read_json
 from sentinai.api.responses import int_between, ok, parse_query, timestamp
 from sentinai.api.state import COPILOT, POOL, SETTINGS
+from sentinai.copilot import quota
 from sentinai.copilot.audit import list_questions
 from sentinai.copilot.service import Question
 
@@ -38,7 +40,10 @@ async def ask(request: web.Request) -> web.Response:
     question = Question(tenant_id=tenant, key_id=who.key_id, text=body["question"],
                         exception_id=body.get("exception_id") or None,
                         session_id=body.get("session_id") or None)
-    return ok(await request.app[COPILOT].ask(question))
+    answer = await request.app[COPILOT].ask(question)
+    if str(answer.get("fallback_reason", "")).startswith(f"{quota.REASON}:"):
+        metrics.COPILOT_LLM_QUOTA.labels(tenant=tenant).inc()
+    return ok(answer)
 
 
 @routes.get("/api/v1/tenants/{tenant}/copilot/questions")

@@ -4,7 +4,8 @@ The model sees the question and the retrieved items of the caller's tenant, reda
 in the copilot JSON Schema: claims, each citing item keys. The answer is refused — and the caller
 falls back to the template answer — when the call fails in any way (see `sentinai.llm.errors`),
 when a claim cites a key that was not retrieved, or when it cites nothing. So whatever a payload
-makes the model say, the answer can only point at records the code chose to retrieve.
+makes the model say, the answer can only point at records the code chose to retrieve. The model is
+not asked at all when the call could exceed the tenant's LLM tokens per minute (`quota`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sentinai.copilot import quota
 from sentinai.copilot.retrieval import Item
 from sentinai.copilot.templates import Answer, Context
+from sentinai.llm.budget import estimate_tokens
 from sentinai.llm.client import LLMClient
 from sentinai.llm.errors import LLMError
 from sentinai.llm.prompts import copilot_prompt
@@ -37,12 +40,21 @@ def _record(item: Item) -> dict[str, object]:
             "data": item.data}
 
 
-async def grounded_answer(client: LLMClient, ctx: Context, *, model: str | None,
-                          redact_fields: Iterable[str] = ()) -> Grounded:
+async def grounded_answer(client: LLMClient, ctx: Context, *, model: str | None, tokens_spent: int,
+                          tokens_per_minute: int, redact_fields: Iterable[str] = ()) -> Grounded:
+    """The model's grounded answer to `ctx`, asked only if its worst case fits in the tenant's quota.
+
+    `tokens_spent` is what the tenant's copilot spent in the last minute (`quota.tokens_spent`),
+    `tokens_per_minute` the tenant's `quotas.llmTokensPerMinute`.
+    """
     chosen = model or client.default_model
     items = {item.key: item for item in ctx.items}
     prompt = copilot_prompt(ctx.question, ctx.intent, [_record(i) for i in items.values()],
                             redact_fields=redact_fields)
+    needed = estimate_tokens(prompt.system) + estimate_tokens(prompt.user) + client.max_output_tokens
+    refused = quota.refusal(spent=tokens_spent, needed=needed, per_minute=tokens_per_minute)
+    if refused is not None:
+        return Grounded(None, refused, chosen, 0)
     try:
         reply = await client.complete_json(model=chosen, system=prompt.system, user=prompt.user,
                                            schema=load_schema(COPILOT), schema_name=COPILOT)

@@ -4,7 +4,8 @@ Read-only by construction: the service holds a database pool, the pack cache and
 model client — no producer, no command topic, no tool client — and does all its reading inside
 one read-only transaction. The one write is the audit record. The model is consulted only when the deployment
 configured one (``SENTINAI_LLM_BASE_URL``) and the tenant's policy pack enables it
-(``llm.enabled``), and only with items retrieved for this tenant.
+(``llm.enabled``), only with items retrieved for this tenant, and only while the tenant's copilot
+questions of the last minute leave room in its ``quotas.llmTokensPerMinute`` (:mod:`.quota`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from sentinai.caches.packs import PackCache
-from sentinai.copilot import intents, retrieval
+from sentinai.copilot import intents, quota, retrieval
 from sentinai.copilot.audit import record_question
 from sentinai.copilot.grounded import grounded_answer
 from sentinai.copilot.templates import Answer, Context, answer
@@ -76,10 +77,12 @@ class Copilot:
         ctx = await self._retrieve(q, intent, packs)
         result: Answer = answer(ctx)
         source, fallback, detail = "deterministic", None, {}
-        llm_settings = packs.tenant.llm if packs is not None else None
-        if (self.llm is not None and llm_settings is not None and llm_settings.enabled
+        if (self.llm is not None and packs is not None and packs.tenant.llm.enabled
                 and ctx.items and not ctx.missing_exception):
+            llm_settings, per_minute = packs.tenant.llm, packs.tenant.quotas.llm_tokens_per_minute
+            spent = await quota.tokens_spent(self.pool, q.tenant_id) if per_minute > 0 else 0
             grounded = await grounded_answer(self.llm, ctx, model=llm_settings.model,
+                                             tokens_spent=spent, tokens_per_minute=per_minute,
                                              redact_fields=llm_settings.redact_fields)
             detail = {"model": grounded.model, "tokens": grounded.tokens}
             if grounded.answer is not None:

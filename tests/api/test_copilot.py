@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from sentinai.api.app import create_app
+from sentinai.api.state import COPILOT
 from sentinai.bench import workload
 from sentinai.bench.similar_history import HistoryGenerator
+from sentinai.llm.budget import estimate_tokens
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import create_api_key
 from sentinai.sinks.pack_store import store_packs
@@ -21,7 +25,7 @@ from sentinai.sinks.pool import open_pool
 from sentinai.streams.topics import ensure_topics
 from tests.api.conftest import Web
 from tests.support.history import PACKS, T0, case_transitions, sample_packs, write_history
-from tests.support.openai_server import OpenAIServer, Reply
+from tests.support.openai_server import OpenAIServer, RecordedRequest, Reply
 
 A, B = "acme-capital", "globex-markets"
 MODEL = "copilot-model"
@@ -47,9 +51,13 @@ HOSTILE = {
 SECRET = {**ORIGINAL, "tradeId": "TRD-99999999", "description": "Project Nightingale: confidential."}
 
 
-def _tenant_docs(llm: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _tenant_docs(llm: dict[str, dict[str, Any]], tokens_per_minute: dict[str, int],
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The sample packs of the tenants in `llm`, with that `llm` block and `llmTokensPerMinute`."""
     domains, tenants = workload.pack_documents(PACKS)
-    chosen = [{**doc, "llm": llm[doc["tenantId"]]} for doc in tenants if doc["tenantId"] in llm]
+    chosen = [{**doc, "llm": llm[doc["tenantId"]],
+               "quotas": {**doc.get("quotas", {}), "llmTokensPerMinute": tokens_per_minute[doc["tenantId"]]}}
+              for doc in tenants if doc["tenantId"] in llm]
     return domains, chosen
 
 
@@ -83,15 +91,16 @@ async def server() -> AsyncIterator[OpenAIServer]:
         yield running
 
 
-@pytest.fixture
-async def env(make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
-              server: OpenAIServer) -> AsyncIterator[Web]:
+@asynccontextmanager
+async def _web(make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
+               server: OpenAIServer, *, llm: dict[str, dict[str, Any]],
+               tokens_per_minute: dict[str, int]) -> AsyncIterator[Web]:
+    """The web view over the planted history, with these tenants' `llm` blocks and token quotas."""
     settings = make_settings(database_url=database_url, llm_base_url=server.base_url,
                              llm_timeout_seconds=5.0)
     await ensure_topics(settings)
     async with open_pool(database_url, max_size=4) as pool:
-        domains, tenants = _tenant_docs({A: {"enabled": True, "model": MODEL},
-                                         B: {"enabled": False}})
+        domains, tenants = _tenant_docs(llm, tokens_per_minute)
         await store_packs(pool, domains, tenants, created_by="test")
         await write_history(pool, _history())
         keys = {"a-viewer": await create_api_key(pool, A, "viewer"),
@@ -105,6 +114,20 @@ async def env(make_settings: Callable[..., Settings], database_url: str, bootstr
                       bootstrap=bootstrap)
         finally:
             await client.close()
+
+
+@pytest.fixture
+def serve(make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
+          server: OpenAIServer) -> Callable[..., AbstractAsyncContextManager[Web]]:
+    """`async with serve(llm=..., tokens_per_minute=...) as web`: one web view for the test."""
+    return partial(_web, make_settings, database_url, bootstrap, server)
+
+
+@pytest.fixture
+async def env(serve: Callable[..., AbstractAsyncContextManager[Web]]) -> AsyncIterator[Web]:
+    async with serve(llm={A: {"enabled": True, "model": MODEL}, B: {"enabled": False}},
+                     tokens_per_minute={A: 20_000, B: 20_000}) as web:
+        yield web
 
 
 async def ask(web: Web, tenant: str, key: str, **body: Any) -> tuple[int, Any]:
@@ -278,3 +301,95 @@ async def test_bad_questions_are_clear_4xx(env: Web) -> None:
     assert (status, body["error"], body["path"]) == (422, "invalid_value", "body.question")
     status, _ = await env.send("POST", f"/api/v1/tenants/{A}/copilot", key=None, json={"question": "hi"})
     assert status == 401
+
+
+# -- the tenant's llmTokensPerMinute --------------------------------------------------------------
+
+MODEL_B = "copilot-model-b"
+
+
+def needed_tokens(web: Web, request: RecordedRequest) -> int:
+    """The worst case the copilot budgets for a call like `request`: its prompt and a full answer."""
+    return (estimate_tokens(request.message("system")) + estimate_tokens(request.message("user"))
+            + web.app[COPILOT].llm.max_output_tokens)
+
+
+async def spent_tokens(web: Web, tenant: str) -> int:
+    """The tokens of the tenant's copilot questions recorded in the last minute."""
+    return sum(int((r["detail"] or {}).get("tokens", 0)) for r in await web.pool.fetch(
+        "SELECT detail FROM copilot_questions WHERE tenant_id = $1 "
+        "AND asked_at > now() - interval '60 seconds'", tenant))
+
+
+async def quota_refusals(web: Web, tenant: str) -> float:
+    async with web.client.get("/metrics") as resp:
+        text = await resp.text()
+    prefix = f'sentinai_web_copilot_llm_quota_total{{tenant="{tenant}"}} '
+    return next((float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix)), 0.0)
+
+
+async def test_a_spent_minute_answers_from_templates_and_spares_other_tenants(
+        serve: Callable[..., AbstractAsyncContextManager[Web]], server: OpenAIServer) -> None:
+    # one question of acme-capital fits in 2,600 tokens a minute (it needs up to ~2,200), two do
+    # not (the first spends ~1,600); globex-markets has the same quota and has spent nothing
+    per_minute = 2_600
+    server.script(MODEL, claims(("A-ORIG matches.", ["exception:A-ORIG"])))
+    server.script(MODEL_B, claims(("B-COPY matches.", ["exception:B-COPY"])))
+    async with serve(llm={A: {"enabled": True, "model": MODEL}, B: {"enabled": True, "model": MODEL_B}},
+                     tokens_per_minute={A: per_minute, B: per_minute}) as web:
+        refused_before = await quota_refusals(web, A)
+        # a question recorded 61 s ago no longer counts, however much it spent
+        await web.pool.execute(
+            "INSERT INTO copilot_questions (tenant_id, key_id, asked_at, question, intent, source, "
+            "cited_ids, detail) VALUES ($1, 'k', now() - interval '61 seconds', 'earlier', "
+            "'similar_cases', 'llm', '{}', $2)", A, {"model": MODEL, "tokens": 1_000_000})
+        status, first = await ask(web, A, "a-viewer", question="Have we seen this before?",
+                                  exception_id="A-NEW")
+        assert status == 200 and first["source"] == "llm", first
+        [request] = server.requests_for(MODEL)
+        spent = await spent_tokens(web, A)
+        assert needed_tokens(web, request) <= per_minute < spent + needed_tokens(web, request)  # the premise
+
+        status, second = await ask(web, A, "a-viewer", question="Have we seen this before?",
+                                   exception_id="A-NEW")
+        assert status == 200, second
+        assert second["source"] == "deterministic" and second["intent"] == "similar_cases"
+        assert second["fallback_reason"].startswith(f"llm_quota: {spent} of {per_minute} tokens per minute")
+        assert ("exception", "A-ORIG") in [(c["type"], c["id"]) for c in second["citations"]]
+        assert len(server.requests_for(MODEL)) == 1  # the model was asked once
+        newest = (await web.get(f"/api/v1/tenants/{A}/copilot/questions", key="a-admin"))[1]["items"][0]
+        assert newest["source"] == "deterministic" and newest["detail"]["tokens"] == 0
+        assert newest["detail"]["fallback"] == second["fallback_reason"]
+        assert await spent_tokens(web, A) == spent
+        assert await quota_refusals(web, A) == refused_before + 1
+
+        # globex's own minute is untouched: acme's spend plus its question would not fit
+        status, other = await ask(web, B, "b-viewer", question="Have we seen this before?",
+                                  exception_id="B-SECRET")
+        assert status == 200 and other["source"] == "llm", other
+        [request_b] = server.requests_for(MODEL_B)
+        assert spent + needed_tokens(web, request_b) > per_minute  # the premise
+        assert [(c["type"], c["id"]) for c in other["citations"]] == [("exception", "B-COPY")]
+
+
+async def test_a_zero_quota_never_asks_the_model(
+        serve: Callable[..., AbstractAsyncContextManager[Web]], server: OpenAIServer) -> None:
+    server.script(MODEL, claims(("A-ORIG matches.", ["exception:A-ORIG"])))
+    server.script(MODEL_B, claims(("B-COPY matches.", ["exception:B-COPY"])))
+    async with serve(llm={A: {"enabled": True, "model": MODEL}, B: {"enabled": True, "model": MODEL_B}},
+                     tokens_per_minute={A: 0, B: 20_000}) as web:
+        for question, exception_id in (("Have we seen this before?", "A-NEW"),
+                                       ("Why was this escalated?", "A-NEW"),
+                                       ("How many settlement fails this week?", None)):
+            body = {"question": question, **({"exception_id": exception_id} if exception_id else {})}
+            status, answer = await ask(web, A, "a-viewer", **body)
+            assert status == 200, answer
+            assert answer["source"] == "deterministic" and answer["citations"], answer
+            assert answer["fallback_reason"] == ("llm_quota: the tenant's llmTokensPerMinute is 0; "
+                                                 "answered from templates")
+        assert server.requests_for(MODEL) == []
+        assert await spent_tokens(web, A) == 0
+        status, other = await ask(web, B, "b-viewer", question="Have we seen this before?",
+                                  exception_id="B-SECRET")
+        assert status == 200 and other["source"] == "llm", other
+        assert len(server.requests_for(MODEL_B)) == 1

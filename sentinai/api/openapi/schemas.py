@@ -38,7 +38,9 @@ SCHEMAS: dict[str, Any] = {
                             "counts_and_trends", "draft_note"]},
         "confidence": {"type": "number", "minimum": 0, "maximum": 1},
         "source": {"enum": ["llm", "deterministic"], "description": "deterministic: retrieval and templates"},
-        "fallback_reason": {"type": "string", "description": "why the model's answer was not used"}}},
+        "fallback_reason": {"type": "string", "description": "why the model's answer was not used, "
+                            "or why the model was not asked: `llm_quota: …` when the call could "
+                            "exceed the tenant's llmTokensPerMinute"}}},
     "PackIssue": {"type": "object", "required": ["file", "path", "message"], "properties": {
         "file": {"type": "string"}, "path": {"type": "string"}, "message": {"type": "string"}}},
     "RawException": {
