@@ -15,10 +15,14 @@ benchmark's mix, and runs over the same input:
   transition-sized and a decision-sized message and one exception-state table write (its
   changelog) — without deciding anything;
 * ``faust, worker's traffic, idle topics``: the same, with a second agent subscribed to eight
-  empty topics, as many as the worker's agents read besides its input.
+  empty topics, as many as the worker's agents read besides its input;
+* ``batch loop, intake path``: no faust — the intake path itself (deciding included) in a plain
+  aiokafka loop that takes the input in batches, with the worker's outputs and the sink's read
+  back (``sentinai.bench.batch_intake``): what a batch consumer for intake would cost.
 
 Each faust variant runs in its own process, which reports its rate from its first to its last
-input and its CPU time over that span, per input (both threads). The pipeline benchmark's worker
+input and its CPU time over that span, per input (both threads); the batch loop runs in this
+process, after them. The pipeline benchmark's worker
 minus the worker-traffic variant is what SentinAI's own code costs; that variant is what any design
 on a faust agent with these outputs costs at least (docs/performance.md, "The floor under the
 pipeline").
@@ -40,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from sentinai.bench import workload
+from sentinai.bench.batch_intake import KINDS, batch_intake
 from sentinai.bench.raw_loop import create_topic, produce, raw_loop
 from sentinai.embedded.process import exit_on_sigterm, free_port
 from sentinai.settings import Settings, bootstrap_servers
@@ -156,12 +161,14 @@ def run(n: int, partitions: int, *, source: str | None = None) -> dict[str, floa
         messages = [(k, codec.dumps(v)) for k, v in workload.unique_exceptions(packs, [d["tenantId"] for d in docs], n)]
         for name in (source, *(f"{source}.{traffic}-{kind}" for traffic in ("bare", "one", "worker")
                                for kind in ("out", "decisions")),
+                     *(f"{source}.batch-{kind}" for kind in KINDS),
                      *(f"{source}.idle-{i}" for i in range(IDLE_TOPICS))):
             asyncio.run(create_topic(bootstrap, name, partitions))
         asyncio.run(produce(bootstrap, source, messages))
         raw_rate = n / asyncio.run(raw_loop(bootstrap, source, source.split(".")[0], n, partitions))
         variants = {name: _variant(broker, source, n, partitions, traffic, idle_topics=idle)
                     for name, (traffic, idle) in VARIANTS.items()}
+        variants["batch_loop_intake"] = asyncio.run(batch_intake(bootstrap, source, n, partitions, packs))
     results = {"raw_msgs_per_second": raw_rate}
     for name, measured in variants.items():
         results[f"{name}_msgs_per_second"] = measured["rate"]
