@@ -8,7 +8,9 @@
 2. Baseline: a raw aiokafka consume → JSON decode → produce loop over the same messages.
 3. Pipeline: one ``sentinai worker``; throughput from its first to its last decision, and to the
    last row committed in PostgreSQL; the worker's CPU time (start-up included) per exception, a
-   number that other load on the machine disturbs much less than the rates; and, with the embedded
+   number that other load on the machine disturbs much less than the rates, and the same without
+   its start-up (the CPU it had used when its first decision was read; a fixed cost that the
+   first number spreads over N); and, with the embedded
    broker, the broker's CPU time over the same phase per exception (the worker's traffic plus this
    benchmark's read of the decisions), which shares the machine's two cores with the worker.
 3b. A second baseline, for comparison only: the raw loop with the worker's own traffic. The
@@ -29,6 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -68,9 +71,11 @@ async def _worker_traffic(bootstrap: str, settings: Settings, n: int) -> tuple[f
 
 
 async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: float,
-                          only: set[str] | None = None) -> dict[str, float]:
+                          only: set[str] | None = None,
+                          at_first: Callable[[], None] | None = None) -> dict[str, float]:
     """exception_id → timestamp (s) of its decision (the record whose stages include the playbook
-    stage), read until ``expected`` are seen (of the ``only`` ids, when given)."""
+    stage), read until ``expected`` are seen (of the ``only`` ids, when given); ``at_first`` is
+    called when the first decision is read."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, group_id=f"bench-{uuid.uuid4().hex}")
     await consumer.start()
@@ -84,6 +89,8 @@ async def _decision_times(bootstrap: str, topic: str, expected: int, timeout: fl
                     decision = codec.loads(record.value)
                     decided = any(stage["stage"] == "playbook" for stage in decision["stages"])
                     if decided and (only is None or decision["exception_id"] in only):
+                        if not times and at_first is not None:
+                            at_first()
                         times[decision["exception_id"]] = record.timestamp / 1000
     finally:
         await consumer.stop()
@@ -176,7 +183,10 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         broker_cpu_before = cpu_seconds_of(broker_pid) if broker_pid else float("nan")
         worker = Worker(settings, database_url, tmp / "worker.log")
         try:
-            decisions = asyncio.run(_decision_times(bootstrap, settings.topic_decisions, n, timeout=max(600, n / 50)))
+            started: list[float] = []  # the worker's CPU when its first decision is read: start-up
+            decisions = asyncio.run(_decision_times(
+                bootstrap, settings.topic_decisions, n, timeout=max(600, n / 50),
+                at_first=lambda: started.append(cpu_seconds_of(worker.process.pid))))
             row_done = asyncio.run(_wait_rows(database_url, tenant_ids, n, timeout=600))
             cpu_seconds = cpu_seconds_of(worker.process.pid)
             broker_cpu_seconds = (cpu_seconds_of(broker_pid) if broker_pid else float("nan")) - broker_cpu_before
@@ -216,6 +226,8 @@ def run(n: int, tenants: int, latency_seconds: float, partitions: int) -> dict[s
         "raw_fanout_msgs_per_second": n / fanout_seconds,
         "pipeline_vs_raw_fanout_ratio": pipeline_rate * fanout_seconds / n,
         "worker_cpu_ms_per_exception": 1000 * cpu_seconds / n,
+        "worker_startup_cpu_seconds": started[0],
+        "worker_cpu_ms_per_exception_after_start": 1000 * (cpu_seconds - started[0]) / n,
         "broker_cpu_ms_per_exception": 1000 * broker_cpu_seconds / n,
         **latency,
         "worker_peak_rss_mb": max(rss_throughput, rss_latency),
