@@ -10,13 +10,14 @@ JavaScript numbers. So a value is refused when it holds
 - a number that is not finite (``NaN``, ``Infinity``, ``1e400``, which parses as infinity);
 - an integer of more than :data:`MAX_INTEGER_DIGITS` digits.
 
-The size of a whole message is bounded separately (``SENTINAI_MAX_MESSAGE_BYTES``).
+A timestamp must be a time of years 1–9999 in UTC (:func:`in_utc_range`). The size of a whole message is bounded separately (``SENTINAI_MAX_MESSAGE_BYTES``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_DEPTH = 32
@@ -159,3 +160,13 @@ def parse_json(data: bytes | str) -> Any:
     ``UnicodeDecodeError`` (not UTF-8) and ``RecursionError`` (nested beyond the parser's stack).
     """
     return json.loads(data, parse_int=_integer, parse_float=_finite, parse_constant=_constant)
+
+
+def in_utc_range(moment: datetime) -> bool:
+    """Whether the aware ``moment`` is a time of years 1–9999 in UTC: what can be compared,
+    computed with and stored (``9999-12-31T23:59-05:00`` is a valid value whose UTC time is not)."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True

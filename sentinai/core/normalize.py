@@ -9,7 +9,7 @@ from collections.abc import Container, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sentinai.core.input_limits import InputLimitError, check_value
+from sentinai.core.input_limits import InputLimitError, check_value, in_utc_range
 from sentinai.core.models import NormalizedException
 
 MAX_ID_LENGTH = 200
@@ -66,7 +66,11 @@ def _timestamp(value: Any, now: datetime) -> datetime:
             f"timestamp must be an ISO 8601 string or epoch number, got {type(value).__name__}",
             "occurred_at",
         )
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if not in_utc_range(moment):
+        raise RejectedInput(f"timestamp {str(value)[:60]!r} is out of range: it must lie between "
+                            "years 1 and 9999 in UTC", "occurred_at")
+    return moment
 
 
 def _optional_text(raw: Mapping[str, Any], path: str, *names: str) -> str | None:

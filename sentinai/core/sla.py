@@ -15,12 +15,16 @@ from pydantic import BaseModel, ConfigDict
 
 from sentinai.core.actor import TIMER
 from sentinai.core.effects import EmitEvent, Notify
+from sentinai.core.input_limits import in_utc_range
 from sentinai.core.models import DecisionOutcome, NormalizedException, Status
 from sentinai.core.packs import TenantPacks
 from sentinai.core.packs.tenant import NotificationRoute
 from sentinai.core.run import SlaPhase
 
 DEFAULT_IMMINENT_SHARE = 0.8
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""A deadline past year 9999 (an exception of 9999-12-31 with a day's SLA) is this one; not
+``datetime.max``, which asyncpg writes as PostgreSQL's ``infinity``."""
 _DONE = frozenset({Status.RESOLVED, Status.CLOSED})
 
 
@@ -34,7 +38,17 @@ def _parse_deadline(value: object) -> datetime | None:
             return None
     else:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return parsed if in_utc_range(parsed) else None
+
+
+def _later(moment: datetime, minutes: float) -> datetime:
+    """``moment`` plus ``minutes``, or the last moment of year 9999 (UTC) when that lies beyond it."""
+    try:
+        later = moment + timedelta(minutes=minutes)
+    except OverflowError:
+        return LATEST
+    return later if in_utc_range(later) else LATEST
 
 
 def sla_window(exception: NormalizedException, exception_type: str, packs: TenantPacks,
@@ -60,7 +74,7 @@ def sla_window(exception: NormalizedException, exception_type: str, packs: Tenan
         return min(now, deadline), deadline
     definition = packs.exception_types.get(exception_type)
     if definition is not None and definition.sla_minutes is not None:
-        return occurred, occurred + timedelta(minutes=definition.sla_minutes)
+        return occurred, _later(occurred, definition.sla_minutes)
     return None
 
 

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -29,9 +30,11 @@ def _nested(depth: int) -> str:
     return '{"a":' * depth + "1" + "}" * depth
 
 
-def _exception(exception_id: str, payload: str = '{"failReason": "SSI_MISMATCH"}') -> bytes:
+def _exception(exception_id: str, payload: str = '{"failReason": "SSI_MISMATCH"}', occurred_at: str | None = None
+               ) -> bytes:
+    when = f'"occurred_at": "{occurred_at}", ' if occurred_at else ""
     return (f'{{"tenant_id": "{TENANT}", "exception_id": "{exception_id}", "exception_type": "SETTLEMENT_FAIL", '
-            f'"source_system": "settlements", "payload": {payload}}}').encode()
+            f'"source_system": "settlements", {when}"payload": {payload}}}').encode()
 
 
 # (name, raw JSON body of an exception): each one PostgreSQL cannot keep, or Python cannot parse
@@ -44,6 +47,9 @@ UNKEEPABLE = [
     ("nan", _exception("NAN", '{"amount": NaN}')),
     ("overflow", _exception("OVERFLOW", '{"amount": 1e400}')),
     ("huge-integer", _exception("HUGE-INT", '{"amount": ' + "9" * 4301 + "}")),
+    # valid ISO 8601, but year 0 and year 10000 in UTC
+    ("year-0-in-utc", _exception("YEAR-0", occurred_at="0001-01-01T00:00:00+05:00")),
+    ("year-10000-in-utc", _exception("YEAR-10000", occurred_at="9999-12-31T23:59:59-05:00")),
 ]
 
 
@@ -102,7 +108,8 @@ def test_the_stream_dead_letters_them_with_the_reason_and_keeps_a_5_mb_message(
     messages = [*((name, TENANT, body) for name, body in UNKEEPABLE),
                 ("huge-message", TENANT, huge),
                 ("key-names-another-tenant", "globex-markets", _exception("MISMATCH")),
-                ("valid", TENANT, _exception("VALID-AFTER"))]
+                # the last quarter hour of year 9999: its SLA deadline would fall in year 10000
+                ("valid", TENANT, _exception("VALID-AFTER", occurred_at="9999-12-31T23:45:00Z"))]
     positions = _produce(pipeline.bootstrap, pipeline.topics.exceptions, [(k, v) for _, k, v in messages])
     wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions WHERE exception_id = 'VALID-AFTER'",
              until=lambda n: n == 1, timeout=90)
@@ -121,8 +128,9 @@ def test_the_stream_dead_letters_them_with_the_reason_and_keeps_a_5_mb_message(
     assert 0 < big["kept"] < len(huge)
     mismatch = letters[positions[len(UNKEEPABLE) + 1]]
     assert "globex-markets" in mismatch["error_message"] and TENANT in mismatch["error_message"]
-    assert [r["exception_id"] for r in fetch(pipeline.database_url, "SELECT exception_id FROM exceptions")] == [
-        "VALID-AFTER"]
+    rows = fetch(pipeline.database_url, "SELECT exception_id, sla_deadline FROM exceptions")
+    assert [r["exception_id"] for r in rows] == ["VALID-AFTER"]
+    assert rows[0]["sla_deadline"] == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # the last second of 9999
 
 
 def _produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> list[tuple[int, int]]:

@@ -115,3 +115,19 @@ def test_size_limit_uses_raw_size_when_known() -> None:
 
 def test_numeric_exception_id_becomes_text() -> None:
     assert normalize({**SNAKE, "exception_id": 42}, now=NOW).exception_id == "42"
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"])
+def test_a_timestamp_outside_years_1_to_9999_in_utc_is_refused(value: str) -> None:
+    """Valid ISO 8601 whose UTC time is year 0 or 10000: nothing could compare, compute with or
+    store it, so it is refused at the door (a 422, the DLQ) instead of failing later."""
+    with pytest.raises(RejectedInput) as caught:
+        normalize({**SNAKE, "occurred_at": value}, now=NOW)
+    assert caught.value.path == "occurred_at"
+    assert "between years 1 and 9999 in UTC" in caught.value.reason
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00-05:00", "9999-12-31T23:00:00Z",
+                                   "9999-12-31T23:59:59.999999+00:00"])
+def test_the_first_and_last_moments_in_utc_are_accepted(value: str) -> None:
+    assert normalize({**SNAKE, "occurred_at": value}, now=NOW).occurred_at == datetime.fromisoformat(value)

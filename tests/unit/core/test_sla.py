@@ -12,7 +12,7 @@ from sentinai.core.engine import decide
 from sentinai.core.models import DecisionOutcome, Status
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import TenantPacks, build_pack_set
-from sentinai.core.sla import SlaClock, due, on_sla_tick, sla_times, start_clock
+from sentinai.core.sla import LATEST, SlaClock, due, on_sla_tick, sla_times, start_clock
 
 from .conftest import NOW, mini_docs
 
@@ -132,3 +132,20 @@ def test_resolved_exceptions_stop_the_clock(status: Status) -> None:
 def test_clock_round_trips_through_json() -> None:
     c = clock()
     assert SlaClock.model_validate_json(c.model_dump_json()) == c
+
+
+def test_a_deadline_past_year_9999_is_the_last_moment_of_it() -> None:
+    """An exception of 9999-12-31 23:45 UTC with its type's 30 minutes: the deadline would be in
+    year 10000; it is the last moment of 9999 instead of an error that dead-letters the input."""
+    p = packs()
+    raw = {"tenant_id": "mini-co", "exception_id": "EX-9", "exception_type": "ALPHA",
+           "occurred_at": "9999-12-31T23:45:00Z", "payload": {"kind": "alpha"}}
+    decided = decide(normalize(raw, now=NOW), p, now=NOW)
+    assert decided.sla_deadline == LATEST
+    assert start_clock(decided, p, NOW) is not None
+
+
+def test_a_context_deadline_past_year_9999_in_utc_is_ignored() -> None:
+    p = packs()
+    decided = outcome(p, slaDeadline="9999-12-31T23:59:59-05:00")
+    assert decided.sla_deadline == OCCURRED + 30 * M  # the type's default, as for an unreadable deadline
