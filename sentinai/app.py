@@ -91,7 +91,8 @@ def create_app(settings: Settings) -> faust.App:
         """What the agents send to: the same topic, without faust's per-message send machinery."""
         return DirectTopic(app, name)
 
-    topics = IntakeTopics(dlq=outbound(names.dlq), deferred=outbound(names.deferred),
+    topics = IntakeTopics(exceptions=outbound(names.exceptions), dlq=outbound(names.dlq),
+                          deferred=outbound(names.deferred),
                           llm=outbound(names.llm) if settings.llm_base_url else None)
     exceptions_table = app.Table("exception-state", default=None, partitions=settings.topic_partitions)
     tenants_table = app.Table("tenant-state", default=None, partitions=settings.topic_partitions)

@@ -31,7 +31,9 @@ from sentinai.metrics import EVENTS_PROCESSED, QUOTA_DEFERRED, STAGE_LATENCY
 from sentinai.settings import Settings
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
+from sentinai.streams.dlq import header_pairs
 from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.home_partition import FORWARDED_FROM, home_partition
 from sentinai.streams.records import PIPELINE
 from sentinai.tables import exception_state
 
@@ -42,14 +44,16 @@ RETRIES = 3
 # The metrics' children for the labels that are fixed, looked up once: ``labels()`` takes a lock and
 # checks its arguments on every call (a decided exception's four metrics: 9.3 us with it, 3.7 us
 # without, docs/performance.md).
-_DUPLICATE, _SENT_TO_LLM, _DECIDED, _DEFERRED, _DEAD_LETTERED = (
-    EVENTS_PROCESSED.labels(outcome) for outcome in ("duplicate", "sent_to_llm", "decided", "deferred", "dead_lettered"))
+_DUPLICATE, _SENT_TO_LLM, _DECIDED, _DEFERRED, _DEAD_LETTERED, _FORWARDED = (
+    EVENTS_PROCESSED.labels(outcome) for outcome in ("duplicate", "sent_to_llm", "decided", "deferred", "dead_lettered",
+                                                     "forwarded"))
 _NORMALIZE_SECONDS, _DECIDE_SECONDS, _TOTAL_SECONDS = (
     STAGE_LATENCY.labels(stage) for stage in ("normalize", "decide", "total"))
 
 
 @dataclass
 class IntakeTopics:
+    exceptions: DirectTopic  # the input topic: an input off its tenant's home partition is forwarded there
     dlq: DirectTopic
     deferred: DirectTopic
     llm: DirectTopic | None = None  # None: no LLM configured, every tenant is decided by the rules
@@ -105,6 +109,8 @@ class Intake:
         exception = normalize(raw, now=now, known_tenants=self.packs.tenants,
                               max_bytes=self.settings.max_message_bytes, raw_size=len(event.value),
                               key_tenant=key_tenant)
+        if await self._forwarded_home(event, exception.tenant_id):
+            return
         packs = self.packs.for_tenant(exception.tenant_id)
         if packs is None:
             raise RejectedInput(f"tenant {exception.tenant_id!r} has no active pack", "tenant_id")
@@ -135,6 +141,21 @@ class Intake:
                                     first_seen=first_seen, now=now)
         _DECIDED.inc()
         _TOTAL_SECONDS.observe(time.perf_counter() - started)
+
+    async def _forwarded_home(self, event: EventT, tenant: str) -> bool:
+        """Send an input of the input topic that arrived off its tenant's home partition there
+        (``sentinai.streams.home_partition``); True when it was, and this copy is done."""
+        message = event.message
+        if message.topic != self.topics.exceptions.get_topic_name():
+            return False  # the deferred and LLM topics are ours: written on the home partition
+        home = home_partition(tenant, self.settings.topic_partitions)
+        if message.partition == home:
+            return False
+        headers = [*header_pairs(event.headers),
+                   (FORWARDED_FROM, f"{message.topic}:{message.partition}:{message.offset}".encode())]
+        await self.topics.exceptions.send(key=tenant.encode(), value=event.value, partition=home, headers=headers)
+        _FORWARDED.inc()
+        return True
 
     def _quota_wait(self, packs: TenantPacks, tenant: str, now_epoch: float) -> float | None:
         """Seconds until the tenant's reserved intake token is due; None when it may go now."""

@@ -41,7 +41,12 @@ def kept_value(value: bytes | None, limit: int = MAX_VALUE_BYTES) -> tuple[bytes
                            (VALUE_SHA256, hashlib.sha256(value).hexdigest().encode())]
 
 
+def header_pairs(headers: object) -> list[tuple[str, bytes]]:
+    """Kafka headers as faust hands them (a list of pairs or a mapping) as a list of pairs."""
+    return list(headers.items() if isinstance(headers, dict) else (headers or []))  # type: ignore[attr-defined]
+
+
 def headers_dict(headers: object) -> dict[str, str]:
     """Kafka headers (a list of pairs or a mapping, values in bytes) as a str → str dict."""
-    pairs = headers.items() if isinstance(headers, dict) else (headers or [])
-    return {str(k): (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)) for k, v in pairs}
+    return {str(k): (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+            for k, v in header_pairs(headers)}
