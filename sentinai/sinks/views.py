@@ -153,12 +153,21 @@ async def timeline(pool: asyncpg.Pool, tenant_id: str, exception_id: str, limit:
 
 
 def decisions_of(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The decisions in a timeline: events whose payload has ``decision`` (the state snapshot dropped)."""
+    """The decisions in a timeline: events whose payload has ``decision`` (the state snapshot dropped).
+
+    Since transitions the payload's ``decision`` is the stage's record (stage, decision, confidence,
+    evidence, next_step); its fields are also given at the top, where events of the first release
+    had them, so ``evidence`` is the stage's evidence either way."""
     out = []
     for ev in events:
         payload = ev["payload"]
         if isinstance(payload, dict) and "decision" in payload:
             record = {k: v for k, v in payload.items() if k != "exception"}
+            stage = record["decision"]
+            if isinstance(stage, dict):
+                for name in ("stage", "confidence", "evidence", "next_step"):
+                    if name in stage:
+                        record.setdefault(name, stage[name])
             record.setdefault("evidence", [])
             out.append({"event_id": ev["event_id"], "event_type": ev["event_type"],
                         "occurred_at": ev["occurred_at"], **record})

@@ -124,6 +124,10 @@ async def test_exception_detail_with_timeline_and_decisions(web_env: Web) -> Non
     assert [d["event_id"] for d in body["decisions"]] == [e.event_id for e in mine.events if "decision" in e.payload]
     assert [d["event_type"] for d in body["decisions"]] == ["TriageCompleted", "PolicyEvaluated", "PlaybookAssigned"]
     assert all(d["decision"]["evidence"] and "exception" not in d for d in body["decisions"])
+    # the stage's fields at the top too, as the Decision schema has them
+    assert [d["stage"] for d in body["decisions"]] == ["triage", "policy", "playbook"]
+    assert all(d["evidence"] == d["decision"]["evidence"] and d["confidence"] == d["decision"]["confidence"]
+               for d in body["decisions"])
 
 
 async def test_approve_and_reject_produce_commands(web_env: Web) -> None:

@@ -79,7 +79,10 @@ SCHEMAS: dict[str, Any] = {
         "payload": {"type": "object"}}},
     "Decision": {"type": "object", "description": "A decision record (see ARCHITECTURE.md)", "properties": {
         "event_id": {"type": "string"}, "tenant_id": {"type": "string"}, "exception_id": {"type": "string"},
-        "stage": {"type": "string"}, "decision": {"type": "string"}, "confidence": {"type": "number"},
+        "stage": {"type": "string"}, "confidence": {"type": "number"},
+        "decision": {"type": ["object", "string"], "description": "the stage's record (stage, decision, "
+                     "confidence, evidence, next_step), whose fields are also at the top; the verdict's "
+                     "text for events of the first release"},
         "evidence": {"type": "array"}, "next_step": {"type": "string"}, "status": {"type": "string"},
         "severity": {"type": ["string", "null"]}, "source": {"type": "string"},
         "decided_at": {"type": "string"}}, "additionalProperties": True},
