@@ -24,6 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sentinai.api import metrics
+from sentinai.streams.decision import in_stages_shape
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ class DecisionFeed:
         if not isinstance(record, dict) or not isinstance(record.get("tenant_id"), str):
             metrics.FEED_RECORDS.labels(outcome="undecodable").inc()
             return None
+        record = in_stages_shape(record)
         event_id = str(record.get("event_id") or f"{self.topic}:{partition}:{offset}")
         if event_id in self._index:
             metrics.FEED_RECORDS.labels(outcome="duplicate").inc()

@@ -74,3 +74,18 @@ def decision_record(*, tenant_id: str, exception_id: str, transition_id: str, de
         playbook_id=snapshot.get("playbook_id"), current_step=snapshot.get("current_step"), source=source,
         confidence=min((s.confidence for s in stages), default=1.0), stages=stages,
     )
+
+
+_FIRST_RELEASE_STAGE = ("stage", "decision", "evidence", "next_step")
+
+
+def in_stages_shape(record: dict[str, Any]) -> dict[str, Any]:
+    """A decision record of the first release — one stage, its ``stage``, ``decision``,
+    ``evidence`` and ``next_step`` at the top, no ``stages`` — in this release's shape (its
+    ``confidence`` is the stage's too); any other record as it is. Such records stay on the
+    decisions topic after an upgrade, and the web view's stream shows the one shape its schema has."""
+    if "stages" in record or "stage" not in record:
+        return record
+    stage = {"stage": record["stage"], "decision": record.get("decision"), "confidence": record.get("confidence"),
+             "evidence": record.get("evidence") or [], "next_step": record.get("next_step")}
+    return {**{k: v for k, v in record.items() if k not in _FIRST_RELEASE_STAGE}, "stages": [stage]}

@@ -97,3 +97,18 @@ async def test_head_does_not_open_a_stream(web_env: Web) -> None:
     async with web_env.client.head(STREAM, headers=web_env.auth("acme-viewer")) as resp:
         assert resp.status == 200 and resp.content_type == "text/event-stream"
     assert not web_env.app[FEED].subscribers
+
+
+async def test_a_record_of_the_first_release_is_streamed_in_the_stages_shape(web_env: Web) -> None:
+    """After an upgrade the decisions topic still holds records of the first release (one stage,
+    its fields at the top); the stream shows every record in the one shape of its schema."""
+    earlier = decision("acme", "E-OLD", decision="needs_review")
+    earlier.update(earlier.pop("stages")[0])
+    async with web_env.client.get(STREAM, headers=web_env.auth("acme-viewer")) as resp:
+        await read_events(resp, want=1, event="hello")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [earlier])
+        got = (await read_events(resp, want=1))[0].json()
+    assert got["stages"] == [{"stage": "triage", "decision": "needs_review", "confidence": 0.9,
+                              "evidence": ["rule r1"], "next_step": "policy"}]
+    assert "stage" not in got and "evidence" not in got and got["confidence"] == 0.9
+    assert got["event_id"] == earlier["event_id"] and got["status"] == earlier["status"]
