@@ -103,7 +103,8 @@ async def read_json(request: web.Request, max_bytes: int, *, check: bool = True)
     if request.content_length is not None and request.content_length > max_bytes:
         raise ApiError(413, "body_too_large", f"body is {request.content_length} bytes; the limit is {max_bytes}", "body")
     ctype = request.content_type
-    if ctype not in ("application/json", "application/octet-stream", "text/plain") and not ctype.endswith("+json"):
+    # no Content-Type reads as application/octet-stream: a client that names none is taken at its word
+    if ctype not in ("application/json", "application/octet-stream") and not ctype.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", f"expected application/json, got {ctype}", "header.Content-Type")
     chunks: list[bytes] = []
     size = 0

@@ -29,6 +29,10 @@ async def test_not_utf8_and_empty_body(web_env: Web) -> None:
 async def test_wrong_content_type(web_env: Web) -> None:
     status, body = await web_env.send("POST", EXC, data=b"<x/>", headers={"Content-Type": "application/xml"})
     assert_error(status, body, 415)
+    valid = b'{"tenant_id": "acme", "exception_id": "CT-1", "payload": {}}'
+    status, body = await web_env.send("POST", EXC, data=valid, headers={"Content-Type": "text/plain"})
+    assert_error(status, body, 415)  # JSON text, but not said to be JSON
+    assert body["path"] == "header.Content-Type"
 
 
 async def test_oversize_body(web_env: Web) -> None:
