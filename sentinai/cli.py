@@ -87,7 +87,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if command == "broker":
         from sentinai.embedded.broker import EmbeddedBroker
+        from sentinai.embedded.process import exit_on_sigterm
 
+        exit_on_sigterm()  # SIGTERM stops the broker it started, not only this process
         with EmbeddedBroker(port=settings.broker_port, log_dir=settings.data_dir) as broker:
             print(f"broker listening on {broker.bootstrap_servers}; Ctrl-C stops it", flush=True)
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -36,3 +37,33 @@ def test_sigterm_runs_finally_blocks_and_exits_143(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_sigterm_to_the_broker_command_stops_the_broker_it_started(tmp_path: Path) -> None:
+    """`sentinai broker` runs the embedded broker as its child (in its own session, so a terminal's
+    Ctrl-C reaches it only through the command): SIGTERM to the command stops that child too."""
+    from sentinai.embedded.process import free_port
+
+    env = {**os.environ, "SENTINAI_BROKER_PORT": str(free_port()), "SENTINAI_DATA_DIR": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, "-m", "sentinai", "broker"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    children: list[int] = []
+    try:
+        assert process.stdout is not None
+        assert b"broker listening" in process.stdout.readline()
+        children = [int(pid) for pid in
+                    Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+        assert children, "the broker command started no child"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 128 + signal.SIGTERM
+        deadline = time.monotonic() + 15
+        while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in children if Path(f"/proc/{pid}").exists()], "the broker outlived the command"
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for pid in children:
+            if Path(f"/proc/{pid}").exists():
+                os.kill(pid, signal.SIGKILL)
