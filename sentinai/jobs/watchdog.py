@@ -61,6 +61,12 @@ class Watchdog:
         except Exception as err:  # the watchdog must never be what stops a worker
             log.warning("watchdog: cannot tell the input waiting (%s)", err)
             return
+        if waiting == 0:
+            if not self._idle_logged:
+                log.info("watchdog: idle for %.0fs, no input waiting", now - self._moved_at)
+                self._idle_logged = True
+            self._moved_at = now
+            return
         snapshot = consumer_snapshot(self.app)
         snapshot["waiting_input"] = waiting
         try:
@@ -68,12 +74,6 @@ class Watchdog:
             snapshot.update(await consumer_thread_report(self.app))
         except Exception as err:  # diagnostics must never fail the worker
             snapshot["thread.report"] = repr(err)
-        if waiting == 0:
-            if not self._idle_logged:
-                log.info("watchdog: idle for %.0fs, no input waiting; %s", now - self._moved_at, snapshot)
-                self._idle_logged = True
-            self._moved_at = now
-            return
         self.stalls += 1
         log.error("stall: %s messages wait on assigned partitions and nothing moved for %.0fs; %s",
                   "unknown" if waiting is None else waiting, now - self._moved_at, snapshot)
