@@ -39,6 +39,7 @@ from sentinai.sinks.search_terms import refresh_all
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.topics import TopicNames
+from sentinai.tables.codec import exact_table
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.network import NetworkPolicy
 from sentinai.tools.secrets import SecretStore
@@ -94,9 +95,9 @@ def create_app(settings: Settings) -> faust.App:
     topics = IntakeTopics(exceptions=outbound(names.exceptions), dlq=outbound(names.dlq),
                           deferred=outbound(names.deferred),
                           llm=outbound(names.llm) if settings.llm_base_url else None)
-    exceptions_table = app.Table("exception-state", default=None, partitions=settings.topic_partitions)
-    tenants_table = app.Table("tenant-state", default=None, partitions=settings.topic_partitions)
-    tool_calls_table = app.Table("tool-calls", default=None, partitions=settings.topic_partitions)
+    exceptions_table, tenants_table, tool_calls_table = (
+        exact_table(app, name, partitions=settings.topic_partitions)
+        for name in ("exception-state", "tenant-state", "tool-calls"))
     resources = Resources(settings)
     intake_topics = {names.exceptions, names.deferred, names.llm}
 

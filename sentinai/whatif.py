@@ -9,13 +9,13 @@ pure report (`sentinai.core.whatif.WhatIfReport`) counts what would change.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
-import orjson
 
 from sentinai.core.engine import decide
 from sentinai.core.models import NormalizedException
@@ -60,9 +60,10 @@ def restored(tenant_id: str, row: StoredException) -> NormalizedException:
     """The stored exception normalized again, as the intake normalized it; `RejectedInput` if not."""
     if row.raw_payload is None:
         raise RejectedInput("stored without its raw payload")
-    context = orjson.loads(row.normalized_context) if row.normalized_context else None
+    # the standard library, not orjson: it reads an integer beyond 64 bits (the limits allow 40 digits) as a float
+    context = json.loads(row.normalized_context) if row.normalized_context else None
     raw = stored_input(tenant_id, row.exception_id, source_system=row.source_system,
-                       stored_type=row.exception_type, payload=orjson.loads(row.raw_payload),
+                       stored_type=row.exception_type, payload=json.loads(row.raw_payload),
                        normalized_context=context)
     # Its size and its values were checked when it came in; checking again would cost more than deciding it.
     size = len(row.raw_payload) + len(row.normalized_context or "")

@@ -4,7 +4,7 @@
 
 decode → normalize → decide → the decision's records (events, the playbook run started, the
 snapshot) → the transition and the decision record encoded → the exception's state, as
-``Outcomes.publish`` writes it into the table, serialized by faust's table codec (json). The
+``Outcomes.publish`` writes it into the table, serialized by the tables' codec. The
 messages are the pipeline benchmark's (``sentinai.bench.workload``: tenants cloned from the sample
 packs, tools offline). Each stage is also timed alone over the previous stage's outputs; "run read
 back (act)" is what the act agent pays for the state later, not part of the intake path. The
@@ -38,11 +38,12 @@ from sentinai.core.sla import start_clock
 from sentinai.streams import codec, records
 from sentinai.streams.decision import decision_record
 from sentinai.streams.transition import transition
+from sentinai.tables import codec as table_codec
 from sentinai.tables import exception_state
 
 PACKS = Path(__file__).resolve().parents[2] / "packs"
-TABLE_CODEC = codecs.get_codec("json")
-"""What a faust table without its own value_serializer writes its changelog with (the app's default)."""
+TABLE_CODEC = codecs.get_codec(table_codec.NAME)
+"""What the worker's tables write their changelog with (``sentinai.tables.codec``)."""
 
 SOURCE_TOPIC = "sentinai.exceptions"
 

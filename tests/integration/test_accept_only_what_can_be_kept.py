@@ -37,6 +37,8 @@ def _exception(exception_id: str, payload: str = '{"failReason": "SSI_MISMATCH"}
             f'"source_system": "settlements", {when}"payload": {payload}}}').encode()
 
 
+FORTY_DIGITS = "1234567890" * 4
+
 # (name, raw JSON body of an exception): each one PostgreSQL cannot keep, or Python cannot parse
 UNKEEPABLE = [
     ("nul-in-id", _exception("BAD\\u0000ID")),
@@ -109,7 +111,9 @@ def test_the_stream_dead_letters_them_with_the_reason_and_keeps_a_5_mb_message(
                 ("huge-message", TENANT, huge),
                 ("key-names-another-tenant", "globex-markets", _exception("MISMATCH")),
                 # the last quarter hour of year 9999: its SLA deadline would fall in year 10000
-                ("valid", TENANT, _exception("VALID-AFTER", occurred_at="9999-12-31T23:45:00Z"))]
+                # ... and an integer of 40 digits, the most the limits accept
+                ("valid", TENANT, _exception("VALID-AFTER", '{"failReason": "SSI_MISMATCH", "account": ' + FORTY_DIGITS
+                                             + "}", occurred_at="9999-12-31T23:45:00Z"))]
     positions = _produce(pipeline.bootstrap, pipeline.topics.exceptions, [(k, v) for _, k, v in messages])
     wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions WHERE exception_id = 'VALID-AFTER'",
              until=lambda n: n == 1, timeout=90)
@@ -128,7 +132,9 @@ def test_the_stream_dead_letters_them_with_the_reason_and_keeps_a_5_mb_message(
     assert 0 < big["kept"] < len(huge)
     mismatch = letters[positions[len(UNKEEPABLE) + 1]]
     assert "globex-markets" in mismatch["error_message"] and TENANT in mismatch["error_message"]
-    rows = fetch(pipeline.database_url, "SELECT exception_id, sla_deadline FROM exceptions")
+    rows = fetch(pipeline.database_url, "SELECT exception_id, sla_deadline, raw_payload->>'account' AS account "
+                 "FROM exceptions")
+    assert rows[0]["account"] == FORTY_DIGITS  # exact, not a float
     assert [r["exception_id"] for r in rows] == ["VALID-AFTER"]
     assert rows[0]["sla_deadline"] == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)  # the last second of 9999
 

@@ -28,6 +28,17 @@ def test_a_transition_round_trips_with_its_events_in_order() -> None:
     assert back.schema_version == 2
 
 
+def test_an_integer_beyond_64_bits_stays_exact() -> None:
+    """The input limits accept integers of up to 40 digits; the sink stores what it decodes."""
+    big = 10**39 + 7
+    event = EventEnvelope.create(event_type="A", tenant_id="t", exception_id="E-1", occurred_at=NOW, actor=ACTOR,
+                                 payload={"account": big, "small": -(2**63) - 1}, version=1)
+    back = decode(transition(tenant_id="t", exception_id="E-1", events=[event],
+                             snapshot={"raw_payload": {"account": big}}).encode())
+    assert back.events[0].payload == {"account": big, "small": -(2**63) - 1}
+    assert back.exception == {"raw_payload": {"account": big}}
+
+
 def test_the_id_depends_on_the_input_not_on_what_followed() -> None:
     first = transition(tenant_id="t", exception_id="E-1", events=[_event("A", 1)])
     more = transition(tenant_id="t", exception_id="E-1", events=[_event("A", 1), _event("Backpressure", None)])
