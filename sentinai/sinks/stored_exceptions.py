@@ -1,9 +1,8 @@
 """Stored exceptions of a tenant, streamed in batches through a server-side cursor.
 
 The what-if replay reads a whole period; a cursor keeps the memory of a read to one batch, however
-many rows the period holds. The JSON columns come as text and are parsed by the caller (the standard
-library: orjson would read an integer beyond 64 bits as a float), cheaper than the pool's JSONB
-codec.
+many rows the period holds. The JSON columns come as text and are parsed by the caller (with the standard
+library: orjson would read an integer beyond 64 bits as a float).
 """
 
 from __future__ import annotations
