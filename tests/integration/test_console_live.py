@@ -118,7 +118,7 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
     doc = _tenant_doc()
     tenant = doc["tenantId"]
     activate(url, [doc])
-    pipeline.start_worker()
+    worker = pipeline.start_worker()
     web = pipeline.start_web()
     keys = _keys(url, tenant)
     api = f"{web.url}/api/v1/tenants/{tenant}"
@@ -144,7 +144,9 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
             await operator_approves_and_completes(page, keys["operator"], api, auth)
             await viewer_sees_no_buttons_and_deep_link_survives_reload(page, keys["viewer"])
             await refused_action_shows_the_server_error(page, keys["operator"], api, auth)
-            await operator_replays_a_dead_letter(page, keys["operator"])
+            await an_answer_overtaken_by_another_is_told_as_refused(
+                page, keys["operator"], api, auth, stop_worker=worker.stop, start_worker=pipeline.start_worker)
+            await operator_replays_a_dead_letter(page, keys["operator"], pipeline.topics.exceptions)
             await packs_show_the_differences(page, keys["viewer"], api, doc, keys["admin"])
 
     asyncio.run(drive())
@@ -265,17 +267,51 @@ async def refused_action_shows_the_server_error(page: Console, key: str, api: st
     await page.tools.call("Network.setBlockedURLs", urls=[])
 
 
-async def operator_replays_a_dead_letter(page: Console, key: str) -> None:
+async def an_answer_overtaken_by_another_is_told_as_refused(page: Console, key: str, api: str, auth: dict[str, str], *,
+                                                            stop_worker: Callable[[], None],
+                                                            start_worker: Callable[[], Any]) -> None:
+    """Someone approves over the API, and before the stream has heard it this person rejects on the
+    page: the server takes both (the approval is still pending in its table), the stream grants the
+    first and refuses the second. The page tells the person their command was refused, not the
+    other person's approval as its answer. The worker is stopped in between so that the order is
+    certain."""
+    posted = call("POST", f"{api}/exceptions", headers=auth, json_body={
+        "exception_id": "PB-3", "exception_type": "POSITION_BREAK", "source_system": "recon",
+        "payload": {"account": "ACC-78", "breakQuantity": 5}})
+    assert posted.status == 202, posted.body
+    await page.open(key, "/exceptions/PB-3")
+    await page.wait("#approval button.reject")
+    pending = call("GET", f"{api}/approvals", headers=auth, params={"status": "pending"}).body["items"]
+    [approval] = [a for a in pending if a["exception_id"] == "PB-3"]
+    await asyncio.to_thread(stop_worker)
+    first = call("POST", f"{api}/approvals/{approval['approval_id']}/approve", headers=auth,
+                 json_body={"by": "someone.else", "comment": "approved elsewhere"})
+    assert first.status == 202, first.body
+    await page.fill("#actor", "olivia.operator")
+    await page.tools.press_enter("#approval button.reject")
+    await page.wait_text(".notice", "waiting for the stream")
+    await asyncio.to_thread(start_worker)
+    text = await page.wait_text(".notice", "The stream refused")
+    assert "already GRANTED" in text, text
+    letters = call("GET", f"{api}/dlq", headers=auth).body["items"]
+    assert any("already GRANTED" in d["error_message"] for d in letters), letters
+
+
+async def operator_replays_a_dead_letter(page: Console, key: str, topic: str) -> None:
+    """The malformed input's letter, among the refused command's (the step before), from ``topic``."""
     await page.open(key, "/dlq")
     await page.wait(".dead-letter")
-    assert "__connect.errors.exception.message" in await page.text(".dead-letter details")
-    await page.tools.press_enter(".dead-letter summary")
-    assert await page.tools.evaluate("document.querySelector('.dead-letter details').open")
-    await page.tools.press_enter(".dead-letter button.secondary")
-    await page.wait_text(".dead-letter .payload", "not an object")
+    first = await page.tools.wait_for(
+        "[...document.querySelectorAll('.dead-letter')]"
+        f".find(e => e.textContent.includes({(topic + ' [')!r}))?.dataset.id")
+    card = f".dead-letter[data-id='{first}']"
+    assert "__connect.errors.exception.message" in await page.text(f"{card} details")
+    await page.tools.press_enter(f"{card} summary")
+    assert await page.tools.evaluate(f"document.querySelector({(card + ' details')!r}).open")
+    await page.tools.press_enter(f"{card} button.secondary")
+    await page.wait_text(f"{card} .payload", "not an object")
     await page.shot("dead-letters")
-    first = await page.tools.evaluate("document.querySelector('.dead-letter').dataset.id")
-    await page.tools.press_enter(f".dead-letter[data-id='{first}'] button.approve")
+    await page.tools.press_enter(f"{card} button.approve")
     await page.wait_text(".notice", f"Dead letter #{first} replayed")
     assert "lists it as replayed" in await page.text(".notice")
     await page.wait(f".dead-letter[data-id='{first}'][data-status='replayed']")

@@ -1,11 +1,12 @@
 // Actions (approve, reject, complete a step): post the command, then show what the stream made of
 // it, read back from the server — the exception moving on, or the refusal it dead-lettered.
-import { api, ApiError, tenantPath } from "./api.js";
+import { actor, api, ApiError, tenantPath } from "./api.js";
 import { el } from "./dom.js";
 
 const ANSWER_TIMEOUT_MS = 30000;
 const drafts = new Map();
 const POLL_MS = 500;
+const OTHERS_GRACE_MS = 3000;
 
 /** What the server knows before an action: to tell the stream's answer from what was there. */
 export async function before(exceptionId) {
@@ -27,19 +28,37 @@ async function refusal(exceptionId, dlqTop) {
   return null;
 }
 
-/** Poll until the exception's version moves or a refusal for it is dead-lettered. */
-export async function streamAnswer(exceptionId, seen) {
+function stateText(record) {
+  return `status ${record.status}` +
+    (record.current_step !== null && record.current_step !== undefined ? `, current step ${record.current_step}` : "");
+}
+
+/**
+ * Poll until the stream answers the command sent as `by`: events of `by` after `seen`, or a refusal
+ * of a command about the exception dead-lettered. What someone else did meanwhile is not the
+ * answer: a command that then changed nothing (approving what another person just approved) is
+ * told as such once no refusal came for OTHERS_GRACE_MS.
+ */
+export async function streamAnswer(exceptionId, seen, by) {
   const deadline = Date.now() + ANSWER_TIMEOUT_MS;
+  let othersAt = null;
   while (Date.now() < deadline) {
-    const record = await api(tenantPath("exceptions", exceptionId));
-    if (record.version > seen.version) {
-      const events = record.timeline.slice(seen.seen).map((e) => e.event_type);
-      return { ok: true, text: `The stream answered: status ${record.status}` +
-        (record.current_step !== null && record.current_step !== undefined ? `, current step ${record.current_step}` : "") +
-        (events.length ? ` (${events.join(", ")})` : "") };
-    }
     const refused = await refusal(exceptionId, seen.dlqTop);
     if (refused) return { ok: false, text: `The stream refused the command: ${refused}` };
+    const record = await api(tenantPath("exceptions", exceptionId));
+    if (record.version > seen.version) {
+      const added = record.timeline.slice(seen.seen);
+      const events = added.map((e) => e.event_type);
+      if (added.some((e) => e.actor?.type === "user" && e.actor.id === by)) {
+        return { ok: true, text: `The stream answered: ${stateText(record)}` + (events.length ? ` (${events.join(", ")})` : "") };
+      }
+      othersAt = othersAt ?? Date.now();
+      if (Date.now() - othersAt >= OTHERS_GRACE_MS) {
+        const who = [...new Set(added.map((e) => `${e.actor?.type} ${e.actor?.id}`))].join(", ");
+        return { ok: false, text: `Meanwhile ${who} changed it first (${events.join(", ")}): ${stateText(record)}; ` +
+          "your command changed nothing more." };
+      }
+    }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   return { ok: false, text: "No answer from the stream within 30 s; the command is queued. Refresh later." };
@@ -52,7 +71,7 @@ export function say(notice, text, ok) {
 }
 
 /**
- * A comment field and buttons. Each button's `send(comment)` posts the command; then the notice
+ * A comment field and buttons. Each button's `send(comment, by)` posts the command as `by`; then the notice
  * shows the server's refusal (its error text) or the stream's answer, and `after()` re-renders.
  */
 export function actionForm({ label, exceptionId, buttons, notice, after }) {
@@ -76,9 +95,10 @@ export function actionForm({ label, exceptionId, buttons, notice, after }) {
       say(notice, `${b.text}: sent, waiting for the stream…`, true);
       try {
         const seen = await before(exceptionId);
-        await b.send(comment.value.trim() || null);
+        const by = actor();
+        await b.send(comment.value.trim() || null, by);
         drafts.delete(draft);
-        const answer = await streamAnswer(exceptionId, seen);
+        const answer = await streamAnswer(exceptionId, seen, by);
         say(notice, answer.text, answer.ok);
       } catch (err) {
         say(notice, err instanceof ApiError ? `The server refused: ${err.message}` : `Failed: ${err.message}`, false);

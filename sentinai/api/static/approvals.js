@@ -1,6 +1,6 @@
 // The tenant's pending approvals, oldest first, with the time left and an answer on each card.
 import { actionForm } from "./actions.js";
-import { actor, api, canAct, tenantPath } from "./api.js";
+import { api, canAct, tenantPath } from "./api.js";
 import { badge, el, errorBox, fmtTime, timeLeft, viewHeading } from "./dom.js";
 import { exceptionLink } from "./router.js";
 
@@ -21,8 +21,8 @@ export async function renderApprovals(root) {
           label: `Answer the approval of ${a.exception_id}`, exceptionId: a.exception_id, notice, after: reload,
           buttons: ["approve", "reject"].map((verb) => ({
             text: verb === "approve" ? "Approve" : "Reject", kind: verb,
-            send: (comment) => api(tenantPath("approvals", a.approval_id, verb),
-              { method: "POST", body: { by: actor(), comment } }) })) }) : null));
+            send: (comment, by) => api(tenantPath("approvals", a.approval_id, verb),
+              { method: "POST", body: { by, comment } }) })) }) : null));
       body.replaceChildren(cards.length ? el("div", { class: "cards approvals" }, cards)
         : el("p", { class: "muted", text: "No approval is waiting." }));
     } catch (err) {

@@ -1,6 +1,6 @@
 // One exception: fields, approval, playbook, timeline with decisions, tool executions, raw payload.
 import { actionForm } from "./actions.js";
-import { actor, api, canAct, session, tenantPath } from "./api.js";
+import { api, canAct, session, tenantPath } from "./api.js";
 import { badge, el, errorBox, fmtTime, jsonBlock, jsonDetails, tableWrap, timeLeft, viewHeading } from "./dom.js";
 import { stagesOf } from "./records.js";
 
@@ -34,8 +34,8 @@ function approvalCard(approval, ctx) {
     approval.decided_by && approval.status !== "PENDING" ? ` — by ${approval.decided_by}` : "",
     approval.comment ? ` — “${approval.comment}”` : ""));
   if (approval.status === "PENDING" && canAct()) {
-    const answer = (verb) => (comment) => api(tenantPath("approvals", approval.approval_id, verb),
-      { method: "POST", body: { by: actor(), comment } });
+    const answer = (verb) => (comment, by) => api(tenantPath("approvals", approval.approval_id, verb),
+      { method: "POST", body: { by, comment } });
     card.append(actionForm({ label: "Answer the approval", exceptionId: ctx.id, notice: ctx.notice, after: ctx.reload,
       buttons: [{ text: "Approve", kind: "approve", send: answer("approve") },
                 { text: "Reject", kind: "reject", send: answer("reject") }] }));
@@ -61,9 +61,9 @@ function playbookCard(pb, ctx) {
       s.reason ? el("span", { class: "muted", text: ` — ${s.reason}` }) : null);
     if (state === "waiting" && canAct()) {
       item.append(actionForm({ label: `Complete step ${s.step}`, exceptionId: ctx.id, notice: ctx.notice,
-        after: ctx.reload, buttons: [{ text: "Complete step", kind: "approve", send: (comment) =>
+        after: ctx.reload, buttons: [{ text: "Complete step", kind: "approve", send: (comment, by) =>
           api(tenantPath("exceptions", ctx.id, "playbook", "steps", s.step, "complete"),
-            { method: "POST", body: { by: actor(), comment } }) }] }));
+            { method: "POST", body: { by, comment } }) }] }));
     }
     list.append(item);
   }
