@@ -2,7 +2,8 @@
 the test): decision records of both shapes — with `stages`, and one record per stage — update the
 open list and the overview; the timeline shows evidence, confidence and the explanation; a comment
 being typed survives a live update; the tenant chosen by an admin key for every tenant is in the
-links; the page keeps its strict CSP; a stream that cannot resume draws the open list again."""
+links, also to another tenant's exception on the overview; the page keeps its strict CSP; a row that
+no longer fits the list's filter leaves it; a stream that cannot resume draws the open list again."""
 
 from __future__ import annotations
 
@@ -71,6 +72,8 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         assert "CRITICAL" in row
         await tools.wait_for(f"!!document.querySelector('#decision-rows tr[data-event-id=\"{other['event_id']}\"]')")
         assert not await tools.evaluate("!!document.querySelector('#exception-rows tr[data-exception-id=\"G-2\"]')")
+        assert "tenant=globex" in await tools.evaluate(  # the overview shows every tenant's decisions
+            f"document.querySelector('#decision-rows tr[data-event-id=\"{other['event_id']}\"] a').getAttribute('href')")
         stages = await tools.evaluate(
             f"document.querySelector('#decision-rows tr[data-event-id=\"{combined['event_id']}\"]').textContent")
         assert "triage: classified → policy: require_approval" in stages
@@ -124,3 +127,22 @@ async def test_the_open_list_is_drawn_again_when_the_stream_cannot_resume(web_en
             assert not await tools.evaluate(row.format("E-1"))  # the list is the database's now
         finally:
             await restarted.close()
+
+
+async def test_a_row_that_no_longer_fits_the_filter_leaves_the_list(web_env: Web, chromium: int) -> None:
+    """The list of pending approvals: an exception the stream moves on (someone approved it) leaves."""
+    base = f"http://127.0.0.1:{web_env.settings.web_port}"
+    row = "!!document.querySelector('#exception-rows tr[data-exception-id=\"{}\"]')"
+    async with open_page(chromium) as tools:
+        await tools.call("Page.navigate",
+                         url=f"{base}/?key={web_env.keys['acme-viewer']}#/exceptions?status=PENDING_APPROVAL")
+        await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme",
+                           [decision("acme", "E-5", status="PENDING_APPROVAL"),
+                            decision("acme", "E-6", status="PENDING_APPROVAL")])
+        await tools.wait_for(row.format("E-6"))
+        assert await tools.evaluate(row.format("E-5"))
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme",
+                           [decision("acme", "E-5", status="IN_PROGRESS")])
+        await tools.wait_for(f"!{row.format('E-5')}")
+        assert await tools.evaluate(row.format("E-6"))

@@ -87,7 +87,14 @@ function connectStream() {
   // opens on the latest decisions (history), then goes on live; overview.addDecision drops repeats
   source = new EventSource(path + "?history=" + HISTORY + "&access_token=" + encodeURIComponent(session.apiKey));
   const state = $("stream-state");
-  source.addEventListener("hello", () => { state.textContent = "live"; state.className = "pill ok"; });
+  let lost = false;
+  // what the page showed or failed to load while the web view was away is stale: draw it again
+  const resync = () => { overviewTick(); route(false); };
+  source.addEventListener("hello", () => {
+    state.textContent = "live"; state.className = "pill ok";
+    if (lost) resync();
+    lost = false;
+  });
   source.addEventListener("decision", (ev) => {
     let record = null;
     try { record = JSON.parse(ev.data); } catch (e) { return; }
@@ -95,10 +102,10 @@ function connectStream() {
   });
   // the server could not resume after the last record seen (the web view restarted, or the stream
   // fell too far behind): what was missed is in the database, so draw the open view again
-  source.addEventListener("reset", () => { overviewTick(); if (current) route(false); });
+  source.addEventListener("reset", resync);
   // the server closes a stream that fell behind; the browser reconnects and resumes after its last record
   source.addEventListener("overflow", () => { state.textContent = "catching up"; state.className = "pill warn"; });
-  source.addEventListener("error", () => { state.textContent = "reconnecting"; state.className = "pill warn"; });
+  source.addEventListener("error", () => { lost = true; state.textContent = "reconnecting"; state.className = "pill warn"; });
 }
 
 function logout(message) {

@@ -93,14 +93,18 @@ export async function renderExceptions(root, query) {
   more.addEventListener("click", load);
   await load();
 
-  const matches = (rec) => ["status", "severity"].every((k) => !filters.get(k) || filters.get(k) === rec[k])
-    && (!filters.get("type") || filters.get("type") === rec.exception_type) && !filters.get("until");
+  const fits = (rec) => ["status", "severity"].every((k) => !filters.get(k) || filters.get(k) === rec[k])
+    && (!filters.get("type") || filters.get("type") === rec.exception_type);
+  const matches = (rec) => fits(rec) && !filters.get("until"); // a new row is newer than any "until"
   return {
     /** A decision record of this tenant: update its row, or add it on top when it matches. */
     onDecision(rec) {
       if (!rec.exception_id) return;
       const existing = tbody.querySelector(`tr[data-exception-id="${CSS.escape(rec.exception_id)}"]`);
-      if (existing) {
+      if (existing && !fits(rec)) { // it moved out of the filter (a pending one was answered)
+        existing.remove();
+        count();
+      } else if (existing) {
         existing.querySelector(".c-status").replaceChildren(badge(rec.status, "status"));
         existing.querySelector(".c-severity").replaceChildren(badge(rec.severity, "severity"));
         existing.querySelector(".c-playbook").textContent = rec.playbook_id || "–";

@@ -64,18 +64,21 @@ function renderTenant(t) {
   latest.replaceChildren();
   for (const x of t.recent_exceptions || []) {
     latest.append(el("li", { dataset: { exceptionId: x.exception_id } },
-      exceptionLink(x.exception_id), el("span", { text: ` ${x.exception_type || ""} ${x.severity || ""} ${x.status}` })));
+      exceptionLink(x.exception_id, t.tenant_id), el("span", { text: ` ${x.exception_type || ""} ${x.severity || ""} ${x.status}` })));
   }
   if (!latest.children.length) latest.append(el("li", { class: "muted", text: "none" }));
 }
 
 export async function refreshOverview() {
+  const pill = $("health");
   try {
     const h = await fetch("/health").then((r) => r.json());
-    const pill = $("health");
     pill.textContent = `broker ${h.broker} · database ${h.database}`;
     pill.className = "pill " + (h.status === "ok" ? "ok" : "bad");
-  } catch (e) { /* the next refresh retries */ }
+  } catch (e) { // the next refresh retries
+    pill.textContent = "web view unreachable";
+    pill.className = "pill bad";
+  }
   const status = await api("/api/v1/status");
   for (const t of status.tenants) renderTenant(t);
 }
@@ -94,7 +97,7 @@ export function addDecision(d, eventId) {
   const conf = typeof d.confidence === "number" ? d.confidence.toFixed(2) : "";
   const tr = el("tr", { class: "new decision", dataset: { eventId: eventId || d.event_id || "", exceptionId: d.exception_id || "" } },
     el("td", { text: time }), el("td", { text: d.tenant_id }),
-    el("td", {}, d.exception_id ? exceptionLink(d.exception_id) : ""),
+    el("td", {}, d.exception_id ? exceptionLink(d.exception_id, d.tenant_id) : ""),
     el("td", { text: stagesText(d) }), el("td", { text: d.severity ?? "" }), el("td", { text: d.status ?? "" }),
     el("td", { text: d.source ?? "" }), el("td", { text: conf }));
   rows.prepend(tr);

@@ -9,12 +9,13 @@ export function parseHash(hash = location.hash) {
   return { view: parts[0] || "status", id: parts[1] || null, query: new URLSearchParams(qs || "") };
 }
 
-export function href(view, id) {
+export function href(view, id, tenant = session.tenant) {
   let h = "#/" + view + (id ? "/" + encodeURIComponent(id) : "");
-  if (session.me && session.me.tenant_id === "*" && session.tenant) h += "?tenant=" + encodeURIComponent(session.tenant);
+  if (session.me && session.me.tenant_id === "*" && tenant) h += "?tenant=" + encodeURIComponent(tenant);
   return h;
 }
 
-export function exceptionLink(id) {
-  return el("a", { href: href("exceptions", id), text: id });
+/** A link to an exception; `tenant` when it is not the chosen one's (the overview shows every tenant). */
+export function exceptionLink(id, tenant) {
+  return el("a", { href: href("exceptions", id, tenant || session.tenant), text: id });
 }
