@@ -38,25 +38,31 @@ def import_packs(database_url: str, packs_dir: Path, *, created_by: str = "migra
     """Activate the packs found in ``packs_dir`` whose content differs from the active versions.
 
     With ``settings``, the packs are checked against the deployment's secret grants and size
-    limits, as an upload through the API is.
+    limits, as an upload through the API is. The documents are stored as written, not as the
+    validated models (with every default filled in): the same file sent later by PUT is then the
+    same version, and a diff between versions shows what the admin changed.
     """
+    from pydantic_core import to_jsonable_python
+
     from sentinai.core.packs import load_pack_dir
+    from sentinai.core.packs.loader import read_pack_documents
     from sentinai.sinks.pack_store import store_packs
     from sentinai.sinks.pool import open_pool
 
     if settings is None:
-        pack_set = load_pack_dir(packs_dir)
+        load_pack_dir(packs_dir)
+        domains, tenants = read_pack_documents(packs_dir)
     else:
         from sentinai.tools.secrets import SecretStore
 
-        pack_set = load_pack_dir(packs_dir, granted_secrets=SecretStore.from_settings(settings).granted,
-                                 limits=settings.pack_limits())
-    domains = [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in pack_set.domains.values()]
-    tenants = [p.model_dump(mode="json", by_alias=True, exclude_none=True) for p in pack_set.tenants.values()]
+        limits = settings.pack_limits()
+        load_pack_dir(packs_dir, granted_secrets=SecretStore.from_settings(settings).granted, limits=limits)
+        domains, tenants = read_pack_documents(packs_dir, limits=limits)
 
     async def store() -> list[dict]:
-        async with open_pool(database_url, min_size=1, max_size=2) as pool:
-            return await store_packs(pool, domains, tenants, created_by=created_by)
+        async with open_pool(database_url, min_size=1, max_size=2) as pool:  # YAML dates as the API's strings
+            return await store_packs(pool, to_jsonable_python(domains), to_jsonable_python(tenants),
+                                     created_by=created_by)
 
     return asyncio.run(store())
 

@@ -1,8 +1,9 @@
-"""Dead letters (list, replay) and packs (get, put with validation). They use the persistence
-engineer's modules; each test skips until those are on the branch."""
+"""Dead letters (list, replay) and packs (get, put with validation, and what `sentinai migrate`
+stored)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from sentinai.core.normalize import RejectedInput
+from sentinai.migrate import import_packs
 from sentinai.sinks.dead_letters import record_dead_letter
 from sentinai.sinks.pool import open_pool
 from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict
@@ -96,6 +98,23 @@ async def test_put_and_get_packs(web_env: Web) -> None:
     changed = {**tenant, "version": "1.0.1", "displayName": "Acme (renamed)"}
     status, body = await web_env.send("PUT", path, key="root", json=changed)
     assert status == 200, body
+
+
+async def test_packs_imported_by_migrate_are_kept_as_written(web_env: Web) -> None:
+    """`sentinai migrate` stores the pack files' documents: the same document sent by PUT is the
+    version already active, and a diff to a changed one shows the change alone."""
+    await asyncio.to_thread(import_packs, web_env.settings.database_url, PACKS)
+    tenant = _doc("tenants", "acme-capital")
+    path = "/api/v1/tenants/acme-capital/packs"
+    status, body = await web_env.send("PUT", path, key="root", json=tenant)
+    assert status == 200 and body["activated"] == [], body
+    status, body = await web_env.send("PUT", path, key="root", json={**tenant, "displayName": "Acme (renamed)"})
+    assert status == 200 and len(body["activated"]) == 1, body
+    _, listed = await web_env.get(path, key="root")
+    new, old = [v["id"] for v in listed["versions"] if v["kind"] == "tenant"][:2]
+    status, diff = await web_env.get(f"{path}/diff?from={old}&to={new}", key="root")
+    assert status == 200, diff
+    assert [(c["op"], c["path"]) for c in diff["changes"]] == [("changed", "displayName")], diff["changes"]
 
 
 async def test_put_packs_validation_errors(web_env: Web) -> None:
