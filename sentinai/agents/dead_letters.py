@@ -16,7 +16,7 @@ from sentinai.metrics import DLQ_MESSAGES
 from sentinai.sinks.dead_letters import record_dead_letter
 from sentinai.sinks.retry import retry_forever
 from sentinai.streams.direct_topic import DirectTopic
-from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict, kept_value
+from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict, kept_headers, kept_value
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,9 @@ async def dead_letter(dlq: DirectTopic, message: Any, error: BaseException, *, s
     """
     tenant = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
     value, cut = kept_value(message.value if isinstance(message.value, bytes) else None)
-    headers = dlq_headers(topic=message.topic, partition=message.partition, offset=message.offset,
-                          error=error, stage=stage, tenant_id=tenant) + cut
+    headers = kept_headers(getattr(message, "headers", None)) + dlq_headers(
+        topic=message.topic, partition=message.partition, offset=message.offset, error=error, stage=stage,
+        tenant_id=tenant) + cut
     delivery = await dlq.send(key=message.key, value=value, partition=message.partition, headers=headers)
     DLQ_MESSAGES.labels(stage).inc()
     return delivery

@@ -16,14 +16,19 @@ from sentinai.api.responses import boolean, int_between, ok, parse_query
 from sentinai.api.state import POOL, PRODUCER, SETTINGS
 from sentinai.core.actor import Actor
 from sentinai.core.input_limits import InputLimitError, check_value
-from sentinai.streams.dlq import TRUNCATED, VALUE_SHA256, VALUE_SIZE
+from sentinai.streams.dlq import (
+    LETTER_HEADER_PREFIXES,
+    REPLAYED_FROM,
+    TRUNCATED,
+    VALUE_SHA256,
+    VALUE_SIZE,
+)
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import transition
 
 routes = web.RouteTableDef()
 PREVIEW_BYTES = 4096
 DETAIL_BYTES = 1_048_576
-_ERROR_HEADER_PREFIXES = ("__connect.errors.", "sentinai.stage", "sentinai.tenant")
 
 
 def _bytes_view(data: bytes | None, limit: int | None = None) -> dict[str, Any]:
@@ -118,8 +123,8 @@ async def replay(request: web.Request) -> web.Response:
         raise ApiError(409, "already_replayed", f"dead letter {dl_id} was replayed already; "
                        "add ?force=true to replay it again", "query.force")
     headers = [(str(k), str(v).encode()) for k, v in stored.items()
-               if not str(k).startswith(_ERROR_HEADER_PREFIXES)]
-    headers.append(("sentinai.replayed_from", str(dl_id).encode()))
+               if not str(k).startswith(LETTER_HEADER_PREFIXES) and str(k) != REPLAYED_FROM]
+    headers.append((REPLAYED_FROM, str(dl_id).encode()))
     producer = request.app[PRODUCER]
     try:
         await producer.send(entry["source_topic"], entry.get("key"), entry.get("value") or b"", headers)

@@ -14,6 +14,13 @@ MAX_VALUE_BYTES = 512_000
 TRUNCATED = "sentinai.value.truncated"
 VALUE_SIZE = "sentinai.value.size"
 VALUE_SHA256 = "sentinai.value.sha256"
+REPLAYED_FROM = "sentinai.replayed_from"
+HEADERS_DROPPED = "sentinai.headers.dropped"
+# The headers a dead letter adds; a replay strips them, and a letter keeps the original's others.
+LETTER_HEADER_PREFIXES = (f"{PREFIX}.", STAGE, "sentinai.tenant", TRUNCATED, VALUE_SIZE, VALUE_SHA256, HEADERS_DROPPED)
+# The original's headers a letter keeps, at most this many bytes in all (names and values): with
+# the value's limit above, the letter stays under the producer's request limit.
+MAX_KEPT_HEADER_BYTES = 16_384
 
 
 def dlq_headers(*, topic: str, partition: int, offset: int, error: BaseException, stage: str,
@@ -39,6 +46,25 @@ def kept_value(value: bytes | None, limit: int = MAX_VALUE_BYTES) -> tuple[bytes
         return value, []
     return value[:limit], [(TRUNCATED, b"true"), (VALUE_SIZE, str(len(value)).encode()),
                            (VALUE_SHA256, hashlib.sha256(value).hexdigest().encode())]
+
+
+def kept_headers(headers: object, limit: int = MAX_KEPT_HEADER_BYTES) -> list[tuple[str, bytes]]:
+    """The original message's headers a dead letter carries (a replay sends them again, so that a
+    replayed input that fails again is found by its ``sentinai.replayed_from``): all but those a
+    letter adds itself, in order, up to ``limit`` bytes; the count left out is said in a header."""
+    kept: list[tuple[str, bytes]] = []
+    size = dropped = 0
+    for name, value in header_pairs(headers):
+        name = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+        if name.startswith(LETTER_HEADER_PREFIXES):
+            continue
+        data = value if isinstance(value, bytes) else str(value if value is not None else "").encode()
+        size += len(name.encode()) + len(data)
+        if size > limit:
+            dropped += 1
+            continue
+        kept.append((name, data))
+    return kept + ([(HEADERS_DROPPED, str(dropped).encode())] if dropped else [])
 
 
 def header_pairs(headers: object) -> list[tuple[str, bytes]]:

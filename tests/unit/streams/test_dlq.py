@@ -1,6 +1,12 @@
 import hashlib
 
-from sentinai.streams.dlq import MAX_VALUE_BYTES, dlq_headers, headers_dict, kept_value
+from sentinai.streams.dlq import (
+    MAX_VALUE_BYTES,
+    dlq_headers,
+    headers_dict,
+    kept_headers,
+    kept_value,
+)
 
 
 def test_headers_follow_kafka_connect_names() -> None:
@@ -31,3 +37,16 @@ def test_a_value_too_large_for_the_dlq_is_cut_with_its_size_and_digest() -> None
     small = b'{"tenant_id": "acme"}'
     assert kept_value(small) == (small, [])
     assert kept_value(None) == (None, [])
+
+
+def test_a_letter_keeps_the_original_headers_but_those_it_adds_itself() -> None:
+    original = [("traceparent", b"00-abc-01"), ("sentinai.replayed_from", b"7"),
+                ("__connect.errors.topic", b"old"), ("sentinai.stage", b"intake"), (b"raw", None)]
+    assert kept_headers(original) == [("traceparent", b"00-abc-01"), ("sentinai.replayed_from", b"7"), ("raw", b"")]
+    assert kept_headers(None) == []
+
+
+def test_headers_beyond_the_limit_are_counted_not_kept() -> None:
+    many = [(f"h{i}", b"x" * 1000) for i in range(40)]
+    kept = kept_headers(many, limit=16_384)
+    assert kept[:-1] == many[:16] and kept[-1] == ("sentinai.headers.dropped", b"24")
