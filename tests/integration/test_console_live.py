@@ -145,7 +145,8 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
             await viewer_sees_no_buttons_and_deep_link_survives_reload(page, keys["viewer"])
             await refused_action_shows_the_server_error(page, keys["operator"], api, auth)
             await an_answer_overtaken_by_another_is_told_as_refused(
-                page, keys["operator"], api, auth, stop_worker=worker.stop, start_worker=pipeline.start_worker)
+                page, keys["operator"], api, auth, database_url=url, tenant=tenant, stop_worker=worker.stop,
+                start_worker=pipeline.start_worker)
             await operator_replays_a_dead_letter(page, keys["operator"], pipeline.topics.exceptions)
             await packs_show_the_differences(page, keys["viewer"], api, doc, keys["admin"])
 
@@ -268,6 +269,7 @@ async def refused_action_shows_the_server_error(page: Console, key: str, api: st
 
 
 async def an_answer_overtaken_by_another_is_told_as_refused(page: Console, key: str, api: str, auth: dict[str, str], *,
+                                                            database_url: str, tenant: str,
                                                             stop_worker: Callable[[], None],
                                                             start_worker: Callable[[], Any]) -> None:
     """Someone approves over the API, and before the stream has heard it this person rejects on the
@@ -279,6 +281,8 @@ async def an_answer_overtaken_by_another_is_told_as_refused(page: Console, key: 
         "exception_id": "PB-3", "exception_type": "POSITION_BREAK", "source_system": "recon",
         "payload": {"account": "ACC-78", "breakQuantity": 5}})
     assert posted.status == 202, posted.body
+    await asyncio.to_thread(wait_for, database_url, "SELECT count(*) FROM approvals WHERE tenant_id=$1 "
+                            "AND exception_id='PB-3' AND status='PENDING'", tenant, until=lambda n: n == 1)
     await page.open(key, "/exceptions/PB-3")
     await page.wait("#approval button.reject")
     pending = call("GET", f"{api}/approvals", headers=auth, params={"status": "pending"}).body["items"]
@@ -315,6 +319,11 @@ async def operator_replays_a_dead_letter(page: Console, key: str, topic: str) ->
     await page.wait_text(".notice", f"Dead letter #{first} replayed")
     assert "lists it as replayed" in await page.text(".notice")
     await page.wait(f".dead-letter[data-id='{first}'][data-status='replayed']")
+    # the input is still malformed: the stream parks it again, and the page says which letter it is
+    text = await page.wait_text(".notice", "The stream dead-lettered it again as #")
+    again = text.split("again as #")[1].split(":")[0]
+    assert int(again) > int(first) and "payload must be a JSON object" in text, text
+    assert await page.text(f".dead-letter[data-id='{first}'] button.approve") == "Replay again"
 
 
 async def packs_show_the_differences(page: Console, key: str, api: str, doc: dict[str, Any],

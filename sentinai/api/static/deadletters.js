@@ -1,12 +1,30 @@
 // Dead letters: error headers, the payload on demand, Replay for an operator.
+import { say } from "./actions.js";
 import { api, canAct, tenantPath } from "./api.js";
 import { badge, el, errorBox, fmtTime, viewHeading } from "./dom.js";
+
+const REPLAYED_FROM = "sentinai.replayed_from";
 
 function headerTable(headers) {
   const rows = Object.entries(headers || {}).map(([name, value]) =>
     el("tr", {}, el("th", { scope: "row" }, el("code", { text: name })), el("td", { text: value })));
-  return el("details", { class: "headers" }, el("summary", { text: `error headers (${rows.length})` }),
+  return el("details", { class: "headers" }, el("summary", { text: `headers (${rows.length})` }),
     el("div", { class: "table-wrap" }, el("table", {}, el("tbody", {}, rows))));
+}
+
+const OUTCOME_WAIT_MS = 15000;
+const POLL_MS = 1000;
+
+/** What the stream made of a replay: the newest letters are searched for one it was replayed from. */
+async function outcome(id) {
+  const deadline = Date.now() + OUTCOME_WAIT_MS;
+  while (Date.now() < deadline) {
+    const page = await api(tenantPath("dlq") + "?limit=25");
+    const again = page.items.find((x) => x.id > id && x.headers?.[REPLAYED_FROM] === String(id));
+    if (again) return { ok: false, text: `The stream dead-lettered it again as #${again.id}: ${again.error_message}` };
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  return { ok: true, text: `No new dead letter for it within ${OUTCOME_WAIT_MS / 1000} s: the stream took it, or has not read it yet.` };
 }
 
 function card(d, notice, reload) {
@@ -21,20 +39,24 @@ function card(d, notice, reload) {
       payload.replaceChildren(errorBox(err.message));
     }
   } });
-  const replay = canAct() && el("button", { type: "button", class: "approve", text: "Replay", onclick: async () => {
-    replay.disabled = true;
-    try {
-      const res = await api(tenantPath("dlq", d.id, "replay"), { method: "POST" });
-      const now = await api(tenantPath("dlq", d.id));
-      notice.textContent = `Dead letter #${d.id} replayed to ${res.topic}; the server now lists it as ${now.status}.`;
-      notice.className = "notice ok";
-    } catch (err) {
-      notice.textContent = `The server refused: ${err.message}`;
-      notice.className = "notice bad";
-    }
-    notice.hidden = false;
-    await reload();
-  } });
+  const again = d.status === "replayed";
+  const replay = canAct() && el("button", { type: "button", class: "approve", text: again ? "Replay again" : "Replay",
+    onclick: async () => {
+      replay.disabled = true;
+      try {
+        const res = await api(tenantPath("dlq", d.id, "replay") + (again ? "?force=true" : ""), { method: "POST" });
+        const now = await api(tenantPath("dlq", d.id));
+        say(notice, `Dead letter #${d.id} replayed to ${res.topic}; the server now lists it as ${now.status}. ` +
+          "Waiting for the stream…", true);
+        await reload();
+        const told = await outcome(d.id);
+        say(notice, `Dead letter #${d.id} replayed to ${res.topic}; the server now lists it as ${now.status}. ` +
+          told.text, told.ok);
+      } catch (err) {
+        say(notice, `The server refused: ${err.message}`, false);
+        await reload();
+      }
+    } });
   return el("article", { class: "panel dead-letter", dataset: { id: d.id, status: d.status } },
     el("h3", {}, `#${d.id} `, badge(d.status, "dlq"), el("span", { class: "muted", text: ` ${fmtTime(d.created_at)}` })),
     el("p", {}, el("strong", { text: `${d.stage}: ${d.error_class}` }), " — ", d.error_message),
