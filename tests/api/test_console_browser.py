@@ -146,3 +146,9 @@ async def test_a_row_that_no_longer_fits_the_filter_leaves_the_list(web_env: Web
                            [decision("acme", "E-5", status="IN_PROGRESS")])
         await tools.wait_for(f"!{row.format('E-5')}")
         assert await tools.evaluate(row.format("E-6"))
+
+        # the web view out of reach: the page says so, not the browser's bare "Failed to fetch"
+        await tools.call("Network.enable")
+        await tools.call("Network.setBlockedURLs", urls=["*/api/v1/*"])
+        await tools.evaluate("location.hash = '#/approvals'")
+        await tools.wait_for("document.querySelector('main')?.textContent.includes('the web view cannot be reached')")

@@ -16,7 +16,12 @@ export async function api(path, { method = "GET", body } = {}) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const res = await fetch(path, init);
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (err) { // the browser says only "Failed to fetch"
+    throw new Error("the web view cannot be reached (network error); try again when it is back");
+  }
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw new ApiError(res.status, data);
   return data;
