@@ -124,6 +124,28 @@ async def test_a_pack_over_the_size_limit_is_refused(web_env: Web) -> None:
     assert any("bytes as JSON; the limit is 30000" in i["message"] for i in body["issues"])
 
 
+@pytest.mark.parametrize(("edit", "path"), [
+    ({"retentionPolicies": {"dataTTL": 10**9}}, "retentionPolicies.dataTTL"),
+    ({"approvalTimeoutMinutes": 10**15}, "approvalTimeoutMinutes"),
+    ({"quotas": {"exceptionsPerSecond": 1e-6, "burst": 1}}, "quotas.exceptionsPerSecond"),
+    ({"quotas": {"exceptionsPerSecond": 1.0, "burst": 10**12}}, "quotas.burst"),
+    ({"customPlaybooks": [{"id": "long", "name": "long", "priority": 10**30,
+                           "steps": [{"name": "n", "action": "add_comment", "params": {"text": "x"}}]}]},
+     "customPlaybooks[0].priority"),
+    ({"customPlaybooks": [{"id": "long", "name": "long",
+                           "steps": [{"name": f"s{i}", "action": "add_comment", "params": {}} for i in range(101)]}]},
+     "customPlaybooks[0].steps"),
+])
+async def test_numbers_beyond_the_platforms_bounds_are_refused(web_env: Web, edit: dict[str, Any], path: str) -> None:
+    """A TTL the retention job cannot subtract, an approval deadline past the calendar, a rate that
+    parks a backlog for days, more steps than one transition holds: refused at upload, with the
+    path, not found later by the worker."""
+    tenant = {**_doc("tenants", TENANT), **edit}
+    status, body = await _put(web_env, tenant)
+    assert_error(status, body, 422)
+    assert _issue(body, path)["file"] == f"<request>/tenants/{TENANT}"
+
+
 async def _resume(web: Web, last_event_id: str) -> list[Any]:
     headers = {**web.auth("acme-viewer"), "Last-Event-ID": last_event_id}
     async with web.client.get("/api/v1/tenants/acme/decisions/stream", headers=headers) as resp:

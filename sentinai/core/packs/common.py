@@ -16,6 +16,8 @@ from sentinai.core.packs.headers import credential_header_problem
 
 SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
 """What a `secretRef` may be: also a safe file name under the deployment's secrets folder."""
+MAX_PLAYBOOK_STEPS = 100
+"""A playbook's steps that run in one pass fold into one transition, which must fit one message."""
 
 
 class StepAction(StrEnum):
@@ -123,9 +125,9 @@ class Playbook(PackModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = ""
     conditions: PlaybookConditions = Field(default_factory=PlaybookConditions)
-    priority: int = 0
+    priority: int = Field(default=0, ge=-1_000_000, le=1_000_000)
     approved: bool = False
-    steps: list[PlaybookStep] = Field(min_length=1)
+    steps: list[PlaybookStep] = Field(min_length=1, max_length=MAX_PLAYBOOK_STEPS)
     on_failure: OnFailure = OnFailure.ESCALATE
 
     @field_validator("conditions", mode="before")

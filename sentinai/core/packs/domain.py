@@ -23,7 +23,7 @@ class ExceptionType(PackModel):
     detection_rules: list[Condition] = Field(default_factory=list)
     default_severity: Severity | None = None
     tags: list[str] = Field(default_factory=list)
-    sla_minutes: int | None = Field(default=None, gt=0)
+    sla_minutes: int | None = Field(default=None, gt=0, le=5_256_000, description="at most 10 years")
 
 
 class SeverityRule(PackModel):

@@ -27,14 +27,17 @@ class HumanApprovalRule(PackModel):
 
 
 class RetentionPolicies(PackModel):
-    data_ttl: int = Field(default=365, gt=0, alias="dataTTL", description="days")
+    data_ttl: int = Field(default=365, gt=0, le=36_500, alias="dataTTL", description="days (at most 100 years)")
 
 
 class Quotas(PackModel):
-    exceptions_per_second: float = Field(default=100.0, gt=0)
-    burst: int = Field(default=200, gt=0)
-    llm_tokens_per_minute: int = Field(default=20_000, ge=0)
-    tool_calls_per_minute: int = Field(default=60, ge=0)
+    """Platform bounds: a rate so low that a tenant's backlog waits for days, or numbers beyond
+    what the platform's clocks and counters hold, are refused at upload."""
+
+    exceptions_per_second: float = Field(default=100.0, ge=0.01, le=1_000_000)
+    burst: int = Field(default=200, gt=0, le=1_000_000)
+    llm_tokens_per_minute: int = Field(default=20_000, ge=0, le=100_000_000)
+    tool_calls_per_minute: int = Field(default=60, ge=0, le=1_000_000)
 
 
 class NotificationRoute(PackModel):
@@ -90,7 +93,7 @@ class TenantPolicyPack(PackModel):
     custom_playbooks: list[Playbook] = Field(default_factory=list)
     quotas: Quotas = Field(default_factory=Quotas)
     notification_policies: list[NotificationRoute] = Field(default_factory=list)
-    approval_timeout_minutes: int = Field(default=60, gt=0)
+    approval_timeout_minutes: int = Field(default=60, gt=0, le=525_600, description="at most a year")
     llm: LlmSettings = Field(default_factory=LlmSettings)
     tool_policy: ToolPolicySettings = Field(default_factory=ToolPolicySettings)
     sla_imminent_share: float = Field(default=0.8, gt=0, lt=1)
