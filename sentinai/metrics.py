@@ -16,6 +16,8 @@ BACKPRESSURE = Gauge("sentinai_backpressure_level", "0 NORMAL, 1 WARNING, 2 CRIT
                      ["tenant"])
 QUOTA_TOKENS = Gauge("sentinai_quota_tokens", "Intake tokens left in the tenant's bucket", ["tenant"])
 QUOTA_DEFERRED = Counter("sentinai_quota_deferred_total", "Exceptions deferred by the intake quota", ["tenant"])
+PACKS_LEFT_OUT = Gauge("sentinai_packs_left_out", "Issues of active packs that do not validate (their tenants "
+                       "are not served until a valid version is activated)")
 DEFERRED_WAITING = Gauge("sentinai_deferred_waiting", "Deferred messages this worker holds until their time")
 SINK_BATCH = Histogram("sentinai_sink_batch_size", "Events per sink batch",
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2500))

@@ -7,8 +7,10 @@ import logging
 
 import asyncpg
 
-from sentinai.core.packs import PackSet, PackValidationError, TenantPacks, build_pack_set
+from sentinai.core.packs import PackSet, TenantPacks
 from sentinai.core.packs.limits import DEFAULT_LIMITS, PackLimits
+from sentinai.core.packs.loader import build_valid_packs
+from sentinai.metrics import PACKS_LEFT_OUT
 from sentinai.sinks.pack_store import active_pack_documents, active_packs_revision
 
 log = logging.getLogger(__name__)
@@ -35,14 +37,12 @@ class PackCache:
         if revision == self._revision:
             return False
         domains, tenants = await active_pack_documents(pool)
-        try:
-            # In a thread: a large pack's compilation must not hold up the partitions' agents.
-            packs = await asyncio.to_thread(build_pack_set, domains, tenants,
-                                            source="<active packs>", limits=self._limits)
-        except PackValidationError as err:
-            log.error("active packs do not validate; keeping the previous ones: %s",
-                      "; ".join(str(i) for i in err.issues))
-            return False
+        # In a thread: a large pack's compilation must not hold up the partitions' agents.
+        packs, issues = await asyncio.to_thread(build_valid_packs, domains, tenants,
+                                                source="<active packs>", limits=self._limits)
+        if issues:  # stored before a bound was added, say: that tenant is left out, not every tenant
+            log.error("active packs left out, they do not validate: %s", "; ".join(str(i) for i in issues))
+        PACKS_LEFT_OUT.set(len(issues))
         self._packs, self._revision = packs, revision
         log.info("loaded packs revision %s: %d tenants", revision, len(packs.tenants))
         return True

@@ -55,9 +55,13 @@ GrantedSecrets = Callable[[str], Collection[str]]
 
 
 def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document],
-           granted_secrets: GrantedSecrets | None = None, limits: PackLimits = DEFAULT_LIMITS
-           ) -> PackSet:
-    issues: list[PackIssue] = []
+           granted_secrets: GrantedSecrets | None = None, limits: PackLimits = DEFAULT_LIMITS,
+           issues: list[PackIssue] | None = None) -> PackSet:
+    """The packs that validate. Strict (``issues`` not given): any issue raises. Otherwise the
+    issues are added to ``issues``, and a pack with one is left out, with the tenants of a domain
+    left out."""
+    strict = issues is None
+    issues = [] if issues is None else issues
     domains: dict[str, DomainPack] = {}
     origin: dict[str, str] = {}
     for file, document in domain_docs:
@@ -73,7 +77,10 @@ def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document],
                 )
             )
             continue
-        issues.extend(check_domain(file, domain))
+        domain_issues = check_domain(file, domain)
+        issues.extend(domain_issues)
+        if domain_issues and not strict:
+            continue
         domains[domain.domain_name] = domain
         origin[domain.domain_name] = file
     tenants: dict[str, TenantPolicyPack] = {}
@@ -97,7 +104,7 @@ def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document],
         if not tenant_issues:
             tenants[tenant.tenant_id] = tenant
             origin[tenant.tenant_id] = file
-    if issues:
+    if issues and strict:
         raise PackValidationError(issues)
     return PackSet(domains, tenants)
 
@@ -165,17 +172,29 @@ def build_pack_set(
     granted_secrets: GrantedSecrets | None = None, limits: PackLimits = DEFAULT_LIMITS,
 ) -> PackSet:
     """Validate packs already parsed (the database keeps them as JSONB) like `load_pack_dir`."""
+    return _build(_labelled(domain_docs, "domains", "domainName", source),
+                  _labelled(tenant_docs, "tenants", "tenantId", source), granted_secrets, limits)
 
-    def label(kind: str, key: str, index: int, document: Any) -> str:
+
+def _labelled(documents: list[dict[str, Any]], kind: str, key: str, source: str) -> list[Document]:
+    """Each parsed document with the name its issues give as their file: ``<source>/<kind>/<name>``."""
+    def label(index: int, document: Any) -> str:
         name = document.get(key) if isinstance(document, Mapping) else None
         return f"{source}/{kind}/{name if isinstance(name, str) else index}"
 
-    return _build(
-        [(label("domains", "domainName", i, d), d) for i, d in enumerate(domain_docs)],
-        [(label("tenants", "tenantId", i, d), d) for i, d in enumerate(tenant_docs)],
-        granted_secrets,
-        limits,
-    )
+    return [(label(i, d), d) for i, d in enumerate(documents)]
+
+
+def build_valid_packs(
+    domain_docs: list[dict[str, Any]], tenant_docs: list[dict[str, Any]], *, source: str = "<db>",
+    limits: PackLimits = DEFAULT_LIMITS,
+) -> tuple[PackSet, list[PackIssue]]:
+    """The stored packs that validate, and the issues of those that do not (a pack stored before a
+    bound was added, say): one tenant's invalid pack leaves that tenant out, not every tenant."""
+    issues: list[PackIssue] = []
+    packs = _build(_labelled(domain_docs, "domains", "domainName", source),
+                   _labelled(tenant_docs, "tenants", "tenantId", source), None, limits, issues)
+    return packs, issues
 
 
 def read_pack_documents(path: str | Path, *, limits: PackLimits = DEFAULT_LIMITS
