@@ -35,6 +35,7 @@ from sentinai.streams.dlq import header_pairs
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.home_partition import FORWARDED_FROM, home_partition
 from sentinai.streams.records import PIPELINE
+from sentinai.streams.transient import is_transient
 from sentinai.tables import exception_state
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,11 @@ class Intake:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as err:  # a bug or a transient failure: retry, then dead-letter
+            except Exception as err:  # a transient failure is tried again; anything else is dead-lettered at once
+                if not is_transient(err):
+                    log.error("%s sent to the DLQ: %r", source, err, exc_info=True)
+                    await self._dead_letter(event, err, stage="decide")
+                    return
                 if attempt == RETRIES:
                     log.exception("giving up on %s after %d attempts", source, RETRIES + 1)
                     await self._dead_letter(event, err, stage="decide")
