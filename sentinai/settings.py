@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=256_000, ge=1024)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     dedup_window_seconds: int = Field(default=86_400, ge=1)
+    # a tenant's exceptions waiting for its quota at most; beyond, intake dead-letters (stage quota)
+    deferred_tenant_limit: int = Field(default=1000, ge=1, le=10_000)
     sink_batch_size: int = Field(default=1000, ge=1)
     sink_batch_ms: int = Field(default=50, ge=1)
     sink_in_flight: int = Field(default=4, ge=1, le=8)  # sink batches written at once (acked in order)

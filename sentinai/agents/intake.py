@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +67,11 @@ def llm_request(exception: NormalizedException, *, source: tuple[str, int, int],
                         "first_seen": first_seen})
 
 
+class QuotaBacklogFull(Exception):
+    """The tenant's share of the deferred agent is full: a message beyond it is dead-lettered, so
+    that one tenant's backlog cannot fill what every tenant's over-quota messages wait in."""
+
+
 class Intake:
     """Handles one input event at a time; never lets an exception escape (faust would ack it)."""
 
@@ -85,6 +91,9 @@ class Intake:
         for attempt in range(RETRIES + 1):
             try:
                 await self._process(event, source)
+                return
+            except QuotaBacklogFull as err:
+                await self._dead_letter(event, err, stage="quota")
                 return
             except (codec.UndecodableMessage, RejectedInput) as err:
                 await self._dead_letter(event, err, stage="intake")
@@ -169,7 +178,13 @@ class Intake:
         if not rate:
             return None
         burst = float(getattr(quotas, "burst", None) or rate)
-        allowed, _, wait = self.quota.take(tenant, rate=float(rate), burst=burst, now_epoch=now_epoch)
+        limit = self.settings.deferred_tenant_limit
+        allowed, _, wait = self.quota.take(tenant, rate=float(rate), burst=burst, now_epoch=now_epoch,
+                                           max_debt=limit)
+        if wait == math.inf:
+            raise QuotaBacklogFull(f"tenant {tenant!r} is over its quota ({rate:g}/s) with {limit} exceptions "
+                                   "already waiting for it (SENTINAI_DEFERRED_TENANT_LIMIT); replay this letter "
+                                   "once they have gone through")
         return None if allowed else wait
 
     async def _defer(self, event: EventT, exception: NormalizedException, source: tuple[str, int, int],

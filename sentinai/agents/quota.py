@@ -10,6 +10,7 @@ is still deferred, never dropped.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sentinai.metrics import QUOTA_TOKENS
@@ -21,13 +22,16 @@ class IntakeQuota:
         self._table = tenants_table
         self._buckets: dict[str, dict[str, float]] = {}
 
-    def take(self, tenant: str, *, rate: float, burst: float, now_epoch: float) -> tuple[bool, dict[str, float], float]:
-        """One token of ``tenant``'s bucket: (allowed now, the bucket after, seconds until its slot)."""
+    def take(self, tenant: str, *, rate: float, burst: float, now_epoch: float,
+             max_debt: float = math.inf) -> tuple[bool, dict[str, float], float]:
+        """One token of ``tenant``'s bucket: (allowed now, the bucket after, seconds until its slot;
+        infinite when ``max_debt`` messages already wait)."""
         bucket = self._buckets.get(tenant)
         state = self._table.get(tenant) if bucket is None else None
         if bucket is None:
             bucket = tenant_state.bucket(state, "quota")
-        allowed, new, wait = tenant_state.take_token(bucket, rate=rate, burst=burst, now_epoch=now_epoch)
+        allowed, new, wait = tenant_state.take_token(bucket, rate=rate, burst=burst, now_epoch=now_epoch,
+                                                     max_debt=max_debt)
         self._buckets[tenant] = new
         QUOTA_TOKENS.labels(tenant).set(new["tokens"])
         if state is None:

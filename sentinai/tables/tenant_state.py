@@ -11,6 +11,7 @@ reads them from PostgreSQL.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 TenantState = dict[str, Any]
@@ -47,18 +48,23 @@ def backpressure(state: TenantState | None) -> str:
     return state.get("backpressure", "NORMAL") if state is not None else "NORMAL"
 
 
-def take_token(bucket: dict[str, float] | None, *, rate: float, burst: float, now_epoch: float) -> tuple[bool, dict[str, float], float]:
+def take_token(bucket: dict[str, float] | None, *, rate: float, burst: float, now_epoch: float,
+               max_debt: float = math.inf) -> tuple[bool, dict[str, float], float]:
     """Token bucket that reserves: (allowed now, new bucket, seconds until the reserved token is due).
 
     Over quota the token is still taken and the bucket goes into debt, so each deferred message
     owns the slot it will run in: it comes back exactly when its token is due and is not charged
-    again (no thundering herd of re-deferrals), and the deferral grows with the backlog.
+    again (no thundering herd of re-deferrals), and the deferral grows with the backlog. A debt
+    beyond ``max_debt`` (that many messages already wait) is refused: no token is taken, and the
+    wait is infinite.
     """
     if bucket is None:
         tokens, at = burst, now_epoch
     else:
         tokens, at = bucket["tokens"], bucket["at"]
     tokens = min(burst, tokens + max(0.0, now_epoch - at) * rate) - 1.0
+    if -tokens > max_debt:
+        return False, {"tokens": tokens + 1.0, "at": now_epoch}, math.inf
     new = {"tokens": tokens, "at": now_epoch}
     if tokens >= 0.0:
         return True, new, 0.0

@@ -158,3 +158,31 @@ def test_a_message_held_for_its_time_is_not_a_stall(
     log = worker.log_path.read_text(errors="replace")
     assert "watchdog: idle" in log, worker.log_tail()
     assert "stall:" not in log, worker.log_tail()
+
+
+def test_a_tenant_beyond_its_share_of_waiting_is_dead_lettered_and_the_others_flow(
+        make_settings: Callable[..., Settings], pipeline_factory: Callable[..., Pipeline]) -> None:
+    """A hostile tenant admin sets the lowest quota and floods: beyond its share of the deferred
+    agent (SENTINAI_DEFERRED_TENANT_LIMIT) its input is dead-lettered with the reason, where it
+    can be replayed, so the agent keeps room for every other tenant's over-quota input."""
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1, deferred_tenant_limit=5))
+    flood = cloned_tenants(1, quota={"exceptionsPerSecond": 0.01, "burst": 1}, prefix="flood")
+    other = cloned_tenants(1, quota={"exceptionsPerSecond": 10, "burst": 2}, prefix="other")
+    activate(pipeline.database_url, flood + other)
+    pipeline.start_worker()
+    flood_id, other_id = flood[0]["tenantId"], other[0]["tenantId"]
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, [(flood_id.encode(), _exception(flood_id, i)) for i in range(12)])
+    # one within the burst, five waiting (the limit), six beyond it
+    letters = wait_for(pipeline.database_url, "SELECT count(*) FROM dead_letters WHERE tenant_id=$1 AND stage='quota'",
+                       flood_id, until=lambda n: n >= 6)
+    assert letters == 6
+    message = fetchval(pipeline.database_url, "SELECT error_message FROM dead_letters WHERE tenant_id=$1 AND "
+                       "stage='quota' LIMIT 1", flood_id)
+    assert "5 exceptions already waiting" in message and "SENTINAI_DEFERRED_TENANT_LIMIT" in message, message
+
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, [(other_id.encode(), _exception(other_id, i)) for i in range(6)])
+    # two at once, four deferred 0.1–0.4 s, while the flood's five wait for days
+    wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions WHERE tenant_id=$1", other_id,
+             until=lambda n: n == 6, timeout=20)
+    assert fetchval(pipeline.database_url, "SELECT count(*) FROM exception_events WHERE tenant_id=$1 "
+                    "AND event_type='QuotaDeferred'", flood_id) == 5

@@ -29,3 +29,12 @@ def test_buckets_are_replaced_without_touching_the_rest() -> None:
     assert throttled["throttled"] and ts.bucket(throttled, "quota") == {"tokens": -1.0, "at": 6.0}
     assert ts.bucket(throttled, "tool_quota") == {"tokens": 3.0, "at": 5.0}
     assert ts.backpressure(None) == "NORMAL"
+
+
+def test_a_debt_beyond_the_limit_is_refused_and_takes_no_token() -> None:
+    bucket = None
+    for _ in range(3):  # one token, then two messages owe theirs
+        _, bucket, _ = ts.take_token(bucket, rate=1.0, burst=1.0, now_epoch=100.0, max_debt=2)
+    assert bucket["tokens"] == -2.0
+    ok, refused, wait = ts.take_token(bucket, rate=1.0, burst=1.0, now_epoch=100.0, max_debt=2)
+    assert (ok, refused["tokens"], wait) == (False, -2.0, float("inf"))
