@@ -100,6 +100,21 @@ async def test_a_pattern_that_needs_backtracking_is_refused_at_upload(web_env: W
     assert "RE2" in issue["message"] and "column" in issue["message"]
 
 
+async def test_patterns_beyond_the_packs_budget_are_refused_at_upload(web_env: Web) -> None:
+    """Each pattern under the per-pattern bound, eight of them over the pack's total."""
+    tenant = _doc("tenants", TENANT)
+    own = tenant["customPlaybooks"]
+    heavy = [{"id": f"heavy-{i}", "name": "heavy", "conditions": f"payload.a matches '(?:[-a1xZ9]{{1,10}}){{1,10}}!{i}'",
+              "steps": [{"name": "n", "action": "add_comment", "params": {"text": "x"}}]} for i in range(8)]
+    tenant["customPlaybooks"] = own + heavy
+    status, body = await _put(web_env, tenant)
+    assert_error(status, body, 422)
+    assert any("RE2 instructions in all; the limit is 5000" in i["message"] for i in body["issues"]), body["issues"]
+    tenant["customPlaybooks"] = own + heavy[:6]
+    status, body = await _put(web_env, tenant)
+    assert status == 200, body
+
+
 def _playbooks(count: int, padding: int = 0) -> list[dict[str, Any]]:
     return [{"id": f"pb-{i}", "name": f"playbook {i} " + "x" * padding,
              "conditions": f"payload.account == 'A-{i}'",

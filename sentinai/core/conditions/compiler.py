@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from sentinai.core.conditions.ast import BoolOp, Compare, Literal, Matches, Node, Not, Path
+from sentinai.core.conditions.regex import MAX_SUBJECT_CHARS
 
 Env = Mapping[str, Any]
 Getter = Callable[[Env], Any]
@@ -170,6 +171,7 @@ def compile_predicate(node: Node) -> Predicate:
     if isinstance(node, Matches):
         left = _value(node.left)
         search = node.regex.search
-        return lambda env: isinstance(v := left(env), str) and search(v) is not None
+        return lambda env: (isinstance(v := left(env), str) and len(v) <= MAX_SUBJECT_CHARS
+                            and search(v) is not None)
     getter = _value(node)
     return lambda env: getter(env) is True

@@ -10,10 +10,23 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from sentinai.core.conditions.ast import Node, to_source
+from sentinai.core.conditions.ast import BoolOp, Compare, Matches, Node, Not, to_source
 from sentinai.core.conditions.compiler import Env, Predicate, compile_predicate
 from sentinai.core.conditions.errors import ConditionSyntaxError
 from sentinai.core.conditions.parser import MAX_CONDITION_LENGTH, parse
+from sentinai.core.conditions.regex import program_size
+
+
+def _program_size(node: Node) -> int:
+    if isinstance(node, Matches):
+        return program_size(node.regex) + _program_size(node.left)
+    if isinstance(node, Not):
+        return _program_size(node.operand)
+    if isinstance(node, BoolOp):
+        return sum(_program_size(operand) for operand in node.operands)
+    if isinstance(node, Compare):
+        return _program_size(node.left) + _program_size(node.right)
+    return 0
 
 
 class Condition:
@@ -28,6 +41,11 @@ class Condition:
 
     def __call__(self, env: Env) -> bool:
         return self._test(env)
+
+    @property
+    def program_size(self) -> int:
+        """RE2 instructions of its `matches` patterns (a pack's total is bounded)."""
+        return _program_size(self.node)
 
     def __str__(self) -> str:
         return to_source(self.node)

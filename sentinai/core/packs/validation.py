@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from sentinai.core.conditions import Condition
 from sentinai.core.models import UNCLASSIFIED
 from sentinai.core.packs.common import (
     GuardrailLists,
@@ -87,6 +88,19 @@ class _Checker:
                     self.add(f"{where}.playbookId", f"{show(expected.playbook_id)} is not a playbook")
 
 
+MAX_PACK_PROGRAM_SIZE = 5_000
+"""RE2 instructions of all of a pack's `matches` patterns: with each search's text bounded
+(`conditions.regex.MAX_SUBJECT_CHARS`), this bounds what a pack's patterns cost one exception."""
+
+
+def _pattern_budget(file: str, conditions: Iterable[Condition | None]) -> list[PackIssue]:
+    total = sum(c.program_size for c in conditions if c is not None)
+    if total <= MAX_PACK_PROGRAM_SIZE:
+        return []
+    return [PackIssue(file, "", f"the pack's patterns compile to {total} RE2 instructions in all; "
+                                f"the limit is {MAX_PACK_PROGRAM_SIZE}")]
+
+
 def check_domain(file: str, domain: DomainPack) -> list[PackIssue]:
     checker = _Checker(file, domain)
     for name, tool in domain.tools.items():
@@ -97,7 +111,10 @@ def check_domain(file: str, domain: DomainPack) -> list[PackIssue]:
     checker.playbooks("playbooks", domain.playbooks)
     checker.guardrails("guardrails", domain.guardrails)
     checker.suites(domain.test_suites, {p.id for p in domain.playbooks})
-    return checker.issues
+    conditions = [rule for definition in domain.exception_types.values() for rule in definition.detection_rules]
+    conditions += [rule.condition for rule in domain.severity_rules]
+    conditions += [playbook.conditions.condition for playbook in domain.playbooks]
+    return checker.issues + _pattern_budget(file, conditions)
 
 
 def check_secrets(file: str, tenant: TenantPolicyPack, granted: Collection[str]) -> list[PackIssue]:
@@ -146,4 +163,4 @@ def check_tenant(
                 )
     playbook_ids = {p.id for p in domain.playbooks} | {p.id for p in tenant.custom_playbooks}
     checker.suites(tenant.test_suites, playbook_ids)
-    return checker.issues
+    return checker.issues + _pattern_budget(file, [playbook.conditions.condition for playbook in tenant.custom_playbooks])
