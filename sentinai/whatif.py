@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,8 +31,12 @@ log = logging.getLogger(__name__)
 
 def tenant_packs(domains: Documents, tenants: Documents, tenant_id: str, *,
                  source: str) -> TenantPacks:
-    """The compiled packs of one tenant; `PackValidationError` when the documents are not valid."""
-    packs = build_pack_set(domains, tenants, source=source).for_tenant(tenant_id)
+    """The compiled packs of one tenant; `PackValidationError` when its documents are not valid.
+    Only the tenant's pack and its domain's are compiled, not every tenant's."""
+    own = [d for d in tenants if d.get("tenantId") == tenant_id]
+    names = {d.get("domainName") for d in own}
+    packs = build_pack_set([d for d in domains if d.get("domainName") in names], own,
+                           source=source).for_tenant(tenant_id)
     if packs is None:
         raise PackValidationError([PackIssue(f"{source}/tenants", "",
                                              f"no tenant pack for tenant {tenant_id!r}")])
@@ -85,14 +89,19 @@ def _compare(report: WhatIfReport, tenant_id: str, rows: Sequence[StoredExceptio
 
 async def run_whatif(pool: asyncpg.Pool, tenant_id: str, active: TenantPacks,
                      candidate: TenantPacks, since: datetime, until: datetime, *,
-                     max_changed: int = 100, batch_size: int = 2000) -> WhatIfReport:
+                     max_changed: int = 100, batch_size: int = 2000,
+                     abandoned: Callable[[], bool] = lambda: False) -> WhatIfReport:
     """The report over the tenant's exceptions first stored in ``[since, until)``.
 
     Each batch is decided in a thread: the loop meanwhile fetches the next batch (the server's
-    share of the work runs beside the decisions) and a web server keeps answering.
+    share of the work runs beside the decisions) and a web server keeps answering. When
+    ``abandoned()`` (the client went away) the work stops after the batch in hand.
     """
     report = WhatIfReport(max_changed=max_changed)
     async for rows in stored_exceptions(pool, tenant_id, since, until, batch_size=batch_size):
+        if abandoned():
+            log.info("what-if of tenant %s abandoned by its client after %d exceptions", tenant_id, report.compared)
+            break
         await asyncio.to_thread(_compare, report, tenant_id, rows, active, candidate)
     return report
 

@@ -3,8 +3,9 @@
 Shared by every route that takes packs (PUT packs, proposals, what-if, simulate). A body is either
 ``{"domains": [...], "tenants": [...]}`` or one tenant pack (with ``tenantId``). The documents are
 validated by the core against the active set, the new ones replacing the active ones with the same
-``domainName`` / ``tenantId``, in the web view's validator process (`sentinai.api.pack_validator`);
-every issue comes back in one 422 with its file and path.
+``domainName`` / ``tenantId``, in the web view's validator process (`sentinai.api.pack_validator`):
+the given packs and those a given domain pack concerns, not every tenant's. Every issue comes back
+in one 422 with its file and path.
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ def _split(body: Any) -> tuple[Documents, Documents]:
     return parts[0], parts[1]
 
 
+def _affected(all_domains: Documents, all_tenants: Documents, domains: Documents,
+              tenants: Documents) -> tuple[Documents, Documents]:
+    """What the change can make invalid: the given tenant packs, every tenant pack of a given
+    domain, and the domains of those. Another tenant's active pack is not this upload's concern
+    (it was valid when it was stored; one stored before a bound was added is its tenant's to fix),
+    and compiling every tenant on each upload cost seconds."""
+    changed_domains = {d.get("domainName") for d in domains}
+    given = {t.get("tenantId") for t in tenants}
+    checked_tenants = [t for t in all_tenants if t.get("tenantId") in given or t.get("domainName") in changed_domains]
+    needed = changed_domains | {t.get("domainName") for t in checked_tenants}
+    return [d for d in all_domains if d.get("domainName") in needed], checked_tenants
+
+
 def invalid_packs(err: PackValidationError) -> ApiError:
     """A 422 listing every issue with its file and JSON path."""
     issues = [{"file": i.file, "path": i.path, "message": i.message} for i in err.issues]
@@ -74,12 +88,13 @@ async def candidate_documents(request: web.Request, who: Principal, tenant: str,
                        "body.domains")
     settings = request.app[SETTINGS]
     active_domains, active_tenants = await active_pack_documents(request.app[POOL])
-    merged_tenants = merge_documents(active_tenants, tenants, "tenantId")
+    checked_domains, checked_tenants = _affected(merge_documents(active_domains, domains, "domainName"),
+                                                 merge_documents(active_tenants, tenants, "tenantId"),
+                                                 domains, tenants)
     secrets = SecretStore.from_settings(settings)
-    granted = {str(d.get("tenantId")): secrets.granted(str(d.get("tenantId"))) for d in merged_tenants}
+    granted = {str(d.get("tenantId")): secrets.granted(str(d.get("tenantId"))) for d in checked_tenants}
     try:
-        await validate_packs(request.app, merge_documents(active_domains, domains, "domainName"),
-                             merged_tenants, granted, settings.pack_limits())
+        await validate_packs(request.app, checked_domains, checked_tenants, granted, settings.pack_limits())
     except PackValidationError as err:
         raise invalid_packs(err) from None
     return domains, tenants

@@ -11,22 +11,41 @@ from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, read_json
 from sentinai.api.pack_documents import candidate_documents, invalid_packs
 from sentinai.api.responses import int_between, ok, parse_query, timestamp
-from sentinai.api.state import POOL, SETTINGS
+from sentinai.api.state import POOL, SETTINGS, WHATIFS
 from sentinai.core.packs import PackValidationError
+from sentinai.sinks.api_keys import Principal
 
 routes = web.RouteTableDef()
+
+MAX_WHATIFS = 2
+"""What-if replays running at once in a web view (one per tenant): each decides a window of stored
+exceptions twice, and must not crowd out the uploads and reads every tenant shares."""
 
 
 @routes.post("/api/v1/tenants/{tenant}/whatif")
 async def whatif(request: web.Request) -> web.Response:
     """Body: candidate documents as for PUT packs. Query: ``since`` / ``until`` (ISO 8601; by default
-    the ``SENTINAI_WHATIF_WINDOW_DAYS`` before now), ``max_changed`` (changed exceptions listed)."""
-    from sentinai.whatif import active_and_candidate, run_whatif
-
+    the ``SENTINAI_WHATIF_WINDOW_DAYS`` before now), ``max_changed`` (changed exceptions listed).
+    One at a time per tenant, ``MAX_WHATIFS`` in all: a 429 ``busy`` beyond."""
     who, tenant = await tenant_access(request, "operator")
-    settings = request.app[SETTINGS]
     q = parse_query(request, {"since": timestamp, "until": timestamp,
                               "max_changed": int_between(0, 10_000)})
+    running = request.app[WHATIFS]
+    if tenant in running:
+        raise ApiError(429, "busy", f"a what-if of tenant {tenant!r} is running; one runs at a time per tenant")
+    if len(running) >= MAX_WHATIFS:
+        raise ApiError(429, "busy", f"the web view runs {MAX_WHATIFS} what-ifs at a time; try again when one is done")
+    running.add(tenant)
+    try:
+        return await _whatif(request, who, tenant, q)
+    finally:
+        running.discard(tenant)
+
+
+async def _whatif(request: web.Request, who: Principal, tenant: str, q: dict) -> web.Response:
+    from sentinai.whatif import active_and_candidate, run_whatif
+
+    settings = request.app[SETTINGS]
     until = q.get("until") or datetime.now(UTC)
     since = q.get("since") or until - timedelta(days=settings.whatif_window_days)
     if since >= until:
@@ -38,8 +57,9 @@ async def whatif(request: web.Request) -> web.Response:
         active, candidate = await active_and_candidate(pool, tenant, domains, tenants)
     except PackValidationError as err:
         raise invalid_packs(err) from None
-    report = await run_whatif(pool, tenant, active, candidate, since, until,
-                              max_changed=q.get("max_changed", 100))
+    transport = request.transport
+    report = await run_whatif(pool, tenant, active, candidate, since, until, max_changed=q.get("max_changed", 100),
+                              abandoned=lambda: transport is None or transport.is_closing())
     return ok({"tenant_id": tenant, "since": since, "until": until, **report.as_json()})
 
 

@@ -21,3 +21,5 @@ PRODUCER: web.AppKey[CommandProducer] = web.AppKey("producer")
 FEED: web.AppKey[DecisionFeed] = web.AppKey("feed")
 COPILOT: web.AppKey[Copilot] = web.AppKey("copilot")
 PACKS: web.AppKey[PackCache] = web.AppKey("packs")
+WHATIFS: web.AppKey[set[str]] = web.AppKey("whatifs", set)
+"""The tenants whose what-if replay runs now (one per tenant, a few in all: see routes_whatif)."""

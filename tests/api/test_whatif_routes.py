@@ -166,3 +166,27 @@ async def test_a_report_left_pending_is_made_by_the_next_web_process(
         await server.close()
     assert row["report_status"] == "done"
     assert json.loads(row["report"])["compared"] == len(raws)
+
+
+async def test_a_whatif_compiles_its_tenant_alone_and_runs_one_at_a_time(web_env: Web, database_url: str) -> None:
+    """Another tenant's stored pack that no longer validates does not concern this tenant's
+    what-if; a second what-if of the tenant while one runs, or past the web view's limit, is a 429."""
+    from sentinai.api.routes_whatif import MAX_WHATIFS
+    from sentinai.api.state import WHATIFS
+
+    tenant, _, raws = await seed(database_url, count=10)
+    stale = {**tenant, "tenantId": "globex", "retentionPolicies": {"dataTTL": 10**9}}
+    async with open_pool(database_url) as pool:
+        await store_packs(pool, [], [stale], created_by="an earlier release")
+    status, report = await web_env.send("POST", f"{T}/whatif", key="acme-operator", json=critical_settlements(tenant))
+    assert status == 200 and report["compared"] == len(raws), report
+
+    running = web_env.app[WHATIFS]
+    running.add("acme")  # as while one runs
+    status, body = await web_env.send("POST", f"{T}/whatif", key="acme-operator", json=critical_settlements(tenant))
+    assert (status, body["error"]) == (429, "busy") and "one runs at a time per tenant" in body["detail"]
+    running.clear()
+    running.update(f"other-{i}" for i in range(MAX_WHATIFS))
+    status, body = await web_env.send("POST", f"{T}/whatif", key="acme-operator", json=critical_settlements(tenant))
+    assert (status, body["error"]) == (429, "busy"), body
+    running.clear()

@@ -64,7 +64,7 @@ RESPONSES = {f"E{code}": _json(ref("Error"), text) for code, text in {
     400: "Bad input (bad JSON, unknown or mistyped field, bad parameter or cursor)",
     401: "No or invalid API key", 403: "The key's role is too low", 404: "Unknown tenant or resource",
     409: "Conflict with the current state", 413: "Body over the size limit", 415: "Body is not JSON",
-    422: "Input failed validation", 503: "Broker unavailable"}.items()}
+    422: "Input failed validation", 429: "Busy: try again later", 503: "Broker unavailable"}.items()}
 
 T = "/api/v1/tenants/{tenant}"
 WRITE_ERRORS = (400, 401, 403, 404, 413, 415, 422, 503)
@@ -253,7 +253,7 @@ PATHS: dict[str, Any] = {
         params=[TENANT, {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                 {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
                 {"name": "max_changed", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000}}],
-        errors=(400, 401, 403, 404, 413, 415, 422))},
+        errors=(400, 401, 403, 404, 413, 415, 422, 429))},
     f"{T}/exceptions/{{exception_id}}/simulate": {"post": _post(
         "The decision a stored exception would get now, with candidate packs (body) or the active ones (no body)",
         {"required": False, "content": {JSON: {"schema": ref("PackUpload")}}}, "200",
