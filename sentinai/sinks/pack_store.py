@@ -10,24 +10,18 @@ caller's job (the core's pack models); this module trusts the documents it is gi
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 import asyncpg
 
 from sentinai.core.packs.diff import document_changes
+from sentinai.core.packs.limits import document_checksum
 from sentinai.sinks.pack_events import record_pack_event
 
 # One writer at a time: two deploys storing packs at once would otherwise race to activate.
 PACKS_LOCK = 0x5E17A1_0001
 
 _COLUMNS = "id, kind, name, version, checksum, status, created_by, created_at, activated_at, document"
-
-
-def checksum(document: dict[str, Any]) -> str:
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 async def store_packs(pool: asyncpg.Pool, domain_docs: list[dict[str, Any]],
@@ -96,7 +90,7 @@ async def activate_packs(conn: asyncpg.Connection, domain_docs: list[dict[str, A
 
 async def _activate(conn: asyncpg.Connection, kind: str, name: str, doc: dict[str, Any],
                     created_by: str) -> dict[str, Any] | None:
-    digest = checksum(doc)
+    digest = document_checksum(doc)
     active = await conn.fetchrow(
         """SELECT id, checksum, document FROM pack_versions
            WHERE kind = $1 AND name = $2 AND status = 'active'""", kind, name)

@@ -29,3 +29,19 @@ async def test_a_tenant_whose_stored_pack_no_longer_validates_is_left_out_alone(
     assert cache.for_tenant("acme-capital") is not None
     assert cache.for_tenant("globex-markets") is None
     assert REGISTRY.get_sample_value("sentinai_packs_left_out") == 1
+
+
+async def test_a_reload_after_one_tenants_upload_reuses_every_other_pack(database_url: str) -> None:
+    domain, acme, globex = (_doc("domains", "capital-markets-trading"), _doc("tenants", "acme-capital"),
+                            _doc("tenants", "globex-markets"))
+    async with open_pool(database_url, max_size=2) as pool:
+        await store_packs(pool, [domain], [acme, globex], created_by="test")
+        cache = PackCache()
+        assert await cache.refresh(pool)
+        before_acme, before_globex = cache.for_tenant("acme-capital"), cache.for_tenant("globex-markets")
+        await store_packs(pool, [], [{**globex, "displayName": "Globex (renamed)"}], created_by="test")
+        assert await cache.refresh(pool)
+    assert cache.for_tenant("acme-capital") is before_acme  # neither validated nor compiled again
+    after = cache.for_tenant("globex-markets")
+    assert after is not before_globex and after is not None
+    assert after.tenant.display_name == "Globex (renamed)"

@@ -208,6 +208,14 @@ class PackSet:
         self.tenants = tenants
         self._compiled: dict[str, TenantPacks] = {}
 
+    def keep_compiled(self, previous: PackSet) -> None:
+        """Take over ``previous``'s compiled pairs whose domain and tenant packs are the same objects
+        here (a reload that reused them: `loader.ModelMemo`)."""
+        for tenant_id, compiled in previous._compiled.items():
+            tenant = self.tenants.get(tenant_id)
+            if tenant is compiled.tenant and self.domains.get(tenant.domain_name) is compiled.domain:
+                self._compiled[tenant_id] = compiled
+
     def for_tenant(self, tenant_id: str) -> TenantPacks | None:
         compiled = self._compiled.get(tenant_id)
         if compiled is None:

@@ -7,6 +7,7 @@ number of conditions bounds the compilation work and the memory the compiled pac
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -22,10 +23,19 @@ class PackLimits:
     max_conditions: int = MAX_PACK_CONDITIONS
 
 
+def canonical_json(document: Any) -> str:
+    """The document as it is stored, sized and checksummed: sorted keys, no spaces."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def document_checksum(document: Any) -> str:
+    """SHA-256 of the canonical JSON: the same content, the same version."""
+    return hashlib.sha256(canonical_json(document).encode()).hexdigest()
+
+
 def document_bytes(document: Any) -> int:
-    """The size of the document as canonical JSON (how it is stored and checksummed)."""
-    return len(json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-               .encode())
+    """The size of the document as canonical JSON."""
+    return len(canonical_json(document).encode())
 
 
 def _items(value: Any) -> Iterator[Any]:

@@ -14,7 +14,7 @@ from pydantic_core import ErrorDetails
 from sentinai.core.packs.compiled import PackSet
 from sentinai.core.packs.domain import DomainPack
 from sentinai.core.packs.errors import PackIssue, PackValidationError, json_path, show
-from sentinai.core.packs.limits import DEFAULT_LIMITS, PackLimits, limit_problems
+from sentinai.core.packs.limits import DEFAULT_LIMITS, PackLimits, document_checksum, limit_problems
 from sentinai.core.packs.tenant import TenantPolicyPack
 from sentinai.core.packs.validation import check_domain, check_secrets, check_tenant
 from sentinai.core.packs.yaml_loader import load_yaml
@@ -34,20 +34,52 @@ def _issue(file: str, error: ErrorDetails) -> PackIssue:
     return PackIssue(file, json_path(error["loc"]), message)
 
 
+class ModelMemo:
+    """Packs validated before, by their document's checksum: a reload after one tenant's upload
+    validates (and compiles the conditions of) that tenant's pack, not every tenant's again.
+    Each build keeps only what it used, so replaced versions are let go."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, BaseModel] = {}
+        self._used: dict[str, BaseModel] = {}
+
+    def key(self, model: type[BaseModel], document: Any) -> str:
+        return f"{model.__name__}:{document_checksum(document)}"
+
+    def get(self, key: str) -> BaseModel | None:
+        found = self._known.get(key)
+        if found is not None:
+            self._used[key] = found
+        return found
+
+    def put(self, key: str, value: BaseModel) -> None:
+        self._used[key] = value
+
+    def settle(self) -> None:
+        """The build is done: what it used is what is known."""
+        self._known, self._used = self._used, {}
+
+
 def _model(file: str, document: Any, model: type[ModelT], issues: list[PackIssue],
-           limits: PackLimits) -> ModelT | None:
+           limits: PackLimits, memo: ModelMemo | None = None) -> ModelT | None:
     if not isinstance(document, Mapping):
         issues.append(PackIssue(file, "", f"a pack must be an object, got {type(document).__name__}"))
         return None
+    key = memo.key(model, document) if memo is not None else ""
+    if memo is not None and (known := memo.get(key)) is not None:
+        return known  # type: ignore[return-value]
     too_big = limit_problems(document, limits)
     if too_big:
         issues.extend(PackIssue(file, "", problem) for problem in too_big)
         return None
     try:
-        return model.model_validate(document)
+        validated = model.model_validate(document)
     except ValidationError as error:
         issues.extend(_issue(file, detail) for detail in error.errors(include_url=False))
         return None
+    if memo is not None:
+        memo.put(key, validated)
+    return validated
 
 
 GrantedSecrets = Callable[[str], Collection[str]]
@@ -56,7 +88,7 @@ GrantedSecrets = Callable[[str], Collection[str]]
 
 def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document],
            granted_secrets: GrantedSecrets | None = None, limits: PackLimits = DEFAULT_LIMITS,
-           issues: list[PackIssue] | None = None) -> PackSet:
+           issues: list[PackIssue] | None = None, memo: ModelMemo | None = None) -> PackSet:
     """The packs that validate. Strict (``issues`` not given): any issue raises. Otherwise the
     issues are added to ``issues``, and a pack with one is left out, with the tenants of a domain
     left out."""
@@ -65,7 +97,7 @@ def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document],
     domains: dict[str, DomainPack] = {}
     origin: dict[str, str] = {}
     for file, document in domain_docs:
-        domain = _model(file, document, DomainPack, issues, limits)
+        domain = _model(file, document, DomainPack, issues, limits, memo)
         if domain is None:
             continue
         if domain.domain_name in domains:
@@ -85,7 +117,7 @@ def _build(domain_docs: Iterable[Document], tenant_docs: Iterable[Document],
         origin[domain.domain_name] = file
     tenants: dict[str, TenantPolicyPack] = {}
     for file, document in tenant_docs:
-        tenant = _model(file, document, TenantPolicyPack, issues, limits)
+        tenant = _model(file, document, TenantPolicyPack, issues, limits, memo)
         if tenant is None:
             continue
         if tenant.tenant_id in tenants:
@@ -187,13 +219,15 @@ def _labelled(documents: list[dict[str, Any]], kind: str, key: str, source: str)
 
 def build_valid_packs(
     domain_docs: list[dict[str, Any]], tenant_docs: list[dict[str, Any]], *, source: str = "<db>",
-    limits: PackLimits = DEFAULT_LIMITS,
+    limits: PackLimits = DEFAULT_LIMITS, memo: ModelMemo | None = None,
 ) -> tuple[PackSet, list[PackIssue]]:
     """The stored packs that validate, and the issues of those that do not (a pack stored before a
     bound was added, say): one tenant's invalid pack leaves that tenant out, not every tenant."""
     issues: list[PackIssue] = []
     packs = _build(_labelled(domain_docs, "domains", "domainName", source),
-                   _labelled(tenant_docs, "tenants", "tenantId", source), None, limits, issues)
+                   _labelled(tenant_docs, "tenants", "tenantId", source), None, limits, issues, memo)
+    if memo is not None:
+        memo.settle()
     return packs, issues
 
 
