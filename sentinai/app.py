@@ -194,8 +194,7 @@ def create_app(settings: Settings) -> faust.App:
         async def llm_agent(stream: faust.StreamT) -> Any:
             """LLM-assisted decisions, in small concurrent batches acknowledged after publishing."""
             await resources.ready()
-            async with LLMClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
-                                 default_model=settings.llm_model, timeout=settings.llm_timeout_seconds) as client:
+            async with LLMClient.for_deployment(settings) as client:
                 stage = LLMStage(packs=resources.packs, tenants_table=tenants_table, dlq=topics.dlq,
                                  outcomes=outcomes, client=client)
                 async for count in stage.run(stream):

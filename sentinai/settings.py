@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_api_key: str | None = None
     llm_model: str = "gpt-4o-mini"
+    # other models a tenant pack may name in llm.model (comma list); LLM_MODEL always may
+    llm_models: Annotated[tuple[str, ...], NoDecode] = ()
     llm_timeout_seconds: float = Field(default=10.0, gt=0)
     # The deployment's grants and limits for tenant packs (docs/security.md)
     secrets_dir: Path | None = None  # <dir>/<tenant>/<secret name>: a file per granted secret
@@ -131,6 +133,14 @@ class Settings(BaseSettings):
             return None
         if not re.match(r"^postgres(ql)?(\+asyncpg)?://", value):
             raise ValueError("expected a postgresql:// or postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("llm_models", mode="before")
+    @classmethod
+    def _models(cls, value: object) -> object:
+        """A comma list in the environment."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("tools_allowed_origins", mode="before")

@@ -133,8 +133,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     async def copilot(app: web.Application) -> AsyncIterator[None]:
         llm = None
         if settings.llm_base_url:
-            llm = LLMClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
-                            default_model=settings.llm_model, timeout=settings.llm_timeout_seconds)
+            llm = LLMClient.for_deployment(settings)
         app[COPILOT] = Copilot(app[POOL], app[PACKS], llm=llm)
         try:
             yield

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import openai
@@ -23,10 +24,14 @@ from sentinai.llm.budget import estimate_tokens
 from sentinai.llm.errors import (
     LLMCircuitOpen,
     LLMInvalidJSON,
+    LLMModelRefused,
     LLMProviderError,
     LLMSchemaViolation,
     LLMTimeout,
 )
+
+if TYPE_CHECKING:
+    from sentinai.settings import Settings
 
 NO_KEY = "not-set"
 """Sent when no key is configured: local servers ignore it, a real provider answers 401."""
@@ -59,14 +64,21 @@ class LLMClient:
 
     def __init__(self, *, base_url: str | None, api_key: str | None, default_model: str,
                  timeout: float, max_output_tokens: int = 600, temperature: float = 0.0,
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, models: Iterable[str] = ()) -> None:
         self.default_model = default_model
+        self.models = frozenset(models) | {default_model}
         self.timeout = timeout
         self.max_output_tokens = max_output_tokens
         self.temperature = temperature
         self.breaker = breaker or CircuitBreaker()
         self._openai = openai.AsyncOpenAI(base_url=base_url, api_key=api_key or NO_KEY,
                                           timeout=timeout, max_retries=0)
+
+    @classmethod
+    def for_deployment(cls, settings: Settings) -> LLMClient:
+        """The client of the deployment's LLM settings (`SENTINAI_LLM_*`)."""
+        return cls(base_url=settings.llm_base_url, api_key=settings.llm_api_key, default_model=settings.llm_model,
+                   timeout=settings.llm_timeout_seconds, models=settings.llm_models)
 
     async def __aenter__(self) -> LLMClient:
         return self
@@ -89,6 +101,9 @@ class LLMClient:
             raise LLMCircuitOpen(
                 f"circuit open after repeated failures; next probe in {self.breaker.retry_after():.0f}s")
         chosen = model or self.default_model
+        if chosen not in self.models:
+            raise LLMModelRefused(f"model {chosen[:100]!r} is not offered by this deployment "
+                                  f"(offered: {', '.join(sorted(self.models))})")
         prompt_tokens = estimate_tokens(system) + estimate_tokens(user)
         try:
             completion = await asyncio.wait_for(self._request(chosen, system, user, schema, schema_name),

@@ -41,6 +41,13 @@ class LLMSchemaViolation(LLMError):
     kind = "schema_violation"
 
 
+class LLMModelRefused(LLMError):
+    """The tenant's pack names a model the deployment does not offer (`SENTINAI_LLM_MODELS`):
+    the platform's account pays for every call, so a tenant cannot pick a dearer model."""
+
+    kind = "model_refused"
+
+
 class LLMCircuitOpen(LLMError):
     """The circuit breaker is open: recent calls failed, so this one was not attempted."""
 

@@ -97,7 +97,7 @@ async def _web(make_settings: Callable[..., Settings], database_url: str, bootst
                tokens_per_minute: dict[str, int]) -> AsyncIterator[Web]:
     """The web view over the planted history, with these tenants' `llm` blocks and token quotas."""
     settings = make_settings(database_url=database_url, llm_base_url=server.base_url,
-                             llm_timeout_seconds=5.0)
+                             llm_timeout_seconds=5.0, llm_models=(MODEL, MODEL_B))
     await ensure_topics(settings)
     async with open_pool(database_url, max_size=4) as pool:
         domains, tenants = _tenant_docs(llm, tokens_per_minute)

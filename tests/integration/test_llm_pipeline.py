@@ -49,7 +49,7 @@ def test_llm_tenants_get_assisted_or_fallback_decisions(make_settings: Callable[
             "escalate": False, "rationale": "two identical amounts to the same beneficiary"}))
         server.script("down-model", Reply(status=500))
         settings = make_settings(packs_dir=PACKS, llm_base_url=server.base_url, llm_api_key="test-key",
-                                 llm_timeout_seconds=2.0)
+                                 llm_timeout_seconds=2.0, llm_models=("good-model", "down-model"))
         pipeline = pipeline_factory(settings)
         tenants = {"llm-good": "good-model", "llm-down": "down-model", "rules-only": None}
         activate(pipeline.database_url, [_payments_tenant(t, m, enabled=m is not None) for t, m in tenants.items()])

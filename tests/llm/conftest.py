@@ -69,11 +69,16 @@ def clock() -> Clock:
     return Clock()
 
 
+OFFERED_MODELS = ("tenant-model", "no-such-model", "scenario", "explainer", "injected", "m")
+"""The models the tests' deployment offers besides its default (the tenants' packs name them)."""
+
+
 @pytest.fixture
 async def client(server: OpenAIServer, clock: Clock) -> AsyncIterator[LLMClient]:
     llm = LLMClient(base_url=server.base_url, api_key="test-key", default_model="default",
                     timeout=TIMEOUT, breaker=CircuitBreaker(failure_threshold=3, cool_down=30.0,
-                                                            clock=clock))
+                                                            clock=clock),
+                    models=OFFERED_MODELS)
     try:
         yield llm
     finally:

@@ -9,6 +9,7 @@ import pytest
 from sentinai.llm.client import LLMClient, LLMReply
 from sentinai.llm.errors import (
     LLMInvalidJSON,
+    LLMModelRefused,
     LLMProviderError,
     LLMSchemaViolation,
     LLMTimeout,
@@ -75,6 +76,13 @@ async def test_bad_answers_are_charged_their_tokens(server: OpenAIServer, client
     with pytest.raises(LLMInvalidJSON) as caught:
         await ask(client)
     assert caught.value.tokens > 0
+
+
+async def test_a_model_the_deployment_does_not_offer_is_not_asked(server: OpenAIServer, client: LLMClient) -> None:
+    """A tenant's pack names a dearer model than the deployment pays for: no call is made."""
+    with pytest.raises(LLMModelRefused, match="not offered by this deployment"):
+        await ask(client, "gpt-9-ultra")
+    assert server.requests == []
 
 
 async def test_unknown_model_is_a_provider_error(server: OpenAIServer, client: LLMClient) -> None:
