@@ -34,7 +34,7 @@ from sentinai.api.routes_stream import HEARTBEAT
 from sentinai.api.routes_stream import routes as stream_routes
 from sentinai.api.routes_system import routes as system_routes
 from sentinai.api.routes_whatif import routes as whatif_routes
-from sentinai.api.state import COPILOT, FEED, PACKS, POOL, PRODUCER, SETTINGS, WHATIFS
+from sentinai.api.state import COPILOT, FEED, PACK_CHANGES, PACKS, POOL, PRODUCER, SETTINGS, WHATIFS
 from sentinai.caches.packs import PackCache
 from sentinai.copilot.service import Copilot
 from sentinai.llm.client import LLMClient
@@ -96,6 +96,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     app[SETTINGS] = settings
     app[HEARTBEAT] = float(heartbeat_seconds)
     app[WHATIFS] = set()
+    app[PACK_CHANGES] = {}
     bootstrap = bootstrap_servers(settings.require_broker())
     database_url = None if pool is not None else settings.require_database()
 

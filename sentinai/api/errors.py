@@ -63,6 +63,8 @@ async def error_middleware(request: web.Request,
         return await handler(request)
     except ApiError as err:
         headers = {"WWW-Authenticate": "Bearer"} if err.status == 401 else None
+        if "retry_after_seconds" in err.extra:
+            headers = {"Retry-After": str(err.extra["retry_after_seconds"])}
         return error_response(err.status, err.error, err.detail, err.path or request.path,
                               headers=headers, **err.extra)
     except web.HTTPException as exc:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, check_fields, read_json
+from sentinai.api.pack_change_rate import charge_pack_change
 from sentinai.api.pack_documents import candidate_documents
 from sentinai.api.proposal_reports import propose
 from sentinai.api.responses import int_between, ok, parse_query, short_text
@@ -38,6 +39,7 @@ async def create(request: web.Request) -> web.Response:
     ``domains`` / ``tenants``."""
     who, tenant = await tenant_access(request, "admin", must_exist=False)
     parse_query(request, {})
+    charge_pack_change(request, who, tenant)
     body = await read_json(request, request.app[SETTINGS].max_body_bytes)
     comment = None
     if isinstance(body, dict) and "tenantId" not in body and "comment" in body:
@@ -118,6 +120,7 @@ async def rollback(request: web.Request) -> web.Response:
 
     who, tenant = await tenant_access(request, "admin")
     parse_query(request, {})
+    charge_pack_change(request, who, tenant)
     body = check_fields(await read_json(request, request.app[SETTINGS].max_body_bytes),
                         allowed={"version_id": int, "comment": str})
     try:

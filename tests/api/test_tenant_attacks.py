@@ -24,6 +24,7 @@ TENANT = "acme-capital"
 PATH = f"/api/v1/tenants/{TENANT}/packs"
 METRICS_TOKEN = "scrape-token-5b1e"
 MAX_CONDITIONS = 40
+PACK_CHANGES_PER_HOUR = 3
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def make_settings(make_settings: Callable[..., Settings]) -> Callable[..., Setti
         values: dict[str, object] = {
             "tenant_secrets": {TENANT: {"OMS_TOKEN": "ACME_OMS_TOKEN"}},
             "metrics_token": METRICS_TOKEN, "max_pack_conditions": MAX_CONDITIONS,
-            "max_pack_bytes": 30_000,
+            "max_pack_bytes": 30_000, "pack_changes_per_hour": PACK_CHANGES_PER_HOUR,
         }
         return make_settings(**{**values, **overrides})
 
@@ -203,3 +204,24 @@ async def test_metrics_need_the_token_and_list_known_tenants_only(web_env: Web) 
     # the unknown tenants' series are gone from the process, not only hidden
     assert all("grown-label-1" not in values for values in copy.copy(metrics.INGESTED._metrics))
     assert json.dumps(sorted(v[0] for v in metrics.DLQ_ENTRIES._metrics)).count("probe") == 0
+
+
+async def test_pack_changes_beyond_the_hourly_rate_are_refused_with_retry_after(web_env: Web) -> None:
+    """A tenant admin in a loop of uploads: each a stored version and a reload everywhere."""
+    tenant = {**_doc("tenants", TENANT), "tenantId": "acme"}
+    tenant.pop("toolOverrides", None)
+    status, body = await _put_as(web_env, "root", tenant)  # the deployment's own key is not counted
+    assert status == 200, body
+    for i in range(PACK_CHANGES_PER_HOUR):
+        status, body = await _put_as(web_env, "acme-admin", {**tenant, "version": f"r{i}"})
+        assert status == 200, body
+    status, body = await _put_as(web_env, "acme-admin", {**tenant, "version": "one more"})
+    assert_error(status, body, 429)
+    assert body["error"] == "too_many_changes", body
+    assert 0 < body["retry_after_seconds"] <= 3600 // PACK_CHANGES_PER_HOUR, body
+
+
+async def _put_as(web: Web, key: str, tenant: dict[str, Any]) -> tuple[int, Any]:
+    domain = _doc("domains", "capital-markets-trading")
+    body = {"domains": [domain], "tenants": [tenant]} if key == "root" else tenant
+    return await web.send("PUT", "/api/v1/tenants/acme/packs", key=key, json=body)

@@ -204,18 +204,18 @@ PATHS: dict[str, Any] = {
                         {"required": True, "content": {JSON: {"schema": ref("PackUpload")}}}, "200",
                         _json({"type": "object", "properties": {"tenant_id": {"type": "string"},
                                                                 "activated": {"type": "array", "items": {"type": "object"}}}},
-                              "activated versions"), params=[TENANT], errors=(400, 401, 403, 404, 413, 415, 422)),
+                              "activated versions"), params=[TENANT], errors=(400, 401, 403, 404, 413, 415, 422, 429)),
                 "responses": {
                     "200": _json({"type": "object", "properties": {
                         "tenant_id": {"type": "string"}, "activated": {"type": "array", "items": {"type": "object"}}}},
                         "activated versions"),
                     "202": _json(ref("ProposalAnswer"), "the tenant requires a second approver: a proposal"),
-                    **_errors(400, 401, 403, 404, 413, 415, 422)}}},
+                    **_errors(400, 401, 403, 404, 413, 415, 422, 429)}}},
     f"{T}/packs/proposals": {
         "post": _post("Propose a pack change (admin): stored, diffed, its what-if report made in the background",
                       {"required": True, "content": {JSON: {"schema": ref("PackUpload")}}}, "202",
                       _json(ref("ProposalAnswer"), "the proposal"), params=[TENANT],
-                      errors=(400, 401, 403, 404, 413, 415, 422)),
+                      errors=(400, 401, 403, 404, 413, 415, 422, 429)),
         "get": _get("The tenant's pack proposals, newest first", _json({"type": "object", "properties": {
             "tenant_id": {"type": "string"}, "items": {"type": "array", "items": {"type": "object"}}}}, "proposals"),
             params=[TENANT, {"name": "status", "in": "query", "schema": {"type": "string", "minLength": 1,
@@ -236,10 +236,10 @@ PATHS: dict[str, Any] = {
                                                          "properties": {"version_id": {"type": "integer"},
                                                                         "comment": {"type": "string"}}}}}},
         "200", _json({"type": "object"}, "activated"), params=[TENANT],
-        errors=(400, 401, 403, 404, 409, 413, 415, 422)),
+        errors=(400, 401, 403, 404, 409, 413, 415, 422, 429)),
         "responses": {"200": _json({"type": "object"}, "activated"),
                       "202": _json(ref("ProposalAnswer"), "a proposal"),
-                      **_errors(400, 401, 403, 404, 409, 413, 415, 422)}}},
+                      **_errors(400, 401, 403, 404, 409, 413, 415, 422, 429)}}},
     f"{T}/packs/events": {"get": _get(
         "The packs' timeline, newest first: PackChangeProposed, PackChangeApproved, PackChangeRejected, "
         "PackVersionActivated", _json({"type": "object", "properties": {
