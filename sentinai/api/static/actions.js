@@ -92,19 +92,25 @@ export function actionForm({ label, exceptionId, buttons, notice, after }) {
   for (const b of buttons) {
     row.append(el("button", { type: "button", class: b.kind || "", text: b.text, onclick: async () => {
       for (const button of form.querySelectorAll("button")) button.disabled = true;
-      say(notice, `${b.text}: sent, waiting for the stream…`, true);
+      // one notice may serve several forms (the approvals list): it names the exception
+      const tell = (text, ok) => say(notice, `${exceptionId} · ${b.text}: ${text}`, ok);
+      tell("sent, waiting for the stream…", true);
       try {
         const seen = await before(exceptionId);
         const by = actor();
         await b.send(comment.value.trim() || null, by);
         drafts.delete(draft);
         const answer = await streamAnswer(exceptionId, seen, by);
-        say(notice, answer.text, answer.ok);
+        tell(answer.text, answer.ok);
       } catch (err) {
-        say(notice, err instanceof ApiError ? `The server refused: ${err.message}` : `Failed: ${err.message}`, false);
+        tell(err instanceof ApiError ? `The server refused: ${err.message}` : `Failed: ${err.message}`, false);
       }
       for (const button of form.querySelectorAll("button")) button.disabled = false;
       if (after) await after();
+      if (!form.isConnected) { // re-rendered without this form: keep the keyboard's place at the answer
+        notice.tabIndex = -1;
+        notice.focus();
+      }
     } }));
   }
   return form;
