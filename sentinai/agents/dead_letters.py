@@ -16,7 +16,15 @@ from sentinai.metrics import DLQ_MESSAGES
 from sentinai.sinks.dead_letters import record_dead_letter
 from sentinai.sinks.retry import retry_forever
 from sentinai.streams.direct_topic import DirectTopic
-from sentinai.streams.dlq import PREFIX, STAGE, dlq_headers, headers_dict, kept_headers, kept_value
+from sentinai.streams.dlq import (
+    PREFIX,
+    STAGE,
+    dlq_headers,
+    headers_dict,
+    kept_headers,
+    kept_key,
+    kept_value,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +38,13 @@ async def dead_letter(dlq: DirectTopic, message: Any, error: BaseException, *, s
     send's delivery future: a caller that commits offsets itself (the sink feed) awaits it before
     committing past the message.
     """
-    tenant = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
+    key, key_cut = kept_key(message.key if isinstance(message.key, bytes) else None)
+    tenant = key.decode("utf-8", "replace") if key is not None else None
     value, cut = kept_value(message.value if isinstance(message.value, bytes) else None)
     headers = kept_headers(getattr(message, "headers", None)) + dlq_headers(
         topic=message.topic, partition=message.partition, offset=message.offset, error=error, stage=stage,
-        tenant_id=tenant) + cut
-    delivery = await dlq.send(key=message.key, value=value, partition=message.partition, headers=headers)
+        tenant_id=tenant) + cut + key_cut
+    delivery = await dlq.send(key=key, value=value, partition=message.partition, headers=headers)
     DLQ_MESSAGES.labels(stage).inc()
     return delivery
 

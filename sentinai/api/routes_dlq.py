@@ -17,6 +17,8 @@ from sentinai.api.state import POOL, PRODUCER, SETTINGS
 from sentinai.core.actor import Actor
 from sentinai.core.input_limits import InputLimitError, check_value
 from sentinai.streams.dlq import (
+    KEY_SIZE,
+    KEY_TRUNCATED,
     LETTER_HEADER_PREFIXES,
     REPLAYED_FROM,
     TRUNCATED,
@@ -115,6 +117,9 @@ async def replay(request: web.Request) -> web.Response:
     if entry is None:
         raise ApiError(404, "not_found", f"no dead letter {dl_id} for tenant {tenant!r}")
     stored = entry.get("headers") or {}
+    if stored.get(KEY_TRUNCATED) == "true":
+        raise ApiError(409, "truncated", f"dead letter {dl_id} keeps only the first {len(entry.get('key') or b'')} of "
+                       f"its key's {stored.get(KEY_SIZE)} bytes; it cannot be replayed")
     if stored.get(TRUNCATED) == "true":
         raise ApiError(409, "truncated", f"dead letter {dl_id} keeps only the first {entry['value_size']} of "
                        f"{stored.get(VALUE_SIZE)} bytes (sha256 {stored.get(VALUE_SHA256)}); it cannot be replayed")

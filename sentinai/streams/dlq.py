@@ -14,10 +14,16 @@ MAX_VALUE_BYTES = 512_000
 TRUNCATED = "sentinai.value.truncated"
 VALUE_SIZE = "sentinai.value.size"
 VALUE_SHA256 = "sentinai.value.sha256"
+KEY_TRUNCATED = "sentinai.key.truncated"
+KEY_SIZE = "sentinai.key.size"
+MAX_KEY_BYTES = 16_384
+"""A dead letter's key is kept whole up to this size (a tenant id is short; a longer key is not
+one, and with the value's and the headers' limits the letter fits a produce request)."""
 REPLAYED_FROM = "sentinai.replayed_from"
 HEADERS_DROPPED = "sentinai.headers.dropped"
 # The headers a dead letter adds; a replay strips them, and a letter keeps the original's others.
-LETTER_HEADER_PREFIXES = (f"{PREFIX}.", STAGE, "sentinai.tenant", TRUNCATED, VALUE_SIZE, VALUE_SHA256, HEADERS_DROPPED)
+LETTER_HEADER_PREFIXES = (f"{PREFIX}.", STAGE, "sentinai.tenant", TRUNCATED, VALUE_SIZE, VALUE_SHA256, HEADERS_DROPPED,
+                          KEY_TRUNCATED, KEY_SIZE)
 # The original's headers a letter keeps, at most this many bytes in all (names and values): with
 # the value's limit above, the letter stays under the producer's request limit.
 MAX_KEPT_HEADER_BYTES = 16_384
@@ -46,6 +52,13 @@ def kept_value(value: bytes | None, limit: int = MAX_VALUE_BYTES) -> tuple[bytes
         return value, []
     return value[:limit], [(TRUNCATED, b"true"), (VALUE_SIZE, str(len(value)).encode()),
                            (VALUE_SHA256, hashlib.sha256(value).hexdigest().encode())]
+
+
+def kept_key(key: bytes | None, limit: int = MAX_KEY_BYTES) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """The key a dead letter carries, and the headers that say it was cut."""
+    if key is None or len(key) <= limit:
+        return key, []
+    return key[:limit], [(KEY_TRUNCATED, b"true"), (KEY_SIZE, str(len(key)).encode())]
 
 
 def kept_headers(headers: object, limit: int = MAX_KEPT_HEADER_BYTES) -> list[tuple[str, bytes]]:

@@ -159,6 +159,11 @@ async def test_a_truncated_dead_letter_is_not_replayed(web_env: Web) -> None:
     status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay?force=true")
     assert_error(status, body, 409)
     assert body["error"] == "truncated" and "5000000" in body["detail"]
+    letter = await _dead_letter(web_env, "acme", 22, extra={"sentinai.key.truncated": "true",
+                                                            "sentinai.key.size": "600000"})
+    status, body = await web_env.send("POST", f"{T}/dlq/{letter}/replay?force=true")
+    assert_error(status, body, 409)
+    assert body["error"] == "truncated" and "key's 600000 bytes" in body["detail"]
 
 
 @pytest.mark.parametrize("dl_id", ["²", "٣", "３", "1e3"])

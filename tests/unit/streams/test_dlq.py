@@ -5,6 +5,7 @@ from sentinai.streams.dlq import (
     dlq_headers,
     headers_dict,
     kept_headers,
+    kept_key,
     kept_value,
 )
 
@@ -50,3 +51,11 @@ def test_headers_beyond_the_limit_are_counted_not_kept() -> None:
     many = [(f"h{i}", b"x" * 1000) for i in range(40)]
     kept = kept_headers(many, limit=16_384)
     assert kept[:-1] == many[:16] and kept[-1] == ("sentinai.headers.dropped", b"24")
+
+
+def test_a_key_too_long_for_a_letter_is_cut_and_said_so() -> None:
+    assert kept_key(b"acme-capital") == (b"acme-capital", [])
+    assert kept_key(None) == (None, [])
+    key, headers = kept_key(b"k" * 600_000)
+    assert key == b"k" * 16_384
+    assert dict(headers) == {"sentinai.key.truncated": b"true", "sentinai.key.size": b"600000"}
