@@ -147,6 +147,12 @@ async def test_a_row_that_no_longer_fits_the_filter_leaves_the_list(web_env: Web
         await tools.wait_for(f"!{row.format('E-5')}")
         assert await tools.evaluate(row.format("E-6"))
 
+        # a status edited into the address that is none: left out and said, not a list filtered by it
+        await tools.evaluate("location.hash = '#/exceptions?status=BOGUS'")
+        text = await tools.wait_for("document.querySelector('main .notice.bad')?.textContent")
+        assert 'status "BOGUS"' in text, text
+        assert await tools.wait_for("document.querySelector('main p.muted[role=status]')?.textContent.includes('shown')")
+
         # the web view out of reach: the page says so, not the browser's bare "Failed to fetch"
         await tools.call("Network.enable")
         await tools.call("Network.setBlockedURLs", urls=["*/api/v1/*"])

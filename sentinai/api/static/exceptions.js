@@ -70,8 +70,20 @@ export async function renderExceptions(root, query) {
   });
   form.addEventListener("reset", (ev) => { ev.preventDefault(); go([]); });
 
+  // an address edited by hand may name a status or severity that is none: the form would say "any"
+  // while the list was filtered by it, so it is left out, and said
+  const known = { status: STATUSES, severity: SEVERITIES };
   const filters = new URLSearchParams();
-  for (const k of ["status", "severity", "type", "since", "until"]) if (query.get(k)) filters.set(k, query.get(k));
+  const ignored = [];
+  for (const k of ["status", "severity", "type", "since", "until"]) {
+    const v = query.get(k);
+    if (!v) continue;
+    if (known[k] && !known[k].includes(v)) ignored.push(`${k} "${v}"`);
+    else filters.set(k, v);
+  }
+  if (ignored.length) {
+    root.insertBefore(el("p", { class: "notice bad", role: "status", text: `Not a filter, left out: ${ignored.join(", ")}.` }), table);
+  }
   let cursor = null;
   const count = () => {
     status.textContent = `${tbody.children.length} shown` + (cursor ? ", more below" : "") + " · live";
