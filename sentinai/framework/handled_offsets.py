@@ -18,14 +18,16 @@ exception of 6,000 without its ``ExceptionStatusChanged`` row in ~1 run in 5 of 
 scale test, its offsets committed; a restarted worker sitting on a tool request nobody had
 committed in ~1 run in 10 of the playbook test; a stall in the PostgreSQL-outage test.
 
-Our topics are neither compacted nor transactional, so their offsets are contiguous. Hence:
+Offsets of an input topic are not always contiguous: an outside producer's transactions leave
+markers at offsets that are never delivered. Hence:
 
 * no read offsets for acked topics (no faust drops, no gaps); :class:`InOrderDelivery`, told
   where each seek went, hands each partition over once, in order and without holes (the tenant
   stats' idempotence relies on order);
-* a commit never moves past the committed position unless the message there was acked: a message
-  that never arrives stalls the partition (the watchdog reports it) instead of being committed
-  over;
+* a commit never moves past the committed position unless the message there was acked or its
+  offset is known to hold none (a hole after it, seen in a fetch made after the last seek): a
+  message that never arrives stalls the partition (the watchdog reports it) instead of being
+  committed over;
 * every fetched record is delivered; pausing is for what is fetched next, not for what was
   fetched.
 
@@ -76,19 +78,26 @@ class InOrderDelivery:
     generation, still trickling out of the fetch loop after a rebalance, are passed through
     untracked (the streams skip them unacked; the new generation fetches them again).
 
-    Our topics are neither compacted nor transactional, so their offsets have no holes: a record
-    above the expected offset outside a seek would mean a broker bug, and it stalls the partition
-    (the watchdog reports it) rather than skipping messages.
+    Offsets may have holes: a transactional producer's commit and abort markers take offsets that
+    are never delivered (and compaction removes records). A record above the expected offset in a
+    batch whose fetch started after the last seek came from the expected position, so the offsets
+    between hold no message: they are counted as handled (``absent``) and the record is delivered.
+    A record above it in a batch fetched before the last seek is dropped: the fetch from the
+    sought offset brings it again, in order.
     """
 
     def __init__(self, deliver: Callable[[Any], Awaitable[None]],
-                 acks_enabled_for: Callable[[str], bool]) -> None:
+                 acks_enabled_for: Callable[[str], bool],
+                 absent: Callable[[Any, int, int], None] = lambda tp, begin, end: None) -> None:
         self._deliver = deliver
         self._acks_enabled_for = acks_enabled_for
+        self._absent = absent
         self._generation: int | None = None
         self._next: dict[Any, int] = {}
         self._seek_done = asyncio.Event()
         self._seek_done.set()
+        self.epoch = 0  # seeks done so far
+        self.batch_epoch = 0  # the epoch when the fetch of the batch being delivered started
 
     def _enter(self, generation: int | None) -> bool:
         """Track ``generation`` from now on if it is newer; False for a stale one."""
@@ -109,6 +118,7 @@ class InOrderDelivery:
             for tp, offset in positions.items():
                 if self._acks_enabled_for(tp.topic):
                     self._next[tp] = offset
+        self.epoch += 1
         self._seek_done.set()
 
     async def __call__(self, message: Any) -> None:
@@ -121,13 +131,23 @@ class InOrderDelivery:
             return
         expected = self._next.get(message.tp)
         if expected is not None and message.offset != expected:
-            return
+            if message.offset < expected or self.batch_epoch != self.epoch:
+                return  # a re-fetch of what was delivered, or fetched before the last seek
+            # fetched after it, from the expected offset: the offsets between hold no message
+            # (a producer's transaction markers, or compaction), and count as handled
+            self._absent(message.tp, expected, message.offset)
         await self._deliver(message)
         self._next[message.tp] = message.offset + 1  # after: a delivery cut off by a rebalance is not counted
 
 
 def _acks_enabled_for(consumer: Any, topic: str) -> bool:
     return bool(consumer.app.topics.acks_enabled_for(topic))
+
+
+def _absent(consumer: Any, tp: Any, begin: int, end: int) -> None:
+    """Offsets ``[begin, end)`` of ``tp`` hold no message: faust's gap bookkeeping counts them as
+    acked when it next computes the offset to commit."""
+    consumer._gap[tp].addi(begin, end)
 
 
 def install() -> None:
@@ -145,7 +165,7 @@ def install() -> None:
         init(self, *args, **kwargs)
         self._read_offset = ReadOffsets(functools.partial(_acks_enabled_for, self))
         self.callback = self._sentinai_delivery = InOrderDelivery(
-            self.callback, functools.partial(_acks_enabled_for, self))
+            self.callback, functools.partial(_acks_enabled_for, self), functools.partial(_absent, self))
 
     async def perform_seek(self: Any) -> None:
         """faust's seek to the committed offsets, telling the delivery filter where each partition went.
@@ -180,12 +200,15 @@ def install() -> None:
     def _new_offset(self: Any, tp: Any) -> int | None:
         acked = self._acked[tp]
         committed = self._committed_offset[tp]
-        if acked and committed is not None and min(acked) > committed:
+        if acked and committed is not None and min(acked) > committed and not self._gap[tp].overlaps(committed):
             return None  # the message at the committed position is not handled yet
         return new_offset(self, tp)
 
     async def _wait_next_records(self: Any, timeout: float) -> tuple[Any, None]:
+        delivery: InOrderDelivery = self._sentinai_delivery
+        epoch = delivery.epoch  # a batch fetched from here on comes from where the last seek went
         records, _active = await wait_next_records(self, timeout)
+        delivery.batch_epoch = epoch
         return records, None  # no active-partition filter at delivery: deliver all that was fetched
 
     _patches.replace(Consumer, "__init__", __init__)

@@ -105,6 +105,13 @@ def test_a_commit_never_skips_the_unhandled_message_at_the_committed_position(
     assert Consumer._new_offset(state, tp) == 13
 
 
+def test_a_commit_moves_over_offsets_known_to_hold_no_message(handled_offsets_only: ModuleType) -> None:
+    """A transaction marker at the committed position (offset 10), seen as a hole by a fetch."""
+    state, tp = consumer_state(committed=10, acked=[11, 12])
+    state._gap[tp].addi(10, 11)
+    assert Consumer._new_offset(state, tp) == 13
+
+
 def test_acked_topics_have_no_read_offsets_so_faust_neither_drops_nor_gap_fills_changelogs_keep_theirs() -> None:
     offsets = ReadOffsets(lambda topic: topic.endswith(".events"))
     events, changelog = TP("t.events", 0), TP("t-app-exception-state-changelog", 0)
@@ -124,15 +131,23 @@ class Fetcher:
 
     def __init__(self) -> None:
         self.delivered: list[tuple[int, int, int]] = []
+        self.absent: list[tuple[int, int, int]] = []
 
         async def deliver(message: SimpleNamespace) -> None:
             self.delivered.append((message.generation_id, message.tp.partition, message.offset))
 
-        self.delivery = InOrderDelivery(deliver, lambda topic: topic.endswith(".events"))
+        self.delivery = InOrderDelivery(deliver, lambda topic: topic.endswith(".events"),
+                                        lambda tp, begin, end: self.absent.append((tp.partition, begin, end)))
 
     async def fetch(self, *messages: SimpleNamespace) -> None:
+        """Deliver a batch fetched before now (its fetch started when the consumer last asked)."""
         for message in messages:
             await self.delivery(message)
+
+    async def fetch_now(self, *messages: SimpleNamespace) -> None:
+        """Deliver a batch whose fetch starts now, after every seek so far."""
+        self.delivery.batch_epoch = self.delivery.epoch
+        await self.fetch(*messages)
 
     def seek(self, positions: dict[int, int], *, generation: int) -> None:
         self.delivery.seeking()
@@ -152,8 +167,27 @@ async def test_after_a_seek_the_partition_restarts_at_the_committed_offset_and_r
 
 async def test_a_refetch_below_the_next_offset_is_dropped_and_nothing_is_skipped() -> None:
     fetcher = Fetcher()
-    await fetcher.fetch(*(fetched(offset, generation=1) for offset in (5, 6, 5, 6, 7, 9, 8, 9)))
+    await fetcher.fetch_now(*(fetched(offset, generation=1) for offset in (5, 6, 5, 6, 7, 8, 7, 9)))
     assert [offset for _, _, offset in fetcher.delivered] == [5, 6, 7, 8, 9]
+    assert fetcher.absent == []
+
+
+async def test_offsets_a_fetch_after_the_last_seek_skips_hold_no_message_and_count_as_handled() -> None:
+    """A transactional producer's commit marker took offset 12: no record ever has it."""
+    fetcher = Fetcher()
+    fetcher.seek({0: 10}, generation=1)
+    await fetcher.fetch_now(fetched(10, generation=1), fetched(11, generation=1), fetched(13, generation=1))
+    assert [offset for _, _, offset in fetcher.delivered] == [10, 11, 13]
+    assert fetcher.absent == [(0, 12, 13)]
+
+
+async def test_a_record_fetched_before_the_last_seek_does_not_make_a_hole() -> None:
+    fetcher = Fetcher()
+    fetcher.seek({0: 10}, generation=1)
+    await fetcher.fetch_now(fetched(10, generation=1))
+    fetcher.seek({0: 10}, generation=1)  # a seek while the next batch, fetched before it, is delivered
+    await fetcher.fetch(fetched(13, generation=1))
+    assert [offset for _, _, offset in fetcher.delivered] == [10] and fetcher.absent == []
 
 
 async def test_a_new_generation_starts_afresh_and_stale_records_cannot_make_it_drop_anything() -> None:
