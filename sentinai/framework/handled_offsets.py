@@ -173,7 +173,8 @@ def install() -> None:
         A partition of ours that was never committed is sought to its first offset: the client
         leaves it wherever it is, and a record fetched before and lost (cleared with the agents'
         queues when flow resumes) would never come again — a restarted worker stalled on a tool
-        request nobody had committed yet.
+        request nobody had committed yet. Its first offset is its committed position from then on,
+        so the commit guard holds there too.
         """
         delivery: InOrderDelivery = self._sentinai_delivery
         committed: Mapping[Any, int | None] = {}
@@ -195,6 +196,10 @@ def install() -> None:
                                   for tp, offset in committed.items()})
         self._committed_offset.update({ensure_TP(tp): offset or None
                                        for tp, offset in committed.items() if offset is not None})
+        # where each of our partitions starts, also one never committed (faust leaves it None, and
+        # then committed over a message that was not handled: one whose dead letter could not be sent)
+        self._committed_offset.update({ensure_TP(tp): offset for tp, offset in positions.items()
+                                       if _acks_enabled_for(self, tp.topic)})
 
     @functools.wraps(new_offset)
     def _new_offset(self: Any, tp: Any) -> int | None:

@@ -377,3 +377,31 @@ async def test_an_event_arriving_while_a_taken_batch_is_handled_is_in_the_next_b
 
 def _offset(event: Any) -> int | None:
     return None if event is None else event.message.offset
+
+
+async def test_a_partition_never_committed_is_guarded_from_its_first_offset(handled_offsets_only: ModuleType) -> None:
+    """Its first message not handled (the agent crashed sending its dead letter), later ones
+    handled: the commit waits at the first offset instead of passing it."""
+    tp = TP("t.events", 0)
+    sought: list[tuple[TP, int]] = []
+
+    async def seek_to_committed() -> dict[TP, int | None]:
+        return {tp: None}
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return dict.fromkeys(tps, 0)
+
+    async def seek(where: TP, offset: int) -> None:
+        sought.append((where, offset))
+
+    consumer = SimpleNamespace(
+        _sentinai_delivery=InOrderDelivery(lambda message: asyncio.sleep(0), lambda topic: True),
+        seek_to_committed=seek_to_committed, earliest_offsets=earliest_offsets, _seek=seek,
+        app=SimpleNamespace(consumer_generation_id=1, topics=SimpleNamespace(acks_enabled_for=lambda topic: True)),
+        _read_offset={}, _committed_offset=defaultdict(lambda: None), _acked=defaultdict(list),
+        _acked_index=defaultdict(set), _gap=defaultdict(IntervalTree))
+    await Consumer.perform_seek(consumer)
+    assert sought == [(tp, 0)] and consumer._committed_offset[tp] == 0
+    consumer._acked[tp] = [1, 2]
+    consumer._acked_index[tp] = {1, 2}
+    assert Consumer._new_offset(consumer, tp) is None
