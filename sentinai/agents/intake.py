@@ -101,12 +101,8 @@ class Intake:
             except asyncio.CancelledError:
                 raise
             except Exception as err:  # a transient failure is tried again; anything else is dead-lettered at once
-                if not is_transient(err):
-                    log.error("%s sent to the DLQ: %r", source, err, exc_info=True)
-                    await self._dead_letter(event, err, stage="decide")
-                    return
-                if attempt == RETRIES:
-                    log.exception("giving up on %s after %d attempts", source, RETRIES + 1)
+                if not is_transient(err) or attempt == RETRIES:
+                    log.exception("%s sent to the DLQ after %d attempt(s)", source, attempt + 1)
                     await self._dead_letter(event, err, stage="decide")
                     return
                 await asyncio.sleep(0.1 * 2**attempt)
