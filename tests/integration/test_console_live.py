@@ -206,7 +206,8 @@ async def operator_approves_and_completes(page: Console, key: str, api: str, aut
     assert "ApprovalGranted" in await page.text(".notice")
     assert (await page.text(".notice")).startswith("PB-1 · Approve: ")  # which exception the answer is about
     # the view was drawn again without the form: the keyboard's place is the answer, not the page's top
-    assert await page.tools.evaluate("document.activeElement === document.querySelector('.notice')")
+    # (after the answer is shown, once the view has been drawn again)
+    await page.tools.wait_for("document.activeElement === document.querySelector('.notice')")
     assert await page.count("#playbook li[data-step='0'][data-state='completed']") == 1
     assert await page.count("#playbook li[data-step='1'][data-state='waiting']") == 1, await page.tools.evaluate(
         "document.getElementById('playbook').outerHTML")
