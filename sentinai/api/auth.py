@@ -15,22 +15,34 @@ from sentinai.api.state import POOL
 from sentinai.sinks.api_keys import TENANT_ID, Principal, Role, authenticate
 from sentinai.sinks.views import tenant_exists
 
+STREAM_COOKIE = "sentinai_stream"
+"""The cookie ``POST /api/v1/stream-session`` sets for the stream routes: an EventSource sends it,
+so the console's stream URL carries no key (a URL is shown in the browser's console when the
+connection fails, and kept in its history)."""
+
 # web.RequestKey exists from aiohttp 3.12 on; a plain string key works on older versions.
 _PRINCIPAL: Any = (web.RequestKey("sentinai.principal", Principal) if hasattr(web, "RequestKey")
                    else "sentinai.principal")
 
 
-def _token(request: web.Request, allow_query: bool) -> str | None:
+def bearer_token(request: web.Request) -> str | None:
+    """The key of the ``Authorization: Bearer`` header; None without the header."""
     header = request.headers.get("Authorization")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "unauthorized", "expected 'Authorization: Bearer <key>'", "header.Authorization")
-        return token.strip()
-    if allow_query:
-        # EventSource cannot send headers; the stream routes accept the key as ?access_token=.
-        return request.query.get("access_token") or None
-    return None
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "expected 'Authorization: Bearer <key>'", "header.Authorization")
+    return token.strip()
+
+
+def _token(request: web.Request, allow_query: bool) -> str | None:
+    token = bearer_token(request)
+    if token is None and allow_query:
+        # EventSource cannot send headers: the stream routes also take the key as ?access_token=
+        # or from the stream cookie (never another route: a cookie would make it open to CSRF)
+        token = request.query.get("access_token") or request.cookies.get(STREAM_COOKIE) or None
+    return token
 
 
 async def principal(request: web.Request, *, allow_query: bool = False) -> Principal:

@@ -5,7 +5,8 @@ A client resumes with ``Last-Event-ID`` (EventSource sends it on reconnect; ``?l
 works too); when that id has left the ring buffer the stream starts with ``event: reset``.
 A new client may ask for ``?history=N``: the latest N decisions of the ring first, then the live
 stream, with no gap or repeat between them (the status page opens on what just happened).
-EventSource cannot send headers, so these routes also take the key as ``?access_token=``.
+EventSource cannot send headers, so these routes also take the key from the stream cookie
+(``POST /api/v1/stream-session`` sets it; the console uses it) or as ``?access_token=``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
-from sentinai.api.auth import principal, tenant_access
+from sentinai.api.auth import STREAM_COOKIE, bearer_token, principal, tenant_access
 from sentinai.api.errors import ApiError
 from sentinai.api.responses import int_between, parse_query, short_text
 from sentinai.api.state import FEED
@@ -74,3 +75,24 @@ async def all_stream(request: web.Request) -> web.StreamResponse:
     if not who.all_tenants:
         raise ApiError(403, "forbidden", "streaming every tenant needs an admin key for tenant '*'")
     return await _stream(request, None)
+
+
+@routes.post("/api/v1/stream-session")
+async def open_stream_session(request: web.Request) -> web.Response:
+    """Set the stream cookie to the request's key: HttpOnly (no script reads it), SameSite=Strict
+    (no other site's page sends it), sent only under /api/v1/ and read only by the stream routes."""
+    parse_query(request, {})
+    await principal(request)
+    resp = web.Response(status=204)
+    resp.set_cookie(STREAM_COOKIE, bearer_token(request) or "", path="/api/v1/", httponly=True, samesite="Strict",
+                    secure=request.secure)
+    return resp
+
+
+@routes.delete("/api/v1/stream-session")
+async def close_stream_session(request: web.Request) -> web.Response:
+    """Clear the stream cookie (the console's logout); needs no key, as it only forgets one."""
+    parse_query(request, {})
+    resp = web.Response(status=204)
+    resp.del_cookie(STREAM_COOKIE, path="/api/v1/", httponly=True, samesite="Strict", secure=request.secure)
+    return resp

@@ -48,10 +48,17 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert '<script type="module" src="/static/app.js"></script>' in html and "<script>" not in html
     async with open_page(chromium) as tools:
+        await tools.call("Network.enable")
         await tools.call("Page.navigate", url=f"{base}/?key={web_env.keys['root']}#/exceptions?tenant=acme")
         await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
         await tools.wait_for("!!document.querySelector('#exception-rows tr[data-exception-id=\"E-1\"]')")
         assert await tools.evaluate("document.getElementById('tenant').value") == "acme"
+        # the stream's key is an HttpOnly cookie, not in its URL (which a failed connection prints)
+        streams = tools.requested("/decisions/stream")
+        assert streams and not [url for url in streams if "access_token" in url or web_env.keys["root"] in url]
+        cookies = (await tools.call("Network.getCookies", urls=[f"{base}/api/v1/decisions/stream"]))["cookies"]
+        assert [(c["name"], c["httpOnly"], c["sameSite"]) for c in cookies] == [("sentinai_stream", True, "Strict")]
+        assert "sentinai_stream" not in await tools.evaluate("document.cookie")
         assert "tenant=acme" in await tools.evaluate(
             "document.querySelector('#exception-rows a').getAttribute('href')")
         assert await tools.evaluate("document.querySelectorAll('#exception-rows tr').length") == 1
@@ -94,6 +101,11 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         await tools.wait_for("!!document.querySelector('#fields[data-version=\"3\"]')")
         assert await tools.evaluate("document.querySelector('#approval textarea').value") == "checking the file"
         await tools.wait_for("document.activeElement === document.querySelector('#approval textarea')")
+
+        # forgetting the key clears the stream's cookie too
+        await tools.evaluate("document.getElementById('forget').click()")
+        await tools.wait_for("fetch('/api/v1/decisions/stream?history=0').then(r => r.status === 401)")
+        assert not (await tools.call("Network.getCookies", urls=[f"{base}/api/v1/decisions/stream"]))["cookies"]
 
 
 async def test_the_open_list_is_drawn_again_when_the_stream_cannot_resume(web_env: Web, chromium: int) -> None:

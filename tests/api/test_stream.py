@@ -112,3 +112,39 @@ async def test_a_record_of_the_first_release_is_streamed_in_the_stages_shape(web
                               "evidence": ["rule r1"], "next_step": "policy"}]
     assert "stage" not in got and "evidence" not in got and got["confidence"] == 0.9
     assert got["event_id"] == earlier["event_id"] and got["status"] == earlier["status"]
+
+
+async def test_stream_cookie_opens_the_stream_with_no_key_in_the_url(web_env: Web) -> None:
+    async with web_env.client.post("/api/v1/stream-session", headers=web_env.auth("acme-viewer")) as resp:
+        assert resp.status == 204
+        cookie = resp.cookies["sentinai_stream"]
+    web_env.client.session.cookie_jar.clear()  # each request below sends the cookie it names, no other
+    assert cookie.value == web_env.keys["acme-viewer"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/api/v1/"
+    topic = web_env.settings.topic_decisions
+    sent = {"Cookie": f"sentinai_stream={cookie.value}"}
+    async with web_env.client.get(STREAM, headers=sent) as stream:
+        assert stream.status == 200
+        await read_events(stream, want=1, event="hello")
+        record = decision("acme", "E-cookie")
+        await produce_json(web_env.bootstrap, topic, "acme", [record])
+        assert [e.id for e in await read_events(stream, want=1)] == [record["event_id"]]
+    # the cookie is the key's: it reaches only what the key may see, and only the stream routes
+    async with web_env.client.get("/api/v1/tenants/globex/decisions/stream", headers=sent) as other:
+        assert other.status == 404
+    async with web_env.client.get("/api/v1/whoami", headers=sent) as whoami:
+        assert whoami.status == 401
+    async with web_env.client.get(STREAM, headers={"Cookie": "sentinai_stream=not-a-key"}) as forged:
+        assert forged.status == 401
+
+
+async def test_stream_cookie_needs_a_valid_key_and_can_be_cleared(web_env: Web) -> None:
+    async with web_env.client.post("/api/v1/stream-session") as anonymous:
+        assert anonymous.status == 401 and "sentinai_stream" not in anonymous.cookies
+    async with web_env.client.post("/api/v1/stream-session",
+                                   headers={"Authorization": "Bearer not-a-key"}) as invalid:
+        assert invalid.status == 401 and "sentinai_stream" not in invalid.cookies
+    async with web_env.client.delete("/api/v1/stream-session") as cleared:
+        assert cleared.status == 204
+        gone = cleared.cookies["sentinai_stream"]
+    assert gone.value == "" and gone["max-age"] == "0" and gone["path"] == "/api/v1/"

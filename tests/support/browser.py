@@ -30,6 +30,12 @@ class DevTools:
     def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         self.ws = ws
         self.next_id = 0
+        self.events: list[dict[str, Any]] = []  # the events the browser sent (of the domains enabled), in order
+
+    def requested(self, fragment: str) -> list[str]:
+        """The URLs of the requests so far whose URL holds ``fragment`` (Network enabled before them)."""
+        return [e["params"]["request"]["url"] for e in self.events
+                if e["method"] == "Network.requestWillBeSent" and fragment in e["params"]["request"]["url"]]
 
     async def call(self, method: str, **params: Any) -> dict[str, Any]:
         self.next_id += 1
@@ -37,7 +43,9 @@ class DevTools:
         await self.ws.send_json({"id": my_id, "method": method, "params": params})
         while True:
             msg = await asyncio.wait_for(self.ws.receive_json(), 30)
-            if msg.get("id") == my_id:
+            if "method" in msg:
+                self.events.append(msg)
+            elif msg.get("id") == my_id:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")
                 return msg.get("result", {})

@@ -26,6 +26,8 @@ def _document() -> dict[str, Any]:
             "schemas": SCHEMAS, "responses": RESPONSES,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "API key from `sentinai keys create`"},
+                "stream_cookie": {"type": "apiKey", "in": "cookie", "name": "sentinai_stream",
+                                  "description": "The key, set by POST /api/v1/stream-session (stream routes only)"},
                 "access_token": {"type": "apiKey", "in": "query", "name": "access_token",
                                  "description": "The key, for EventSource clients (stream routes only)"}},
         },

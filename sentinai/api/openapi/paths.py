@@ -27,7 +27,7 @@ TENANT = {"name": "tenant", "in": "path", "required": True, "description": "Tena
 EXCEPTION_ID = {"name": "exception_id", "in": "path", "required": True,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
 SECURE = [{"bearer": []}]
-STREAM_SECURE = [{"bearer": []}, {"access_token": []}]
+STREAM_SECURE = [{"bearer": []}, {"stream_cookie": []}, {"access_token": []}]
 HISTORY = {"name": "history", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 1000},
            "description": "Open on up to this many of the latest decisions (from the feed's ring), "
                           "then the live stream; ignored when resuming with Last-Event-ID"}
@@ -92,6 +92,13 @@ PATHS: dict[str, Any] = {
     "/api/v1/whoami": {"get": _get("The key's tenant, role and visible tenants", _json({"type": "object", "properties": {
         "key_id": {"type": "string"}, "tenant_id": {"type": "string"}, "role": {"type": "string"},
         "tenants": {"type": "array", "items": {"type": "string"}}}}, "identity"), errors=(400, 401))},
+    "/api/v1/stream-session": {
+        "post": _post("Set the stream cookie (HttpOnly, SameSite=Strict, path /api/v1/) to the request's key, "
+                      "so that an EventSource opens the stream routes with no key in their URL", None,
+                      "204", {"description": "the cookie is set (Set-Cookie: sentinai_stream=…)"},
+                      params=[], errors=(400, 401)),
+        "delete": {"summary": "Clear the stream cookie", "tags": ["api"], "parameters": [], "security": [],
+                   "responses": {"204": {"description": "the cookie is cleared"}, **_errors(400)}}},
     "/api/v1/status": {"get": _get("Status aggregates of every tenant the key sees", _json({"type": "object", "properties": {
         "generated_at": {"type": "string"}, "tenants": {"type": "array", "items": ref("TenantStatus")}}}, "status"),
         errors=(400, 401))},

@@ -85,7 +85,9 @@ function connectStream() {
   const all = session.me.tenant_id === "*";
   const path = all ? "/api/v1/decisions/stream" : `/api/v1/tenants/${encodeURIComponent(session.me.tenant_id)}/decisions/stream`;
   // opens on the latest decisions (history), then goes on live; overview.addDecision drops repeats
-  source = new EventSource(path + "?history=" + HISTORY + "&access_token=" + encodeURIComponent(session.apiKey));
+  // the key goes as the stream cookie (start() sets it), never in the URL: a failed connection
+  // prints the URL in the browser's console
+  source = new EventSource(path + "?history=" + HISTORY);
   const state = $("stream-state");
   let lost = false;
   // what the page showed or failed to load while the web view was away is stale: draw it again
@@ -109,6 +111,7 @@ function connectStream() {
 }
 
 function logout(message) {
+  if (session.apiKey) fetch("/api/v1/stream-session", { method: "DELETE" }).catch(() => {});
   localStorage.removeItem(KEY_STORE);
   session.apiKey = null;
   session.me = null;
@@ -134,6 +137,7 @@ async function start(key) {
   session.apiKey = key;
   try {
     session.me = await api("/api/v1/whoami");
+    await api("/api/v1/stream-session", { method: "POST" });
   } catch (e) {
     logout(e.status === 401 ? "The key was not accepted." : "Cannot reach the server: " + e.message);
     return;
