@@ -128,7 +128,7 @@ def create_app(settings: Settings) -> faust.App:
     async def deferred_agent(stream: faust.StreamT) -> Any:
         """Deferred messages come back through intake when their time has come, each tenant in its lane."""
         await resources.ready()
-        async for _ in DeferredLanes(intake.handle).run(stream):
+        async for _ in DeferredLanes(intake.handle, capacity=settings.deferred_capacity).run(stream):
             yield None
 
     async def writer() -> EventWriter:

@@ -19,6 +19,8 @@ QUOTA_DEFERRED = Counter("sentinai_quota_deferred_total", "Exceptions deferred b
 PACKS_LEFT_OUT = Gauge("sentinai_packs_left_out", "Issues of active packs that do not validate (their tenants "
                        "are not served until a valid version is activated)")
 DEFERRED_WAITING = Gauge("sentinai_deferred_waiting", "Deferred messages this worker holds until their time")
+DEFERRED_FULL = Gauge("sentinai_deferred_full", "1 while the deferred agent holds SENTINAI_DEFERRED_CAPACITY "
+                      "messages and reads no further deferred input")
 SINK_BATCH = Histogram("sentinai_sink_batch_size", "Events per sink batch",
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2500))
 SINK_PENDING = Gauge("sentinai_sink_pending_events", "Events published but not yet stored in Postgres")

@@ -23,6 +23,7 @@ is acknowledged.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -33,11 +34,16 @@ from faust.types import EventT, StreamT
 
 from sentinai.framework.current_event import set_current_event
 from sentinai.framework.held_messages import release
-from sentinai.metrics import DEFERRED_WAITING
+from sentinai.metrics import DEFERRED_FULL, DEFERRED_WAITING
+
+log = logging.getLogger(__name__)
 
 NOT_BEFORE = "sentinai.not-before"
-CAPACITY = 10_000
-"""Messages held waiting at most; past it the agent reads no further until one is handled."""
+
+
+def _tenant(key: Any) -> str:
+    """A lane's tenant as a log shows it (the message key is the tenant id)."""
+    return key.decode("utf-8", "replace") if isinstance(key, bytes) else repr(key)
 
 
 def not_before(event: EventT) -> float:
@@ -60,8 +66,10 @@ class _Lane:
 class DeferredLanes:
     """Holds deferred messages per (partition, tenant key) until due; hands each to ``handle``."""
 
-    def __init__(self, handle: Callable[[EventT], Awaitable[None]], *, capacity: int = CAPACITY,
+    def __init__(self, handle: Callable[[EventT], Awaitable[None]], *, capacity: int,
                  clock: Callable[[], float] = time.time) -> None:
+        """``capacity``: messages held waiting at most; at it the agent reads no further until one
+        is handled (each tenant's share is bounded before, by intake: ``deferred_tenant_limit``)."""
         self._handle = handle
         self._capacity = capacity
         self._clock = clock
@@ -79,15 +87,31 @@ class DeferredLanes:
                 self._hold(manual, event)
                 del event  # its lane is its only holder: a cleared lane lets faust's wait for it end
                 yield None
-                while self._held >= self._capacity:
-                    self._room.clear()
-                    await self._room.wait()
+                if self._held >= self._capacity:
+                    await self._wait_for_room()
         finally:
             lanes = list(self._lanes.values())
             self.clear()
             for lane in lanes:
                 if lane.task is not None:
                     lane.task.cancel()
+
+    async def _wait_for_room(self) -> None:
+        """Full: say so (the tenants holding the most), wait until one is handled, say that too."""
+        busiest: dict[Any, int] = {}
+        for (_, key), lane in self._lanes.items():
+            busiest[key] = busiest.get(key, 0) + len(lane.waiting)
+        top = sorted(busiest.items(), key=lambda item: -item[1])[:5]
+        log.warning("deferred agent full: %d over-quota messages wait for their time "
+                    "(SENTINAI_DEFERRED_CAPACITY); no further deferred input is read until one is handled. "
+                    "Holding the most: %s", self._held,
+                    ", ".join(f"{_tenant(key)} {count}" for key, count in top))
+        DEFERRED_FULL.set(1)
+        while self._held >= self._capacity:
+            self._room.clear()
+            await self._room.wait()
+        DEFERRED_FULL.set(0)
+        log.info("deferred agent reads again: %d messages wait", self._held)
 
     def qsize(self) -> int:
         """Messages waiting (faust's flow control asks its queues this)."""

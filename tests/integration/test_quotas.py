@@ -186,3 +186,22 @@ def test_a_tenant_beyond_its_share_of_waiting_is_dead_lettered_and_the_others_fl
              until=lambda n: n == 6, timeout=20)
     assert fetchval(pipeline.database_url, "SELECT count(*) FROM exception_events WHERE tenant_id=$1 "
                     "AND event_type='QuotaDeferred'", flood_id) == 5
+
+
+def test_a_full_deferred_agent_says_so_and_loses_nothing(
+        make_settings: Callable[..., Settings], pipeline_factory: Callable[..., Pipeline]) -> None:
+    """More over-quota input than the agent may hold: it reads no further until one is handled,
+    logs that it is full and who holds the most (an operator's alert: ``sentinai_deferred_full``),
+    and every exception is still decided once, none dead-lettered."""
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1, deferred_capacity=3))
+    busy = cloned_tenants(1, quota={"exceptionsPerSecond": 4, "burst": 1}, prefix="busy")
+    activate(pipeline.database_url, busy)
+    worker = pipeline.start_worker()
+    tenant = busy[0]["tenantId"]
+    decided = _decide(pipeline, {tenant: 10}, timeout=60)  # one within the burst, nine deferred 0.25 s apart
+    _each_once(decided[tenant], tenant, 10)
+    assert fetchval(pipeline.database_url, "SELECT count(*) FROM dead_letters WHERE tenant_id=$1", tenant) == 0
+    log = worker.log_path.read_text(errors="replace")
+    assert "deferred agent full: 3 over-quota messages" in log and f"Holding the most: {tenant} 3" in log, \
+        worker.log_tail()
+    assert "deferred agent reads again" in log, worker.log_tail()
