@@ -16,6 +16,7 @@ before it creates the app) and removed together by :func:`uninstall_all` (tests)
 * :mod:`~sentinai.framework.producer_lookup` — a send takes the started producer directly;
 * :mod:`~sentinai.framework.recovery_end` — table recovery reads to the end the fetches report;
 * :mod:`~sentinai.framework.fetch_wait` — the worker's consumer long-polls for a configured wait;
+* :mod:`~sentinai.framework.read_committed` — the worker's consumer leaves out aborted transactions;
 * :mod:`~sentinai.framework.seek_thread` — seeks run in the consumer's thread.
 
 Functions the pipeline calls instead of faust's, patching nothing:
@@ -36,12 +37,13 @@ from sentinai.framework import (
     handled_offsets,
     producer_flush,
     producer_lookup,
+    read_committed,
     recovery_end,
     seek_thread,
 )
 
 PATCHES = (producer_flush, flow_resume, handled_offsets, commit_guard, producer_lookup, recovery_end, fetch_wait,
-           seek_thread)
+           read_committed, seek_thread)
 
 
 def install_all(*, fetch_max_wait_ms: int) -> None:
@@ -53,6 +55,7 @@ def install_all(*, fetch_max_wait_ms: int) -> None:
     producer_lookup.install()  # a send must not cost three event-loop turns
     recovery_end.install()  # tables recover the whole changelog, not up to a short end
     fetch_wait.install(fetch_max_wait_ms)  # new input must not wait behind an idle long-poll
+    read_committed.install()  # an outside producer's aborted transaction must not be decided
     seek_thread.install()  # a seek must not delete fetched records under the consumer thread's feet
 
 

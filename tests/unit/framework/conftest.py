@@ -14,6 +14,7 @@ from sentinai.framework import (
     handled_offsets,
     producer_flush,
     producer_lookup,
+    read_committed,
     seek_thread,
 )
 
@@ -49,6 +50,11 @@ def direct_producer_lookup() -> Iterator[ModuleType]:
 @pytest.fixture
 def fetch_wait_40ms() -> Iterator[ModuleType]:
     yield from installed(fetch_wait, 40)
+
+
+@pytest.fixture
+def committed_reads() -> Iterator[ModuleType]:
+    yield from installed(read_committed)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ test that needs it and removed after it (tests/unit/framework/conftest.py).
   per message.
 * The worker's consumer long-polls for SENTINAI_FETCH_MAX_WAIT_MS, not faust's fixed 1.5 s (its
   fetcher, started on the broker, uses that wait).
+* The worker's consumer reads committed records only: with faust's read_uncommitted, an outside
+  producer's aborted transaction was decided.
 * Table recovery reads on to the end the fetches report (tests/chaos/test_table_recovery.py runs
   it on the broker).
 * The commit guard remembers failed deliveries for good and names where they went
@@ -27,6 +29,7 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka.consumer.fetcher import READ_COMMITTED, READ_UNCOMMITTED
 from faust.transport.consumer import Consumer
 from faust.transport.producer import ProducerBuffer
 from faust.types import TP
@@ -254,6 +257,27 @@ async def test_the_worker_consumer_long_polls_for_the_configured_wait_not_faust_
 
 async def test_without_the_correction_faust_long_polls_for_its_fixed_one_and_a_half_seconds(broker_url: str) -> None:
     assert await fetcher_wait_ms(broker_url) == 1500
+
+
+async def fetcher_isolation(broker_url: str) -> int:
+    """The isolation level the worker's consumer, as faust makes it, fetches with once started."""
+    import faust
+
+    app = faust.App("fixes-isolation", broker=broker_url, store="memory://", web_enabled=False)
+    consumer = app.consumer._thread._create_worker_consumer(app.consumer.transport)
+    await consumer.start()
+    try:
+        return int(consumer._fetcher._isolation_level)
+    finally:
+        await consumer.stop()
+
+
+async def test_the_worker_consumer_leaves_out_aborted_transactions(broker_url: str, committed_reads: ModuleType) -> None:
+    assert await fetcher_isolation(broker_url) == READ_COMMITTED
+
+
+async def test_without_the_correction_faust_reads_aborted_transactions_too(broker_url: str) -> None:
+    assert await fetcher_isolation(broker_url) == READ_UNCOMMITTED
 
 
 async def test_faust_own_producer_lookup_yields_to_the_event_loop() -> None:

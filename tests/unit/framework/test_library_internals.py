@@ -84,6 +84,10 @@ RELIES_ON: dict[str, list[tuple[Any, str]]] = {
     "fetch_wait": [
         (faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer, "c179c0bdb9755c3a"),
     ],
+    "read_committed": [
+        (faust_aiokafka.AIOKafkaConsumerThread._create_worker_consumer, "c179c0bdb9755c3a"),
+        (aiokafka.consumer.consumer.AIOKafkaConsumer.start, "5ba1baa38f6246a0"),
+    ],
     "acking": [
         (Stream.events, "bed62827877656f6"),
         (Stream.noack, "40489cfbbb7d4f21"),
@@ -132,6 +136,7 @@ def test_the_fields_the_corrections_use_are_still_there() -> None:
         "commit_guard": assigned(aiokafka.producer.producer.AIOKafkaProducer, "_message_accumulator")
         + assigned(MessageBatch, "future", "_msg_futures"),
         "fetch_wait": assigned(aiokafka.consumer.consumer.AIOKafkaConsumer, "_fetch_max_wait_ms"),
+        "read_committed": assigned(aiokafka.consumer.consumer.AIOKafkaConsumer, "_isolation_level"),
         "seek_thread": assigned(faust.transport.consumer.ThreadDelegateConsumer, "_thread"),
         "recovery_end": assigned(faust.tables.recovery.Recovery, "active_highwaters"),
         "consumer_internals": (
