@@ -25,6 +25,7 @@ from sentinai.streams.dlq import (
     kept_key,
     kept_value,
 )
+from sentinai.streams.key_tenant import letter_tenant
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ async def dead_letter(dlq: DirectTopic, message: Any, error: BaseException, *, s
     committing past the message.
     """
     key, key_cut = kept_key(message.key if isinstance(message.key, bytes) else None)
-    tenant = key.decode("utf-8", "replace") if key is not None else None
+    tenant = letter_tenant(key)
     value, cut = kept_value(message.value if isinstance(message.value, bytes) else None)
     headers = kept_headers(getattr(message, "headers", None)) + dlq_headers(
         topic=message.topic, partition=message.partition, offset=message.offset, error=error, stage=stage,
@@ -81,7 +82,8 @@ async def run_dead_letters(stream: StreamT, *, pool_factory: Callable[[], Awaita
     async for event in events_acked_when_handled(stream):
         headers = {_text(name): _text(value) for name, value in headers_dict(event.headers).items()}
         key = event.key if isinstance(event.key, bytes) else None
-        tenant = headers.get("sentinai.tenant") or (_text(key.decode("utf-8", "replace")) if key else None)
+        named = letter_tenant(key)
+        tenant = headers.get("sentinai.tenant") or (_text(named) if named else None)
 
         async def store(event: Any = event, headers: dict[str, str] = headers, key: bytes | None = key,
                         tenant: str | None = tenant) -> None:

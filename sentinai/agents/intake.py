@@ -35,6 +35,7 @@ from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.dlq import header_pairs
 from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.home_partition import FORWARDED_FROM, home_partition
+from sentinai.streams.key_tenant import KeyNotText, key_tenant
 from sentinai.streams.records import PIPELINE
 from sentinai.streams.transient import is_transient
 from sentinai.tables import exception_state
@@ -95,7 +96,7 @@ class Intake:
             except QuotaBacklogFull as err:
                 await self._dead_letter(event, err, stage="quota")
                 return
-            except (codec.UndecodableMessage, RejectedInput) as err:
+            except (codec.UndecodableMessage, KeyNotText, RejectedInput) as err:
                 await self._dead_letter(event, err, stage="intake")
                 return
             except asyncio.CancelledError:
@@ -115,10 +116,9 @@ class Intake:
             raise RejectedInput("the message must be a JSON object", "")
         now = datetime.now(UTC)
         now_epoch = now.timestamp()
-        key_tenant = message.key.decode("utf-8", "replace") if isinstance(message.key, bytes) else None
         exception = normalize(raw, now=now, known_tenants=self.packs.tenants,
                               max_bytes=self.settings.max_message_bytes, raw_size=len(event.value),
-                              key_tenant=key_tenant)
+                              key_tenant=key_tenant(message.key))
         if await self._forwarded_home(event, exception.tenant_id):
             return
         packs = self.packs.for_tenant(exception.tenant_id)

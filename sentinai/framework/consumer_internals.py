@@ -7,9 +7,10 @@ is a private field of faust-streaming 0.15 (``Consumer._active_partitions``, ``_
 fetcher's ``_records``/``_in_flight``, the coordinator's tasks, partition states). Every read is
 best effort: a field that moved reads as ``<ErrorType>`` rather than failing the worker.
 
-The input waiting uses the broker's log end offsets (ListOffsets) and, where the fetcher saw a
-higher one, the high watermark of the last fetch (the embedded broker's ListOffsets can lag
-behind: docs/design.md, "Tansu under-reports the end of a partition").
+The input waiting, per partition, runs from the next offset the delivery filter
+(``sentinai.framework.handled_offsets``) hands over to the broker's log end offset (ListOffsets)
+or, where the fetcher saw a higher one, the high watermark of the last fetch (the embedded
+broker's ListOffsets can lag behind: docs/design.md, "Tansu under-reports the end of a partition").
 """
 
 from __future__ import annotations
@@ -112,29 +113,43 @@ async def consumer_thread_report(app: Any, *, timeout: float = 2.0) -> dict[str,
     return {"thread.loop_responsive": responsive, "thread.tasks": sorted(tasks)}
 
 
-async def waiting_input(app: Any, *, timeout: float = 5.0) -> int | None:
-    """Messages on the worker's assigned input partitions past what it has read; None if unknown.
+async def waiting_input(app: Any, *, timeout: float = 5.0) -> dict[str, int] | None:
+    """Messages on each of the worker's assigned input partitions past what it handed to the agents
+    (``"topic:partition" → count``, partitions where none waits left out); None if unknown.
 
-    Uses the broker's log end offsets (ListOffsets) and, where the fetcher saw a higher one, the
-    high watermark of the last fetch (the embedded broker's ListOffsets can lag behind).
+    The end of a partition is the broker's log end offset (ListOffsets) or, where the fetcher saw a
+    higher one, the high watermark of the last fetch (the embedded broker's ListOffsets can lag
+    behind). What was handed over ends at :func:`next_delivery`.
     """
     consumer = app.consumer
     tps = [tp for tp in consumer.assignment() if "changelog" not in tp.topic and "__assignor" not in tp.topic]
     if not tps:
-        return 0
+        return {}
     try:
         ends = await asyncio.wait_for(consumer.highwaters(*tps), timeout)
     except Exception:  # a hung consumer thread is itself a stall: report unknown
         return None
-    total = 0
-    for tp in tps:
+    waiting = {}
+    for tp in sorted(tps):
         end = max(ends.get(tp) or 0, _safe(lambda tp=tp: consumer.highwater(tp)) or 0)
-        # the offset last delivered to an agent: ``get`` reads what faust stored, which
-        # handled_offsets.ReadOffsets hides from faust's own ``[]`` for acked topics. Input an agent
-        # holds (the deferred lanes' waiting messages) is read, so it is not counted as waiting.
-        read = consumer._read_offset.get(tp)
-        done = read + 1 if read is not None else (consumer._committed_offset.get(tp) or 0)
-        total += max(0, end - done)
-    return total
+        count = end - next_delivery(consumer, tp)
+        if count > 0:
+            waiting[f"{tp.topic}:{tp.partition}"] = count
+    return waiting
 
 
+def next_delivery(consumer: Any, tp: Any) -> int:
+    """The offset of ``tp`` the consumer hands to an agent next.
+
+    For the agents' topics, the delivery filter of ``sentinai.framework.handled_offsets`` knows it
+    (after the last delivered, or where the seek went); before either, the committed offset.
+    faust's read offset cannot tell: it holds the offset last delivered, but the committed offset
+    (the next to deliver) after a seek, so a partition where nothing was delivered since would read
+    as one message further on — one waiting message as none. Input an agent holds (the deferred
+    lanes' waiting messages) was delivered, so it is not counted as waiting.
+    """
+    delivery = getattr(consumer, "_sentinai_delivery", None)
+    expected = _safe(lambda: delivery._next.get(tp)) if delivery is not None else None
+    if isinstance(expected, int):
+        return expected
+    return consumer._committed_offset.get(tp) or 0

@@ -35,6 +35,12 @@ def agent_stacks() -> dict[str, list[str]]:
     return stacks
 
 
+def _per_partition(waiting: dict[str, int] | None) -> str:
+    if waiting is None:
+        return "partitions unknown"
+    return ", ".join(f"{partition}: {count}" for partition, count in waiting.items())
+
+
 class Watchdog:
     """Logs (and calls ``on_stall``) when input waits and ``work()`` has not moved for ``stall_seconds``."""
 
@@ -61,12 +67,13 @@ class Watchdog:
         except Exception as err:  # the watchdog must never be what stops a worker
             log.warning("watchdog: cannot tell the input waiting (%s)", err)
             return
-        if waiting == 0:
+        if waiting == {}:
             if not self._idle_logged:
                 log.info("watchdog: idle for %.0fs, no input waiting", now - self._moved_at)
                 self._idle_logged = True
             self._moved_at = now
             return
+        total = None if waiting is None else sum(waiting.values())
         snapshot = consumer_snapshot(self.app)
         snapshot["waiting_input"] = waiting
         try:
@@ -75,8 +82,8 @@ class Watchdog:
         except Exception as err:  # diagnostics must never fail the worker
             snapshot["thread.report"] = repr(err)
         self.stalls += 1
-        log.error("stall: %s messages wait on assigned partitions and nothing moved for %.0fs; %s",
-                  "unknown" if waiting is None else waiting, now - self._moved_at, snapshot)
+        log.error("stall: %s messages wait on assigned partitions (%s) and nothing moved for %.0fs; %s",
+                  "unknown" if total is None else total, _per_partition(waiting), now - self._moved_at, snapshot)
         self._moved_at = now
         if self.on_stall is not None:
             await self.on_stall(snapshot)

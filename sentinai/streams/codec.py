@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
 from datetime import datetime
@@ -42,9 +43,22 @@ def dumps(value: Any) -> bytes:
 
 
 def loads(data: bytes | str | None) -> Any:
+    """A message's value as JSON. Bytes must be UTF-8 (RFC 8259), a leading byte order mark
+    skipped as ``json`` skips it: ``json`` alone would also take UTF-16 and UTF-32, guessed from
+    the first bytes, and word the failure of a value that is neither in their terms."""
     if data is None:
         raise UndecodableMessage("message has no value")
+    if isinstance(data, bytes):
+        data = _utf8_text(data)
     try:
         return json.loads(data)
-    except (ValueError, RecursionError) as err:  # bad JSON, not UTF-8, an integer past 4,300 digits
+    except (ValueError, RecursionError) as err:  # bad JSON, an integer past 4,300 digits
         raise UndecodableMessage(f"not a JSON document: {err}") from None
+
+
+def _utf8_text(data: bytes) -> str:
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UndecodableMessage(f"not UTF-8 JSON: {err.reason} at byte {start + err.start}") from None

@@ -19,6 +19,7 @@ from sentinai.settings import Settings
 from sentinai.sinks.api_keys import create_api_key
 from sentinai.sinks.pool import open_pool
 from tests.support.db import fetch, wait_for
+from tests.support.kafka import produce_positions
 from tests.support.pipeline import PACKS, Pipeline
 
 pytestmark = pytest.mark.integration
@@ -153,3 +154,25 @@ def _produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> l
         producer.produce(topic, key=key.encode(), value=value, on_delivery=delivered)
         assert producer.flush(30) == 0
     return positions
+
+
+def test_a_letter_whose_key_is_not_utf8_belongs_to_no_tenant(
+        make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
+    """A key that is not UTF-8 names no tenant: its letters are filed under none (as one without a
+    key), not under the key decoded with replacement characters, a tenant that does not exist."""
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS))
+    pipeline.start_worker()
+    garbled = b"\xff\xfe" + TENANT.encode()
+    produce_positions(pipeline.bootstrap, pipeline.topics.exceptions, [
+        (garbled, _exception("GARBLED-KEY")),  # a valid exception of a known tenant under that key
+        (garbled, b"\x00\x01not json"),  # the key's tenant is all the letter has to go by
+        (TENANT, _exception("VALID-AFTER"))])
+    wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions WHERE exception_id = 'VALID-AFTER'",
+             until=lambda n: n == 1, timeout=90)
+    wait_for(pipeline.database_url, "SELECT count(*) FROM dead_letters", until=lambda n: n == 2, timeout=60)
+    rows = fetch(pipeline.database_url, "SELECT tenant_id, key, error_message, headers FROM dead_letters ORDER BY id")
+    assert [r["tenant_id"] for r in rows] == [None, None]
+    assert all(r["key"] == garbled for r in rows)  # kept as sent, for a replay
+    headers = [json.loads(r["headers"]) if isinstance(r["headers"], str) else r["headers"] for r in rows]
+    assert all("sentinai.tenant" not in h for h in headers), headers
+    assert rows[0]["error_message"] == "the message key is not UTF-8 (invalid start byte at byte 0), so it names no tenant"
