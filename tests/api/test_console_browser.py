@@ -102,10 +102,27 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         assert await tools.evaluate("document.querySelector('#approval textarea').value") == "checking the file"
         await tools.wait_for("document.activeElement === document.querySelector('#approval textarea')")
 
+        # an exception without an approval: its page shows sections only (no stray "null")
+        await tools.evaluate("location.hash = '#/exceptions/G-1?tenant=globex'")
+        await tools.wait_for("!!document.querySelector('#fields')")
+        assert await tools.evaluate("[...document.querySelector('.detail').childNodes].map(n => n.nodeName)") == [
+            "SECTION", "SECTION", "SECTION", "SECTION", "SECTION"]
+
         # forgetting the key clears the stream's cookie too
         await tools.evaluate("document.getElementById('forget').click()")
         await tools.wait_for("fetch('/api/v1/decisions/stream?history=0').then(r => r.status === 401)")
         assert not (await tools.call("Network.getCookies", urls=[f"{base}/api/v1/decisions/stream"]))["cookies"]
+
+        # the next key sees what it may see, nothing the previous key left on the page
+        await tools.evaluate(f"document.getElementById('key').value = {web_env.keys['acme-viewer']!r};"
+                             " document.getElementById('login').requestSubmit()")
+        await tools.wait_for("document.getElementById('who').textContent.includes('viewer')")
+        await tools.evaluate("location.hash = '#/status'")
+        await tools.wait_for("!!document.getElementById('tenant-acme')")
+        assert await tools.evaluate("[...document.querySelectorAll('#tenants > *')].map(c => c.id)") == ["tenant-acme"]
+        assert await tools.evaluate("[...document.querySelectorAll('#decision-rows tr')]"
+                                    ".every(r => r.children[1].textContent === 'acme')")
+        assert await tools.evaluate("document.querySelectorAll('#decision-rows tr').length") >= 1
 
 
 async def test_the_open_list_is_drawn_again_when_the_stream_cannot_resume(web_env: Web, chromium: int) -> None:

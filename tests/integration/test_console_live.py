@@ -318,6 +318,8 @@ async def operator_replays_a_dead_letter(page: Console, key: str, topic: str) ->
     assert await page.tools.evaluate(f"document.querySelector({(card + ' details')!r}).open")
     await page.tools.press_enter(f"{card} button.secondary")
     await page.wait_text(f"{card} .payload", "not an object")
+    # the button is gone: the keyboard goes on from the payload it showed
+    assert await page.tools.evaluate(f"document.activeElement === document.querySelector({(card + ' pre')!r})")
     await page.shot("dead-letters")
     await page.tools.press_enter(f"{card} button.approve")
     await page.wait_text(".notice", f"Dead letter #{first} replayed")
@@ -327,7 +329,9 @@ async def operator_replays_a_dead_letter(page: Console, key: str, topic: str) ->
     text = await page.wait_text(".notice", "The stream dead-lettered it again as #")
     again = text.split("again as #")[1].split(":")[0]
     assert int(again) > int(first) and "payload must be a JSON object" in text, text
+    await page.wait(f".dead-letter[data-id='{again}']")  # the new letter is listed, not only named
     assert await page.text(f".dead-letter[data-id='{first}'] button.approve") == "Replay again"
+    await page.tools.wait_for("document.activeElement === document.querySelector('.notice')")
 
 
 async def packs_show_the_differences(page: Console, key: str, api: str, doc: dict[str, Any],

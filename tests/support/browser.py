@@ -122,13 +122,19 @@ def chromium(tmp_path: Path) -> Iterator[int]:
 
 @contextlib.asynccontextmanager
 async def open_page(port: int) -> AsyncIterator[DevTools]:
-    """The first tab of the chromium on DevTools ``port``, with page events enabled."""
+    """The first tab of the chromium on DevTools ``port``, with page and runtime events enabled.
+
+    A script error the page did not catch (seen while the test talked to the page) fails the test:
+    a person would find that view broken."""
     async with aiohttp.ClientSession() as session:
         ws_url = await page_socket(session, port)
         async with session.ws_connect(ws_url, max_msg_size=64 * 1024 * 1024) as ws:
             tools = DevTools(ws)
             await tools.call("Page.enable")
+            await tools.call("Runtime.enable")
             yield tools
+            uncaught = [e["params"]["exceptionDetails"] for e in tools.events if e["method"] == "Runtime.exceptionThrown"]
+            assert not uncaught, [d.get("exception", {}).get("description") or d.get("text") for d in uncaught]
 
 
 async def page_socket(session: aiohttp.ClientSession, port: int) -> str:

@@ -5,7 +5,7 @@ import { renderDeadLetters } from "./deadletters.js";
 import { $, el } from "./dom.js";
 import { renderException } from "./exception.js";
 import { renderExceptions } from "./exceptions.js";
-import { addDecision, refreshOverview } from "./overview.js";
+import { addDecision, clearOverview, refreshOverview } from "./overview.js";
 import { renderPacks } from "./packs.js";
 import { href, parseHash } from "./router.js";
 
@@ -110,13 +110,22 @@ function connectStream() {
   source.addEventListener("error", () => { lost = true; state.textContent = "reconnecting"; state.className = "pill warn"; });
 }
 
-function logout(message) {
-  if (session.apiKey) fetch("/api/v1/stream-session", { method: "DELETE" }).catch(() => {});
-  localStorage.removeItem(KEY_STORE);
+/** Back to the login form. ``forget``: the key is removed from the browser too (kept when the
+ * server could not be asked, so that a reload after an outage logs in again). */
+function logout(message, { forget = true } = {}) {
+  if (session.apiKey && forget) fetch("/api/v1/stream-session", { method: "DELETE" }).catch(() => {});
+  if (forget) localStorage.removeItem(KEY_STORE);
   session.apiKey = null;
   session.me = null;
   if (source) source.close();
   if (refreshTimer) clearInterval(refreshTimer);
+  // nothing the previous key could see stays on the page for the next one
+  if (current && current.stop) current.stop();
+  current = null;
+  routeSerial++; // a view still loading for the previous key is not drawn
+  session.tenant = null;
+  clearOverview();
+  $("console").replaceChildren();
   for (const id of ["dashboard", "console", "forget", "nav", "tenant-field", "actor-field"]) $(id).hidden = true;
   $("login").hidden = false;
   $("who").textContent = "";
@@ -139,7 +148,8 @@ async function start(key) {
     session.me = await api("/api/v1/whoami");
     await api("/api/v1/stream-session", { method: "POST" });
   } catch (e) {
-    logout(e.status === 401 ? "The key was not accepted." : "Cannot reach the server: " + e.message);
+    if (e.status === 401) logout("The key was not accepted.");
+    else logout("Cannot reach the server: " + e.message + " — reload the page to try again.", { forget: false });
     return;
   }
   localStorage.setItem(KEY_STORE, key);

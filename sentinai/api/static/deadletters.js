@@ -32,9 +32,11 @@ function card(d, notice, reload) {
   const show = el("button", { type: "button", class: "secondary", text: "Show payload", onclick: async () => {
     try {
       const full = await api(tenantPath("dlq", d.id));
+      const shown = el("pre", { class: "json", tabindex: "0", text: full.value.text ?? "" });
       payload.replaceChildren(el("p", { class: "muted", text: `key ${full.key?.text ?? "–"} · ${full.value.size} bytes, ${full.value.encoding}` +
-        (full.value.truncated ? " (truncated)" : "") }), el("pre", { class: "json", tabindex: "0", text: full.value.text ?? "" }));
+        (full.value.truncated ? " (truncated)" : "") }), shown);
       show.hidden = true;
+      shown.focus(); // the button is gone: the keyboard goes on from what it showed
     } catch (err) {
       payload.replaceChildren(errorBox(err.message));
     }
@@ -50,12 +52,16 @@ function card(d, notice, reload) {
           "Waiting for the stream…", true);
         await reload();
         const told = await outcome(d.id);
+        if (!told.ok) await reload(); // the new letter is listed
         say(notice, `Dead letter #${d.id} replayed to ${res.topic}; the server now lists it as ${now.status}. ` +
           told.text, told.ok);
       } catch (err) {
         say(notice, `The server refused: ${err.message}`, false);
         await reload();
       }
+      // the list was drawn again without this button: the keyboard goes on from the answer
+      notice.tabIndex = -1;
+      notice.focus();
     } });
   return el("article", { class: "panel dead-letter", dataset: { id: d.id, status: d.status } },
     el("h3", {}, `#${d.id} `, badge(d.status, "dlq"), el("span", { class: "muted", text: ` ${fmtTime(d.created_at)}` })),

@@ -7,12 +7,15 @@ import { stagesOf } from "./records.js";
 const STEP_STATES = { completed: "done", waiting: "waiting for a person", started: "running",
   failed: "failed", skipped: "skipped", pending: "pending" };
 
+const DONE = new Set(["RESOLVED", "CLOSED"]); // no clock runs for these: no time left to show
+
 function fields(r) {
   const rows = [
     ["status", badge(r.status, "status")], ["severity", badge(r.severity, "severity")],
     ["type", r.exception_type], ["source system", r.source_system], ["owner", r.owner],
     ["playbook", r.playbook_id], ["current step", r.current_step],
-    ["SLA deadline", r.sla_deadline ? `${fmtTime(r.sla_deadline)} (${timeLeft(r.sla_deadline)})` : "–"],
+    ["SLA deadline", !r.sla_deadline ? "–" : DONE.has(r.status) ? fmtTime(r.sla_deadline)
+      : `${fmtTime(r.sla_deadline)} (${timeLeft(r.sla_deadline)})`],
     ["created", fmtTime(r.created_at)], ["updated", fmtTime(r.updated_at)], ["version", r.version],
   ];
   return el("dl", { class: "fields" },
@@ -121,7 +124,7 @@ export async function renderException(root, id) {
         api(tenantPath("exceptions", id)), api(tenantPath("exceptions", id, "playbook")),
         api(tenantPath("exceptions", id, "tool-executions"))]);
       const approval = approvalOf(record.timeline);
-      body.replaceChildren(
+      const sections = [
         el("section", { class: "panel", id: "fields", dataset: { status: record.status, version: record.version } },
           el("h3", { text: "Fields" }), fields(record)),
         approval ? approvalCard(approval, ctx) : null,
@@ -129,7 +132,9 @@ export async function renderException(root, id) {
         timelineCard(record.timeline),
         toolsCard(tools.items),
         el("section", { class: "panel", id: "raw", "aria-labelledby": "raw-h" }, el("h3", { id: "raw-h", text: "Raw payload" }),
-          jsonBlock(record.raw_payload), jsonDetails("normalized context", record.normalized_context)));
+          jsonBlock(record.raw_payload), jsonDetails("normalized context", record.normalized_context))];
+      // replaceChildren would write a null as the text "null"
+      body.replaceChildren(...sections.filter((section) => section !== null));
     } catch (err) {
       body.replaceChildren(errorBox(err.status === 404 ? `No exception ${id} for tenant ${session.tenant}.` : err.message));
     }

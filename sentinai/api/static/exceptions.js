@@ -30,12 +30,12 @@ function toLocal(iso) {
 }
 
 function row(x, fresh) {
-  return el("tr", { class: fresh ? "new" : "", dataset: { exceptionId: x.exception_id } },
+  return el("tr", { class: fresh ? "new" : "", dataset: { exceptionId: x.exception_id, created: x.created_at } },
     el("td", {}, exceptionLink(x.exception_id)),
     el("td", { class: "c-status" }, badge(x.status, "status")),
     el("td", { class: "c-severity" }, badge(x.severity, "severity")),
     el("td", { text: x.exception_type || "–" }),
-    el("td", { text: fmtTime(x.created_at || x.decided_at) }),
+    el("td", { text: fmtTime(x.created_at) }),
     el("td", { class: "c-playbook", text: x.playbook_id || "–" }),
     el("td", { class: "c-step", text: x.current_step ?? "–" }));
 }
@@ -94,22 +94,47 @@ export async function renderExceptions(root, query) {
     if (cursor) qs.set("cursor", cursor);
     try {
       const page = await api(tenantPath("exceptions") + "?" + qs);
-      for (const x of page.items) tbody.append(row(x, false));
+      const added = page.items.map((x) => row(x, false));
+      tbody.append(...added);
       cursor = page.next_cursor;
       more.hidden = !cursor;
       count();
+      if (!tbody.children.length && filters.get("type")) {
+        status.textContent += ` — types match exactly, capitals too (${filters.get("type")})`;
+      }
+      return added[0] || null;
     } catch (err) {
       root.append(errorBox(err.message));
     }
   };
-  more.addEventListener("click", load);
+  more.addEventListener("click", async () => {
+    const first = await load();
+    // "Load more" may hide itself: the keyboard goes on from the first row it brought
+    if (first && more.hidden) first.querySelector("a")?.focus();
+  });
   await load();
 
   const fits = (rec) => ["status", "severity"].every((k) => !filters.get(k) || filters.get(k) === rec[k])
     && (!filters.get("type") || filters.get("type") === rec.exception_type);
-  const matches = (rec) => fits(rec) && !filters.get("until"); // a new row is newer than any "until"
+  const time = (iso) => new Date(iso).getTime();
+  const inPeriod = (x) => (!filters.get("since") || time(x.created_at) >= time(filters.get("since")))
+    && (!filters.get("until") || time(x.created_at) < time(filters.get("until")));
+  /** An exception that came to fit the filter: its row, in its place by creation (newest first).
+   * The record has its state (the stored row may not have it yet); the stored row its creation time,
+   * or none yet for a new exception, which the record's time then stands for. */
+  const place = async (rec) => {
+    const id = rec.exception_id;
+    let created = rec.decided_at;
+    try { created = (await api(tenantPath("exceptions", id))).created_at; } catch (err) { /* not stored yet */ }
+    const x = { ...rec, created_at: created };
+    if (!inPeriod(x) || tbody.querySelector(`tr[data-exception-id="${CSS.escape(id)}"]`)) return;
+    const next = [...tbody.children].find((r) => time(r.dataset.created) < time(x.created_at));
+    if (!next && cursor) return; // older than every row shown: "Load more" brings it in its place
+    tbody.insertBefore(row(x, true), next || null);
+    count();
+  };
   return {
-    /** A decision record of this tenant: update its row, or add it on top when it matches. */
+    /** A decision record of this tenant: update its row, or place it when it comes to match. */
     onDecision(rec) {
       if (!rec.exception_id) return;
       const existing = tbody.querySelector(`tr[data-exception-id="${CSS.escape(rec.exception_id)}"]`);
@@ -124,9 +149,8 @@ export async function renderExceptions(root, query) {
         existing.classList.remove("new");
         void existing.offsetWidth;
         existing.classList.add("new");
-      } else if (matches(rec)) {
-        tbody.prepend(row(rec, true));
-        count();
+      } else if (fits(rec)) {
+        place(rec);
       }
     },
   };

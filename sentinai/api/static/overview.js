@@ -1,5 +1,5 @@
 // The overview: per-tenant aggregates (refreshed every 5 s) and the live decision table.
-import { api } from "./api.js";
+import { api, session } from "./api.js";
 import { $, el } from "./dom.js";
 import { stagesText } from "./records.js";
 import { exceptionLink } from "./router.js";
@@ -79,8 +79,17 @@ export async function refreshOverview() {
     pill.textContent = "web view unreachable";
     pill.className = "pill bad";
   }
+  const key = session.apiKey;
   const status = await api("/api/v1/status");
+  if (session.apiKey !== key) return; // logged out meanwhile: not for the next key's eyes
   for (const t of status.tenants) renderTenant(t);
+}
+
+/** Forget what the overview shows (the key that could see it is gone). */
+export function clearOverview() {
+  seen.clear();
+  $("tenants").replaceChildren();
+  $("decision-rows").replaceChildren();
 }
 
 export function addDecision(d, eventId) {

@@ -65,12 +65,18 @@ function reportSummary(p) {
 function decisionButtons(p, refresh) {
   const mine = p.proposed_by === `api-key:${session.me.key_id}`;
   if (session.me.role !== "admin" || p.status !== "proposed") return null;
-  const comment = el("input", { id: `comment-${p.id}`, placeholder: "comment (required)", maxlength: "2000" });
+  const comment = el("input", { id: `comment-${p.id}`, placeholder: "why (required)", maxlength: "2000",
+    required: true, "aria-required": "true" });
   const out = el("span", { "aria-live": "polite" });
   const answer = (verb) => async () => {
+    if (!comment.value.trim()) {
+      out.replaceChildren(errorBox("A comment is required: say why."));
+      comment.focus();
+      return;
+    }
     try {
       await api(tenantPath("packs", "proposals", p.id, verb), { method: "POST", body: { comment: comment.value.trim() } });
-      await refresh();
+      await refresh(`Proposal #${p.id}: ${verb === "approve" ? "approved" : mine ? "withdrawn" : "rejected"}.`);
     } catch (err) {
       out.replaceChildren(errorBox(err.message));
     }
@@ -107,15 +113,19 @@ async function timelineSection() {
   const rows = items.map((e) => el("tr", { class: "pack-event" }, el("td", { text: fmtTime(e.occurred_at) }),
     el("td", { text: e.event_type }), el("td", { text: e.actor_id }),
     el("td", { text: e.proposal_id ? `#${e.proposal_id}` : "" }), el("td", {}, jsonDetails("details", e.payload))));
-  return el("section", { class: "panel timeline" }, el("h3", { text: "Timeline" }),
+  return el("section", { class: "panel pack-timeline" }, el("h3", { text: "Timeline" }),
     rows.length ? tableWrap(["when", "event", "who", "proposal", ""], rows) : el("p", { class: "muted", text: "Nothing yet." }));
 }
 
-export async function renderPacks(root) {
+/** ``told``: what the last action did, said at the top (the keyboard's place after the view is
+ * drawn again without the button that was pressed). */
+export async function renderPacks(root, told = null) {
   const body = el("div");
   const governance = el("div");
-  root.replaceChildren(viewHeading("Packs"), body, governance);
-  const reload = () => renderPacks(root);
+  const notice = told && el("p", { class: "notice ok", role: "status", tabindex: "-1", text: told });
+  root.replaceChildren(...[viewHeading("Packs"), notice, body, governance].filter(Boolean));
+  if (notice) notice.focus();
+  const reload = (text) => renderPacks(root, text);
   (async () => {
     try {
       governance.replaceChildren(await proposalsSection(reload), await timelineSection());

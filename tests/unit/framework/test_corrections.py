@@ -237,47 +237,35 @@ def test_recovery_targets_rise_to_the_fetched_end_and_never_fall() -> None:
     assert listed == {"a": 12, "b": 20, "c": -1, "d": None}
 
 
-async def fetcher_wait_ms(broker_url: str) -> int:
-    """The long-poll the fetcher of a worker consumer that faust makes uses, once it has started."""
+async def worker_fetcher(broker_url: str, field: str) -> int:
+    """``field`` of the fetcher of a worker consumer that faust makes, once it has started (the
+    consumer hands its settings to the fetcher it starts)."""
     import faust
 
     app = faust.App("fixes-fetch", broker=broker_url, store="memory://", web_enabled=False)
     consumer = app.consumer._thread._create_worker_consumer(app.consumer.transport)
     await consumer.start()
     try:
-        return int(consumer._fetcher._fetch_max_wait_ms)
+        return int(getattr(consumer._fetcher, field))
     finally:
         await consumer.stop()
 
 
 async def test_the_worker_consumer_long_polls_for_the_configured_wait_not_faust_fixed_one(
         broker_url: str, fetch_wait_40ms: ModuleType) -> None:
-    assert await fetcher_wait_ms(broker_url) == 40
+    assert await worker_fetcher(broker_url, "_fetch_max_wait_ms") == 40
 
 
 async def test_without_the_correction_faust_long_polls_for_its_fixed_one_and_a_half_seconds(broker_url: str) -> None:
-    assert await fetcher_wait_ms(broker_url) == 1500
-
-
-async def fetcher_isolation(broker_url: str) -> int:
-    """The isolation level the worker's consumer, as faust makes it, fetches with once started."""
-    import faust
-
-    app = faust.App("fixes-isolation", broker=broker_url, store="memory://", web_enabled=False)
-    consumer = app.consumer._thread._create_worker_consumer(app.consumer.transport)
-    await consumer.start()
-    try:
-        return int(consumer._fetcher._isolation_level)
-    finally:
-        await consumer.stop()
+    assert await worker_fetcher(broker_url, "_fetch_max_wait_ms") == 1500
 
 
 async def test_the_worker_consumer_leaves_out_aborted_transactions(broker_url: str, committed_reads: ModuleType) -> None:
-    assert await fetcher_isolation(broker_url) == READ_COMMITTED
+    assert await worker_fetcher(broker_url, "_isolation_level") == READ_COMMITTED
 
 
 async def test_without_the_correction_faust_reads_aborted_transactions_too(broker_url: str) -> None:
-    assert await fetcher_isolation(broker_url) == READ_UNCOMMITTED
+    assert await worker_fetcher(broker_url, "_isolation_level") == READ_UNCOMMITTED
 
 
 async def test_faust_own_producer_lookup_yields_to_the_event_loop() -> None:
