@@ -6,6 +6,8 @@ Nothing here decides anything; it wires the pure core (``sentinai.core``), the t
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +38,7 @@ from sentinai.sinks.backpressure import SinkGate
 from sentinai.sinks.feed import SinkFeed
 from sentinai.sinks.search_index import index_queued
 from sentinai.sinks.search_terms import refresh_all
+from sentinai.sinks.worker_heartbeats import BEAT_SECONDS, WorkerIdentity, beat, leave
 from sentinai.sinks.writer import EventWriter
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.topics import TopicNames
@@ -43,6 +46,8 @@ from sentinai.tables.codec import exact_table
 from sentinai.tools.invoker import ToolInvoker
 from sentinai.tools.network import NetworkPolicy
 from sentinai.tools.secrets import SecretStore
+
+log = logging.getLogger(__name__)
 
 SINK_HIGH_WATER = 5_000
 """Transitions published but not yet stored (some seven events each) above which intake pauses."""
@@ -212,6 +217,8 @@ def create_app(settings: Settings) -> faust.App:
           lambda: index_queued(resources.pool), ready=lambda: resources.opened)
     every(app, settings.search_stats_interval_seconds, "search term count",  # one worker at a time
           lambda: refresh_all(resources.pool, now=datetime.now(UTC)), ready=lambda: resources.opened)
+    me = WorkerIdentity()  # the web view's /health counts the workers that beat
+    every(app, BEAT_SECONDS, "heartbeat", lambda: beat(resources.pool, me), ready=lambda: resources.opened)
     watchdog = Watchdog(app, work=pipeline_work, stall_seconds=settings.stall_seconds)
     progress = ProgressLog(watchdog=watchdog, sink_pending=lambda: gate.pending,
                            assigned=lambda: len(app.consumer.assignment()))
@@ -222,6 +229,11 @@ def create_app(settings: Settings) -> faust.App:
     async def close_resources(app: faust.App, **kwargs: Any) -> None:
         """After the consumer stopped (every agent is done with the pool) and the sink feed, close it."""
         await sink_feed.stop()
+        if resources.opened:
+            try:
+                await asyncio.wait_for(leave(resources.pool, me), 2.0)
+            except Exception as err:  # its heartbeat goes stale instead: it stops counting a little later
+                log.warning("could not remove this worker's heartbeat: %s", err)
         await resources.close()
 
     app.known_tenants = lambda: frozenset(resources.packs.tenants)  # type: ignore[attr-defined]

@@ -34,7 +34,16 @@ from sentinai.api.routes_stream import HEARTBEAT
 from sentinai.api.routes_stream import routes as stream_routes
 from sentinai.api.routes_system import routes as system_routes
 from sentinai.api.routes_whatif import routes as whatif_routes
-from sentinai.api.state import COPILOT, FEED, PACK_CHANGES, PACKS, POOL, PRODUCER, SETTINGS, WHATIFS
+from sentinai.api.state import (
+    COPILOT,
+    FEED,
+    PACK_CHANGES,
+    PACKS,
+    POOL,
+    PRODUCER,
+    SETTINGS,
+    WHATIFS,
+)
 from sentinai.caches.packs import PackCache
 from sentinai.copilot.service import Copilot
 from sentinai.llm.client import LLMClient

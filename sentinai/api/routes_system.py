@@ -16,7 +16,7 @@ from sentinai.api.errors import ApiError
 from sentinai.api.openapi import CONSOLE_FILES, openapi_document
 from sentinai.api.responses import ok, parse_query
 from sentinai.api.state import FEED, POOL, PRODUCER, SETTINGS
-from sentinai.sinks import views
+from sentinai.sinks import views, worker_heartbeats
 from sentinai.sinks.pack_store import known_tenant_ids
 from sentinai.tenant_metrics import exposition
 
@@ -32,13 +32,24 @@ async def _database_ok(request: web.Request, timeout: float = 2.0) -> bool:
         return False
 
 
+async def _running_workers(request: web.Request, timeout: float = 2.0) -> int | None:
+    """Workers running now (their heartbeats); None when the database cannot be asked."""
+    try:
+        return await asyncio.wait_for(worker_heartbeats.running(request.app[POOL]), timeout)
+    except Exception:
+        return None
+
+
 async def _health(request: web.Request) -> dict[str, object]:
-    broker_ok, db_ok = await asyncio.gather(request.app[PRODUCER].check(), _database_ok(request))
+    broker_ok, db_ok, workers = await asyncio.gather(request.app[PRODUCER].check(), _database_ok(request),
+                                                     _running_workers(request))
     feed = request.app[FEED]
     return {
         "status": "ok" if broker_ok and db_ok else "degraded",
         "broker": "ok" if broker_ok else "unreachable",
         "database": "ok" if db_ok else "unreachable",
+        # not part of status: the web view serves (and takes commands) with no worker running
+        "workers": workers,
         "decision_feed": "live" if feed.ready.is_set() else "starting",
         "decision_feed_lag": feed.lag,
         "sse_subscribers": len(feed.subscribers),

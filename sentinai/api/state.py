@@ -22,6 +22,6 @@ FEED: web.AppKey[DecisionFeed] = web.AppKey("feed")
 COPILOT: web.AppKey[Copilot] = web.AppKey("copilot")
 PACKS: web.AppKey[PackCache] = web.AppKey("packs")
 WHATIFS: web.AppKey[set[str]] = web.AppKey("whatifs", set)
+"""The tenants whose what-if replay runs now (one per tenant, a few in all: see routes_whatif)."""
 PACK_CHANGES: web.AppKey[dict[str, dict[str, float]]] = web.AppKey("pack_changes", dict)
 """Per tenant, the token bucket of its pack changes (`sentinai.api.pack_change_rate`)."""
-"""The tenants whose what-if replay runs now (one per tenant, a few in all: see routes_whatif)."""

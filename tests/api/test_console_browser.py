@@ -53,6 +53,9 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         await tools.wait_for("document.getElementById('stream-state')?.textContent === 'live'")
         await tools.wait_for("!!document.querySelector('#exception-rows tr[data-exception-id=\"E-1\"]')")
         assert await tools.evaluate("document.getElementById('tenant').value") == "acme"
+        # no worker runs beside this web view: the header says so, so a command left unanswered is explained
+        assert await tools.wait_for("document.getElementById('health').textContent.includes('no worker running')"
+                                    " && document.getElementById('health').className === 'pill warn'")
         # the stream's key is an HttpOnly cookie, not in its URL (which a failed connection prints)
         streams = tools.requested("/decisions/stream")
         assert streams and not [url for url in streams if "access_token" in url or web_env.keys["root"] in url]

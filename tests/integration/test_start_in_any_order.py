@@ -147,6 +147,7 @@ def test_the_web_view_started_first_streams_the_first_worker_s_decisions(
             async with session.get(stream_url, timeout=aiohttp.ClientTimeout(total=None)) as stream:
                 [hello] = await read_events(stream, want=1, event="hello")
                 assert hello.json()["live"] is False  # no decisions topic yet: nothing started it
+                assert await workers_on_health(session, web.url) == 0  # none yet, and the web view says so
                 worker = await asyncio.to_thread(
                     start, services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
                 started = time.monotonic()
@@ -157,10 +158,29 @@ def test_the_web_view_started_first_streams_the_first_worker_s_decisions(
                 events = await read_events(stream, want=1, timeout=30)
                 print(f"first decision on SSE {time.monotonic() - started:.1f}s after the worker was ready")  # noqa: T201
                 assert worker.process is not None and worker.process.poll() is None
+                # the operator's sign that something decides: the workers in the group, on /health
+                await workers_on_health(session, web.url, until=lambda n: n == 1)
+                await asyncio.to_thread(worker.stop)
+                await workers_on_health(session, web.url, until=lambda n: n == 0)
                 return events
 
     events = asyncio.run(scenario())
     assert [e.json()["exception_id"] for e in events] == ["FIRST-1"]
+
+
+async def workers_on_health(session: aiohttp.ClientSession, url: str,
+                            until: Callable[[int | None], bool] = lambda n: True, timeout: float = 30.0) -> int | None:
+    """``workers`` of the web view's /health, read until ``until`` holds (a worker writes its
+    heartbeat every 10 s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with session.get(f"{url}/health") as resp:
+            body = await resp.json()
+        assert resp.status == 200 and body["status"] == "ok", body
+        if until(body["workers"]) or time.monotonic() > deadline:
+            assert until(body["workers"]), body
+            return body["workers"]
+        await asyncio.sleep(0.5)
 
 
 async def _admin_key(database_url: str) -> str:

@@ -15,7 +15,7 @@ from sentinai.migrate import downgrade, upgrade
 TABLES = {"tenants", "pack_versions", "exceptions", "exception_events", "approvals",
           "tool_executions", "dead_letters", "api_keys", "retention_runs", "pack_proposals",
           "pack_events", "exception_search", "exception_search_queue", "search_terms", "search_stats",
-          "copilot_questions"}
+          "copilot_questions", "worker_heartbeats"}
 
 
 async def _admin(server_url: str, sql: str) -> None:

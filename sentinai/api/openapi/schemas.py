@@ -177,7 +177,10 @@ SCHEMAS: dict[str, Any] = {
         "changed_exceptions": {"type": "array", "items": {"type": "object"}}}},
     "Health": {"type": "object", "required": ["status", "broker", "database"], "properties": {
         "status": {"enum": ["ok", "degraded"]}, "broker": {"enum": ["ok", "unreachable"]},
-        "database": {"enum": ["ok", "unreachable"]}, "decision_feed": {"type": "string"},
+        "database": {"enum": ["ok", "unreachable"]},
+        "workers": {"type": ["integer", "null"], "minimum": 0,
+                    "description": "workers running (heartbeat within 30 s); null when the database cannot be asked"},
+        "decision_feed": {"type": "string"},
         "decision_feed_lag": {"type": "integer"}, "sse_subscribers": {"type": "integer"}}},
     "TenantStatus": {"type": "object", "properties": {
         "tenant_id": {"type": "string"}, "exceptions_total": {"type": "integer"},

@@ -73,8 +73,11 @@ export async function refreshOverview() {
   const pill = $("health");
   try {
     const h = await fetch("/health").then((r) => r.json());
-    pill.textContent = `broker ${h.broker} · database ${h.database}`;
-    pill.className = "pill " + (h.status === "ok" ? "ok" : "bad");
+    // no worker: commands are taken but nothing answers them until one runs
+    const workers = h.workers === null || h.workers === undefined ? "" :
+      h.workers === 0 ? " · no worker running" : ` · ${h.workers} worker${h.workers === 1 ? "" : "s"}`;
+    pill.textContent = `broker ${h.broker} · database ${h.database}${workers}`;
+    pill.className = "pill " + (h.status !== "ok" ? "bad" : h.workers === 0 ? "warn" : "ok");
   } catch (e) { // the next refresh retries
     pill.textContent = "web view unreachable";
     pill.className = "pill bad";
