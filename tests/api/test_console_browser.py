@@ -105,6 +105,21 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         assert await tools.evaluate("document.querySelector('#approval textarea').value") == "checking the file"
         await tools.wait_for("document.activeElement === document.querySelector('#approval textarea')")
 
+        # no worker runs here to answer: the page says the command is queued, and tells the answer
+        # when the stream gives it later
+        await web_env.pool.execute("INSERT INTO approvals (tenant_id, approval_id, exception_id, status, requested_at) "
+                                   "VALUES ('acme', 'ap-1', 'E-1', 'PENDING', now())")
+        await tools.evaluate("document.querySelector('#approval button.approve').click()")
+        await tools.wait_for("document.querySelector('main .notice')?.textContent.includes('the command is queued')",
+                             timeout=45)
+        await web_env.pool.execute("UPDATE exceptions SET version = 4, status = 'IN_PROGRESS' "
+                                   "WHERE tenant_id = 'acme' AND exception_id = 'E-1'")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme",
+                           [decision("acme", "E-1", status="IN_PROGRESS")])
+        told = await tools.wait_for("(t => t.includes('has answered since') && t)"
+                                    "(document.querySelector('main .notice').textContent)")
+        assert "E-1: the stream has answered since: status IN_PROGRESS" in told, told
+
         # an exception without an approval: its page shows sections only (no stray "null")
         await tools.evaluate("location.hash = '#/exceptions/G-1?tenant=globex'")
         await tools.wait_for("!!document.querySelector('#fields')")

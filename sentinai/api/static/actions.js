@@ -28,7 +28,7 @@ async function refusal(exceptionId, dlqTop) {
   return null;
 }
 
-function stateText(record) {
+export function stateText(record) {
   return `status ${record.status}` +
     (record.current_step !== null && record.current_step !== undefined ? `, current step ${record.current_step}` : "");
 }
@@ -61,10 +61,12 @@ export async function streamAnswer(exceptionId, seen, by) {
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  return { ok: false, text: "No answer from the stream within 30 s; the command is queued. Refresh later." };
+  return { ok: false, queued: true,
+    text: "No answer from the stream within 30 s; the command is queued (is a worker running?)." };
 }
 
 export function say(notice, text, ok) {
+  delete notice.dataset.queuedSince;
   notice.textContent = text;
   notice.className = "notice " + (ok ? "ok" : "bad");
   notice.hidden = !text;
@@ -102,6 +104,8 @@ export function actionForm({ label, exceptionId, buttons, notice, after }) {
         drafts.delete(draft);
         const answer = await streamAnswer(exceptionId, seen, by);
         tell(answer.text, answer.ok);
+        // still queued: the exception's page tells the answer when the stream gives it later
+        if (answer.queued) notice.dataset.queuedSince = String(seen.version);
       } catch (err) {
         tell(err instanceof ApiError ? `The server refused: ${err.message}` : `Failed: ${err.message}`, false);
       }

@@ -1,5 +1,5 @@
 // One exception: fields, approval, playbook, timeline with decisions, tool executions, raw payload.
-import { actionForm } from "./actions.js";
+import { actionForm, say, stateText } from "./actions.js";
 import { api, canAct, session, tenantPath } from "./api.js";
 import { badge, el, errorBox, fmtTime, jsonBlock, jsonDetails, tableWrap, timeLeft, viewHeading } from "./dom.js";
 import { stagesOf } from "./records.js";
@@ -123,6 +123,10 @@ export async function renderException(root, id) {
       const [record, pb, tools] = await Promise.all([
         api(tenantPath("exceptions", id)), api(tenantPath("exceptions", id, "playbook")),
         api(tenantPath("exceptions", id, "tool-executions"))]);
+      const queuedSince = notice.dataset.queuedSince;
+      if (queuedSince !== undefined && record.version > Number(queuedSince)) { // the late answer
+        say(notice, `${id}: the stream has answered since: ${stateText(record)}.`, true);
+      }
       const approval = approvalOf(record.timeline);
       const sections = [
         el("section", { class: "panel", id: "fields", dataset: { status: record.status, version: record.version } },
