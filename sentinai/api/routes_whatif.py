@@ -3,6 +3,9 @@ simulated with candidate packs or the active ones. Both only read: nothing is pu
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -30,14 +33,24 @@ async def whatif(request: web.Request) -> web.Response:
     who, tenant = await tenant_access(request, "operator")
     q = parse_query(request, {"since": timestamp, "until": timestamp,
                               "max_changed": int_between(0, 10_000)})
+    with _one_at_a_time(request, tenant):
+        return await _whatif(request, who, tenant, q)
+
+
+@contextlib.contextmanager
+def _one_at_a_time(request: web.Request, tenant: str) -> Iterator[None]:
+    """A what-if or a simulation of ``tenant`` runs now: one per tenant, ``MAX_WHATIFS`` in all
+    (429 ``busy`` beyond), so that no tenant's candidate packs crowd out the others'."""
     running = request.app[WHATIFS]
     if tenant in running:
-        raise ApiError(429, "busy", f"a what-if of tenant {tenant!r} is running; one runs at a time per tenant")
+        raise ApiError(429, "busy", f"a what-if or simulation of tenant {tenant!r} is running; one runs at a time "
+                                    "per tenant")
     if len(running) >= MAX_WHATIFS:
-        raise ApiError(429, "busy", f"the web view runs {MAX_WHATIFS} what-ifs at a time; try again when one is done")
+        raise ApiError(429, "busy", f"the web view runs {MAX_WHATIFS} what-ifs and simulations at a time; try again "
+                                    "when one is done")
     running.add(tenant)
     try:
-        return await _whatif(request, who, tenant, q)
+        yield
     finally:
         running.discard(tenant)
 
@@ -67,15 +80,21 @@ async def _whatif(request: web.Request, who: Principal, tenant: str, q: dict) ->
 async def simulate(request: web.Request) -> web.Response:
     """The decision the stored exception would get now, with the evidence of every stage. Body:
     candidate documents as for PUT packs (the answer then also has the active packs' decision and
-    the fields that differ), or none for the active packs."""
+    the fields that differ), or none for the active packs. Counted with the what-ifs: one at a
+    time per tenant (429 ``busy``)."""
+    who, tenant = await tenant_access(request, "operator")
+    parse_query(request, {})
+    with _one_at_a_time(request, tenant):
+        return await _simulate(request, who, tenant)
+
+
+async def _simulate(request: web.Request, who: Principal, tenant: str) -> web.Response:
     from sentinai.core.engine import decide
     from sentinai.core.normalize import RejectedInput
     from sentinai.core.whatif import DecisionView, changed_fields
     from sentinai.sinks.stored_exceptions import stored_exception
     from sentinai.whatif import active_and_candidate, restored
 
-    who, tenant = await tenant_access(request, "operator")
-    parse_query(request, {})
     pool = request.app[POOL]
     exception_id = request.match_info["exception_id"]
     row = await stored_exception(pool, tenant, exception_id)
@@ -95,11 +114,16 @@ async def simulate(request: web.Request) -> web.Response:
     except RejectedInput as err:
         raise ApiError(409, "not_replayable", f"the stored exception cannot be decided again: {err}") from None
     now = datetime.now(UTC)
-    chosen = DecisionView.of(decide(exception, candidate, now=now))
+
+    def decide_both() -> tuple[DecisionView, DecisionView | None]:
+        # a tenant's packs decide in a thread, as a what-if does: never on the loop every tenant shares
+        chosen = DecisionView.of(decide(exception, candidate, now=now))
+        return chosen, DecisionView.of(decide(exception, active, now=now)) if has_candidate else None
+
+    chosen, current = await asyncio.to_thread(decide_both)
     answer: dict = {"tenant_id": tenant, "exception_id": exception_id, "now": now,
                     "packs": "candidate" if has_candidate else "active", "decision": chosen.as_json()}
-    if has_candidate:
-        current = DecisionView.of(decide(exception, active, now=now))
+    if current is not None:
         answer["active_decision"] = current.as_json()
         answer["changed"] = list(changed_fields(current, chosen))
     return ok(answer)

@@ -185,6 +185,11 @@ async def test_a_whatif_compiles_its_tenant_alone_and_runs_one_at_a_time(web_env
     running.add("acme")  # as while one runs
     status, body = await web_env.send("POST", f"{T}/whatif", key="acme-operator", json=critical_settlements(tenant))
     assert (status, body["error"]) == (429, "busy") and "one runs at a time per tenant" in body["detail"]
+    # a simulation is counted with them: its candidate packs decide as a what-if's do
+    exception_id = raws[0]["exception_id"]
+    status, body = await web_env.send("POST", f"{T}/exceptions/{exception_id}/simulate", key="acme-operator",
+                                      json=critical_settlements(tenant))
+    assert (status, body["error"]) == (429, "busy") and "one runs at a time per tenant" in body["detail"]
     running.clear()
     running.update(f"other-{i}" for i in range(MAX_WHATIFS))
     status, body = await web_env.send("POST", f"{T}/whatif", key="acme-operator", json=critical_settlements(tenant))
