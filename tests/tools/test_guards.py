@@ -31,6 +31,14 @@ ADDRESSES = [
     ("240.0.0.1", True, "240.0.0.1 is a reserved address"),
     ("100.64.0.1", False, "100.64.0.1 is a reserved address"),
     ("not-an-ip", False, "'not-an-ip' is not an IP address"),
+    # IPv6 forms that carry an IPv4 address are judged by it (a NAT64 gateway or 6to4 relay connects there)
+    ("::7f00:1", False, "127.0.0.1 is a loopback address"),  # IPv4-compatible: ::127.0.0.1
+    ("::ffff:0:a00:1", False, "10.0.0.1 is a private address"),  # IPv4-translated
+    ("64:ff9b::a9fe:a9fe", True, "169.254.169.254 is a cloud metadata address"),  # NAT64
+    ("64:ff9b::5db8:d822", False, None),  # NAT64 of a public address: allowed
+    ("2002:7f00:1::", False, "127.0.0.1 is a loopback address"),  # 6to4
+    ("2001:0:4136:e378:8000:63bf:80ff:fffe", False, "127.0.0.1 is a loopback address"),  # Teredo client
+    ("64:ff9b:1::a00:1", True, "64:ff9b:1::a00:1 is a NAT64 local-use address"),
 ]
 
 
