@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from sentinai import log_records
 from sentinai.settings import SettingsError, load_settings
 
 
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings()
+    log_records.install()  # what tenants and producers chose cannot forge a log line
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("alembic", "pgserver", "aiokafka"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
