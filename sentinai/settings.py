@@ -20,7 +20,7 @@ from sentinai.origins import parse_origin
 if TYPE_CHECKING:
     from sentinai.core.packs.limits import PackLimits
 
-_HOST_PORT = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+_HOST_PORT = re.compile(r"[A-Za-z0-9_.\-\[\]:]+:\d{1,5}")
 
 
 class SettingsError(Exception):
@@ -34,7 +34,7 @@ def normalize_broker_url(value: str) -> str:
         part = part.strip()
         if part.startswith("kafka://"):
             part = part[len("kafka://") :]
-        if not _HOST_PORT.match(part):
+        if not _HOST_PORT.fullmatch(part):
             raise ValueError(f"expected host:port or kafka://host:port, got {part!r}")
         hosts.append(part)
     if not hosts:
@@ -174,7 +174,7 @@ class Settings(BaseSettings):
 
         for tenant, grants in value.items():
             for name in grants:
-                if not SECRET_NAME.match(name):
+                if not SECRET_NAME.fullmatch(name):
                     raise ValueError(f"secret name {name!r} of tenant {tenant!r} is not a valid name")
         return value
 

@@ -70,7 +70,7 @@ async def tenant_access(request: web.Request, role: Role = "viewer", *, must_exi
     """Authenticate, then check that the key may act on the path's tenant with ``role``."""
     who = await principal(request, allow_query=allow_query)
     tenant = request.match_info["tenant"]
-    if not TENANT_ID.match(tenant) or not who.can_access(tenant):
+    if not TENANT_ID.fullmatch(tenant) or not who.can_access(tenant):
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant[:100]!r} for this key")
     if must_exist and not await tenant_exists(request.app[POOL], tenant):
         raise ApiError(404, "unknown_tenant", f"no tenant {tenant[:100]!r} for this key")

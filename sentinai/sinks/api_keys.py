@@ -17,7 +17,7 @@ Role = Literal["viewer", "operator", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "operator", "admin")
 ALL_TENANTS = "*"
 TOKEN_PREFIX = "snt_"
-TENANT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,99}$")
+TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,99}")
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ async def create_api_key(pool: asyncpg.Pool, tenant_id: str, role: str) -> str:
     if tenant_id == ALL_TENANTS:
         if role != "admin":
             raise ValueError("only an admin key may have tenant '*'")
-    elif not TENANT_ID.match(tenant_id):
+    elif not TENANT_ID.fullmatch(tenant_id):
         raise ValueError(f"invalid tenant id {tenant_id!r}")
     key_id = secrets.token_hex(8)
     token = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"

@@ -22,7 +22,7 @@ from pathlib import Path
 from sentinai.core.packs.common import SECRET_NAME
 from sentinai.settings import Settings
 
-_TENANT = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_TENANT = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
 
 
 class SecretUnavailable(Exception):
@@ -41,7 +41,7 @@ class SecretStore:
                    os.environ if environ is None else environ)
 
     def _tenant_dir(self, tenant_id: str) -> Path | None:
-        if self.directory is None or not _TENANT.match(tenant_id):
+        if self.directory is None or not _TENANT.fullmatch(tenant_id):
             return None
         return self.directory / tenant_id
 
@@ -51,7 +51,7 @@ class SecretStore:
         folder = self._tenant_dir(tenant_id)
         if folder is not None and folder.is_dir():
             names.update(p.name for p in folder.iterdir()
-                         if SECRET_NAME.match(p.name) and p.is_file())
+                         if SECRET_NAME.fullmatch(p.name) and p.is_file())
         return frozenset(names)
 
     def value(self, tenant_id: str, name: str) -> str:
@@ -64,7 +64,7 @@ class SecretStore:
                     f"secret {name} of tenant {tenant_id}: environment variable {variable} is not set")
             return secret
         folder = self._tenant_dir(tenant_id)
-        path = folder / name if folder is not None and SECRET_NAME.match(name) else None
+        path = folder / name if folder is not None and SECRET_NAME.fullmatch(name) else None
         if path is None or not path.is_file():
             raise SecretUnavailable(f"secret {name} is not granted to tenant {tenant_id}")
         secret = path.read_text(encoding="utf-8").removesuffix("\n")

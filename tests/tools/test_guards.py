@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sentinai.core.packs.common import ToolAuth
+from sentinai.core.packs.common import SECRET_NAME, ToolAuth
+from sentinai.core.packs.headers import credential_header_problem
 from sentinai.core.redaction import redact_secrets
+from sentinai.sinks.api_keys import TENANT_ID
 from sentinai.tools.addresses import forbidden_reason
 from sentinai.tools.auth import auth_headers
 from sentinai.tools.breaker import CircuitBreaker
@@ -123,3 +125,14 @@ def test_breaker_states() -> None:
     assert breaker.allow(("t", "other"))
     with pytest.raises(ValueError):
         CircuitBreaker(threshold=0)
+
+
+@pytest.mark.parametrize("name", ["Host\n", "X-Api-Key\n", "X-Api-Key\r\n"])
+def test_a_header_name_with_a_line_break_is_refused(name: str) -> None:
+    # `$` also matches before a final newline: "Host\n" passed as a token, and then not as Host
+    assert credential_header_problem(name) == f"{name[:80]!r} is not a valid header name"
+
+
+def test_names_are_checked_whole() -> None:
+    assert TENANT_ID.fullmatch("acme") and not TENANT_ID.fullmatch("acme\n")
+    assert SECRET_NAME.fullmatch("db_password") and not SECRET_NAME.fullmatch("db_password\n")

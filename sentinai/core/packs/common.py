@@ -14,7 +14,7 @@ from sentinai.core.models import Actionability, Severity, Status
 from sentinai.core.packs.base import ExceptionTypeName, Identifier, PackModel
 from sentinai.core.packs.headers import credential_header_problem
 
-SECRET_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+SECRET_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 """What a `secretRef` may be: also a safe file name under the deployment's secrets folder."""
 MAX_PLAYBOOK_STEPS = 100
 """A playbook's steps that run in one pass fold into one transition, which must fit one message."""
@@ -47,7 +47,7 @@ class ToolAuth(PackModel):
     @field_validator("secret_ref")
     @classmethod
     def _secret_name(cls, value: str | None) -> str | None:
-        if value is not None and not SECRET_NAME.match(value):
+        if value is not None and not SECRET_NAME.fullmatch(value):
             raise PydanticCustomError(
                 "secret_name", "a secretRef is a name of letters, digits, '_', '.' or '-'"
             )
