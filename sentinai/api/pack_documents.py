@@ -5,7 +5,8 @@ Shared by every route that takes packs (PUT packs, proposals, what-if, simulate)
 validated by the core against the active set, the new ones replacing the active ones with the same
 ``domainName`` / ``tenantId``, in the web view's validator process (`sentinai.api.pack_validator`):
 the given packs and those a given domain pack concerns, not every tenant's. Every issue comes back
-in one 422 with its file and path.
+in one 422 with its file and path. A validation that could not finish (its child hung or died) is
+a 503 ``validator_unavailable``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from sentinai.api.errors import ApiError
-from sentinai.api.pack_validator import validate_packs
+from sentinai.api.pack_validator import ValidatorUnavailable, validate_packs
 from sentinai.api.state import POOL, SETTINGS
 from sentinai.core.packs import PackValidationError
 from sentinai.core.whatif import merge_documents
@@ -97,4 +98,7 @@ async def candidate_documents(request: web.Request, who: Principal, tenant: str,
         await validate_packs(request.app, checked_domains, checked_tenants, granted, settings.pack_limits())
     except PackValidationError as err:
         raise invalid_packs(err) from None
+    except ValidatorUnavailable as err:
+        raise ApiError(503, "validator_unavailable", f"the packs could not be validated: {err}; "
+                       "send them again (a pack that keeps this up is too costly to compile)", "body") from None
     return domains, tenants
