@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -90,26 +91,30 @@ def _compare(report: WhatIfReport, tenant_id: str, rows: Sequence[StoredExceptio
 async def run_whatif(pool: asyncpg.Pool, tenant_id: str, active: TenantPacks,
                      candidate: TenantPacks, since: datetime, until: datetime, *,
                      max_changed: int = 100, batch_size: int = 2000,
-                     abandoned: Callable[[], bool] = lambda: False) -> WhatIfReport:
+                     abandoned: Callable[[], bool] = lambda: False,
+                     executor: Executor | None = None) -> WhatIfReport:
     """The report over the tenant's exceptions first stored in ``[since, until)``.
 
     Each batch is decided in a thread: the loop meanwhile fetches the next batch (the server's
     share of the work runs beside the decisions) and a web server keeps answering. When
-    ``abandoned()`` (the client went away) the work stops after the batch in hand.
+    ``abandoned()`` (the client went away) the work stops after the batch in hand. ``executor``:
+    where the batches are decided (by default the loop's default executor).
     """
     report = WhatIfReport(max_changed=max_changed)
     async for rows in stored_exceptions(pool, tenant_id, since, until, batch_size=batch_size):
         if abandoned():
             log.info("what-if of tenant %s abandoned by its client after %d exceptions", tenant_id, report.compared)
             break
-        await asyncio.to_thread(_compare, report, tenant_id, rows, active, candidate)
+        await asyncio.get_running_loop().run_in_executor(executor, _compare, report, tenant_id, rows,
+                                                         active, candidate)
     return report
 
 
 async def make_proposal_report(pool: asyncpg.Pool, tenant_id: str, proposal_id: int, *,
-                               window_days: float) -> None:
+                               window_days: float, executor: Executor | None = None) -> None:
     """Store the what-if report of a proposal: the tenant's exceptions stored in the
-    ``window_days`` before it, decided by the versions it was proposed against and by it."""
+    ``window_days`` before it, decided by the versions it was proposed against and by it (the
+    compiling and deciding in ``executor``, by default the loop's default executor)."""
     from sentinai.sinks.pack_proposals import base_documents, get_proposal, store_report
 
     proposal = await get_proposal(pool, tenant_id, proposal_id)
@@ -128,8 +133,8 @@ async def make_proposal_report(pool: asyncpg.Pool, tenant_id: str, proposal_id: 
         return active, candidate
 
     try:
-        active, candidate = await asyncio.to_thread(compile_both)
-        report = await run_whatif(pool, tenant_id, active, candidate, since, until)
+        active, candidate = await asyncio.get_running_loop().run_in_executor(executor, compile_both)
+        report = await run_whatif(pool, tenant_id, active, candidate, since, until, executor=executor)
     except PackValidationError as err:
         await store_report(pool, proposal_id, report=None, error=str(err))
         return

@@ -42,6 +42,7 @@ from sentinai.api.state import (
     POOL,
     PRODUCER,
     SETTINGS,
+    VALIDATING,
     WHATIFS,
 )
 from sentinai.caches.packs import PackCache
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
     app[SETTINGS] = settings
     app[HEARTBEAT] = float(heartbeat_seconds)
     app[WHATIFS] = set()
+    app[VALIDATING] = set()
     app[PACK_CHANGES] = {}
     bootstrap = bootstrap_servers(settings.require_broker())
     database_url = None if pool is not None else settings.require_database()

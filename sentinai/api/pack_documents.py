@@ -6,6 +6,11 @@ validated by the core against the active set, the new ones replacing the active 
 ``domainName`` / ``tenantId``, in the web view's validator process (`sentinai.api.pack_validator`):
 the given packs and those a given domain pack concerns, not every tenant's. Every issue comes back
 in one 422 with its file and path.
+
+A tenant's candidates are validated one at a time: a second while one is validated (or waits for
+the validator, which takes one validation at a time for the whole web view) is a 429 ``busy``, so
+that one tenant cannot queue the others' uploads out. A validation that could not finish (its
+child hung or died) is a 503 ``validator_unavailable``.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from typing import Any
 from aiohttp import web
 
 from sentinai.api.errors import ApiError
-from sentinai.api.pack_validator import validate_packs
-from sentinai.api.state import POOL, SETTINGS
+from sentinai.api.pack_validator import ValidatorUnavailable, validate_packs
+from sentinai.api.state import POOL, SETTINGS, VALIDATING
 from sentinai.core.packs import PackValidationError
 from sentinai.core.whatif import merge_documents
 from sentinai.sinks.api_keys import Principal
@@ -74,8 +79,6 @@ async def candidate_documents(request: web.Request, who: Principal, tenant: str,
                               body: Any) -> tuple[Documents, Documents]:
     """The (domain, tenant) documents of ``body``, checked for ``tenant`` and validated (in the
     validator's child process, within the deployment's limits and the tenants' granted secrets)."""
-    from sentinai.tools.secrets import SecretStore
-
     single = isinstance(body, dict) and "tenantId" in body
     domains, tenants = _split(body)
     for i, doc in enumerate(tenants):
@@ -86,6 +89,21 @@ async def candidate_documents(request: web.Request, who: Principal, tenant: str,
     if domains and not who.all_tenants:
         raise ApiError(403, "forbidden", "domain packs are shared by tenants: only an admin key for '*' may change them",
                        "body.domains")
+    validating = request.app[VALIDATING]
+    if tenant in validating:
+        raise ApiError(429, "busy", f"candidate packs of tenant {tenant!r} are being validated; one validation "
+                       "runs at a time per tenant: send again when it is answered")
+    validating.add(tenant)
+    try:
+        await _validate(request, tenant, domains, tenants)
+    finally:
+        validating.discard(tenant)
+    return domains, tenants
+
+
+async def _validate(request: web.Request, tenant: str, domains: Documents, tenants: Documents) -> None:
+    from sentinai.tools.secrets import SecretStore
+
     settings = request.app[SETTINGS]
     active_domains, active_tenants = await active_pack_documents(request.app[POOL])
     checked_domains, checked_tenants = _affected(merge_documents(active_domains, domains, "domainName"),
@@ -97,4 +115,6 @@ async def candidate_documents(request: web.Request, who: Principal, tenant: str,
         await validate_packs(request.app, checked_domains, checked_tenants, granted, settings.pack_limits())
     except PackValidationError as err:
         raise invalid_packs(err) from None
-    return domains, tenants
+    except ValidatorUnavailable as err:
+        raise ApiError(503, "validator_unavailable", f"the packs could not be validated: {err}; "
+                       "send them again (a pack that keeps this up is too costly to compile)", "body") from None

@@ -23,5 +23,8 @@ COPILOT: web.AppKey[Copilot] = web.AppKey("copilot")
 PACKS: web.AppKey[PackCache] = web.AppKey("packs")
 WHATIFS: web.AppKey[set[str]] = web.AppKey("whatifs", set)
 """The tenants whose what-if replay runs now (one per tenant, a few in all: see routes_whatif)."""
+VALIDATING: web.AppKey[set[str]] = web.AppKey("validating", set)
+"""The tenants whose candidate packs are being validated now (one at a time per tenant: see
+`sentinai.api.pack_documents`)."""
 PACK_CHANGES: web.AppKey[dict[str, dict[str, float]]] = web.AppKey("pack_changes", dict)
 """Per tenant, the token bucket of its pack changes (`sentinai.api.pack_change_rate`)."""
