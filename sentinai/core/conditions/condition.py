@@ -29,6 +29,18 @@ def _program_size(node: Node) -> int:
     return 0
 
 
+def _comparisons(node: Node) -> int:
+    if isinstance(node, Not):
+        return _comparisons(node.operand)
+    if isinstance(node, BoolOp):
+        return sum(_comparisons(operand) for operand in node.operands)
+    if isinstance(node, Compare):
+        return 1 + _comparisons(node.left) + _comparisons(node.right)
+    if isinstance(node, Matches):
+        return _comparisons(node.left)
+    return 0
+
+
 class Condition:
     """A condition parsed and compiled once; call it with an environment mapping."""
 
@@ -46,6 +58,11 @@ class Condition:
     def program_size(self) -> int:
         """RE2 instructions of its `matches` patterns (a pack's total is bounded)."""
         return _program_size(self.node)
+
+    @property
+    def comparisons(self) -> int:
+        """Its `== != < <= > >= in not in contains` terms (a pack's total is bounded)."""
+        return _comparisons(self.node)
 
     def __str__(self) -> str:
         return to_source(self.node)
