@@ -51,12 +51,22 @@ def _equal(a: Any, b: Any, budget: list[int]) -> bool:
         if len(a) != len(b):
             return False
         budget[0] -= len(a)
-        return budget[0] >= 0 and all(_equal(x, y, budget) for x, y in zip(a, b, strict=True))
+        if budget[0] < 0:
+            return False
+        for x, y in zip(a, b, strict=True):
+            if not (x is y and type(x) is not float or _equal(x, y, budget)):
+                return False
+        return True
     if isinstance(a, dict) and isinstance(b, dict):
         if len(a) != len(b):
             return False
         budget[0] -= len(a)
-        return budget[0] >= 0 and a.keys() == b.keys() and all(_equal(v, b[k], budget) for k, v in a.items())
+        if budget[0] < 0 or a.keys() != b.keys():
+            return False
+        for k, v in a.items():
+            if not _equal(v, b[k], budget):
+                return False
+        return True
     return type(a) is type(b) and a == b
 
 
@@ -82,6 +92,15 @@ def _ordered(op: str) -> Callable[[Any, Any], bool]:
     return ordered
 
 
+_SEQUENCES = frozenset({list, tuple})
+
+
+def _element_equal(item: Any, element: Any, budget: list[int]) -> bool:
+    """One element of a membership test: it counts toward the elements looked at too."""
+    budget[0] -= 1
+    return budget[0] >= 0 and _equal(item, element, budget)
+
+
 def member(item: Any, container: Any) -> bool:
     """`item in container`: list element, substring, or object key.
 
@@ -102,8 +121,11 @@ def member(item: Any, container: Any) -> bool:
         if isinstance(item, int | float):
             # a number JSON-equals the Python-equal elements that are not booleans (`1 == True`)
             return item in container and item in compress(container, map(is_not, map(type, container), repeat(bool)))
+        kinds = set(map(type, container))
+        if not (kinds & _SEQUENCES if isinstance(item, list | tuple) else dict in kinds):
+            return False  # no element of the item's kind: none can equal it
         budget = [MAX_COMPARED_ELEMENTS]
-        return any(_equal(item, element, budget) for element in container)
+        return any(_element_equal(item, element, budget) for element in container)
     if isinstance(container, str):
         return (isinstance(item, str) and len(container) <= MAX_COMPARED_CHARS
                 and item in container)

@@ -93,3 +93,13 @@ def test_a_comparison_with_an_unwalkable_list_over_the_limit_does_not_raise(op: 
 def test_an_object_key_is_a_look_up_whatever_its_size() -> None:
     big = {str(i): i for i in range(MAX_COMPARED_ELEMENTS * 10)}
     assert Condition("'5' in payload.o")({"payload": {"o": big}})
+
+
+def test_a_membership_counts_the_elements_it_looks_at_nested_ones_too() -> None:
+    # each [2] looked at costs 2 (itself and its element): the [1] at the end is reached only
+    # while the 1,000 are not spent
+    half = MAX_COMPARED_ELEMENTS // 2
+    assert member([1], [[2]] * (half - 1) + [[1]])
+    assert not member([1], [[2]] * half + [[1]])
+    assert member({"a": 1}, [[1], "x", {"a": 1}]) and not member({"a": 1}, [[1], {"a": True}])
+    assert not member([1], [{"a": 1}, 1, "x"]) and not member({"a": 1}, [[1], 1])
