@@ -116,8 +116,23 @@ def _comparison_budget(file: str, conditions: Iterable[Condition | None]) -> lis
                                 f"the limit is {MAX_PACK_COMPARISONS}")]
 
 
+MAX_PACK_DEEP_COMPARISONS = 50
+"""Of those, comparisons between two values of the exception or list literals (`payload.a ==
+payload.b`, `payload.id in payload.ids`): each may compare lists element by element in Python,
+~0.6 ms at worst, where the others are a C-level search or a constant-time test."""
+
+
+def _deep_budget(file: str, conditions: Iterable[Condition | None]) -> list[PackIssue]:
+    total = sum(c.deep_comparisons for c in conditions if c is not None)
+    if total <= MAX_PACK_DEEP_COMPARISONS:
+        return []
+    return [PackIssue(file, "", f"the pack's conditions hold {total} comparisons between two paths or "
+                                f"with a list literal in all; the limit is {MAX_PACK_DEEP_COMPARISONS}")]
+
+
 def _condition_budgets(file: str, conditions: list[Condition | None]) -> list[PackIssue]:
-    return _pattern_budget(file, conditions) + _comparison_budget(file, conditions)
+    return (_pattern_budget(file, conditions) + _comparison_budget(file, conditions)
+            + _deep_budget(file, conditions))
 
 
 def check_domain(file: str, domain: DomainPack) -> list[PackIssue]:
