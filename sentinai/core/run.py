@@ -20,7 +20,7 @@ from sentinai.core.ids import event_id_for
 from sentinai.core.models import Severity, Status
 from sentinai.core.packs import OnFailure, PlaybookStep, StepAction, TenantPacks
 from sentinai.core.packs.tenant import NotificationRoute
-from sentinai.core.templates import fill_templates
+from sentinai.core.templates import TemplateTooLarge, fill_templates
 
 ApprovalState = Literal["PENDING", "GRANTED", "REJECTED", "EXPIRED"]
 WaitingFor = Literal["approval", "person", "tool", "notification"]
@@ -49,10 +49,15 @@ class RunStep:
     tool: str | None = None
     arguments: dict[str, Any] | None = None
     blocked: bool = False
+    error: str | None = None
+    """Why the step cannot run (its templates fill in too much): it fails when it is reached."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "action": self.action.value, "params": self.params, "risky": self.risky,
-                "tool": self.tool, "arguments": self.arguments, "blocked": self.blocked}
+        shown = {"name": self.name, "action": self.action.value, "params": self.params, "risky": self.risky,
+                 "tool": self.tool, "arguments": self.arguments, "blocked": self.blocked}
+        if self.error is not None:
+            shown["error"] = self.error
+        return shown
 
     @classmethod
     def from_dict(cls, raw: Any) -> RunStep:
@@ -60,7 +65,7 @@ class RunStep:
         return cls(_text(raw["name"], "name"), _ACTIONS[raw["action"]], _object(raw["params"], "params"),
                    _flag(raw["risky"], "risky"), _maybe_text(raw.get("tool"), "tool"),
                    None if arguments is None else _object(arguments, "arguments"),
-                   _flag(raw.get("blocked", False), "blocked"))
+                   _flag(raw.get("blocked", False), "blocked"), _maybe_text(raw.get("error"), "error"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +212,11 @@ _FIELD_VALUES = attrgetter(*PlaybookRun.__dataclass_fields__)
 def run_step(step: PlaybookStep, packs: TenantPacks, blocked: frozenset[str],
               env: dict[str, Any]) -> RunStep:
     """Risky: marked so by the pack, an escalation, or a call of a tool marked risky (or unknown)."""
-    params = fill_templates(step.params, env)
+    error = None
+    try:
+        params = fill_templates(step.params, env)
+    except TemplateTooLarge as too_large:  # the step keeps its params as written, and fails when reached
+        params, error = dict(step.params), str(too_large)
     tool = str(step.params["tool"]) if step.action is StepAction.CALL_TOOL else None
     risky = step.risky or step.action is StepAction.ESCALATE
     arguments = None
@@ -216,7 +225,8 @@ def run_step(step: PlaybookStep, packs: TenantPacks, blocked: frozenset[str],
         risky = risky or definition is None or definition.risky
         args = params.get("args", {})
         arguments = args if isinstance(args, dict) else {}
-    return RunStep(step.name, step.action, params, risky, tool, arguments, tool is not None and tool in blocked)
+    return RunStep(step.name, step.action, params, risky, tool, arguments, tool is not None and tool in blocked,
+                   error)
 
 
 # --- the JSON form's pieces ----------------------------------------------------------------------

@@ -198,6 +198,9 @@ def execute(tx: Tx, index: int) -> None:
     params = step.params
     tx.emit("PlaybookStepStarted", tx.key(index),
             step_payload(tx.run, index, by=_who(tx.actor)))
+    if step.error is not None:
+        fail_step(tx, index, step.error, retryable=False)
+        return
     if step.action is StepAction.CALL_TOOL:
         if step.blocked:
             fail_step(tx, index, f"tool {step.tool} is blocked by guardrails or not approved",

@@ -10,7 +10,16 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from sentinai.core.conditions.ast import BoolOp, Compare, Matches, Node, Not, to_source
+from sentinai.core.conditions.ast import (
+    BoolOp,
+    Compare,
+    Literal,
+    Matches,
+    Node,
+    Not,
+    Path,
+    to_source,
+)
 from sentinai.core.conditions.compiler import Env, Predicate, compile_predicate
 from sentinai.core.conditions.errors import ConditionSyntaxError
 from sentinai.core.conditions.parser import MAX_CONDITION_LENGTH, parse
@@ -26,6 +35,50 @@ def _program_size(node: Node) -> int:
         return sum(_program_size(operand) for operand in node.operands)
     if isinstance(node, Compare):
         return _program_size(node.left) + _program_size(node.right)
+    return 0
+
+
+def _comparisons(node: Node) -> int:
+    if isinstance(node, Not):
+        return _comparisons(node.operand)
+    if isinstance(node, BoolOp):
+        return sum(_comparisons(operand) for operand in node.operands)
+    if isinstance(node, Compare):
+        return 1 + _comparisons(node.left) + _comparisons(node.right)
+    if isinstance(node, Matches):
+        return _comparisons(node.left)
+    return 0
+
+
+def _scalars(node: Node) -> bool:
+    return (isinstance(node, Literal) and isinstance(node.value, tuple)
+            and not any(isinstance(item, tuple) for item in node.value))
+
+
+def _deep(node: Compare) -> bool:
+    """Whether the comparison may walk lists on both sides (up to MAX_COMPARED_ELEMENTS elements,
+    in Python): both sides are values of the exception or list literals, except a membership in a
+    list of scalar literals (a C-level search)."""
+    sides = (node.left, node.right)
+    if node.op in ("<", "<=", ">", ">="):  # numbers or strings of bounded length only
+        return False
+    if not all(isinstance(side, Path) or isinstance(side, Literal) and isinstance(side.value, tuple)
+               for side in sides):
+        return False
+    if node.op in ("in", "not in") and _scalars(node.right):
+        return False
+    return not (node.op == "contains" and _scalars(node.left))
+
+
+def _deep_comparisons(node: Node) -> int:
+    if isinstance(node, Not):
+        return _deep_comparisons(node.operand)
+    if isinstance(node, BoolOp):
+        return sum(_deep_comparisons(operand) for operand in node.operands)
+    if isinstance(node, Compare):
+        return int(_deep(node)) + _deep_comparisons(node.left) + _deep_comparisons(node.right)
+    if isinstance(node, Matches):
+        return _deep_comparisons(node.left)
     return 0
 
 
@@ -46,6 +99,18 @@ class Condition:
     def program_size(self) -> int:
         """RE2 instructions of its `matches` patterns (a pack's total is bounded)."""
         return _program_size(self.node)
+
+    @property
+    def comparisons(self) -> int:
+        """Its `== != < <= > >= in not in contains` terms (a pack's total is bounded)."""
+        return _comparisons(self.node)
+
+    @property
+    def deep_comparisons(self) -> int:
+        """Its comparisons between two values of the exception or list literals (`payload.a ==
+        payload.b`, `payload.id in payload.ids`, `payload.l == [1, 2]`), which may walk lists in
+        Python; a membership in a list of scalar literals is not one."""
+        return _deep_comparisons(self.node)
 
     def __str__(self) -> str:
         return to_source(self.node)

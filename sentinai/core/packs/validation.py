@@ -101,6 +101,40 @@ def _pattern_budget(file: str, conditions: Iterable[Condition | None]) -> list[P
                                 f"the limit is {MAX_PACK_PROGRAM_SIZE}")]
 
 
+MAX_PACK_COMPARISONS = 1_000
+"""Comparison terms (`==`, `in`, `contains`, ...) in all of a pack's conditions. Each looks at no
+more than `conditions.compiler.MAX_COMPARED_ELEMENTS` elements (at worst ~0.4 ms); without a
+bound on their number, a 1 MiB pack of `payload.e in payload.l` terms would hold the shared
+worker for tens of seconds per exception. Real packs have a few dozen."""
+
+
+def _comparison_budget(file: str, conditions: Iterable[Condition | None]) -> list[PackIssue]:
+    total = sum(c.comparisons for c in conditions if c is not None)
+    if total <= MAX_PACK_COMPARISONS:
+        return []
+    return [PackIssue(file, "", f"the pack's conditions hold {total} comparisons in all; "
+                                f"the limit is {MAX_PACK_COMPARISONS}")]
+
+
+MAX_PACK_DEEP_COMPARISONS = 50
+"""Of those, comparisons between two values of the exception or list literals (`payload.a ==
+payload.b`, `payload.id in payload.ids`): each may compare lists element by element in Python,
+~0.6 ms at worst, where the others are a C-level search or a constant-time test."""
+
+
+def _deep_budget(file: str, conditions: Iterable[Condition | None]) -> list[PackIssue]:
+    total = sum(c.deep_comparisons for c in conditions if c is not None)
+    if total <= MAX_PACK_DEEP_COMPARISONS:
+        return []
+    return [PackIssue(file, "", f"the pack's conditions hold {total} comparisons between two paths or "
+                                f"with a list literal in all; the limit is {MAX_PACK_DEEP_COMPARISONS}")]
+
+
+def _condition_budgets(file: str, conditions: list[Condition | None]) -> list[PackIssue]:
+    return (_pattern_budget(file, conditions) + _comparison_budget(file, conditions)
+            + _deep_budget(file, conditions))
+
+
 def check_domain(file: str, domain: DomainPack) -> list[PackIssue]:
     checker = _Checker(file, domain)
     for name, tool in domain.tools.items():
@@ -114,7 +148,7 @@ def check_domain(file: str, domain: DomainPack) -> list[PackIssue]:
     conditions = [rule for definition in domain.exception_types.values() for rule in definition.detection_rules]
     conditions += [rule.condition for rule in domain.severity_rules]
     conditions += [playbook.conditions.condition for playbook in domain.playbooks]
-    return checker.issues + _pattern_budget(file, conditions)
+    return checker.issues + _condition_budgets(file, conditions)
 
 
 def check_secrets(file: str, tenant: TenantPolicyPack, granted: Collection[str]) -> list[PackIssue]:
@@ -163,4 +197,5 @@ def check_tenant(
                 )
     playbook_ids = {p.id for p in domain.playbooks} | {p.id for p in tenant.custom_playbooks}
     checker.suites(tenant.test_suites, playbook_ids)
-    return checker.issues + _pattern_budget(file, [playbook.conditions.condition for playbook in tenant.custom_playbooks])
+    return checker.issues + _condition_budgets(
+        file, [playbook.conditions.condition for playbook in tenant.custom_playbooks])
