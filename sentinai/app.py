@@ -26,12 +26,14 @@ from sentinai.agents.quota import IntakeQuota
 from sentinai.agents.tools import Tools, ToolsTopics
 from sentinai.framework.acking import events_acked_when_handled
 from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
+from sentinai.framework.tenant_lanes import LaneGauges, TenantLanes
 from sentinai.jobs.due_timers import send_due_timers
 from sentinai.jobs.progress import ProgressLog
 from sentinai.jobs.retention import apply_tenant_retention
 from sentinai.jobs.rounds import every
 from sentinai.jobs.watchdog import Watchdog, pipeline_work
 from sentinai.llm.client import LLMClient
+from sentinai.metrics import TOOLS_FULL, TOOLS_WAITING
 from sentinai.resources import Resources
 from sentinai.settings import Settings, bootstrap_servers
 from sentinai.sinks.backpressure import SinkGate
@@ -48,6 +50,10 @@ from sentinai.tools.network import NetworkPolicy
 from sentinai.tools.secrets import SecretStore
 
 log = logging.getLogger(__name__)
+
+TOOLS_GAUGES = LaneGauges(name="tools", waiting=TOOLS_WAITING, full=TOOLS_FULL,
+                          capacity_setting="SENTINAI_TOOLS_CAPACITY",
+                          held="tool and notification requests wait in their tenants' lanes")
 
 SINK_HIGH_WATER = 5_000
 """Transitions published but not yet stored (some seven events each) above which intake pauses."""
@@ -180,7 +186,11 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(topic(names.tool_requests), name="tools", concurrency=1)
     async def tools_agent(stream: faust.StreamT) -> Any:
-        """Governed outbound HTTP: tool calls and webhook notifications, through one client."""
+        """Governed outbound HTTP: tool calls and webhook notifications, through one client.
+
+        Each tenant's requests run in its own lane (``sentinai.framework.tenant_lanes``): a tenant
+        waiting for its tool-call quota, or for its slow or failing endpoints and webhooks, holds
+        up only its own requests."""
         await resources.ready()
         async with ToolInvoker(secrets=SecretStore.from_settings(settings),
                                network=NetworkPolicy.from_settings(settings)) as invoker:
@@ -190,8 +200,12 @@ def create_app(settings: Settings) -> faust.App:
             tools = Tools(topics=ToolsTopics(outbox=outbox, results=results), calls_table=tool_calls_table,
                           tenants_table=tenants_table, packs=resources.packs, invoker=invoker,
                           notifications=notifications)
-            async for event in events_acked_when_handled(stream):
+
+            async def handle(event: faust.EventT) -> None:
                 await handled_or_dead_lettered(tools.handle, event, topics.dlq, stage="tools", traceback=True)
+
+            lanes = TenantLanes(handle, capacity=settings.tools_capacity, gauges=TOOLS_GAUGES)
+            async for _ in lanes.run(stream):
                 yield None
 
     if topics.llm is not None:

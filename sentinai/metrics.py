@@ -21,6 +21,10 @@ PACKS_LEFT_OUT = Gauge("sentinai_packs_left_out", "Issues of active packs that d
 DEFERRED_WAITING = Gauge("sentinai_deferred_waiting", "Deferred messages this worker holds until their time")
 DEFERRED_FULL = Gauge("sentinai_deferred_full", "1 while the deferred agent holds SENTINAI_DEFERRED_CAPACITY "
                       "messages and reads no further deferred input")
+TOOLS_WAITING = Gauge("sentinai_tools_waiting", "Tool and notification requests this worker holds in their "
+                      "tenants' lanes, not yet handled")
+TOOLS_FULL = Gauge("sentinai_tools_full", "1 while the tools agent holds SENTINAI_TOOLS_CAPACITY requests "
+                   "and reads no further tool requests")
 SINK_BATCH = Histogram("sentinai_sink_batch_size", "Events per sink batch",
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2500))
 SINK_PENDING = Gauge("sentinai_sink_pending_events", "Events published but not yet stored in Postgres")

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # over-quota exceptions one worker holds waiting at most (all tenants); when full it reads no
     # further deferred input until one is handled, and says so (log, sentinai_deferred_full)
     deferred_capacity: int = Field(default=10_000, ge=1, le=1_000_000)
+    # tool and notification requests one worker holds in its tenants' lanes at most (all tenants);
+    # when full it reads no further tool requests until one is handled (log, sentinai_tools_full)
+    tools_capacity: int = Field(default=10_000, ge=1, le=1_000_000)
     pack_changes_per_hour: int = Field(default=60, ge=1)  # a tenant's pack changes through the API
     sink_batch_size: int = Field(default=1000, ge=1)
     sink_batch_ms: int = Field(default=50, ge=1)

@@ -2,9 +2,10 @@
 
 Every call is checked before it goes out (arguments against the input schema, scheme, host
 allow-list, every resolved address) and bounded while it runs (timeout per attempt, retries with
-backoff on timeouts, 5xx and connection errors only, redirects followed by hand and re-checked,
-response size cap, circuit breaker per tenant and tool). The result is a `ToolResult` whose
-response is redacted; secrets go out in headers only and appear nowhere else.
+backoff on timeouts, 5xx and connection errors only, all attempts within ``MAX_CALL_SECONDS``,
+redirects followed by hand and re-checked, response size cap, circuit breaker per tenant and
+tool). The result is a `ToolResult` whose response is redacted; secrets go out in headers only
+and appear nowhere else.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 3
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
+MAX_CALL_SECONDS = 300.0
+"""A call's attempts, backoff included, end within this time: a pack's `timeoutSeconds` (up to
+300) × (`maxRetries` + 1, up to 11) would otherwise hold its tenant's lane for 55 minutes."""
 
 
 class _TooLarge(Exception):
@@ -116,6 +120,7 @@ class ToolInvoker:
         breaker: CircuitBreaker | None = None,
         backoff_seconds: float = 0.5,
         max_backoff_seconds: float = 5.0,
+        max_call_seconds: float = MAX_CALL_SECONDS,
     ) -> None:
         self._resolve = resolve
         self._secrets = secrets or SecretStore()
@@ -123,6 +128,7 @@ class ToolInvoker:
         self.breaker = breaker or CircuitBreaker()
         self._backoff = backoff_seconds
         self._max_backoff = max_backoff_seconds
+        self._max_call = max_call_seconds
         self._resolver = PinnedResolver()
         self._session: aiohttp.ClientSession | None = None
 
@@ -184,19 +190,26 @@ class ToolInvoker:
             return result(f"circuit open for tool {tool_name}", 0)
         healthy: bool | None = None
         max_attempts = tool.max_retries + 1
+        deadline = time.monotonic() + self._max_call
         try:
             for attempt in range(1, max_attempts + 1):
+                timeout = min(tool.timeout_seconds, deadline - time.monotonic())
                 try:
                     reply = await self._attempt(
-                        tool, arguments, idempotency_key, secret_headers, policy
+                        tool, arguments, idempotency_key, secret_headers, policy, timeout
                     )
                 except _Retryable as failure:
                     log.debug("tool %s for %s: attempt %d/%d failed: %s", tool_name, tenant_id,
                              attempt, max_attempts, failure)
-                    if attempt == max_attempts:
+                    backoff = min(self._max_backoff, self._backoff * 2 ** (attempt - 1))
+                    out_of_time = time.monotonic() + backoff >= deadline
+                    if attempt == max_attempts or out_of_time:
                         healthy = False
-                        return result(str(failure), attempt, failure.http_status, failure.body)
-                    await asyncio.sleep(min(self._max_backoff, self._backoff * 2 ** (attempt - 1)))
+                        error = str(failure)
+                        if out_of_time and attempt < max_attempts:
+                            error += f" (no further retries: a call ends within {self._max_call:g}s)"
+                        return result(error, attempt, failure.http_status, failure.body)
+                    await asyncio.sleep(backoff)
                     continue
                 except Refused as refusal:
                     log.warning("tool %s for %s refused: %s", tool_name, tenant_id, refusal)
@@ -218,13 +231,14 @@ class ToolInvoker:
                 self.breaker.record(key, healthy=healthy)
 
     async def _attempt(self, tool: Tool, arguments: dict[str, Any], idempotency_key: str,
-                       secret_headers: dict[str, str], policy: ToolPolicy) -> _Reply:
-        """One attempt within the tool's timeout; classifies what went wrong."""
+                       secret_headers: dict[str, str], policy: ToolPolicy, timeout: float) -> _Reply:
+        """One attempt within ``timeout`` (the tool's, or what is left of the call's time);
+        classifies what went wrong."""
         try:
-            async with asyncio.timeout(tool.timeout_seconds):
+            async with asyncio.timeout(timeout):
                 reply = await self._follow(tool, arguments, idempotency_key, secret_headers, policy)
         except TimeoutError:
-            raise _Retryable(f"timed out after {tool.timeout_seconds:g}s") from None
+            raise _Retryable(f"timed out after {timeout:g}s") from None
         except Unresolvable as error:
             raise _Retryable(str(error)) from None
         except (aiohttp.ClientError, OSError) as error:

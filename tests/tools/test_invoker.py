@@ -350,3 +350,18 @@ async def test_pinned_addresses_defeat_dns_rebinding(serve: Serve) -> None:
     assert result.succeeded
     assert lookups == ["api.tools.test"]
     assert len(healthy.requests) == 1
+
+
+async def test_retries_stop_when_the_call_runs_out_of_time(serve: Serve) -> None:
+    """timeoutSeconds × (maxRetries + 1) is bounded: a black hole does not hold the call for
+    every retry's full timeout."""
+    async def black_hole(request: web.Request) -> web.Response:
+        await asyncio.sleep(30)
+        return web.json_response({})
+
+    endpoint = await serve(black_hole)
+    async with ToolInvoker(network=OPEN_NETWORK, backoff_seconds=0.01, max_call_seconds=0.5) as bounded:
+        result = await call(bounded, endpoint.url(), timeoutSeconds=0.3, maxRetries=10)
+    assert result.status == "failed" and result.attempts in (1, 2), result  # 0.5 s holds two 0.3 s tries at most
+    assert result.error is not None and "no further retries: a call ends within 0.5s" in result.error
+    assert len(endpoint.requests) == result.attempts

@@ -15,6 +15,10 @@ from sentinai.core.packs.common import (
     ToolOverride,
 )
 
+MAX_NOTIFICATION_ROUTES = 20
+"""Routes a tenant pack may hold: every matching route is one webhook post (with its timeout and
+retry) in the tenant's lane of the tools agent for each event it matches."""
+
 
 class SeverityOverride(PackModel):
     exception_type: ExceptionTypeName
@@ -92,7 +96,9 @@ class TenantPolicyPack(PackModel):
     retention_policies: RetentionPolicies = Field(default_factory=RetentionPolicies)
     custom_playbooks: list[Playbook] = Field(default_factory=list)
     quotas: Quotas = Field(default_factory=Quotas)
-    notification_policies: list[NotificationRoute] = Field(default_factory=list)
+    notification_policies: list[NotificationRoute] = Field(
+        default_factory=list, max_length=MAX_NOTIFICATION_ROUTES,
+        description=f"At most {MAX_NOTIFICATION_ROUTES} routes.")
     approval_timeout_minutes: int = Field(default=60, gt=0, le=525_600, description="at most a year")
     llm: LlmSettings = Field(default_factory=LlmSettings)
     tool_policy: ToolPolicySettings = Field(default_factory=ToolPolicySettings)

@@ -1,0 +1,95 @@
+"""One tenant's slowness does not hold up another's tool calls and notifications (the tools agent
+runs each tenant's requests in its own lane): tenant A, at a tool-call quota of one a minute, has
+a second tool call waiting for its quota; tenant B's webhook, requested after it on the same
+partition, goes out while A's call still waits, and A's call is made afterwards all the same."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from sentinai.settings import Settings
+from tests.support.db import wait_for
+from tests.support.kafka import produce
+from tests.support.packs import activate, cloned_tenants
+from tests.support.pipeline import PACKS, Pipeline
+from tests.support.tool_server import running_tool_server
+from tests.support.webhook_server import running_webhook_server
+
+pytestmark = pytest.mark.integration
+
+SECRET = "lanes-test-secret-7c1d"
+
+
+def _tenants(tool_url: str, hook_url: str) -> list[dict[str, Any]]:
+    slow, other = cloned_tenants(2, prefix="lanes")
+    for doc in (slow, other):
+        doc.update({"domainName": "CapitalMarketsTrading", "humanApprovalRules": [],
+                    "toolPolicy": {"allowedHosts": ["127.0.0.1"], "httpsOnly": False, "allowPrivate": True}})
+        doc.pop("customGuardrails", None)
+        doc.pop("notificationPolicies", None)
+    slow.update({
+        "approvedTools": ["recon_rerun"],
+        "toolOverrides": {"recon_rerun": {"endpoint": tool_url, "timeoutSeconds": 10, "maxRetries": 0}},
+        "quotas": {**slow.get("quotas", {}), "toolCallsPerMinute": 1},
+        "customPlaybooks": [{
+            "id": "lanes-rerun", "name": "Re-run the reconciliation", "priority": 99, "approved": True,
+            "conditions": {"exceptionTypes": ["CASH_BREAK"]},
+            "steps": [{"name": "rerun", "action": "call_tool",
+                       "params": {"tool": "recon_rerun", "args": {"account": "{payload.account}", "scope": "CASH"}}}]}],
+    })
+    other.update({"customPlaybooks": [{
+        "id": "lanes-hook", "name": "Tell the desk", "priority": 99, "approved": True,
+        "conditions": {"exceptionTypes": ["SEC_MASTER_MISMATCH"]},
+        "steps": [{"name": "tell", "action": "notify", "params": {"target": hook_url, "message": "fixed"}}]}]})
+    return [slow, other]
+
+
+def _until(condition: Callable[[], bool], timeout: float, why: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, why()
+        time.sleep(0.05)
+
+
+def test_a_tenant_waiting_for_its_tool_quota_does_not_hold_another_tenants_webhook(
+        make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
+    # one partition: every request of both tenants is on it, B's after A's waiting one
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1))
+    url = pipeline.database_url
+    with running_tool_server() as tool, running_webhook_server() as hooks:
+        slow_doc, other_doc = _tenants(tool.url, hooks.url("/hook"))
+        slow, other = slow_doc["tenantId"], other_doc["tenantId"]
+        activate(url, [slow_doc, other_doc])
+        worker = pipeline.start_worker(env={
+            "RECON_API_TOKEN": SECRET,
+            "SENTINAI_TENANT_SECRETS": json.dumps({slow: {"RECON_API_TOKEN": "RECON_API_TOKEN"}})})
+
+        def cash_break(exception_id: str) -> tuple[bytes, dict[str, Any]]:
+            return slow.encode(), {"tenant_id": slow, "exception_id": exception_id, "exception_type": "CASH_BREAK",
+                                   "payload": {"breakType": "CASH", "account": exception_id}}
+
+        produce(pipeline.bootstrap, pipeline.topics.exceptions, [cash_break("A-1")])
+        _until(lambda: len(tool.calls) == 1, 60, worker.log_tail)  # A's one call a minute is spent
+        produce(pipeline.bootstrap, pipeline.topics.exceptions, [
+            cash_break("A-2"),  # its tool call waits for A's quota, about a minute
+            (other.encode(), {"tenant_id": other, "exception_id": "B-1", "exception_type": "SEC_MASTER_MISMATCH",
+                              "payload": {"securityId": "S-1", "attribute": "coupon", "vendorValue": "4.25"}}),
+        ])
+        _until(lambda: bool(hooks.received("/hook")), 50, lambda: f"B's webhook never went out\n{worker.log_tail()}")
+        calls_when_b_was_told = len(tool.calls)
+        wait_for(url, "SELECT status FROM exceptions WHERE tenant_id=$1 AND exception_id='B-1'", other,
+                 until=lambda s: s == "RESOLVED")
+        # A's waiting call is not lost: it is made when A's quota allows
+        wait_for(url, "SELECT count(*) FROM exceptions WHERE tenant_id=$1 AND status='RESOLVED'", slow,
+                 until=lambda n: n == 2, timeout=120)
+        keys = tool.distinct_keys
+
+    assert calls_when_b_was_told == 1, "B's webhook waited for A's tool call that waited for A's quota"
+    assert len(keys) == 2
+    [hook] = hooks.received("/hook")
+    assert hook["body"]["tenant_id"] == other and hook["body"]["exception_id"] == "B-1"
