@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -26,28 +27,31 @@ from sentinai.core.conditions.parser import MAX_CONDITION_LENGTH, parse
 from sentinai.core.conditions.regex import program_size
 
 
-def _program_size(node: Node) -> int:
-    if isinstance(node, Matches):
-        return program_size(node.regex) + _program_size(node.left)
+def _total(node: Node, of: Callable[[Node], int]) -> int:
+    """``of`` summed over ``node`` and every node under it (``of`` counts one node itself)."""
     if isinstance(node, Not):
-        return _program_size(node.operand)
-    if isinstance(node, BoolOp):
-        return sum(_program_size(operand) for operand in node.operands)
-    if isinstance(node, Compare):
-        return _program_size(node.left) + _program_size(node.right)
-    return 0
+        below = _total(node.operand, of)
+    elif isinstance(node, BoolOp):
+        below = sum(_total(operand, of) for operand in node.operands)
+    elif isinstance(node, Compare):
+        below = _total(node.left, of) + _total(node.right, of)
+    elif isinstance(node, Matches):
+        below = _total(node.left, of)
+    else:
+        below = 0
+    return of(node) + below
 
 
-def _comparisons(node: Node) -> int:
-    if isinstance(node, Not):
-        return _comparisons(node.operand)
-    if isinstance(node, BoolOp):
-        return sum(_comparisons(operand) for operand in node.operands)
-    if isinstance(node, Compare):
-        return 1 + _comparisons(node.left) + _comparisons(node.right)
-    if isinstance(node, Matches):
-        return _comparisons(node.left)
-    return 0
+def _pattern_size(node: Node) -> int:
+    return program_size(node.regex) if isinstance(node, Matches) else 0
+
+
+def _comparison(node: Node) -> int:
+    return int(isinstance(node, Compare))
+
+
+def _deep_comparison(node: Node) -> int:
+    return int(isinstance(node, Compare) and _deep(node))
 
 
 def _scalars(node: Node) -> bool:
@@ -70,18 +74,6 @@ def _deep(node: Compare) -> bool:
     return not (node.op == "contains" and _scalars(node.left))
 
 
-def _deep_comparisons(node: Node) -> int:
-    if isinstance(node, Not):
-        return _deep_comparisons(node.operand)
-    if isinstance(node, BoolOp):
-        return sum(_deep_comparisons(operand) for operand in node.operands)
-    if isinstance(node, Compare):
-        return int(_deep(node)) + _deep_comparisons(node.left) + _deep_comparisons(node.right)
-    if isinstance(node, Matches):
-        return _deep_comparisons(node.left)
-    return 0
-
-
 class Condition:
     """A condition parsed and compiled once; call it with an environment mapping."""
 
@@ -98,19 +90,19 @@ class Condition:
     @property
     def program_size(self) -> int:
         """RE2 instructions of its `matches` patterns (a pack's total is bounded)."""
-        return _program_size(self.node)
+        return _total(self.node, _pattern_size)
 
     @property
     def comparisons(self) -> int:
         """Its `== != < <= > >= in not in contains` terms (a pack's total is bounded)."""
-        return _comparisons(self.node)
+        return _total(self.node, _comparison)
 
     @property
     def deep_comparisons(self) -> int:
         """Its comparisons between two values of the exception or list literals (`payload.a ==
         payload.b`, `payload.id in payload.ids`, `payload.l == [1, 2]`), which may walk lists in
         Python; a membership in a list of scalar literals is not one."""
-        return _deep_comparisons(self.node)
+        return _total(self.node, _deep_comparison)
 
     def __str__(self) -> str:
         return to_source(self.node)

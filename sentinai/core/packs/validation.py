@@ -93,27 +93,11 @@ MAX_PACK_PROGRAM_SIZE = 5_000
 (`conditions.regex.MAX_SUBJECT_CHARS`), this bounds what a pack's patterns cost one exception."""
 
 
-def _pattern_budget(file: str, conditions: Iterable[Condition | None]) -> list[PackIssue]:
-    total = sum(c.program_size for c in conditions if c is not None)
-    if total <= MAX_PACK_PROGRAM_SIZE:
-        return []
-    return [PackIssue(file, "", f"the pack's patterns compile to {total} RE2 instructions in all; "
-                                f"the limit is {MAX_PACK_PROGRAM_SIZE}")]
-
-
 MAX_PACK_COMPARISONS = 1_000
 """Comparison terms (`==`, `in`, `contains`, ...) in all of a pack's conditions. Each looks at no
 more than `conditions.compiler.MAX_COMPARED_ELEMENTS` elements (at worst ~0.4 ms); without a
 bound on their number, a 1 MiB pack of `payload.e in payload.l` terms would hold the shared
 worker for tens of seconds per exception. Real packs have a few dozen."""
-
-
-def _comparison_budget(file: str, conditions: Iterable[Condition | None]) -> list[PackIssue]:
-    total = sum(c.comparisons for c in conditions if c is not None)
-    if total <= MAX_PACK_COMPARISONS:
-        return []
-    return [PackIssue(file, "", f"the pack's conditions hold {total} comparisons in all; "
-                                f"the limit is {MAX_PACK_COMPARISONS}")]
 
 
 MAX_PACK_DEEP_COMPARISONS = 50
@@ -122,17 +106,20 @@ payload.b`, `payload.id in payload.ids`): each may compare lists element by elem
 ~0.6 ms at worst, where the others are a C-level search or a constant-time test."""
 
 
-def _deep_budget(file: str, conditions: Iterable[Condition | None]) -> list[PackIssue]:
-    total = sum(c.deep_comparisons for c in conditions if c is not None)
-    if total <= MAX_PACK_DEEP_COMPARISONS:
-        return []
-    return [PackIssue(file, "", f"the pack's conditions hold {total} comparisons between two paths or "
-                                f"with a list literal in all; the limit is {MAX_PACK_DEEP_COMPARISONS}")]
-
-
 def _condition_budgets(file: str, conditions: list[Condition | None]) -> list[PackIssue]:
-    return (_pattern_budget(file, conditions) + _comparison_budget(file, conditions)
-            + _deep_budget(file, conditions))
+    """What all of a pack's conditions cost one exception, against each bound."""
+    present = [c for c in conditions if c is not None]
+    budgets = (
+        (sum(c.program_size for c in present), MAX_PACK_PROGRAM_SIZE,
+         "the pack's patterns compile to {total} RE2 instructions in all; the limit is {limit}"),
+        (sum(c.comparisons for c in present), MAX_PACK_COMPARISONS,
+         "the pack's conditions hold {total} comparisons in all; the limit is {limit}"),
+        (sum(c.deep_comparisons for c in present), MAX_PACK_DEEP_COMPARISONS,
+         "the pack's conditions hold {total} comparisons between two paths or with a list literal in "
+         "all; the limit is {limit}"),
+    )
+    return [PackIssue(file, "", text.format(total=total, limit=limit))
+            for total, limit, text in budgets if total > limit]
 
 
 def check_domain(file: str, domain: DomainPack) -> list[PackIssue]:
