@@ -89,7 +89,11 @@ class PackValidator:
         return [p.pid for p in processes.values() if p.pid is not None]
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in the child; `ValidatorUnavailable` when it hangs or its child dies."""
+        """``fn(*args)`` in the child; `ValidatorUnavailable` when it hangs or its child dies.
+
+        When the request goes away meanwhile, the child finishes the call (or the next call's
+        timeout stops it).
+        """
         async with self._turn:
             for attempt in (1, 2):
                 executor = self._fresh()
@@ -111,9 +115,6 @@ class PackValidator:
                     if attempt == 2:
                         raise ValidatorUnavailable("the validation process died twice") from None
                     log.warning("the pack validation child died: a new one takes the call")
-                except asyncio.CancelledError:
-                    # the request went away: the child finishes the call (or the timeout of the next)
-                    raise
         raise ValidatorUnavailable("no validation process could be started")
 
     def close(self) -> None:
