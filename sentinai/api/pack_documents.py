@@ -11,6 +11,10 @@ A tenant's candidates are validated one at a time: a second while one is validat
 the validator, which takes one validation at a time for the whole web view) is a 429 ``busy``, so
 that one tenant cannot queue the others' uploads out. A validation that could not finish (its
 child hung or died) is a 503 ``validator_unavailable``.
+
+A route that changes packs (``change=True``: PUT, a proposal, a rollback) takes one of the tenant's
+pack changes an hour (`sentinai.api.pack_change_rate`) once the body passed those refusals, just
+before it is validated: a 422 for the wrong tenant, a 403 or a 429 ``busy`` costs none.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from sentinai.api.errors import ApiError
+from sentinai.api.pack_change_rate import charge_pack_change
 from sentinai.api.pack_validator import ValidatorUnavailable, validate_packs
 from sentinai.api.state import POOL, SETTINGS, VALIDATING
 from sentinai.core.packs import PackValidationError
@@ -75,8 +80,8 @@ def invalid_packs(err: PackValidationError) -> ApiError:
                     first["path"] or "body", extra={"issues": issues})
 
 
-async def candidate_documents(request: web.Request, who: Principal, tenant: str,
-                              body: Any) -> tuple[Documents, Documents]:
+async def candidate_documents(request: web.Request, who: Principal, tenant: str, body: Any, *,
+                              change: bool) -> tuple[Documents, Documents]:
     """The (domain, tenant) documents of ``body``, checked for ``tenant`` and validated (in the
     validator's child process, within the deployment's limits and the tenants' granted secrets)."""
     single = isinstance(body, dict) and "tenantId" in body
@@ -93,6 +98,8 @@ async def candidate_documents(request: web.Request, who: Principal, tenant: str,
     if tenant in validating:
         raise ApiError(429, "busy", f"candidate packs of tenant {tenant!r} are being validated; one validation "
                        "runs at a time per tenant: send again when it is answered")
+    if change:
+        charge_pack_change(request, who, tenant)
     validating.add(tenant)
     try:
         await _validate(request, tenant, domains, tenants)

@@ -11,7 +11,6 @@ from aiohttp import web
 
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, read_json
-from sentinai.api.pack_change_rate import charge_pack_change
 from sentinai.api.pack_documents import candidate_documents
 from sentinai.api.proposal_reports import propose
 from sentinai.api.responses import int_between, ok, parse_query
@@ -65,9 +64,8 @@ async def diff_packs(request: web.Request) -> web.Response:
 async def put_packs(request: web.Request) -> web.Response:
     who, tenant = await tenant_access(request, "admin", must_exist=False)
     parse_query(request, {})
-    charge_pack_change(request, who, tenant)
     body = await read_json(request, request.app[SETTINGS].max_body_bytes)
-    domains, tenants = await candidate_documents(request, who, tenant, body)
+    domains, tenants = await candidate_documents(request, who, tenant, body, change=True)
     return await activate_or_propose(request, tenant, domains, tenants, actor=f"api-key:{who.key_id}")
 
 

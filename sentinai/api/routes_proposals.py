@@ -14,7 +14,6 @@ from aiohttp import web
 
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, check_fields, read_json
-from sentinai.api.pack_change_rate import charge_pack_change
 from sentinai.api.pack_documents import candidate_documents
 from sentinai.api.proposal_reports import propose
 from sentinai.api.responses import int_between, ok, parse_query, short_text
@@ -39,7 +38,6 @@ async def create(request: web.Request) -> web.Response:
     ``domains`` / ``tenants``."""
     who, tenant = await tenant_access(request, "admin", must_exist=False)
     parse_query(request, {})
-    charge_pack_change(request, who, tenant)
     body = await read_json(request, request.app[SETTINGS].max_body_bytes)
     comment = None
     if isinstance(body, dict) and "tenantId" not in body and "comment" in body:
@@ -48,7 +46,7 @@ async def create(request: web.Request) -> web.Response:
         if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
             raise ApiError(422, "invalid_field", "comment must be a text of at most 2000 characters",
                            "body.comment")
-    domains, tenants = await candidate_documents(request, who, tenant, body)
+    domains, tenants = await candidate_documents(request, who, tenant, body, change=True)
     proposal = await propose(request, tenant, domains, tenants, proposed_by=f"api-key:{who.key_id}",
                              comment=comment)
     return ok({"tenant_id": tenant, "proposal": proposal}, status=202)
@@ -120,7 +118,6 @@ async def rollback(request: web.Request) -> web.Response:
 
     who, tenant = await tenant_access(request, "admin")
     parse_query(request, {})
-    charge_pack_change(request, who, tenant)
     body = check_fields(await read_json(request, request.app[SETTINGS].max_body_bytes),
                         allowed={"version_id": int, "comment": str})
     try:
@@ -128,7 +125,7 @@ async def rollback(request: web.Request) -> web.Response:
     except LookupError as err:
         raise ApiError(404 if body.get("version_id") else 409, "no_version", str(err), "body.version_id") from None
     envelope: dict[str, Any] = {"domains": [document]} if kind == "domain" else {"tenants": [document]}
-    domains, tenants = await candidate_documents(request, who, tenant, envelope)
+    domains, tenants = await candidate_documents(request, who, tenant, envelope, change=True)
     return await activate_or_propose(request, tenant, domains, tenants, actor=f"api-key:{who.key_id}",
                                      kind="rollback", comment=body.get("comment"))
 

@@ -65,7 +65,7 @@ async def _whatif(request: web.Request, who: Principal, tenant: str, q: dict) ->
         raise ApiError(400, "invalid_parameter", "since must be before until", "query.since")
     pool = request.app[POOL]
     domains, tenants = await candidate_documents(request, who, tenant,
-                                                 await read_json(request, settings.max_body_bytes))
+                                                 await read_json(request, settings.max_body_bytes), change=False)
     try:
         active, candidate = await active_and_candidate(pool, tenant, domains, tenants)
     except PackValidationError as err:
@@ -105,7 +105,7 @@ async def _simulate(request: web.Request, who: Principal, tenant: str) -> web.Re
     has_candidate = request.body_exists
     if has_candidate:
         body = await read_json(request, request.app[SETTINGS].max_body_bytes)
-        domains, tenants = await candidate_documents(request, who, tenant, body)
+        domains, tenants = await candidate_documents(request, who, tenant, body, change=False)
     try:
         active, candidate = await active_and_candidate(pool, tenant, domains, tenants)
         exception = restored(tenant, row)

@@ -4,6 +4,7 @@ packs; a resume that probes another tenant's event ids; /metrics as a tenant dir
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import Callable
@@ -14,6 +15,8 @@ import pytest
 import yaml
 
 from sentinai.api import metrics
+from sentinai.api.pack_validator import PACK_VALIDATOR
+from sentinai.api.state import VALIDATING
 from sentinai.settings import Settings
 from tests.api.conftest import Web, decision, produce_json
 from tests.api.sse import read_events
@@ -212,13 +215,32 @@ async def test_pack_changes_beyond_the_hourly_rate_are_refused_with_retry_after(
     tenant.pop("toolOverrides", None)
     status, body = await _put_as(web_env, "root", tenant)  # the deployment's own key is not counted
     assert status == 200, body
-    for i in range(PACK_CHANGES_PER_HOUR):
+    for _ in range(PACK_CHANGES_PER_HOUR + 1):  # refusals that store nothing cost no change
+        status, body = await _put_as(web_env, "acme-admin", {**tenant, "tenantId": "globex"})
+        assert (status, body["error"]) == (422, "tenant_mismatch"), body
+    turn = web_env.app[PACK_VALIDATOR]._turn
+    async with turn:  # the validator busy elsewhere: acme's first change waits for it
+        first = asyncio.create_task(_put_as(web_env, "acme-admin", {**tenant, "version": "r0"}))
+        await _until(lambda: "acme" in web_env.app[VALIDATING], "acme's first change did not start validating")
+        for _ in range(PACK_CHANGES_PER_HOUR + 1):
+            status, body = await _put_as(web_env, "acme-admin", {**tenant, "version": "while busy"})
+            assert (status, body["error"]) == (429, "busy"), body
+    status, body = await asyncio.wait_for(first, 120)
+    assert status == 200, body
+    for i in range(1, PACK_CHANGES_PER_HOUR):
         status, body = await _put_as(web_env, "acme-admin", {**tenant, "version": f"r{i}"})
         assert status == 200, body
     status, body = await _put_as(web_env, "acme-admin", {**tenant, "version": "one more"})
     assert_error(status, body, 429)
     assert body["error"] == "too_many_changes", body
     assert 0 < body["retry_after_seconds"] <= 3600 // PACK_CHANGES_PER_HOUR, body
+
+
+async def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 30
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, what
+        await asyncio.sleep(0.02)
 
 
 async def _put_as(web: Web, key: str, tenant: dict[str, Any]) -> tuple[int, Any]:
