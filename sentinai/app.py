@@ -26,7 +26,7 @@ from sentinai.agents.quota import IntakeQuota
 from sentinai.agents.tools import Tools, ToolsTopics
 from sentinai.framework.acking import events_acked_when_handled
 from sentinai.framework.fetch_pause import pause_fetching, resume_fetching
-from sentinai.framework.tenant_lanes import LaneGauges, TenantLanes
+from sentinai.framework.tenant_lanes import LaneFull, LaneGauges, TenantLanes
 from sentinai.jobs.due_timers import send_due_timers
 from sentinai.jobs.progress import ProgressLog
 from sentinai.jobs.retention import apply_tenant_retention
@@ -204,7 +204,14 @@ def create_app(settings: Settings) -> faust.App:
             async def handle(event: faust.EventT) -> None:
                 await handled_or_dead_lettered(tools.handle, event, topics.dlq, stage="tools", traceback=True)
 
-            lanes = TenantLanes(handle, capacity=settings.tools_capacity, gauges=TOOLS_GAUGES)
+            async def refuse(event: faust.EventT, full: LaneFull) -> None:
+                log.warning("tools: input at %s:%s:%s sent to the DLQ: %s", event.message.topic,
+                            event.message.partition, event.message.offset, full)
+                await dead_letter(topics.dlq, event.message, full, stage="tools")
+
+            lanes = TenantLanes(handle, capacity=settings.tools_capacity, gauges=TOOLS_GAUGES,
+                                lane_capacity=settings.tools_tenant_capacity,
+                                lane_capacity_setting="SENTINAI_TOOLS_TENANT_CAPACITY", refuse=refuse)
             async for _ in lanes.run(stream):
                 yield None
 

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     # tool and notification requests one worker holds in its tenants' lanes at most (all tenants);
     # when full it reads no further tool requests until one is handled (log, sentinai_tools_full)
     tools_capacity: int = Field(default=10_000, ge=1, le=1_000_000)
+    # of which one tenant's at most (the one being called included); beyond, a request is dead-lettered
+    # with the reason (stage "tools"), to be replayed, and the other tenants' requests go on
+    tools_tenant_capacity: int = Field(default=1_000, ge=1, le=1_000_000)
     pack_changes_per_hour: int = Field(default=60, ge=1)  # a tenant's pack changes through the API
     sink_batch_size: int = Field(default=1000, ge=1)
     sink_batch_ms: int = Field(default=50, ge=1)

@@ -12,6 +12,13 @@ Acknowledgements therefore arrive out of offset order. The consumer commits only
 prefix of a partition (``sentinai.framework.handled_offsets``), so after a crash what was handled
 behind an older waiting message comes again, and every handler is idempotent on replay.
 
+A lane may be bounded (``lane_capacity``): one tenant with a slow endpoint, a low quota and a
+high rate would otherwise fill the agent's ``capacity`` alone and stop its reading for every
+tenant. A message that finds its lane full is handed to ``refuse`` (the tools agent dead-letters
+it, with the reason, for an operator to replay) and acknowledged; the other tenants' lanes go on.
+A tenant's requests are keyed by its id onto its home partition, so its lane is the tenant's whole
+share of the worker.
+
 What the lanes hold is the agent's buffered input. faust clears the agents' queues when the
 assignment changes and when the worker stops (``flow_control.clear()``, then it waits for every
 message taken but not acknowledged); the lanes register with it and give back what waits, unacked
@@ -50,6 +57,10 @@ def at_once(event: EventT) -> float:
     return 0.0
 
 
+class LaneFull(Exception):
+    """A message of a tenant whose lane already holds as many as it may."""
+
+
 @dataclass
 class _Lane:
     waiting: deque[EventT] = field(default_factory=deque)
@@ -74,11 +85,20 @@ class TenantLanes:
     """Holds messages per (partition, tenant key) until due; hands each to ``handle`` in its lane."""
 
     def __init__(self, handle: Callable[[EventT], Awaitable[None]], *, capacity: int, gauges: LaneGauges,
-                 due: Callable[[EventT], float] = at_once, clock: Callable[[], float] = time.time) -> None:
+                 due: Callable[[EventT], float] = at_once, clock: Callable[[], float] = time.time,
+                 lane_capacity: int | None = None, lane_capacity_setting: str = "",
+                 refuse: Callable[[EventT, LaneFull], Awaitable[None]] | None = None) -> None:
         """``capacity``: messages held waiting at most (all tenants); at it the agent reads no
-        further until one is handled."""
+        further until one is handled. ``lane_capacity``: messages one lane holds at most (the one
+        being handled included); beyond, ``refuse`` takes the message (``lane_capacity_setting``
+        names the setting in the reason)."""
+        if (lane_capacity is None) != (refuse is None):
+            raise ValueError("a lane capacity needs a refuse handler, and the other way round")
         self._handle = handle
         self._capacity = capacity
+        self._lane_capacity = lane_capacity
+        self._lane_capacity_setting = lane_capacity_setting
+        self._refuse = refuse
         self._gauges = gauges
         self._due = due
         self._clock = clock
@@ -93,7 +113,10 @@ class TenantLanes:
         stream.app.flow_control.manage_queue(self)
         try:
             async for event in manual.events():
-                self._hold(manual, event)
+                full = self._hold(manual, event)
+                if full is not None and self._refuse is not None:
+                    await self._refuse(event, full)
+                    await manual.ack(event)
                 del event  # its lane is its only holder: a cleared lane lets faust's wait for it end
                 yield None
                 if self._held >= self._capacity:
@@ -138,9 +161,16 @@ class TenantLanes:
         self._lanes = {}
         self._set_held(0)
 
-    def _hold(self, stream: StreamT, event: EventT) -> None:
+    def _hold(self, stream: StreamT, event: EventT) -> LaneFull | None:
+        """Put the message in its lane; a `LaneFull` (nothing held) when the lane holds its most."""
         key = (event.message.tp, event.message.key)
         lane = self._lanes.get(key)
+        if (lane is not None and self._lane_capacity is not None
+                and len(lane.waiting) + lane.handling >= self._lane_capacity
+                and event.message.offset not in lane.offsets):
+            return LaneFull(f"tenant {_tenant(key[1])} already has {self._lane_capacity} {self._gauges.name} "
+                            f"requests waiting on this worker ({self._lane_capacity_setting}); "
+                            "replay this letter once they are done")
         if lane is None:
             lane = self._lanes[key] = _Lane()
             lane.task = asyncio.create_task(self._drain(stream, key, lane),
@@ -149,10 +179,11 @@ class TenantLanes:
             # fetched again while its first copy waits (faust delivers a partition from where the
             # client stood after an assignment, then again from the committed offset after its seek)
             release(event.message)
-            return
+            return None
         lane.waiting.append(event)
         lane.offsets.add(event.message.offset)
         self._set_held(self._held + 1)
+        return None
 
     async def _drain(self, stream: StreamT, key: tuple[Any, Any], lane: _Lane) -> None:
         try:

@@ -1,7 +1,9 @@
 """One tenant's slowness does not hold up another's tool calls and notifications (the tools agent
 runs each tenant's requests in its own lane): tenant A, at a tool-call quota of one a minute, has
 a second tool call waiting for its quota; tenant B's webhook, requested after it on the same
-partition, goes out while A's call still waits, and A's call is made afterwards all the same."""
+partition, goes out while A's call still waits, and A's call is made afterwards all the same.
+Nor can A fill the agent: beyond ``SENTINAI_TOOLS_TENANT_CAPACITY`` its requests are
+dead-lettered with the reason, while B's go on."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 
 from sentinai.settings import Settings
-from tests.support.db import wait_for
+from tests.support.db import fetch, wait_for
 from tests.support.kafka import produce
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
@@ -56,6 +58,17 @@ def _until(condition: Callable[[], bool], timeout: float, why: Callable[[], str]
         time.sleep(0.05)
 
 
+def _cash_break(tenant: str, exception_id: str) -> tuple[bytes, dict[str, Any]]:
+    return tenant.encode(), {"tenant_id": tenant, "exception_id": exception_id, "exception_type": "CASH_BREAK",
+                             "payload": {"breakType": "CASH", "account": exception_id}}
+
+
+def _sec_master(tenant: str, exception_id: str) -> tuple[bytes, dict[str, Any]]:
+    return tenant.encode(), {"tenant_id": tenant, "exception_id": exception_id,
+                             "exception_type": "SEC_MASTER_MISMATCH",
+                             "payload": {"securityId": "S-1", "attribute": "coupon", "vendorValue": "4.25"}}
+
+
 def test_a_tenant_waiting_for_its_tool_quota_does_not_hold_another_tenants_webhook(
         make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
     # one partition: every request of both tenants is on it, B's after A's waiting one
@@ -69,16 +82,11 @@ def test_a_tenant_waiting_for_its_tool_quota_does_not_hold_another_tenants_webho
             "RECON_API_TOKEN": SECRET,
             "SENTINAI_TENANT_SECRETS": json.dumps({slow: {"RECON_API_TOKEN": "RECON_API_TOKEN"}})})
 
-        def cash_break(exception_id: str) -> tuple[bytes, dict[str, Any]]:
-            return slow.encode(), {"tenant_id": slow, "exception_id": exception_id, "exception_type": "CASH_BREAK",
-                                   "payload": {"breakType": "CASH", "account": exception_id}}
-
-        produce(pipeline.bootstrap, pipeline.topics.exceptions, [cash_break("A-1")])
+        produce(pipeline.bootstrap, pipeline.topics.exceptions, [_cash_break(slow, "A-1")])
         _until(lambda: len(tool.calls) == 1, 60, worker.log_tail)  # A's one call a minute is spent
         produce(pipeline.bootstrap, pipeline.topics.exceptions, [
-            cash_break("A-2"),  # its tool call waits for A's quota, about a minute
-            (other.encode(), {"tenant_id": other, "exception_id": "B-1", "exception_type": "SEC_MASTER_MISMATCH",
-                              "payload": {"securityId": "S-1", "attribute": "coupon", "vendorValue": "4.25"}}),
+            _cash_break(slow, "A-2"),  # its tool call waits for A's quota, about a minute
+            _sec_master(other, "B-1"),
         ])
         _until(lambda: bool(hooks.received("/hook")), 50, lambda: f"B's webhook never went out\n{worker.log_tail()}")
         calls_when_b_was_told = len(tool.calls)
@@ -93,3 +101,30 @@ def test_a_tenant_waiting_for_its_tool_quota_does_not_hold_another_tenants_webho
     assert len(keys) == 2
     [hook] = hooks.received("/hook")
     assert hook["body"]["tenant_id"] == other and hook["body"]["exception_id"] == "B-1"
+
+
+def test_a_tenant_beyond_its_share_of_the_tools_agent_is_dead_lettered_and_another_tenant_goes_on(
+        make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
+    pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1, tools_tenant_capacity=2))
+    url = pipeline.database_url
+    with running_tool_server() as tool, running_webhook_server() as hooks:
+        slow_doc, other_doc = _tenants(tool.url, hooks.url("/hook"))
+        slow, other = slow_doc["tenantId"], other_doc["tenantId"]
+        activate(url, [slow_doc, other_doc])
+        worker = pipeline.start_worker(env={
+            "RECON_API_TOKEN": SECRET,
+            "SENTINAI_TENANT_SECRETS": json.dumps({slow: {"RECON_API_TOKEN": "RECON_API_TOKEN"}})})
+        produce(pipeline.bootstrap, pipeline.topics.exceptions, [_cash_break(slow, "A-1")])
+        _until(lambda: len(tool.calls) == 1, 60, worker.log_tail)  # A's one call a minute is spent
+        # A-2 waits for A's quota and A-3 behind it: A's lane holds two; A-4..A-6 find it full
+        produce(pipeline.bootstrap, pipeline.topics.exceptions,
+                [_cash_break(slow, f"A-{i}") for i in range(2, 7)] + [_sec_master(other, "B-1")])
+        letters = wait_for(url, "SELECT count(*) FROM dead_letters WHERE tenant_id=$1", slow,
+                           until=lambda n: n == 3, timeout=60)
+        _until(lambda: bool(hooks.received("/hook")), 30, lambda: f"B's webhook never went out\n{worker.log_tail()}")
+        rows = fetch(url, "SELECT stage, error_message, source_topic FROM dead_letters WHERE tenant_id=$1", slow)
+
+    assert letters == 3 and len(tool.calls) == 1
+    assert {(r["stage"], r["source_topic"]) for r in rows} == {("tools", pipeline.topics.tool_requests)}
+    assert all(f"tenant {slow} already has 2 tools requests waiting on this worker "
+               "(SENTINAI_TOOLS_TENANT_CAPACITY)" in r["error_message"] for r in rows), rows
