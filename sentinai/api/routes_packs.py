@@ -21,12 +21,19 @@ routes = web.RouteTableDef()
 
 @routes.get("/api/v1/tenants/{tenant}/packs")
 async def get_packs(request: web.Request) -> web.Response:
+    """A page of the tenant's pack versions, newest first (each with its document, up to
+    ``SENTINAI_MAX_PACK_BYTES``: every change is a version, so the whole history would grow without
+    bound), ``next_before_id`` to page on, and the active versions whatever page they are on."""
     _, tenant = await tenant_access(request)
-    from sentinai.sinks.pack_store import tenant_pack_versions
+    from sentinai.sinks.pack_store import tenant_active_versions, tenant_pack_versions
 
-    parse_query(request, {})
-    versions = await tenant_pack_versions(request.app[POOL], tenant)
-    return ok({"tenant_id": tenant, "versions": versions})
+    q = parse_query(request, {"limit": int_between(1, 200), "before_id": int_between(1, 2**62)})
+    limit = q.get("limit", 50)
+    pool = request.app[POOL]
+    versions = await tenant_pack_versions(pool, tenant, limit=limit, before_id=q.get("before_id"))
+    next_before = versions[-1]["id"] if len(versions) == limit else None
+    return ok({"tenant_id": tenant, "versions": versions, "next_before_id": next_before,
+               "active": await tenant_active_versions(pool, tenant)})
 
 
 _VERSION_FIELDS = ("id", "kind", "name", "version", "status", "created_by", "created_at", "activated_at")

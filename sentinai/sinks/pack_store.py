@@ -148,10 +148,19 @@ _OF_TENANT = """((kind = 'tenant' AND name = $1)
 """The versions a tenant may read: its own pack's and its domain's."""
 
 
-async def tenant_pack_versions(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
-    """Every version of the tenant's pack and of its domain's pack, newest first."""
-    rows = await pool.fetch(f"SELECT {_COLUMNS} FROM pack_versions WHERE {_OF_TENANT} ORDER BY id DESC",
-                            tenant_id)
+async def tenant_pack_versions(pool: asyncpg.Pool, tenant_id: str, *, limit: int,
+                               before_id: int | None = None) -> list[dict[str, Any]]:
+    """Versions of the tenant's pack and of its domain's pack, newest first: ``limit`` of them,
+    older than ``before_id`` when given."""
+    rows = await pool.fetch(f"SELECT {_COLUMNS} FROM pack_versions WHERE {_OF_TENANT} AND ($2::bigint IS NULL "
+                            "OR id < $2) ORDER BY id DESC LIMIT $3", tenant_id, before_id, limit)
+    return [dict(r) for r in rows]
+
+
+async def tenant_active_versions(pool: asyncpg.Pool, tenant_id: str) -> list[dict[str, Any]]:
+    """The active version of the tenant's pack and of its domain's (whatever page they are on)."""
+    rows = await pool.fetch(f"SELECT {_COLUMNS} FROM pack_versions WHERE {_OF_TENANT} AND status = 'active' "
+                            "ORDER BY id DESC", tenant_id)
     return [dict(r) for r in rows]
 
 

@@ -100,6 +100,35 @@ async def test_put_and_get_packs(web_env: Web) -> None:
     assert status == 200, body
 
 
+async def test_pack_versions_come_a_page_at_a_time_with_the_active_ones_on_every_page(web_env: Web) -> None:
+    """Every change is a stored version of up to SENTINAI_MAX_PACK_BYTES: the list pages on."""
+    domain, tenant = _doc("domains", "capital-markets-trading"), _doc("tenants", "acme-capital")
+    path = "/api/v1/tenants/acme-capital/packs"
+    status, body = await web_env.send("PUT", path, key="root", json={"domains": [domain], "tenants": [tenant]})
+    assert status == 200, body
+    for i in range(4):
+        status, body = await web_env.send("PUT", path, key="root", json={**tenant, "version": f"1.1.{i}"})
+        assert status == 200, body
+    seen: list[int] = []
+    before = ""
+    while True:
+        status, page = await web_env.get(f"{path}?limit=2{before}", key="root")
+        assert status == 200, page
+        assert sorted((v["kind"], v["version"]) for v in page["active"]) == [
+            ("domain", domain["version"]), ("tenant", "1.1.3")], page["active"]
+        seen += [v["id"] for v in page["versions"]]
+        if page["next_before_id"] is None:
+            break
+        assert len(page["versions"]) == 2 and page["next_before_id"] == page["versions"][-1]["id"]
+        before = f"&before_id={page['next_before_id']}"
+    assert len(seen) == 6 and seen == sorted(seen, reverse=True), seen  # 1 domain + 5 tenant versions
+    _, whole = await web_env.get(path, key="root")
+    assert [v["id"] for v in whole["versions"]] == seen and whole["next_before_id"] is None
+    for bad in ("limit=0", "limit=201", "before_id=x"):
+        status, body = await web_env.get(f"{path}?{bad}", key="root")
+        assert_error(status, body, 400)
+
+
 async def test_packs_imported_by_migrate_are_kept_as_written(web_env: Web) -> None:
     """`sentinai migrate` stores the pack files' documents: the same document sent by PUT is the
     version already active, and a diff to a changed one shows the change alone."""

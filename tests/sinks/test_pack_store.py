@@ -49,7 +49,7 @@ async def test_a_change_deprecates_the_old_version(pool: asyncpg.Pool) -> None:
     assert [(a["kind"], a["version"]) for a in activated] == [("domain", "1.1.0")]
     assert await active_packs_revision(pool) != revision
     assert await active_pack_documents(pool) == ([changed], [TENANT])
-    versions = await tenant_pack_versions(pool, "acme")
+    versions = await tenant_pack_versions(pool, "acme", limit=50)
     assert [(v["kind"], v["version"], v["status"]) for v in versions] == [
         ("domain", "1.1.0", "active"), ("tenant", "1.0.0", "active"), ("domain", "1.0.0", "deprecated")]
     assert versions[0]["created_by"] == "alice" and versions[0]["document"] == changed

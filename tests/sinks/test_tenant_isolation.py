@@ -62,6 +62,6 @@ async def test_pack_versions_are_tenant_scoped(pool: asyncpg.Pool) -> None:
                              {"domainName": "insurance", "version": "1"}],
                       [{"tenantId": "alpha", "domainName": "capital-markets", "version": "1"},
                        {"tenantId": "beta", "domainName": "insurance", "version": "1"}], created_by="test")
-    alpha = await tenant_pack_versions(pool, "alpha")
+    alpha = await tenant_pack_versions(pool, "alpha", limit=50)
     assert {(v["kind"], v["name"]) for v in alpha} == {("tenant", "alpha"), ("domain", "capital-markets")}
-    assert await tenant_pack_versions(pool, "gamma") == []
+    assert await tenant_pack_versions(pool, "gamma", limit=50) == []

@@ -204,9 +204,13 @@ PATHS: dict[str, Any] = {
                  "description": "replay a letter that was replayed already (409 without it)"}],
         errors=(400, 401, 403, 404, 409, 503))},
     f"{T}/packs": {
-        "get": _get("The tenant's pack versions", _json({"type": "object", "properties": {
-            "tenant_id": {"type": "string"}, "versions": {"type": "array", "items": {"type": "object"}}}}, "versions"),
-            params=[TENANT]),
+        "get": _get("A page of the tenant's pack versions, newest first, and the active ones", _json(
+            {"type": "object", "properties": {
+                "tenant_id": {"type": "string"}, "versions": {"type": "array", "items": {"type": "object"}},
+                "next_before_id": {"type": ["integer", "null"]},
+                "active": {"type": "array", "items": {"type": "object"}}}}, "versions"),
+            params=[TENANT, {**LIMIT, "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                    {"name": "before_id", "in": "query", "schema": {"type": "integer", "minimum": 1}}]),
         "put": {**_post("Validate, store and activate packs (admin)",
                         {"required": True, "content": {JSON: {"schema": ref("PackUpload")}}}, "200",
                         _json({"type": "object", "properties": {"tenant_id": {"type": "string"},

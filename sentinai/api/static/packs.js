@@ -12,9 +12,8 @@ function versionSelect(id, label, versions, chosen) {
       text: `v${v.version} (#${v.id}, ${v.status})` }))));
 }
 
-function packSection(kind, name, versions) {
+function packSection(kind, name, versions, active) {
   const key = `${kind}-${name}`.replace(/[^A-Za-z0-9_-]/g, "_");
-  const active = versions.find((v) => v.status === "active");
   const rows = versions.map((v) => el("tr", { dataset: { versionId: v.id } },
     el("td", { text: `v${v.version}` }), el("td", { text: `#${v.id}` }), el("td", {}, badge(v.status, "pack")),
     el("td", { text: v.created_by || "–" }), el("td", { text: fmtTime(v.activated_at || v.created_at) }),
@@ -133,18 +132,38 @@ export async function renderPacks(root, told = null) {
       governance.replaceChildren(errorBox(err.message));
     }
   })();
-  try {
-    const { versions } = await api(tenantPath("packs"));
-    const groups = new Map();
-    for (const v of versions) {
-      const k = `${v.kind}\u0000${v.name}`;
-      if (!groups.has(k)) groups.set(k, []);
-      groups.get(k).push(v);
-    }
-    body.replaceChildren(...[...groups].map(([k, vs]) => packSection(...k.split("\u0000"), vs)));
-    if (!groups.size) body.append(el("p", { class: "muted", text: "No packs for this tenant." }));
-  } catch (err) {
-    body.replaceChildren(errorBox(err.message));
-  }
+  await versionPages(body);
   return {};
+}
+
+// The versions come a page at a time, newest first (GET packs); the active ones with every page.
+async function versionPages(body) {
+  const loaded = [];
+  const more = el("button", { type: "button", class: "load-more", text: "Load older versions" });
+  const show = async (before) => {
+    try {
+      const page = await api(tenantPath("packs") + (before ? `?before_id=${before}` : ""));
+      loaded.push(...page.versions);
+      const groups = new Map();
+      for (const v of [...page.active, ...loaded]) {
+        const k = `${v.kind}\u0000${v.name}`;
+        if (!groups.has(k)) groups.set(k, { active: null, versions: [] });
+        const group = groups.get(k);
+        if (v.status === "active") group.active = v;
+        if (!group.versions.some((w) => w.id === v.id)) group.versions.push(v);
+      }
+      const sections = [...groups].map(([k, g]) => packSection(...k.split("\u0000"),
+        g.versions.sort((a, b) => b.id - a.id), g.active));
+      more.onclick = () => show(page.next_before_id);
+      body.replaceChildren(...sections, ...(page.next_before_id ? [more] : []));
+      if (!groups.size) body.append(el("p", { class: "muted", text: "No packs for this tenant." }));
+      // "Load older versions" may go: the keyboard goes on from the first version it brought
+      if (before && !page.next_before_id && page.versions.length) {
+        body.querySelector(`tr[data-version-id="${page.versions[0].id}"] summary`)?.focus();
+      } else if (before) more.focus();
+    } catch (err) {
+      body.replaceChildren(errorBox(err.message));
+    }
+  };
+  await show(null);
 }
