@@ -112,6 +112,9 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         await tools.evaluate("document.querySelector('#approval button.approve').click()")
         await tools.wait_for("document.querySelector('main .notice')?.textContent.includes('the command is queued')",
                              timeout=45)
+        # and does not offer the approval again meanwhile
+        assert await tools.wait_for("[...document.querySelectorAll('#approval button')].every(b => b.disabled)"
+                                    " && document.querySelector('#approval .queued')?.textContent")
         await web_env.pool.execute("UPDATE exceptions SET version = 4, status = 'IN_PROGRESS' "
                                    "WHERE tenant_id = 'acme' AND exception_id = 'E-1'")
         await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme",

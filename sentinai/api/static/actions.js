@@ -67,6 +67,7 @@ export async function streamAnswer(exceptionId, seen, by) {
 
 export function say(notice, text, ok) {
   delete notice.dataset.queuedSince;
+  delete notice.dataset.queuedFor;
   notice.textContent = text;
   notice.className = "notice " + (ok ? "ok" : "bad");
   notice.hidden = !text;
@@ -91,12 +92,18 @@ export function actionForm({ label, exceptionId, buttons, notice, after }) {
     el("label", { for: id, text: "Comment" }), comment);
   const row = el("div", { class: "buttons" });
   form.append(row);
+  // a command of this exception sent from here is queued: not offered again until it is answered
+  const queued = notice.dataset.queuedFor === exceptionId;
+  if (queued) {
+    form.append(el("p", { class: "muted queued", text: "A command sent from here is queued; its answer shows here when the stream gives it." }));
+  }
   for (const b of buttons) {
-    row.append(el("button", { type: "button", class: b.kind || "", text: b.text, onclick: async () => {
+    row.append(el("button", { type: "button", class: b.kind || "", text: b.text, disabled: queued, onclick: async () => {
       for (const button of form.querySelectorAll("button")) button.disabled = true;
       // one notice may serve several forms (the approvals list): it names the exception
       const tell = (text, ok) => say(notice, `${exceptionId} · ${b.text}: ${text}`, ok);
       tell("sent, waiting for the stream…", true);
+      let queuedNow = false;
       try {
         const seen = await before(exceptionId);
         const by = actor();
@@ -105,11 +112,15 @@ export function actionForm({ label, exceptionId, buttons, notice, after }) {
         const answer = await streamAnswer(exceptionId, seen, by);
         tell(answer.text, answer.ok);
         // still queued: the exception's page tells the answer when the stream gives it later
-        if (answer.queued) notice.dataset.queuedSince = String(seen.version);
+        if (answer.queued) {
+          notice.dataset.queuedSince = String(seen.version);
+          notice.dataset.queuedFor = exceptionId;
+          queuedNow = true;
+        }
       } catch (err) {
         tell(err instanceof ApiError ? `The server refused: ${err.message}` : `Failed: ${err.message}`, false);
       }
-      for (const button of form.querySelectorAll("button")) button.disabled = false;
+      for (const button of form.querySelectorAll("button")) button.disabled = queuedNow;
       if (after) await after();
       if (!form.isConnected) { // re-rendered without this form: keep the keyboard's place at the answer
         notice.tabIndex = -1;
