@@ -14,6 +14,7 @@ from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, check_fields, read_json
 from sentinai.api.responses import int_between, ok, parse_query, timestamp, word_list
 from sentinai.api.state import PACKS, POOL, PRODUCER, SETTINGS
+from sentinai.core.normalize import exception_type_name
 from sentinai.core.packs import TenantPacks
 from sentinai.core.redaction import redact_secrets
 from sentinai.sinks import views
@@ -93,7 +94,7 @@ async def list_exceptions(request: web.Request) -> web.Response:
     try:
         items, next_cursor = await views.list_exceptions(
             request.app[POOL], tenant, status=q.get("status"), severity=q.get("severity"),
-            exception_type=q.get("type"), since=q.get("since"), until=q.get("until"),
+            exception_type=[exception_type_name(t) for t in q["type"]] if "type" in q else None, since=q.get("since"), until=q.get("until"),
             limit=q.get("limit", 50), cursor=q.get("cursor"))
     except views.InvalidCursor as err:
         raise ApiError(400, "invalid_cursor", str(err), "query.cursor") from None

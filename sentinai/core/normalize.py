@@ -82,9 +82,15 @@ def _optional_text(raw: Mapping[str, Any], path: str, *names: str) -> str | None
     return value.strip() or None
 
 
+def exception_type_name(value: str) -> str:
+    """An exception type as it is stored: spaces, dashes and dots as ``_``, in capitals
+    (``settlement-fail`` is ``SETTLEMENT_FAIL``); the API's ``type`` filter reads it so too."""
+    return _TYPE_SEPARATORS.sub("_", value).upper()
+
+
 def _exception_type(raw: Mapping[str, Any]) -> str | None:
     value = _optional_text(raw, "exception_type", "exceptionType")
-    return _TYPE_SEPARATORS.sub("_", value).upper() if value else None
+    return exception_type_name(value) if value else None
 
 
 def _size(raw: Mapping[str, Any]) -> int:

@@ -197,6 +197,15 @@ async def test_a_row_that_no_longer_fits_the_filter_leaves_the_list(web_env: Web
         await tools.wait_for(f"!{row.format('E-5')}")
         assert await tools.evaluate(row.format("E-6"))
 
+        # a type written as a person would: read as stored, so the live rows of that type fit it
+        await tools.evaluate("location.hash = '#/exceptions?type=settlement%20fail'")
+        await tools.wait_for("document.getElementById('f-type')?.value === 'SETTLEMENT_FAIL'")
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme",
+                           [decision("acme", "E-8", status="IN_PROGRESS", exception_type="CASH_BREAK"),
+                            decision("acme", "E-7", status="IN_PROGRESS")])
+        await tools.wait_for(row.format("E-7"))
+        assert not await tools.evaluate(row.format("E-8"))  # the stream gave it first: it did not fit
+
         # a status edited into the address that is none: left out and said, not a list filtered by it
         await tools.evaluate("location.hash = '#/exceptions?status=BOGUS'")
         text = await tools.wait_for("document.querySelector('main .notice.bad')?.textContent")

@@ -108,6 +108,10 @@ async def test_filters(web_env: Web) -> None:
     status, body = await web_env.get(f"{T}/exceptions?severity=HIGH&type=SETTLEMENT_FAIL")
     assert [i["exception_id"] for i in body["items"]] == newest_first(
         lambda e: e.severity == "HIGH" and e.exception_type == "SETTLEMENT_FAIL")
+    # a type is read as ingest stores it: separators as "_", in capitals
+    status, body = await web_env.get(f"{T}/exceptions?severity=HIGH&type=settlement-fail,position%20break")
+    assert status == 200 and [i["exception_id"] for i in body["items"]] == newest_first(
+        lambda e: e.severity == "HIGH" and e.exception_type in ("SETTLEMENT_FAIL", "POSITION_BREAK"))
     status, body = await web_env.get(f"{T}/exceptions?since=2026-11-24T09:04:00Z&until=2026-11-24T09:05:00Z")
     assert sorted(i["exception_id"] for i in body["items"]) == ["E-008", "E-009"]
 

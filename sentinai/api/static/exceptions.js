@@ -14,6 +14,9 @@ function select(name, label, options, value) {
       options.map((o) => el("option", { value: o, text: o, selected: o === value }))));
 }
 
+// an exception type as the server stores it (and reads the filter): "settlement fail" is SETTLEMENT_FAIL
+const typeName = (text) => text.trim().replace(/[\s\-.]+/g, "_").toUpperCase();
+
 function input(name, label, type, value, extra) {
   const id = "f-" + name;
   return el("div", { class: "field" }, el("label", { for: id, text: label }),
@@ -44,7 +47,7 @@ export async function renderExceptions(root, query) {
   const form = el("form", { class: "filters", "aria-label": "Filters" },
     select("status", "Status", STATUSES, query.get("status")),
     select("severity", "Severity", SEVERITIES, query.get("severity")),
-    input("type", "Type", "text", query.get("type"), { placeholder: "e.g. SETTLEMENT_FAIL", size: "18" }),
+    input("type", "Type", "text", typeName(query.get("type") || ""), { placeholder: "e.g. SETTLEMENT_FAIL", size: "18" }),
     input("since", "From", "datetime-local", toLocal(query.get("since"))),
     input("until", "Until", "datetime-local", toLocal(query.get("until"))),
     el("div", { class: "field buttons" }, el("button", { type: "submit", text: "Apply" }),
@@ -65,7 +68,7 @@ export async function renderExceptions(root, query) {
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const data = new FormData(form);
-    go([["status", data.get("status")], ["severity", data.get("severity")], ["type", data.get("type").trim()],
+    go([["status", data.get("status")], ["severity", data.get("severity")], ["type", typeName(data.get("type"))],
         ["since", toIso(data.get("since"))], ["until", toIso(data.get("until"))]]);
   });
   form.addEventListener("reset", (ev) => { ev.preventDefault(); go([]); });
@@ -79,7 +82,7 @@ export async function renderExceptions(root, query) {
     const v = query.get(k);
     if (!v) continue;
     if (known[k] && !known[k].includes(v)) ignored.push(`${k} "${v}"`);
-    else filters.set(k, v);
+    else filters.set(k, k === "type" ? typeName(v) : v);
   }
   if (ignored.length) {
     root.insertBefore(el("p", { class: "notice bad", role: "status", text: `Not a filter, left out: ${ignored.join(", ")}.` }), table);
@@ -99,9 +102,6 @@ export async function renderExceptions(root, query) {
       cursor = page.next_cursor;
       more.hidden = !cursor;
       count();
-      if (!tbody.children.length && filters.get("type")) {
-        status.textContent += ` — types match exactly, capitals too (${filters.get("type")})`;
-      }
       return added[0] || null;
     } catch (err) {
       root.append(errorBox(err.message));
