@@ -26,7 +26,6 @@ from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers, normaliz
 
 pytest_plugins = ["tests.support.pipeline", "tests.support.browser"]
 
-_TEMPLATE = "sentinai_test_template"
 
 
 @pytest.fixture(autouse=True)
@@ -92,52 +91,51 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-@pytest.fixture(scope="session")
-def template_database(server_url: str) -> str:
-    """A database migrated to head once per run; every test clones it."""
-    from sentinai.migrate import upgrade
-
-    async def create() -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {_TEMPLATE}")
-            await conn.execute(f"CREATE DATABASE {_TEMPLATE}")
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    url = _with_database(server_url, _TEMPLATE)
-    upgrade(url)
-    return url
-
-
-@pytest.fixture
-def database_url(server_url: str, template_database: str) -> Iterator[str]:
-    """A fresh, migrated database for this test (postgresql:// URL); dropped afterwards."""
-    yield from _cloned_database(server_url)
-
-
-@pytest.fixture
-def second_database_url(server_url: str, template_database: str) -> Iterator[str]:
-    """Another fresh, migrated database, for tests that compare two (a rebuild from the log, say)."""
-    yield from _cloned_database(server_url)
-
-
-def _cloned_database(server_url: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-
-    async def run(sql: str) -> None:
+def _run_sql(server_url: str, sql: str) -> None:
+    async def run() -> None:
         conn = await asyncpg.connect(server_url)
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(run(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}"))
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session")
+def template_database(server_url: str) -> Iterator[str]:
+    """A database migrated to head once per run, named for this run (two runs may share one
+    server); every test clones it. Its name is yielded, and it is dropped at the end."""
+    from sentinai.migrate import upgrade
+
+    name = f"sentinai_template_{uuid.uuid4().hex[:12]}"
+    _run_sql(server_url, f"CREATE DATABASE {name}")
+    try:
+        upgrade(_with_database(server_url, name))
+        yield name
+    finally:
+        _run_sql(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def database_url(server_url: str, template_database: str) -> Iterator[str]:
+    """A fresh, migrated database for this test (postgresql:// URL); dropped afterwards."""
+    yield from _cloned_database(server_url, template_database)
+
+
+@pytest.fixture
+def second_database_url(server_url: str, template_database: str) -> Iterator[str]:
+    """Another fresh, migrated database, for tests that compare two (a rebuild from the log, say)."""
+    yield from _cloned_database(server_url, template_database)
+
+
+def _cloned_database(server_url: str, template: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    _run_sql(server_url, f"CREATE DATABASE {name} TEMPLATE {template}")
     try:
         yield _with_database(server_url, name)
     finally:
-        asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        _run_sql(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
