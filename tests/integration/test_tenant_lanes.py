@@ -19,8 +19,9 @@ from tests.support.db import fetch, wait_for
 from tests.support.kafka import produce
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
-from tests.support.tool_server import running_tool_server
-from tests.support.webhook_server import running_webhook_server
+from tests.support.processes import WorkerProcess
+from tests.support.tool_server import ToolServer, running_tool_server
+from tests.support.webhook_server import WebhookServer, running_webhook_server
 
 pytestmark = pytest.mark.integration
 
@@ -69,21 +70,26 @@ def _sec_master(tenant: str, exception_id: str) -> tuple[bytes, dict[str, Any]]:
                              "payload": {"securityId": "S-1", "attribute": "coupon", "vendorValue": "4.25"}}
 
 
+def _started(pipeline: Pipeline, tool: ToolServer, hooks: WebhookServer) -> tuple[str, str, WorkerProcess]:
+    """Both tenants active, a worker running, and A's one tool call a minute spent."""
+    slow_doc, other_doc = _tenants(tool.url, hooks.url("/hook"))
+    slow, other = slow_doc["tenantId"], other_doc["tenantId"]
+    activate(pipeline.database_url, [slow_doc, other_doc])
+    worker = pipeline.start_worker(env={
+        "RECON_API_TOKEN": SECRET,
+        "SENTINAI_TENANT_SECRETS": json.dumps({slow: {"RECON_API_TOKEN": "RECON_API_TOKEN"}})})
+    produce(pipeline.bootstrap, pipeline.topics.exceptions, [_cash_break(slow, "A-1")])
+    _until(lambda: len(tool.calls) == 1, 60, worker.log_tail)
+    return slow, other, worker
+
+
 def test_a_tenant_waiting_for_its_tool_quota_does_not_hold_another_tenants_webhook(
         make_settings: Callable[..., Settings], pipeline_factory: Callable[[Settings], Pipeline]) -> None:
     # one partition: every request of both tenants is on it, B's after A's waiting one
     pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1))
     url = pipeline.database_url
     with running_tool_server() as tool, running_webhook_server() as hooks:
-        slow_doc, other_doc = _tenants(tool.url, hooks.url("/hook"))
-        slow, other = slow_doc["tenantId"], other_doc["tenantId"]
-        activate(url, [slow_doc, other_doc])
-        worker = pipeline.start_worker(env={
-            "RECON_API_TOKEN": SECRET,
-            "SENTINAI_TENANT_SECRETS": json.dumps({slow: {"RECON_API_TOKEN": "RECON_API_TOKEN"}})})
-
-        produce(pipeline.bootstrap, pipeline.topics.exceptions, [_cash_break(slow, "A-1")])
-        _until(lambda: len(tool.calls) == 1, 60, worker.log_tail)  # A's one call a minute is spent
+        slow, other, worker = _started(pipeline, tool, hooks)
         produce(pipeline.bootstrap, pipeline.topics.exceptions, [
             _cash_break(slow, "A-2"),  # its tool call waits for A's quota, about a minute
             _sec_master(other, "B-1"),
@@ -108,14 +114,7 @@ def test_a_tenant_beyond_its_share_of_the_tools_agent_is_dead_lettered_and_anoth
     pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1, tools_tenant_capacity=2))
     url = pipeline.database_url
     with running_tool_server() as tool, running_webhook_server() as hooks:
-        slow_doc, other_doc = _tenants(tool.url, hooks.url("/hook"))
-        slow, other = slow_doc["tenantId"], other_doc["tenantId"]
-        activate(url, [slow_doc, other_doc])
-        worker = pipeline.start_worker(env={
-            "RECON_API_TOKEN": SECRET,
-            "SENTINAI_TENANT_SECRETS": json.dumps({slow: {"RECON_API_TOKEN": "RECON_API_TOKEN"}})})
-        produce(pipeline.bootstrap, pipeline.topics.exceptions, [_cash_break(slow, "A-1")])
-        _until(lambda: len(tool.calls) == 1, 60, worker.log_tail)  # A's one call a minute is spent
+        slow, other, worker = _started(pipeline, tool, hooks)
         # A-2 waits for A's quota and A-3 behind it: A's lane holds two; A-4..A-6 find it full
         produce(pipeline.bootstrap, pipeline.topics.exceptions,
                 [_cash_break(slow, f"A-{i}") for i in range(2, 7)] + [_sec_master(other, "B-1")])
