@@ -115,8 +115,11 @@ class TenantLanes:
             async for event in manual.events():
                 full = self._hold(manual, event)
                 if full is not None and self._refuse is not None:
-                    await self._refuse(event, full)
-                    await manual.ack(event)
+                    if event.message.generation_id != stream.app.consumer_generation_id:
+                        release(event.message)  # taken before a rebalance: its partition's owner decides
+                    else:
+                        await self._refuse(event, full)
+                        await manual.ack(event)
                 del event  # its lane is its only holder: a cleared lane lets faust's wait for it end
                 yield None
                 if self._held >= self._capacity:
