@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -80,7 +82,17 @@ async def test_unknown_and_bad_query_parameters(web_env: Web) -> None:
         assert body["path"] == path, (query, body)
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "WyJub3QgYSBkYXRlIiwiYSJd", "%FF%FE", "W10"])
+def _cursor(created_at: str, exception_id: str) -> str:
+    raw = json.dumps([created_at, exception_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("cursor", [
+    "garbage", "eyJ4IjoxfQ", "WyJub3QgYSBkYXRlIiwiYSJd", "%FF%FE", "W10",
+    # well-formed, but with what PostgreSQL cannot take (they were 500s)
+    _cursor("2026-12-07T17:46:36+00:00", "a\u0000b"), _cursor("2026-12-07T17:46:36+00:00", "\ud800"),
+    _cursor("0001-01-01T00:00:00+05:00", "a"), _cursor("9999-12-31T23:59:59-05:00", "a"),
+])
 async def test_bad_cursor(web_env: Web, cursor: str) -> None:
     status, body = await web_env.get(f"{EXC}?cursor={cursor}")
     assert_error(status, body, 400)
