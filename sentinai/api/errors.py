@@ -146,7 +146,8 @@ def check_fields(obj: Any, *, allowed: dict[str, type | tuple[type, ...]], requi
             raise ApiError(400, "unknown_field", f"unknown field {name!r}; allowed: {', '.join(sorted(allowed))}",
                            f"{where}.{name}")
     for name in required:
-        if obj.get(name) in (None, ""):
+        value = obj.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):  # a blank `by` names no one
             raise ApiError(422, "missing_field", f"field {name!r} is required", f"{where}.{name}")
     for name, value in obj.items():
         types = allowed[name]

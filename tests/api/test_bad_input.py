@@ -61,6 +61,7 @@ async def test_body_of_wrong_shape(web_env: Web) -> None:
     ({"by": 5}, "body.by"),                                         # mistyped
     ({"by": True}, "body.by"),                                      # bool is not a string
     ({"comment": "who?"}, "body.by"),                               # missing
+    ({"by": " \t\n"}, "body.by"),                                   # blank: names no one (was a 202)
 ])
 async def test_unknown_and_mistyped_fields(web_env: Web, body: dict, field: str) -> None:
     pending = decided("acme", "E-1", NEEDS_APPROVAL, at=datetime.now(UTC))
