@@ -26,6 +26,16 @@ async def test_not_utf8_and_empty_body(web_env: Web) -> None:
     assert_error(status, body, 400)
     status, body = await web_env.send("POST", EXC, data=b"", headers={"Content-Type": "application/json"})
     assert_error(status, body, 400)
+    # UTF-16 and UTF-32, which json.loads guesses from the first bytes: refused, as the stream refuses them
+    exception = json.dumps({"exception_id": "E-16", "payload": {"a": 1}})
+    for encoding in ("utf-16", "utf-16-le", "utf-32"):
+        status, body = await web_env.send("POST", EXC, data=exception.encode(encoding),
+                                          headers={"Content-Type": "application/json"})
+        assert_error(status, body, 400)
+        assert body["error"] == "bad_json", (encoding, body)
+    status, body = await web_env.send("POST", EXC, data=b"\xef\xbb\xbf" + exception.encode(),  # a UTF-8 BOM is fine
+                                      headers={"Content-Type": "application/json"})
+    assert status == 202, body
 
 
 async def test_wrong_content_type(web_env: Web) -> None:
