@@ -27,6 +27,9 @@ from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers, normaliz
 pytest_plugins = ["tests.support.pipeline", "tests.support.browser"]
 
 _TEMPLATE = "sentinai_test_template"
+"""Prefix of the migrated template's name: one template per session (a suffix of its own), because
+sessions of other checkouts may share the server (``SENTINAI_DATABASE_URL``), and one named alike
+by all was dropped and migrated again to another head under a running session's feet."""
 
 
 @pytest.fixture(autouse=True)
@@ -93,51 +96,46 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def template_database(server_url: str) -> str:
-    """A database migrated to head once per run; every test clones it."""
+def template_database(server_url: str) -> Iterator[str]:
+    """The name of a database migrated to head once per run; every test clones it."""
     from sentinai.migrate import upgrade
 
-    async def create() -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(f"DROP DATABASE IF EXISTS {_TEMPLATE}")
-            await conn.execute(f"CREATE DATABASE {_TEMPLATE}")
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    url = _with_database(server_url, _TEMPLATE)
-    upgrade(url)
-    return url
+    name = f"{_TEMPLATE}_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_execute(server_url, f"CREATE DATABASE {name}"))
+    try:
+        upgrade(_with_database(server_url, name))
+        yield name
+    finally:
+        asyncio.run(_execute(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture
 def database_url(server_url: str, template_database: str) -> Iterator[str]:
     """A fresh, migrated database for this test (postgresql:// URL); dropped afterwards."""
-    yield from _cloned_database(server_url)
+    yield from _cloned_database(server_url, template_database)
 
 
 @pytest.fixture
 def second_database_url(server_url: str, template_database: str) -> Iterator[str]:
     """Another fresh, migrated database, for tests that compare two (a rebuild from the log, say)."""
-    yield from _cloned_database(server_url)
+    yield from _cloned_database(server_url, template_database)
 
 
-def _cloned_database(server_url: str) -> Iterator[str]:
+async def _execute(server_url: str, sql: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _cloned_database(server_url: str, template: str) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f"CREATE DATABASE {name} TEMPLATE {_TEMPLATE}"))
+    asyncio.run(_execute(server_url, f"CREATE DATABASE {name} TEMPLATE {template}"))
     try:
         yield _with_database(server_url, name)
     finally:
-        asyncio.run(run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        asyncio.run(_execute(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @pytest.fixture
