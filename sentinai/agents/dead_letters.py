@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,9 +18,11 @@ from sentinai.sinks.dead_letters import record_dead_letter
 from sentinai.sinks.retry import retry_forever
 from sentinai.streams.direct_topic import DirectTopic
 from sentinai.streams.dlq import (
+    LETTER_HEADER_PREFIXES,
     PREFIX,
     STAGE,
     dlq_headers,
+    header_pairs,
     headers_dict,
     kept_headers,
     kept_key,
@@ -76,24 +79,32 @@ def _int(value: str | None) -> int:
         return -1
 
 
+def _original_headers(headers: object) -> list[list[str]]:
+    """The original message's headers the letter carries, as a replay sends them again: in order,
+    names repeated, values as bytes (base64), without those the letter added."""
+    return [[_text(str(name)), base64.b64encode(value or b"").decode()]
+            for name, value in header_pairs(headers) if not str(name).startswith(LETTER_HEADER_PREFIXES)]
+
+
 async def run_dead_letters(stream: StreamT, *, pool_factory: Callable[[], Awaitable[asyncpg.Pool]]
                            ) -> AsyncIterator[Any]:
     pool = await pool_factory()
     async for event in events_acked_when_handled(stream):
         headers = {_text(name): _text(value) for name, value in headers_dict(event.headers).items()}
+        original = _original_headers(event.message.headers)  # event.headers is a dict: one per name
         key = event.key if isinstance(event.key, bytes) else None
         named = letter_tenant(key)
         tenant = headers.get("sentinai.tenant") or (_text(named) if named else None)
 
         async def store(event: Any = event, headers: dict[str, str] = headers, key: bytes | None = key,
-                        tenant: str | None = tenant) -> None:
+                        tenant: str | None = tenant, original: list[list[str]] = original) -> None:
             await record_dead_letter(
                 pool, tenant_id=tenant, source_topic=headers.get(f"{PREFIX}.topic", event.message.topic),
                 source_partition=_int(headers.get(f"{PREFIX}.partition")),
                 source_offset=_int(headers.get(f"{PREFIX}.offset")), stage=headers.get(STAGE, "unknown"),
                 error_class=headers.get(f"{PREFIX}.exception.class.name", "unknown"),
                 error_message=headers.get(f"{PREFIX}.exception.message", ""), headers=headers,
-                key=key, value=event.value if isinstance(event.value, bytes) else None)
+                key=key, value=event.value if isinstance(event.value, bytes) else None, original_headers=original)
 
         await retry_forever(store, what="dead letter write")
         yield event.message.offset

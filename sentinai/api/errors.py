@@ -7,6 +7,7 @@ errors about the resource itself (unknown route, unknown tenant, missing record)
 
 from __future__ import annotations
 
+import codecs
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -118,8 +119,8 @@ async def read_json(request: web.Request, max_bytes: int, *, check: bool = True)
     raw = b"".join(chunks)
     if not raw.strip():
         raise ApiError(400, "empty_body", "a JSON body is required", "body")
-    try:
-        body = parse_json(raw)
+    try:  # UTF-8 only (RFC 8259), as the stream reads it: json.loads would guess UTF-16 and UTF-32 from bytes
+        body = parse_json(raw.removeprefix(codecs.BOM_UTF8).decode("utf-8"))
     except InputLimitError as err:
         raise ApiError(422, "invalid_value", err.reason, "body") from None
     except UnicodeDecodeError:
@@ -146,7 +147,8 @@ def check_fields(obj: Any, *, allowed: dict[str, type | tuple[type, ...]], requi
             raise ApiError(400, "unknown_field", f"unknown field {name!r}; allowed: {', '.join(sorted(allowed))}",
                            f"{where}.{name}")
     for name in required:
-        if obj.get(name) in (None, ""):
+        value = obj.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):  # a blank `by` names no one
             raise ApiError(422, "missing_field", f"field {name!r} is required", f"{where}.{name}")
     for name, value in obj.items():
         types = allowed[name]

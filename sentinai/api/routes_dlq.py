@@ -47,7 +47,7 @@ def _bytes_view(data: bytes | None, limit: int | None = None) -> dict[str, Any]:
 
 def _entry(row: dict[str, Any], limit: int | None = PREVIEW_BYTES) -> dict[str, Any]:
     """A dead letter for JSON; the key and value (when the row has them) as text or base64."""
-    out = {k: v for k, v in row.items() if k not in ("key", "value")}
+    out = {k: v for k, v in row.items() if k not in ("key", "value", "original_headers")}
     if "key" in row:
         out["key"] = _bytes_view(row.get("key"))
     if "value" in row:
@@ -127,8 +127,12 @@ async def replay(request: web.Request) -> web.Response:
     if before is None:
         raise ApiError(409, "already_replayed", f"dead letter {dl_id} was replayed already; "
                        "add ?force=true to replay it again", "query.force")
-    headers = [(str(k), str(v).encode()) for k, v in stored.items()
-               if not str(k).startswith(LETTER_HEADER_PREFIXES) and str(k) != REPLAYED_FROM]
+    original = entry.get("original_headers")
+    if original is None:  # a letter stored before they were kept as bytes: the text of one per name
+        headers = [(str(k), str(v).encode()) for k, v in stored.items()
+                   if not str(k).startswith(LETTER_HEADER_PREFIXES) and str(k) != REPLAYED_FROM]
+    else:
+        headers = [(name, base64.b64decode(value)) for name, value in original if name != REPLAYED_FROM]
     headers.append((REPLAYED_FROM, str(dl_id).encode()))
     producer = request.app[PRODUCER]
     try:

@@ -55,7 +55,7 @@ async def post_exceptions(request: web.Request) -> web.Response:
                            "detail": f"an exception must be a JSON object, got {type(item).__name__}", "path": where})
             continue
         given = [item[f] for f in _TENANT_FIELDS if item.get(f) is not None]
-        if any(g != tenant for g in given):
+        if any((g.strip() if isinstance(g, str) else g) != tenant for g in given):  # normalize strips it
             errors.append({"index": index, "error": "tenant_mismatch",
                            "detail": f"the exception names tenant {str(given[0])[:100]!r} but was posted to {tenant!r}",
                            "path": f"{where}.tenant_id"})

@@ -58,7 +58,8 @@ def sla_window(exception: NormalizedException, exception_type: str, packs: Tenan
     `slaDeadline` counts from when the exception occurred; `slaMinutesRemaining` (a float is
     fine: 0.5 is 30 s) from `now` (the producer says how much is left, not how much there was;
     a negative value was due that many minutes ago, a deadline in the past like a past `slaDeadline`);
-    the type's `slaMinutes` from when the exception occurred. The decision's `sla_deadline` is
+    the type's `slaMinutes` from when the exception occurred. A deadline past year 9999 is
+    :data:`LATEST`; one before year 1 (a huge negative remainder) is none. The decision's `sla_deadline` is
     this deadline, so the exceptions row and the clock name the same moment.
     """
     occurred = exception.occurred_at
@@ -67,10 +68,13 @@ def sla_window(exception: NormalizedException, exception_type: str, packs: Tenan
         return min(occurred, now, deadline), deadline
     remaining = exception.context.get("slaMinutesRemaining")
     if isinstance(remaining, int | float) and not isinstance(remaining, bool):
-        try:
-            deadline = now + timedelta(minutes=remaining)  # negative: due that long ago
-        except (OverflowError, ValueError):  # huge
-            return None
+        if remaining >= 0:
+            deadline = _later(now, remaining)
+        else:
+            try:
+                deadline = now + timedelta(minutes=remaining)  # due that long ago
+            except (OverflowError, ValueError):  # before year 1
+                return None
         return min(now, deadline), deadline
     definition = packs.exception_types.get(exception_type)
     if definition is not None and definition.sla_minutes is not None:

@@ -20,15 +20,19 @@ _SUMMARY = """id, tenant_id, source_topic, source_partition, source_offset, stag
 async def record_dead_letter(pool: asyncpg.Pool, *, tenant_id: str | None, source_topic: str,
                              source_partition: int, source_offset: int, stage: str, error_class: str,
                              error_message: str, headers: dict[str, str], key: bytes | None,
-                             value: bytes | None) -> None:
-    """Store one dead letter; a second call for the same (topic, partition, offset) changes nothing."""
+                             value: bytes | None, original_headers: list[list[str]] | None = None) -> None:
+    """Store one dead letter; a second call for the same (topic, partition, offset) changes nothing.
+
+    ``original_headers`` are the original message's headers as a replay sends them again:
+    ``[[name, base64 value], …]`` in order (``headers`` is text for reading: one value per name).
+    """
     await pool.execute(
         """INSERT INTO dead_letters (tenant_id, source_topic, source_partition, source_offset, stage,
-                                     error_class, error_message, headers, key, value)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                     error_class, error_message, headers, key, value, original_headers)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT ON CONSTRAINT dead_letters_source DO NOTHING""",
         tenant_id, source_topic, source_partition, source_offset, stage, error_class,
-        error_message, headers, key, value,
+        error_message, headers, key, value, original_headers,
     )
 
 
@@ -51,7 +55,7 @@ async def list_dead_letters(pool: asyncpg.Pool, tenant_id: str, *, limit: int = 
 async def get_dead_letter(pool: asyncpg.Pool, tenant_id: str, dead_letter_id: int) -> dict[str, Any] | None:
     """One of the tenant's dead letters with its key and value bytes, or None."""
     row = await pool.fetchrow(
-        f"SELECT {_SUMMARY}, key, value FROM dead_letters WHERE tenant_id = $1 AND id = $2",
+        f"SELECT {_SUMMARY}, key, value, original_headers FROM dead_letters WHERE tenant_id = $1 AND id = $2",
         tenant_id, dead_letter_id,
     )
     return dict(row) if row else None

@@ -8,8 +8,9 @@ final state depends on which events were written, not in which order. Some colum
 instead of replaced, for the same reason:
 
 * *fill* columns (the exception's raw payload and normalized context, sent on ExceptionIngested /
-  ExceptionNormalized) keep the newest non-null value and are filled by an older event while still
-  empty: later snapshots that omit them never erase them;
+  ExceptionNormalized; a tool execution's ``started_at``, which only the tools agent's
+  ToolExecutionStarted knows) keep the newest non-null value and are filled by an older event
+  while still empty: later snapshots that omit them never erase them;
 * ``created_at`` keeps the earliest event time seen; ``updated_at`` is the time of the event that
   wrote the current version. Both are event times, so rebuilding from the log gives the same rows.
 
@@ -289,7 +290,7 @@ TOOL_EXECUTIONS = Projection(
              ("tool_name", "text"), ("status", "text"), ("request", "jsonb"), ("response", "jsonb"),
              ("error", "text"), ("attempts", "int4"), ("started_at", "timestamptz"),
              ("finished_at", "timestamptz"), ("version", "int8")),
-    to_row=_tool_execution_row,
+    to_row=_tool_execution_row, fill=("started_at",),
 )
 
 PROJECTIONS = (EXCEPTIONS, APPROVALS, TOOL_EXECUTIONS)

@@ -14,6 +14,8 @@ from typing import Any
 
 import asyncpg
 
+from sentinai.core.input_limits import check_value, in_utc_range
+
 EXCEPTION_COLUMNS = (
     "tenant_id, exception_id, source_system, exception_type, severity, status, owner, playbook_id, "
     "current_step, sla_deadline, raw_payload, normalized_context, version, created_at, updated_at"
@@ -67,8 +69,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, exception_id = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
         when = datetime.fromisoformat(created)
-        if when.tzinfo is None or not isinstance(exception_id, str):
+        if when.tzinfo is None or not in_utc_range(when) or not isinstance(exception_id, str):
             raise ValueError
+        check_value(exception_id)  # no NUL or lone surrogate: PostgreSQL could not take it
         return when, exception_id
     except (ValueError, TypeError, binascii.Error, UnicodeError, json.JSONDecodeError):
         raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None

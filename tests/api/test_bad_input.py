@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -24,6 +26,16 @@ async def test_not_utf8_and_empty_body(web_env: Web) -> None:
     assert_error(status, body, 400)
     status, body = await web_env.send("POST", EXC, data=b"", headers={"Content-Type": "application/json"})
     assert_error(status, body, 400)
+    # UTF-16 and UTF-32, which json.loads guesses from the first bytes: refused, as the stream refuses them
+    exception = json.dumps({"exception_id": "E-16", "payload": {"a": 1}})
+    for encoding in ("utf-16", "utf-16-le", "utf-32"):
+        status, body = await web_env.send("POST", EXC, data=exception.encode(encoding),
+                                          headers={"Content-Type": "application/json"})
+        assert_error(status, body, 400)
+        assert body["error"] == "bad_json", (encoding, body)
+    status, body = await web_env.send("POST", EXC, data=b"\xef\xbb\xbf" + exception.encode(),  # a UTF-8 BOM is fine
+                                      headers={"Content-Type": "application/json"})
+    assert status == 202, body
 
 
 async def test_wrong_content_type(web_env: Web) -> None:
@@ -59,6 +71,7 @@ async def test_body_of_wrong_shape(web_env: Web) -> None:
     ({"by": 5}, "body.by"),                                         # mistyped
     ({"by": True}, "body.by"),                                      # bool is not a string
     ({"comment": "who?"}, "body.by"),                               # missing
+    ({"by": " \t\n"}, "body.by"),                                   # blank: names no one (was a 202)
 ])
 async def test_unknown_and_mistyped_fields(web_env: Web, body: dict, field: str) -> None:
     pending = decided("acme", "E-1", NEEDS_APPROVAL, at=datetime.now(UTC))
@@ -80,7 +93,17 @@ async def test_unknown_and_bad_query_parameters(web_env: Web) -> None:
         assert body["path"] == path, (query, body)
 
 
-@pytest.mark.parametrize("cursor", ["garbage", "eyJ4IjoxfQ", "WyJub3QgYSBkYXRlIiwiYSJd", "%FF%FE", "W10"])
+def _cursor(created_at: str, exception_id: str) -> str:
+    raw = json.dumps([created_at, exception_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("cursor", [
+    "garbage", "eyJ4IjoxfQ", "WyJub3QgYSBkYXRlIiwiYSJd", "%FF%FE", "W10",
+    # well-formed, but with what PostgreSQL cannot take (they were 500s)
+    _cursor("2026-12-07T17:46:36+00:00", "a\u0000b"), _cursor("2026-12-07T17:46:36+00:00", "\ud800"),
+    _cursor("0001-01-01T00:00:00+05:00", "a"), _cursor("9999-12-31T23:59:59-05:00", "a"),
+])
 async def test_bad_cursor(web_env: Web, cursor: str) -> None:
     status, body = await web_env.get(f"{EXC}?cursor={cursor}")
     assert_error(status, body, 400)

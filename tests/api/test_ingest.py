@@ -52,6 +52,14 @@ async def test_a_list_with_per_item_errors(web_env: Web) -> None:
     assert ids == ["SF-1", "SF-2", "auto"]
 
 
+async def test_the_paths_tenant_with_blanks_around_it_is_the_same_tenant(web_env: Web) -> None:
+    # as the stream reads it: normalize strips the tenant id, and intake takes " acme " keyed "acme"
+    status, body = await web_env.send("POST", EXC, json={**GOOD, "tenant_id": " acme "})
+    assert status == 202, body
+    [message] = await consume_all(web_env.bootstrap, web_env.settings.topic_exceptions, expect=1)
+    assert message.key == b"acme"
+
+
 async def test_nothing_accepted_is_422_and_nothing_produced(web_env: Web) -> None:
     status, body = await web_env.send("POST", EXC, json=[{"tenant_id": "globex", "payload": {}}, {"payload": 3}])
     assert_error(status, body, 422)

@@ -4,13 +4,17 @@ input lands in the DLQ with Kafka Connect's headers and in ``dead_letters``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
 import pytest
 
+from sentinai.sinks.api_keys import create_api_key
+from sentinai.sinks.pool import open_pool
 from tests.support.db import fetch, wait_for
-from tests.support.kafka import TopicReader, produce, read_all, read_all_from
+from tests.support.http import call
+from tests.support.kafka import TopicReader, produce, producer, read_all, read_all_from
 from tests.support.pipeline import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -102,3 +106,32 @@ def test_bad_input_goes_to_the_dlq_and_the_worker_keeps_going(pipeline: Pipeline
 
     assert wait_for(pipeline.database_url, "SELECT count(*) FROM dead_letters",
                     until=lambda n: n >= len(bad)) == len(bad)
+
+
+def test_a_replayed_dead_letter_carries_the_originals_headers_as_they_were(pipeline: Pipeline) -> None:
+    # Kafka headers are bytes, and a name may repeat: a binary trace context, a list as repeated names
+    original = [("trace-bin", b"\x00\x01\xff\x80\xfe"), ("x-multi", b"a"), ("x-multi", b"b"), ("note", "é".encode())]
+    pipeline.start_worker()
+    web = pipeline.start_web()
+    sender = producer(pipeline.bootstrap)
+    sender.produce(pipeline.topics.exceptions, key=b"acme-capital", headers=original,
+                   value=json.dumps({"tenant_id": "acme-capital", "exception_id": "HDR-1", "payload": "no"}).encode())
+    assert sender.flush(30) == 0
+    letter = wait_for(pipeline.database_url, "SELECT id FROM dead_letters WHERE tenant_id = 'acme-capital'")
+    key = asyncio.run(_api_key(pipeline.database_url, "acme-capital", "operator"))
+
+    reply = call("POST", f"{web.url}/api/v1/tenants/acme-capital/dlq/{letter}/replay",
+                 headers={"Authorization": f"Bearer {key}"})
+    assert reply.status == 202, reply.body
+
+    reader = TopicReader(pipeline.bootstrap, pipeline.topics.exceptions)
+    try:
+        replayed = reader.poll_until(lambda ms: len(ms) >= 2, timeout=30)[1]
+    finally:
+        reader.close()
+    assert replayed.headers() == [*original, ("sentinai.replayed_from", str(letter).encode())]
+
+
+async def _api_key(database_url: str, tenant: str, role: str) -> str:
+    async with open_pool(database_url, min_size=1, max_size=1) as pool:
+        return await create_api_key(pool, tenant, role)

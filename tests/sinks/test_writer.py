@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -174,6 +175,30 @@ async def test_approvals_and_tool_executions_are_versioned(pool: asyncpg.Pool) -
     execution = await pool.fetchrow("SELECT * FROM tool_executions WHERE tenant_id = 'acme'")
     assert (execution["status"], execution["response"], execution["request"], execution["attempts"]) == (
         "SUCCEEDED", {"ok": True}, {"orderId": "ORD-1"}, 1)
+
+
+@pytest.mark.parametrize("order", ["in order", "finish first", "one batch each"])
+async def test_a_finished_tool_execution_keeps_the_time_it_started(pool: asyncpg.Pool, order: str) -> None:
+    # as the pipeline writes them (sentinai.core.rows): only the tools agent's "started" snapshot
+    # (version 2) knows when the call started; the request (1) and the finish (3) carry null
+    base = {"execution_id": "TX-1", "tool_name": "recon_rerun", "request": {"account": "A1"}, "error": None}
+    requested, started, finished = (
+        event("acme", "EX-1", event_type, minutes=minutes, step=str(version), payload={"tool_execution": {
+            **base, "status": status, "response": None, "attempts": 0, "started_at": started_at,
+            "finished_at": finished_at, "version": version}})
+        for event_type, minutes, version, status, started_at, finished_at in (
+            ("ToolExecutionRequested", 15, 1, "REQUESTED", None, None),
+            ("ToolExecutionStarted", 15, 2, "STARTED", "2026-11-24T09:45:00Z", None),
+            ("ToolExecutionSucceeded", 16, 3, "SUCCEEDED", None, "2026-11-24T09:46:00Z")))
+    writer = EventWriter(pool)
+    batches = {"in order": [[requested, started, finished]], "finish first": [[finished, started, requested]],
+               "one batch each": [[requested], [started], [finished]]}[order]
+    for batch in batches:
+        await writer.write_batch(batch)
+    row = await pool.fetchrow("SELECT * FROM tool_executions WHERE tenant_id = 'acme'")
+    assert (row["status"], row["version"]) == ("SUCCEEDED", 3)
+    assert (row["started_at"], row["finished_at"]) == (
+        datetime(2026, 11, 24, 9, 45, tzinfo=UTC), datetime(2026, 11, 24, 9, 46, tzinfo=UTC))
 
 
 async def test_a_large_batch_in_one_call(pool: asyncpg.Pool) -> None:

@@ -145,6 +145,16 @@ def test_a_deadline_past_year_9999_is_the_last_moment_of_it() -> None:
     assert start_clock(decided, p, NOW) is not None
 
 
+@pytest.mark.parametrize("remaining", [5e9, 10**39, 1e300])
+def test_a_remaining_time_past_year_9999_is_the_last_moment_of_it(remaining: float) -> None:
+    """As for the type's SLA: minutes that reach past 9999 give its last moment (they gave no SLA
+    at all, not even the type's)."""
+    p = packs()
+    decided = outcome(p, slaMinutesRemaining=remaining)
+    assert decided.sla_deadline == LATEST
+    assert sla_times(decided, p, NOW) == (NOW + (LATEST - NOW) * 0.8, LATEST)
+
+
 def test_a_context_deadline_past_year_9999_in_utc_is_ignored() -> None:
     p = packs()
     decided = outcome(p, slaDeadline="9999-12-31T23:59:59-05:00")
