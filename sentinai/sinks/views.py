@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from sentinai.core.input_limits import check_value, in_utc_range
+from sentinai.streams.records import LATER_STAGES
 
 EXCEPTION_COLUMNS = (
     "tenant_id, exception_id, source_system, exception_type, severity, status, owner, playbook_id, "
@@ -301,11 +302,15 @@ async def status_summary(pool: asyncpg.Pool, tenant_ids: list[str] | None, *, no
             "WHERE tenant_id = ANY($1::text[]) GROUP BY 1, 2", tenant_ids):
         out[r["tenant_id"]]["by_severity"][r["severity"]] = r["n"]
     start = now - timedelta(minutes=window_minutes)
+    # decision records, as the decisions topic carries them: one per handled input that decided
+    # (its stages' events) or moved the exception on (LATER_STAGES); one input's events share
+    # their exception and time
     for r in await pool.fetch(
             "SELECT tenant_id, floor(extract(epoch FROM ($2::timestamptz - occurred_at)) / 60)::int AS ago, "
-            "count(*) AS n FROM exception_events WHERE tenant_id = ANY($1::text[]) "
-            "AND occurred_at > $3 AND occurred_at <= $2 AND payload ? 'decision' GROUP BY 1, 2",
-            tenant_ids, now, start):
+            "count(DISTINCT (exception_id, occurred_at)) AS n FROM exception_events "
+            "WHERE tenant_id = ANY($1::text[]) AND occurred_at > $3 AND occurred_at <= $2 "
+            "AND (payload ? 'decision' OR event_type = ANY($4::text[])) GROUP BY 1, 2",
+            tenant_ids, now, start, list(LATER_STAGES)):
         entry = out[r["tenant_id"]]
         ago = min(max(int(r["ago"]), 0), window_minutes - 1)
         entry["decisions_series"][window_minutes - 1 - ago] += r["n"]
