@@ -37,9 +37,15 @@ def _canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def exception_id_for(tenant_id: str, source_system: str | None, payload: Mapping[str, Any]) -> str:
-    """Deterministic id of an exception sent without one, so a re-send is the same exception."""
-    digest = hashlib.sha256(_canonical_json([tenant_id, source_system, payload]).encode()).hexdigest()
+def exception_id_for(tenant_id: str, source_system: str | None, payload: Mapping[str, Any], *,
+                     exception_type: str | None = None, occurred_at: datetime | None = None) -> str:
+    """Deterministic id of an exception sent without one, so a re-send is the same exception:
+    from its tenant, source, payload, and its type and time when it gives them (two exceptions of
+    one source with the same payload but another type or time are two exceptions)."""
+    parts: list[Any] = [tenant_id, source_system, payload]
+    if exception_type is not None or occurred_at is not None:
+        parts += [exception_type, occurred_at.isoformat() if occurred_at is not None else None]
+    digest = hashlib.sha256(_canonical_json(parts).encode()).hexdigest()
     return f"auto-{digest[:32]}"
 
 
@@ -149,21 +155,24 @@ def normalize(
     elif not isinstance(context, dict):
         raise RejectedInput(f"context must be a JSON object, got {type(context).__name__}", "context")
     source_system = _optional_text(raw, "source_system", "sourceSystem")
+    given_at = _field(raw, "occurred_at", "occurredAt", "timestamp")
+    occurred_at = _timestamp(given_at, now)
+    exception_type = _exception_type(raw)
     exception_id = _field(raw, "exception_id", "exceptionId")
     if isinstance(exception_id, int) and not isinstance(exception_id, bool):
         exception_id = str(exception_id)
     if exception_id is None or (isinstance(exception_id, str) and not exception_id.strip()):
-        exception_id = exception_id_for(tenant_id, source_system, payload)
+        exception_id = exception_id_for(tenant_id, source_system, payload, exception_type=exception_type,
+                                        occurred_at=None if given_at is None else occurred_at)
     elif not isinstance(exception_id, str) or len(exception_id) > MAX_ID_LENGTH:
         raise RejectedInput(
             f"must be a string of at most {MAX_ID_LENGTH} characters", "exception_id"
         )
-    occurred_at = _timestamp(_field(raw, "occurred_at", "occurredAt", "timestamp"), now)
     return NormalizedException(
         tenant_id=tenant_id,
         exception_id=exception_id.strip(),
         source_system=source_system,
-        exception_type=_exception_type(raw),
+        exception_type=exception_type,
         occurred_at=occurred_at,
         payload=payload,
         context=context,

@@ -52,6 +52,18 @@ async def test_a_list_with_per_item_errors(web_env: Web) -> None:
     assert ids == ["SF-1", "SF-2", "auto"]
 
 
+async def test_exceptions_without_ids_differ_by_type_and_time_and_a_resend_keeps_its_id(web_env: Web) -> None:
+    """Two breaks of one account an hour apart are two exceptions; the same one sent twice is one."""
+    first = {"source_system": "recon", "exception_type": "CASH_BREAK", "occurred_at": "2026-12-07T10:00:00Z",
+             "payload": {"account": "ZZ-1"}}
+    items = [first, {**first, "exception_type": "POSITION_BREAK"}, {**first, "occurred_at": "2026-12-07T11:00:00Z"},
+             dict(first)]
+    status, body = await web_env.send("POST", EXC, json=items)
+    assert status == 202, body
+    ids = [a["exception_id"] for a in body["accepted"]]
+    assert len(set(ids[:3])) == 3 and ids[3] == ids[0], ids
+
+
 async def test_the_paths_tenant_with_blanks_around_it_is_the_same_tenant(web_env: Web) -> None:
     # as the stream reads it: normalize strips the tenant id, and intake takes " acme " keyed "acme"
     status, body = await web_env.send("POST", EXC, json={**GOOD, "tenant_id": " acme "})

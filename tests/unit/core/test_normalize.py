@@ -48,9 +48,15 @@ def test_missing_id_is_derived_deterministically() -> None:
     first = normalize(raw, now=NOW)
     again = normalize({**raw, "context": {"other": 1}}, now=NOW + timedelta(hours=1))
     assert first.exception_id == again.exception_id
-    assert first.exception_id == exception_id_for("acme-capital", "settlements", SNAKE["payload"])
-    other = normalize({**raw, "payload": {"orderId": "ORD-10"}}, now=NOW)
-    assert other.exception_id != first.exception_id
+    assert first.exception_id == exception_id_for("acme-capital", "settlements", SNAKE["payload"],
+                                                  exception_type=first.exception_type, occurred_at=first.occurred_at)
+    for changed in ({"payload": {"orderId": "ORD-10"}}, {"exception_type": "POSITION_BREAK"},
+                    {"occurred_at": "2026-11-24T10:31:00Z"}):
+        assert normalize({**raw, **changed}, now=NOW).exception_id != first.exception_id, changed
+    # without a type or a time of its own, the id is the tenant's, source's and payload's (as before)
+    bare = {k: v for k, v in raw.items() if k not in ("exception_type", "occurred_at")}
+    assert normalize(bare, now=NOW).exception_id == exception_id_for("acme-capital", "settlements", SNAKE["payload"])
+    assert normalize(bare, now=NOW + timedelta(hours=1)).exception_id == normalize(bare, now=NOW).exception_id
 
 
 def test_key_order_does_not_change_the_derived_id() -> None:
