@@ -221,4 +221,9 @@ def load_settings(**overrides: object) -> Settings:
         first = err.errors()[0]
         name = "SENTINAI_" + str(first["loc"][0]).upper() if first["loc"] else "SENTINAI_*"
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message} (got {first.get('input')!r})") from None
+        raise SettingsError(f"{name}: {message} (got {_without_password(first.get('input'))!r})") from None
+
+
+def _without_password(value: object) -> object:
+    """A URL's ``user:password@`` as ``user:***@``: a refused setting is printed, never a secret."""
+    return re.sub(r"(://[^/@:]*:)[^/]*@", r"\1***@", value) if isinstance(value, str) else value

@@ -40,6 +40,14 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str
     assert "\n" not in str(info.value)
 
 
+def test_a_refused_url_is_shown_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTINAI_DATABASE_URL", "mysql://sentinai:s3cr3t@db.internal:3306/prod")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert "s3cr3t" not in str(info.value)
+    assert "(got 'mysql://sentinai:***@db.internal:3306/prod')" in str(info.value)
+
+
 def test_database_url_forms() -> None:
     assert asyncpg_dsn("postgresql+asyncpg://u@h/db") == "postgresql://u@h/db"
     assert sqlalchemy_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
