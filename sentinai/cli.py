@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+import asyncpg
+
 from sentinai import log_records
 from sentinai.settings import SettingsError, load_settings
 
@@ -80,11 +82,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         asyncio.run(run_web(settings))
         return 0
     if command == "migrate":
+        from sentinai.core.packs import PackValidationError
         from sentinai.migrate import import_packs, upgrade
 
         url = settings.require_database()
         upgrade(url)
-        activated = import_packs(url, settings.packs_dir, settings=settings)
+        try:
+            activated = import_packs(url, settings.packs_dir, settings=settings)
+        except PackValidationError as err:  # as `packs validate` shows them: one line each
+            for issue in err.issues:
+                print(issue, file=sys.stderr)
+            print(f"sentinai migrate: nothing imported from {settings.packs_dir} (SENTINAI_PACKS_DIR)",
+                  file=sys.stderr)
+            return 1
         print(f"migrated; {len(activated)} pack versions activated from {settings.packs_dir}")
         return 0
     if command == "broker":
@@ -142,6 +152,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if isinstance(err, PortInUse | TimeoutError | RuntimeError):
             print(f"sentinai: {err}", file=sys.stderr)
+            return 1
+        if isinstance(err, asyncpg.PostgresError):  # the database answered, and refused
+            hint = " (run `sentinai migrate` first)" if isinstance(err, asyncpg.UndefinedTableError) else ""
+            print(f"sentinai {args.command}: SENTINAI_DATABASE_URL: {type(err).__name__}: "
+                  f"{log_records.one_line(str(err))}{hint}", file=sys.stderr)
+            return 1
+        if isinstance(err, OSError):  # a server not reachable (the database), a port taken
+            print(f"sentinai {args.command}: {log_records.one_line(str(err))}", file=sys.stderr)
             return 1
         raise
 

@@ -169,8 +169,8 @@ async def run_web(settings: Settings, *, pool: asyncpg.Pool | None = None) -> No
     """Serve the web view on ``web_host:web_port`` until cancelled."""
     app = create_app(settings, pool=pool)
     runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
-    await runner.setup()
     try:
+        await runner.setup()  # inside: a start that fails half-way closes what it opened
         site = web.TCPSite(runner, settings.web_host, settings.web_port, shutdown_timeout=5.0)
         await site.start()
         log.info("web view on http://%s:%d/", settings.web_host, settings.web_port)
