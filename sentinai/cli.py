@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
@@ -19,6 +21,18 @@ def parse_moment(value: str) -> datetime:
     """An ISO 8601 date or time (naive means UTC), for argparse."""
     moment = datetime.fromisoformat(value.strip())
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _until_sigterm(serving: Coroutine[Any, Any, None]) -> None:
+    """Run ``serving`` until SIGTERM cancels it, so that its ``finally`` blocks run (Python's
+    default for SIGTERM ends the process at once: open requests cut, nothing closed)."""
+    task = asyncio.ensure_future(serving)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if asyncio.current_task().cancelling():  # Ctrl-C: asyncio.run makes it a KeyboardInterrupt
+            raise
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,7 +93,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "web":
         from sentinai.api.app import run_web
 
-        asyncio.run(run_web(settings))
+        asyncio.run(_until_sigterm(run_web(settings)))
         return 0
     if command == "migrate":
         from sentinai.core.packs import PackValidationError

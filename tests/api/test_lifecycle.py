@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -15,6 +17,7 @@ from sentinai.cli_keys import create
 from sentinai.embedded.process import free_port
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import authenticate, create_api_key
+from tests.support.processes import WebProcess
 
 
 async def test_run_web_serves_until_cancelled(make_settings: Callable[..., Settings], database_url: str) -> None:
@@ -41,6 +44,23 @@ async def test_run_web_serves_until_cancelled(make_settings: Callable[..., Setti
         with pytest.raises(aiohttp.ClientConnectionError):
             async with session.get(url):
                 pass
+
+
+@pytest.mark.parametrize(("stop", "exit_code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_sentinai_web_stops_on_sigterm_as_on_ctrl_c(stop: signal.Signals, exit_code: int,
+                                                    make_settings: Callable[..., Settings],
+                                                    database_url: str, tmp_path: Path) -> None:
+    """SIGTERM (what docker, Kubernetes, systemd and `sentinai dev` send) closes the web view as
+    Ctrl-C does: open requests finish, the broker clients and the pool are closed; it used to end
+    the process at once (exit status -15)."""
+    web = WebProcess(make_settings(), database_url, tmp_path / "web.log").start()
+    process = web.process
+    assert process is not None
+    try:
+        process.send_signal(stop)
+        assert process.wait(15) == exit_code, web.log_tail()
+    finally:
+        web.kill()
 
 
 async def test_ready_is_503_when_database_is_gone(make_settings: Callable[..., Settings], database_url: str) -> None:
