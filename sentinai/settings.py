@@ -142,6 +142,13 @@ class Settings(BaseSettings):
             raise ValueError("expected a postgresql:// or postgresql+asyncpg:// URL")
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():  # a template that left it empty: no scrape could pass
+            raise ValueError("empty: set a token, or unset the variable to leave /metrics open")
+        return value
+
     @field_validator("llm_models", mode="before")
     @classmethod
     def _models(cls, value: object) -> object:
