@@ -96,11 +96,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         asyncio.run(_until_sigterm(run_web(settings)))
         return 0
     if command == "migrate":
+        from alembic.util import CommandError
+        from sqlalchemy.exc import DBAPIError
+
         from sentinai.core.packs import PackValidationError
         from sentinai.migrate import import_packs, upgrade
 
         url = settings.require_database()
-        upgrade(url)
+        try:
+            upgrade(url)
+        except CommandError as err:  # the database is at a revision this release does not know
+            print(f"sentinai migrate: {err} (migrated by a newer release?)", file=sys.stderr)
+            return 1
+        except DBAPIError as err:  # SQLAlchemy's wrapper: the driver's error, as the other commands see it
+            raise err.orig.__cause__ or err from None
         try:
             activated = import_packs(url, settings.packs_dir, settings=settings)
         except PackValidationError as err:  # as `packs validate` shows them: one line each

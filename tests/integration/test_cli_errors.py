@@ -86,3 +86,19 @@ def test_migrate_with_an_invalid_pack_lists_its_errors(database_url: str, tmp_pa
         f"{packs / 'tenants' / 'acme-capital.yaml'}: bogusField: unknown field (got 1)",
         f"sentinai migrate: nothing imported from {packs} (SENTINAI_PACKS_DIR)"]
     assert result.stdout == ""
+
+
+def test_migrate_on_a_database_that_does_not_exist_is_one_line(server_url: str) -> None:
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/absent_{uuid.uuid4().hex[:8]}"))
+    result = sentinai(["migrate"], SENTINAI_DATABASE_URL=url, SENTINAI_PACKS_DIR=str(PACKS))
+    assert result.returncode == 1
+    assert one_line(result).startswith("sentinai migrate: SENTINAI_DATABASE_URL: InvalidCatalogNameError: ")
+
+
+def test_migrate_of_an_older_release_on_a_newer_database_is_one_line(database_url: str) -> None:
+    """A release rolled back: its `migrate` finds a revision it does not know."""
+    asyncio.run(_admin(database_url, "UPDATE alembic_version SET version_num = '0099_future'"))
+    result = sentinai(["migrate"], SENTINAI_DATABASE_URL=database_url, SENTINAI_PACKS_DIR=str(PACKS))
+    assert result.returncode == 1
+    assert one_line(result) == ("sentinai migrate: Can't locate revision identified by '0099_future' "
+                                "(migrated by a newer release?)")
