@@ -49,6 +49,7 @@ from sentinai.caches.packs import PackCache
 from sentinai.copilot.service import Copilot
 from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
+from sentinai.streams.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,12 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
             yield
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:
-        producer = CommandProducer(bootstrap, max_request_size=max(settings.max_body_bytes, settings.max_message_bytes) + 65536)
+        # With SENTINAI_TOPIC_PARTITIONS set, the topics are made with it before the first send (the
+        # broker's auto-create would use its own count, which the workers then refuse); unset, the
+        # workers follow the input topic, whoever made it.
+        explicit = "topic_partitions" in settings.model_fields_set
+        producer = CommandProducer(bootstrap, max_request_size=max(settings.max_body_bytes, settings.max_message_bytes) + 65536,
+                                   ensure_topics=(lambda: ensure_topics(settings)) if explicit else None)
         feed = DecisionFeed(bootstrap, settings.topic_decisions)
         app[PRODUCER] = producer
         app[FEED] = feed

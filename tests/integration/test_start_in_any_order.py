@@ -227,3 +227,29 @@ def test_a_worker_started_before_its_database_waits_for_it(
         asyncio.run_coroutine_threadsafe(proxy.cut(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+
+
+def test_an_exception_posted_before_any_worker_with_the_partitions_set(
+        make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
+        services: list[ServiceProcess], tmp_path: Path) -> None:
+    """SENTINAI_TOPIC_PARTITIONS set for every process (as docker-compose.yml does) and the web
+    view the first to produce: its 202 must not leave a topic the workers then refuse to start on
+    (the broker's auto-create used to make the input topic with its own count, 4 here)."""
+    settings = make_settings(packs_dir=PACKS, topic_partitions=6)
+    names = TopicNames.from_settings(settings)
+    import_packs(database_url, PACKS)
+    key = asyncio.run(_admin_key(database_url))
+    web: WebProcess = start(services, WebProcess(settings, database_url, tmp_path / "web.log"))
+
+    async def post() -> None:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as session:
+            async with session.post(f"{web.url}/api/v1/tenants/acme-capital/exceptions", json={
+                    "exception_id": "BEFORE-1", "exception_type": "SETTLEMENT_FAIL",
+                    "payload": {"failReason": "SSI_MISMATCH"}}) as posted:
+                assert posted.status == 202, await posted.text()
+
+    asyncio.run(post())
+    assert partition_counts(bootstrap, [names.exceptions]) == {names.exceptions: 6}
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
+    wait_for(database_url, "SELECT count(*) FROM exceptions WHERE exception_id = 'BEFORE-1'",
+             until=lambda n: n == 1, timeout=60)
