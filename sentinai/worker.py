@@ -13,7 +13,7 @@ from sentinai import framework
 from sentinai.app import create_app
 from sentinai.framework.commit_guard import exit_unless_stopped
 from sentinai.garbage_collection import tune_for_worker
-from sentinai.settings import Settings
+from sentinai.settings import Settings, SettingsError
 from sentinai.streams.topics import ensure_topics
 from sentinai.tenant_metrics import filtered_registry
 
@@ -44,8 +44,12 @@ def run_worker(settings: Settings) -> None:
     if settings.worker_metrics_port:
         # the worker's own Prometheus endpoint (agents, tables, sink), on its own port; the web view
         # serves its own. Tenant labels only for the tenants of the worker's active packs.
-        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host,
-                                            registry=filtered_registry(app.known_tenants))
+        try:
+            prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host,
+                                                registry=filtered_registry(app.known_tenants))
+        except OSError as err:  # two workers on one host given the same port, say
+            raise SettingsError(f"SENTINAI_WORKER_METRICS_PORT: cannot listen on {settings.web_host}:"
+                                f"{settings.worker_metrics_port} ({err.strerror})") from None
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # group membership and assignments are what an operator needs to see after a rebalance
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)

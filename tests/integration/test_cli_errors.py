@@ -4,6 +4,7 @@ non-zero exit code, no traceback."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 import uuid
@@ -102,3 +103,20 @@ def test_migrate_of_an_older_release_on_a_newer_database_is_one_line(database_ur
     assert result.returncode == 1
     assert one_line(result) == ("sentinai migrate: Can't locate revision identified by '0099_future' "
                                 "(migrated by a newer release?)")
+
+
+def test_a_worker_whose_metrics_port_is_taken_names_the_setting(database_url: str, broker_url: str,
+                                                                tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        prefix = f"t{uuid.uuid4().hex[:8]}"  # topics of its own on the shared broker
+        topics = {f"SENTINAI_TOPIC_{name.upper()}": f"{prefix}.{name}"
+                  for name in ("exceptions", "events", "decisions", "dlq")}
+        result = sentinai(["worker"], SENTINAI_DATABASE_URL=database_url, SENTINAI_KAFKA_BROKER=broker_url,
+                          SENTINAI_WORKER_METRICS_PORT=str(port), SENTINAI_DATA_DIR=str(tmp_path),
+                          SENTINAI_TOPIC_PREFIX=prefix, SENTINAI_APP_ID=prefix, **topics)
+    assert result.returncode == 2
+    assert one_line(result) == (f"sentinai: SENTINAI_WORKER_METRICS_PORT: cannot listen on 127.0.0.1:{port} "
+                                "(Address already in use)")
