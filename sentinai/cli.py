@@ -23,6 +23,14 @@ def parse_moment(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def positive(value: str) -> float:
+    """A number above zero, for argparse (a rate of 0 divided by zero, a negative one never waited)."""
+    number = float(value)
+    if not number > 0:
+        raise ValueError(value)
+    return number
+
+
 async def _until_sigterm(serving: Coroutine[Any, Any, None]) -> None:
     """Run ``serving`` until SIGTERM cancels it, so that its ``finally`` blocks run (Python's
     default for SIGTERM ends the process at once: open requests cut, nothing closed)."""
@@ -45,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="migrate the database and import the packs of SENTINAI_PACKS_DIR")
     sub.add_parser("broker", help="run the embedded Kafka-API broker in the foreground")
     demo = sub.add_parser("demo", help="produce a steady, realistic mix of exceptions for the sample tenants")
-    demo.add_argument("--rate", type=float, default=5.0, help="exceptions per second (default 5)")
+    demo.add_argument("--rate", type=positive, default=5.0, help="exceptions per second (default 5)")
     demo.add_argument("--count", type=int, default=0, help="stop after this many (default: run until stopped)")
     packs = sub.add_parser("packs", help="validate or test packs")
     packs_sub = packs.add_subparsers(dest="packs_command", required=True)
