@@ -253,3 +253,19 @@ def test_an_exception_posted_before_any_worker_with_the_partitions_set(
     start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
     wait_for(database_url, "SELECT count(*) FROM exceptions WHERE exception_id = 'BEFORE-1'",
              until=lambda n: n == 1, timeout=60)
+
+
+def test_health_counts_a_worker_once_it_is_ready(make_settings: Callable[..., Settings], database_url: str,
+                                                 services: list[ServiceProcess], tmp_path: Path) -> None:
+    """An operator who scaled up sees the new worker on /health when it says Ready, not one
+    heartbeat (10 s) later."""
+    settings = make_settings(packs_dir=PACKS)
+    import_packs(database_url, PACKS)
+    web: WebProcess = start(services, WebProcess(settings, database_url, tmp_path / "web.log"))
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
+
+    async def workers() -> int | None:
+        async with aiohttp.ClientSession() as session:
+            return await workers_on_health(session, web.url, until=lambda n: n == 1, timeout=3.0)
+
+    assert asyncio.run(workers()) == 1
