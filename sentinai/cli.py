@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -88,6 +89,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("alembic", "pgserver", "aiokafka"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    for name in settings.unknown_variables(os.environ):
+        logging.getLogger("sentinai.settings").warning("%s is not a setting: ignored (a typo?)", name)
     command = args.command
     if command == "dev":
         from sentinai.dev import run_dev

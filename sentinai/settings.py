@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -208,6 +209,14 @@ class Settings(BaseSettings):
         from sentinai.core.packs.limits import PackLimits
 
         return PackLimits(max_document_bytes=self.max_pack_bytes, max_conditions=self.max_pack_conditions)
+
+    def unknown_variables(self, environ: Mapping[str, str]) -> list[str]:
+        """``SENTINAI_*`` variables that name no setting (a typo such as ``SENTINAI_METRICS_TOKN``
+        would otherwise be ignored without a word); those granted to tenants as secrets are not."""
+        known = {f"SENTINAI_{name.upper()}" for name in type(self).model_fields}
+        granted = {variable for grants in self.tenant_secrets.values() for variable in grants.values()}
+        return sorted(name for name in environ  # pydantic-settings reads the names in any case
+                      if name.upper().startswith("SENTINAI_") and name.upper() not in known and name not in granted)
 
     def require_broker(self) -> str:
         if not self.kafka_broker:

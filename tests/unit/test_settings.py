@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -82,3 +83,24 @@ def test_deployment_grants_and_network_from_the_environment(monkeypatch: pytest.
     for name, value in settings.as_environment().items():  # what a child process is given
         monkeypatch.setenv(name, value)
     assert load_settings() == settings
+
+
+PACKS = Path(__file__).resolve().parents[2] / "packs"
+
+
+def test_a_variable_that_names_no_setting_is_warned_about() -> None:
+    """A typo used to be ignored without a word: SENTINAI_METRICS_TOKN left /metrics open."""
+    result = subprocess.run([sys.executable, "-m", "sentinai", "packs", "validate", str(PACKS)], capture_output=True,
+                            text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "SENTINAI_METRICS_TOKN": "x",
+                                                        "SENTINAI_TENANT_SECRETS": '{"acme": {"OMS": "SENTINAI_OMS"}}',
+                                                        "SENTINAI_OMS": "granted, not a setting"})
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and warnings[0].endswith(
+        "SENTINAI_METRICS_TOKN is not a setting: ignored (a typo?)"), result.stderr
+
+
+def test_unknown_variables_are_found_in_any_case_as_settings_are_read() -> None:
+    settings = load_settings(tenant_secrets={"acme": {"OMS": "SENTINAI_OMS"}})
+    assert settings.unknown_variables({"SENTINAI_Log_Level": "INFO", "sentinai_metrics_tokn": "x",
+                                       "SENTINAI_OMS": "granted", "HOME": "/root"}) == ["sentinai_metrics_tokn"]
