@@ -70,7 +70,8 @@ def _environment_value(value: object) -> str:
 class Settings(BaseSettings):
     """All settings of a SentinAI process. Unset broker/database mean the embedded ones."""
 
-    model_config = SettingsConfigDict(env_prefix="SENTINAI_", extra="ignore", frozen=True)
+    # no inf or nan for a float (a timer every `inf` seconds, a what-if window of `inf` days)
+    model_config = SettingsConfigDict(env_prefix="SENTINAI_", extra="ignore", frozen=True, allow_inf_nan=False)
 
     kafka_broker: str | None = None
     database_url: str | None = None
@@ -110,7 +111,7 @@ class Settings(BaseSettings):
     # input waiting on the worker's partitions and no work done for this long: the stall ERROR
     stall_seconds: float = Field(default=30.0, ge=1)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)  # how often workers apply dataTTL
-    whatif_window_days: float = Field(default=7.0, gt=0)  # the what-if report of a pack proposal
+    whatif_window_days: float = Field(default=7.0, gt=0, le=36_500)  # the what-if report of a pack proposal
     search_index_interval_seconds: float = Field(default=2.0, gt=0)  # queued search documents built
     search_stats_interval_seconds: float = Field(default=600.0, gt=0)  # similar-case term counts
     llm_base_url: str | None = None

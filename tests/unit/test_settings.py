@@ -33,6 +33,9 @@ def test_broker_accepts_faust_style_bare_and_lists(monkeypatch: pytest.MonkeyPat
     ("SENTINAI_TENANT_SECRETS", '{"acme": {"../etc/passwd": "X"}}', "SENTINAI_TENANT_SECRETS"),
     ("SENTINAI_TOOLS_ALLOW_PRIVATE", "perhaps", "SENTINAI_TOOLS_ALLOW_PRIVATE"),
     ("SENTINAI_METRICS_TOKEN", "", "SENTINAI_METRICS_TOKEN"),  # every scrape was a 401
+    ("SENTINAI_STALL_SECONDS", "inf", "SENTINAI_STALL_SECONDS"),
+    ("SENTINAI_WHATIF_WINDOW_DAYS", "inf", "SENTINAI_WHATIF_WINDOW_DAYS"),  # whatif: OverflowError
+    ("SENTINAI_WHATIF_WINDOW_DAYS", "1e12", "SENTINAI_WHATIF_WINDOW_DAYS"),
     ("SENTINAI_METRICS_TOKEN", "  ", "SENTINAI_METRICS_TOKEN"),
 ])
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
