@@ -120,3 +120,13 @@ def test_a_worker_whose_metrics_port_is_taken_names_the_setting(database_url: st
     assert result.returncode == 2
     assert one_line(result) == (f"sentinai: SENTINAI_WORKER_METRICS_PORT: cannot listen on 127.0.0.1:{port} "
                                 "(Address already in use)")
+
+
+def test_a_worker_whose_broker_does_not_answer_names_the_setting(database_url: str, tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    result = sentinai(["worker"], SENTINAI_DATABASE_URL=database_url, SENTINAI_KAFKA_BROKER=f"127.0.0.1:{port}",
+                      SENTINAI_DATA_DIR=str(tmp_path))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        f"sentinai: SENTINAI_KAFKA_BROKER: no broker answered at 127.0.0.1:{port} (KafkaConnectionError")
