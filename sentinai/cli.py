@@ -80,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     create = keys_sub.add_parser("create", help="create an API key and print it once")
     create.add_argument("--tenant", required=True)
     create.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    revoke = keys_sub.add_parser("revoke", help="revoke an API key: its requests are refused from now on")
+    revoke.add_argument("key_id", help="the key's id: what follows snt_ in the key, up to the next _")
     return parser
 
 
@@ -168,6 +170,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "keys":
         from sentinai import cli_keys
 
+        if args.keys_command == "revoke":
+            return asyncio.run(cli_keys.revoke(settings, args.key_id))
         return asyncio.run(cli_keys.create(settings, args.tenant, args.role))
     raise AssertionError(command)
 

@@ -1,4 +1,4 @@
-"""run_web, readiness when the broker or the database is gone, and `sentinai keys create`."""
+"""run_web, readiness when the broker or the database is gone, and `sentinai keys create|revoke`."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from sentinai.api.app import create_app, run_web
-from sentinai.cli_keys import create
+from sentinai.cli_keys import create, revoke
 from sentinai.embedded.process import free_port
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import authenticate, create_api_key
@@ -104,3 +104,16 @@ async def test_keys_create_prints_the_key_last(make_settings: Callable[..., Sett
     assert await create(settings, "*", "viewer") == 2
     assert "only an admin" in capsys.readouterr().err
     assert await create(make_settings(database_url=None), "acme", "viewer") == 2
+
+
+async def test_keys_revoke_refuses_the_key_from_then_on(make_settings: Callable[..., Settings], database_url: str,
+                                                       db: asyncpg.Pool, capsys: pytest.CaptureFixture[str]) -> None:
+    """An operator whose key leaked had no way to revoke it but SQL."""
+    settings = make_settings(database_url=database_url)
+    key = await create_api_key(db, "acme", "admin")
+    who = await authenticate(db, key)
+    assert who is not None
+    assert await revoke(settings, who.key_id) == 0
+    assert await authenticate(db, key) is None
+    assert await revoke(settings, who.key_id) == 2
+    assert f"no live key with id '{who.key_id}'" in capsys.readouterr().err
