@@ -179,7 +179,8 @@ async def run_web(settings: Settings, *, pool: asyncpg.Pool | None = None) -> No
         await runner.setup()  # inside: a start that fails half-way closes what it opened
         site = web.TCPSite(runner, settings.web_host, settings.web_port, shutdown_timeout=5.0)
         await site.start()
-        log.info("web view on http://%s:%d/", settings.web_host, settings.web_port)
+        host, port = runner.addresses[0][:2]  # the port bound: SENTINAI_WEB_PORT=0 picks a free one
+        log.info("web view on http://%s:%d/", host, port)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -117,3 +118,26 @@ async def test_keys_revoke_refuses_the_key_from_then_on(make_settings: Callable[
     assert await authenticate(db, key) is None
     assert await revoke(settings, who.key_id) == 2
     assert f"no live key with id '{who.key_id}'" in capsys.readouterr().err
+
+
+async def test_run_web_logs_the_port_it_bound(make_settings: Callable[..., Settings], database_url: str,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """SENTINAI_WEB_PORT=0 (a free port) used to be logged as `web view on http://127.0.0.1:0/`."""
+    caplog.set_level(logging.INFO, logger="sentinai.api.app")
+    task = asyncio.create_task(run_web(make_settings(database_url=database_url, web_port=0)))
+    try:
+        for _ in range(100):
+            found = [r.getMessage() for r in caplog.records if r.getMessage().startswith("web view on")]
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("run_web did not say where it listens")
+        url = found[0].removeprefix("web view on ")
+        assert not url.endswith(":0/")
+        async with aiohttp.ClientSession() as session, session.get(f"{url}health") as resp:
+            assert resp.status == 200
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
