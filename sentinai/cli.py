@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
 
 from sentinai import log_records
 from sentinai.settings import SettingsError, load_settings
@@ -17,6 +22,26 @@ def parse_moment(value: str) -> datetime:
     """An ISO 8601 date or time (naive means UTC), for argparse."""
     moment = datetime.fromisoformat(value.strip())
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def positive(value: str) -> float:
+    """A number above zero, for argparse (a rate of 0 divided by zero, a negative one never waited)."""
+    number = float(value)
+    if not number > 0:
+        raise ValueError(value)
+    return number
+
+
+async def _until_sigterm(serving: Coroutine[Any, Any, None]) -> None:
+    """Run ``serving`` until SIGTERM cancels it, so that its ``finally`` blocks run (Python's
+    default for SIGTERM ends the process at once: open requests cut, nothing closed)."""
+    task = asyncio.ensure_future(serving)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if asyncio.current_task().cancelling():  # Ctrl-C: asyncio.run makes it a KeyboardInterrupt
+            raise
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="migrate the database and import the packs of SENTINAI_PACKS_DIR")
     sub.add_parser("broker", help="run the embedded Kafka-API broker in the foreground")
     demo = sub.add_parser("demo", help="produce a steady, realistic mix of exceptions for the sample tenants")
-    demo.add_argument("--rate", type=float, default=5.0, help="exceptions per second (default 5)")
+    demo.add_argument("--rate", type=positive, default=5.0, help="exceptions per second (default 5)")
     demo.add_argument("--count", type=int, default=0, help="stop after this many (default: run until stopped)")
     packs = sub.add_parser("packs", help="validate or test packs")
     packs_sub = packs.add_subparsers(dest="packs_command", required=True)
@@ -55,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     create = keys_sub.add_parser("create", help="create an API key and print it once")
     create.add_argument("--tenant", required=True)
     create.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    revoke = keys_sub.add_parser("revoke", help="revoke an API key: its requests are refused from now on")
+    revoke.add_argument("key_id", help="the key's id: what follows snt_ in the key, up to the next _")
     return parser
 
 
@@ -64,6 +91,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("alembic", "pgserver", "aiokafka"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
+    for name in settings.unknown_variables(os.environ):
+        logging.getLogger("sentinai.settings").warning("%s is not a setting: ignored (a typo?)", name)
     command = args.command
     if command == "dev":
         from sentinai.dev import run_dev
@@ -77,14 +106,31 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "web":
         from sentinai.api.app import run_web
 
-        asyncio.run(run_web(settings))
+        asyncio.run(_until_sigterm(run_web(settings)))
         return 0
     if command == "migrate":
+        from alembic.util import CommandError
+        from sqlalchemy.exc import DBAPIError
+
+        from sentinai.core.packs import PackValidationError
         from sentinai.migrate import import_packs, upgrade
 
         url = settings.require_database()
-        upgrade(url)
-        activated = import_packs(url, settings.packs_dir, settings=settings)
+        try:
+            upgrade(url)
+        except CommandError as err:  # the database is at a revision this release does not know
+            print(f"sentinai migrate: {err} (migrated by a newer release?)", file=sys.stderr)
+            return 1
+        except DBAPIError as err:  # SQLAlchemy's wrapper: the driver's error, as the other commands see it
+            raise err.orig.__cause__ or err from None
+        try:
+            activated = import_packs(url, settings.packs_dir, settings=settings)
+        except PackValidationError as err:  # as `packs validate` shows them: one line each
+            for issue in err.issues:
+                print(issue, file=sys.stderr)
+            print(f"sentinai migrate: nothing imported from {settings.packs_dir} (SENTINAI_PACKS_DIR)",
+                  file=sys.stderr)
+            return 1
         print(f"migrated; {len(activated)} pack versions activated from {settings.packs_dir}")
         return 0
     if command == "broker":
@@ -124,6 +170,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "keys":
         from sentinai import cli_keys
 
+        if args.keys_command == "revoke":
+            return asyncio.run(cli_keys.revoke(settings, args.key_id))
         return asyncio.run(cli_keys.create(settings, args.tenant, args.role))
     raise AssertionError(command)
 
@@ -142,6 +190,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if isinstance(err, PortInUse | TimeoutError | RuntimeError):
             print(f"sentinai: {err}", file=sys.stderr)
+            return 1
+        if isinstance(err, asyncpg.PostgresError):  # the database answered, and refused
+            hint = " (run `sentinai migrate` first)" if isinstance(err, asyncpg.UndefinedTableError) else ""
+            print(f"sentinai {args.command}: SENTINAI_DATABASE_URL: {type(err).__name__}: "
+                  f"{log_records.one_line(str(err))}{hint}", file=sys.stderr)
+            return 1
+        if isinstance(err, OSError):  # a server not reachable (the database), a port taken
+            print(f"sentinai {args.command}: {log_records.one_line(str(err))}", file=sys.stderr)
             return 1
         raise
 

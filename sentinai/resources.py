@@ -19,7 +19,8 @@ class Resources:
     """``packs`` exists from the start (empty); :meth:`ready` opens the pool and loads them.
 
     Agents await :meth:`ready` before their first input, so a worker started before PostgreSQL
-    joins its group and waits for the database instead of failing.
+    joins its group and waits for the database instead of failing: one WARNING a second, not an
+    agent crashing with its traceback.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -41,17 +42,18 @@ class Resources:
 
     async def ready(self) -> Resources:
         async with self._lock:
-            if self._pool is None:
-                pool = await self._stack.enter_async_context(
-                    open_pool(self.settings.require_database(), min_size=1, max_size=8))
-                while True:
-                    try:
-                        await self.packs.refresh(pool)
-                        break
-                    except (OSError, asyncpg.PostgresError) as err:
-                        log.warning("cannot load packs yet (%s); retrying", err)
-                        await asyncio.sleep(1)
-                self._pool = pool
+            pool = None
+            while self._pool is None:
+                try:
+                    if pool is None:
+                        pool = await self._stack.enter_async_context(
+                            open_pool(self.settings.require_database(), min_size=1, max_size=8))
+                    await self.packs.refresh(pool)
+                    self._pool = pool
+                except (OSError, asyncpg.PostgresError) as err:
+                    what = "reach the database" if pool is None else "load packs"
+                    log.warning("cannot %s yet (%s); retrying", what, err)
+                    await asyncio.sleep(1)
         return self
 
     async def refresh_packs(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -69,7 +70,8 @@ def _environment_value(value: object) -> str:
 class Settings(BaseSettings):
     """All settings of a SentinAI process. Unset broker/database mean the embedded ones."""
 
-    model_config = SettingsConfigDict(env_prefix="SENTINAI_", extra="ignore", frozen=True)
+    # no inf or nan for a float (a timer every `inf` seconds, a what-if window of `inf` days)
+    model_config = SettingsConfigDict(env_prefix="SENTINAI_", extra="ignore", frozen=True, allow_inf_nan=False)
 
     kafka_broker: str | None = None
     database_url: str | None = None
@@ -112,7 +114,7 @@ class Settings(BaseSettings):
     # input waiting on the worker's partitions and no work done for this long: the stall ERROR
     stall_seconds: float = Field(default=30.0, ge=1)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)  # how often workers apply dataTTL
-    whatif_window_days: float = Field(default=7.0, gt=0)  # the what-if report of a pack proposal
+    whatif_window_days: float = Field(default=7.0, gt=0, le=36_500)  # the what-if report of a pack proposal
     search_index_interval_seconds: float = Field(default=2.0, gt=0)  # queued search documents built
     search_stats_interval_seconds: float = Field(default=600.0, gt=0)  # similar-case term counts
     llm_base_url: str | None = None
@@ -143,6 +145,13 @@ class Settings(BaseSettings):
             return None
         if not re.match(r"^postgres(ql)?(\+asyncpg)?://", value):
             raise ValueError("expected a postgresql:// or postgresql+asyncpg:// URL")
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():  # a template that left it empty: no scrape could pass
+            raise ValueError("empty: set a token, or unset the variable to leave /metrics open")
         return value
 
     @field_validator("llm_models", mode="before")
@@ -205,6 +214,14 @@ class Settings(BaseSettings):
 
         return PackLimits(max_document_bytes=self.max_pack_bytes, max_conditions=self.max_pack_conditions)
 
+    def unknown_variables(self, environ: Mapping[str, str]) -> list[str]:
+        """``SENTINAI_*`` variables that name no setting (a typo such as ``SENTINAI_METRICS_TOKN``
+        would otherwise be ignored without a word); those granted to tenants as secrets are not."""
+        known = {f"SENTINAI_{name.upper()}" for name in type(self).model_fields}
+        granted = {variable for grants in self.tenant_secrets.values() for variable in grants.values()}
+        return sorted(name for name in environ  # pydantic-settings reads the names in any case
+                      if name.upper().startswith("SENTINAI_") and name.upper() not in known and name not in granted)
+
     def require_broker(self) -> str:
         if not self.kafka_broker:
             raise SettingsError("SENTINAI_KAFKA_BROKER: not set (only `sentinai dev` starts an embedded broker)")
@@ -224,4 +241,9 @@ def load_settings(**overrides: object) -> Settings:
         first = err.errors()[0]
         name = "SENTINAI_" + str(first["loc"][0]).upper() if first["loc"] else "SENTINAI_*"
         message = str(first["msg"]).removeprefix("Value error, ")
-        raise SettingsError(f"{name}: {message} (got {first.get('input')!r})") from None
+        raise SettingsError(f"{name}: {message} (got {_without_password(first.get('input'))!r})") from None
+
+
+def _without_password(value: object) -> object:
+    """A URL's ``user:password@`` as ``user:***@``: a refused setting is printed, never a secret."""
+    return re.sub(r"(://[^/@:]*:)[^/]*@", r"\1***@", value) if isinstance(value, str) else value

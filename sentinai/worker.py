@@ -8,12 +8,13 @@ import signal
 
 import faust
 import prometheus_client
+from aiokafka.errors import KafkaConnectionError
 
 from sentinai import framework
 from sentinai.app import create_app
 from sentinai.framework.commit_guard import exit_unless_stopped
 from sentinai.garbage_collection import tune_for_worker
-from sentinai.settings import Settings
+from sentinai.settings import Settings, SettingsError, bootstrap_servers
 from sentinai.streams.topics import ensure_topics
 from sentinai.tenant_metrics import filtered_registry
 
@@ -38,14 +39,23 @@ def run_worker(settings: Settings) -> None:
     settings.require_database()
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     # the pipeline's partition count: the setting, or the input topic's when a producer created it first
-    settings = settings.model_copy(update={"topic_partitions": asyncio.run(ensure_topics(settings))})
+    try:
+        partitions = asyncio.run(ensure_topics(settings))
+    except KafkaConnectionError as err:
+        raise RuntimeError(f"SENTINAI_KAFKA_BROKER: no broker answered at "
+                           f"{bootstrap_servers(settings.require_broker())} ({err})") from None
+    settings = settings.model_copy(update={"topic_partitions": partitions})
     framework.install_all(fetch_max_wait_ms=settings.fetch_max_wait_ms)  # faust's corrections, before the app
     app = create_app(settings)
     if settings.worker_metrics_port:
         # the worker's own Prometheus endpoint (agents, tables, sink), on its own port; the web view
         # serves its own. Tenant labels only for the tenants of the worker's active packs.
-        prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host,
-                                            registry=filtered_registry(app.known_tenants))
+        try:
+            prometheus_client.start_http_server(settings.worker_metrics_port, addr=settings.web_host,
+                                                registry=filtered_registry(app.known_tenants))
+        except OSError as err:  # two workers on one host given the same port, say
+            raise SettingsError(f"SENTINAI_WORKER_METRICS_PORT: cannot listen on {settings.web_host}:"
+                                f"{settings.worker_metrics_port} ({err.strerror})") from None
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
     # group membership and assignments are what an operator needs to see after a rebalance
     logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(logging.INFO)

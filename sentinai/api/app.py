@@ -49,6 +49,7 @@ from sentinai.caches.packs import PackCache
 from sentinai.copilot.service import Copilot
 from sentinai.llm.client import LLMClient
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers
+from sentinai.streams.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +125,12 @@ def create_app(settings: Settings, *, pool: asyncpg.Pool | None = None,
             yield
 
     async def kafka(app: web.Application) -> AsyncIterator[None]:
-        producer = CommandProducer(bootstrap, max_request_size=max(settings.max_body_bytes, settings.max_message_bytes) + 65536)
+        # With SENTINAI_TOPIC_PARTITIONS set, the topics are made with it before the first send (the
+        # broker's auto-create would use its own count, which the workers then refuse); unset, the
+        # workers follow the input topic, whoever made it.
+        explicit = "topic_partitions" in settings.model_fields_set
+        producer = CommandProducer(bootstrap, max_request_size=max(settings.max_body_bytes, settings.max_message_bytes) + 65536,
+                                   ensure_topics=(lambda: ensure_topics(settings)) if explicit else None)
         feed = DecisionFeed(bootstrap, settings.topic_decisions)
         app[PRODUCER] = producer
         app[FEED] = feed
@@ -169,11 +175,12 @@ async def run_web(settings: Settings, *, pool: asyncpg.Pool | None = None) -> No
     """Serve the web view on ``web_host:web_port`` until cancelled."""
     app = create_app(settings, pool=pool)
     runner = web.AppRunner(app, access_log_class=PathOnlyAccessLogger)
-    await runner.setup()
     try:
+        await runner.setup()  # inside: a start that fails half-way closes what it opened
         site = web.TCPSite(runner, settings.web_host, settings.web_port, shutdown_timeout=5.0)
         await site.start()
-        log.info("web view on http://%s:%d/", settings.web_host, settings.web_port)
+        host, port = runner.addresses[0][:2]  # the port bound: SENTINAI_WEB_PORT=0 picks a free one
+        log.info("web view on http://%s:%d/", host, port)
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()

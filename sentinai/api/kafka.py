@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 
@@ -19,8 +19,12 @@ log = logging.getLogger(__name__)
 
 
 class CommandProducer:
-    def __init__(self, bootstrap: str, *, max_request_size: int = 1_048_576, send_timeout: float = 10.0) -> None:
+    def __init__(self, bootstrap: str, *, max_request_size: int = 1_048_576, send_timeout: float = 10.0,
+                 ensure_topics: Callable[[], Awaitable[object]] | None = None) -> None:
+        """``ensure_topics``: creates the pipeline topics that do not exist, before the first send
+        (else the broker's auto-create would make them with its own partition count)."""
         self._bootstrap = bootstrap
+        self._ensure_topics = ensure_topics
         self._max_request_size = max_request_size
         self._send_timeout = send_timeout
         self._producer: AIOKafkaProducer | None = None
@@ -50,6 +54,11 @@ class CommandProducer:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
+            if self._ensure_topics is not None:
+                try:
+                    await self._ensure_topics()
+                except Exception as err:  # a count that disagrees, no right to create: workers say it too
+                    log.error("web producer: cannot make sure the pipeline topics exist: %s", err)
             self._producer = producer
             self.started.set()
             return

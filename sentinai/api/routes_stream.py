@@ -7,11 +7,14 @@ A new client may ask for ``?history=N``: the latest N decisions of the ring firs
 stream, with no gap or repeat between them (the status page opens on what just happened).
 EventSource cannot send headers, so these routes also take the key from the stream cookie
 (``POST /api/v1/stream-session`` sets it; the console uses it) or as ``?access_token=``.
+An open stream asks once a heartbeat whether its key is still live: a revoked key's stream ends
+with ``event: revoked``.
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
@@ -19,14 +22,15 @@ from aiohttp_sse import EventSourceResponse
 from sentinai.api.auth import STREAM_COOKIE, bearer_token, principal, tenant_access
 from sentinai.api.errors import ApiError
 from sentinai.api.responses import int_between, parse_query, short_text
-from sentinai.api.state import FEED
+from sentinai.api.state import FEED, POOL
+from sentinai.sinks.api_keys import key_is_live
 
 routes = web.RouteTableDef()
 HEARTBEAT: web.AppKey[float] = web.AppKey("sse_heartbeat_seconds", float)
 _QUERY = {"access_token": str, "last_event_id": short_text, "history": int_between(0, 1000)}
 
 
-async def _stream(request: web.Request, tenant: str | None) -> web.StreamResponse:
+async def _stream(request: web.Request, tenant: str | None, key_id: str) -> web.StreamResponse:
     query = parse_query(request, _QUERY)
     feed = request.app[FEED]
     last_id = request.headers.get("Last-Event-ID") or query.get("last_event_id")
@@ -47,8 +51,14 @@ async def _stream(request: web.Request, tenant: str | None) -> web.StreamRespons
                             event="reset")
         for item in backlog:
             await resp.send(item.data, id=item.event_id, event="decision")
+        checked = time.monotonic()
         while resp.is_connected():
             batch = await sub.next_batch(timeout=heartbeat)
+            if time.monotonic() - checked >= heartbeat:  # a key revoked meanwhile ends the stream
+                if not await _still_live(request, key_id):
+                    await resp.send(json.dumps({"reason": "the API key was revoked"}), event="revoked")
+                    break
+                checked = time.monotonic()
             for item in batch:
                 await resp.send(item.data, id=item.event_id, event="decision")
             if sub.overflowed:
@@ -63,10 +73,18 @@ async def _stream(request: web.Request, tenant: str | None) -> web.StreamRespons
     return resp
 
 
+async def _still_live(request: web.Request, key_id: str) -> bool:
+    """The key is not revoked; a database that cannot be asked leaves the stream open."""
+    try:
+        return await key_is_live(request.app[POOL], key_id)
+    except Exception:
+        return True
+
+
 @routes.get("/api/v1/tenants/{tenant}/decisions/stream")
 async def tenant_stream(request: web.Request) -> web.StreamResponse:
-    _, tenant = await tenant_access(request, allow_query=True)
-    return await _stream(request, tenant)
+    who, tenant = await tenant_access(request, allow_query=True)
+    return await _stream(request, tenant, who.key_id)
 
 
 @routes.get("/api/v1/decisions/stream")
@@ -74,7 +92,7 @@ async def all_stream(request: web.Request) -> web.StreamResponse:
     who = await principal(request, allow_query=True)
     if not who.all_tenants:
         raise ApiError(403, "forbidden", "streaming every tenant needs an admin key for tenant '*'")
-    return await _stream(request, None)
+    return await _stream(request, None, who.key_id)
 
 
 @routes.post("/api/v1/stream-session")

@@ -72,6 +72,12 @@ async def authenticate(pool: asyncpg.Pool, token: str) -> Principal | None:
     return Principal(key_id=row["key_id"], tenant_id=row["tenant_id"], role=row["role"])
 
 
+async def key_is_live(pool: asyncpg.Pool, key_id: str) -> bool:
+    """Whether the key ``key_id`` exists and is not revoked (an open stream asks again)."""
+    return bool(await pool.fetchval(
+        "SELECT count(*) FROM api_keys WHERE key_id = $1 AND revoked_at IS NULL", key_id))
+
+
 async def revoke_api_key(pool: asyncpg.Pool, key_id: str) -> bool:
     status = await pool.execute(
         "UPDATE api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL", key_id)

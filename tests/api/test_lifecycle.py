@@ -1,9 +1,12 @@
-"""run_web, readiness when the broker or the database is gone, and `sentinai keys create`."""
+"""run_web, readiness when the broker or the database is gone, and `sentinai keys create|revoke`."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 from collections.abc import Callable
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -11,10 +14,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from sentinai.api.app import create_app, run_web
-from sentinai.cli_keys import create
+from sentinai.cli_keys import create, revoke
 from sentinai.embedded.process import free_port
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import authenticate, create_api_key
+from tests.support.processes import WebProcess
 
 
 async def test_run_web_serves_until_cancelled(make_settings: Callable[..., Settings], database_url: str) -> None:
@@ -41,6 +45,23 @@ async def test_run_web_serves_until_cancelled(make_settings: Callable[..., Setti
         with pytest.raises(aiohttp.ClientConnectionError):
             async with session.get(url):
                 pass
+
+
+@pytest.mark.parametrize(("stop", "exit_code"), [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_sentinai_web_stops_on_sigterm_as_on_ctrl_c(stop: signal.Signals, exit_code: int,
+                                                    make_settings: Callable[..., Settings],
+                                                    database_url: str, tmp_path: Path) -> None:
+    """SIGTERM (what docker, Kubernetes, systemd and `sentinai dev` send) closes the web view as
+    Ctrl-C does: open requests finish, the broker clients and the pool are closed; it used to end
+    the process at once (exit status -15)."""
+    web = WebProcess(make_settings(), database_url, tmp_path / "web.log").start()
+    process = web.process
+    assert process is not None
+    try:
+        process.send_signal(stop)
+        assert process.wait(15) == exit_code, web.log_tail()
+    finally:
+        web.kill()
 
 
 async def test_ready_is_503_when_database_is_gone(make_settings: Callable[..., Settings], database_url: str) -> None:
@@ -84,3 +105,39 @@ async def test_keys_create_prints_the_key_last(make_settings: Callable[..., Sett
     assert await create(settings, "*", "viewer") == 2
     assert "only an admin" in capsys.readouterr().err
     assert await create(make_settings(database_url=None), "acme", "viewer") == 2
+
+
+async def test_keys_revoke_refuses_the_key_from_then_on(make_settings: Callable[..., Settings], database_url: str,
+                                                       db: asyncpg.Pool, capsys: pytest.CaptureFixture[str]) -> None:
+    """An operator whose key leaked had no way to revoke it but SQL."""
+    settings = make_settings(database_url=database_url)
+    key = await create_api_key(db, "acme", "admin")
+    who = await authenticate(db, key)
+    assert who is not None
+    assert await revoke(settings, who.key_id) == 0
+    assert await authenticate(db, key) is None
+    assert await revoke(settings, who.key_id) == 2
+    assert f"no live key with id '{who.key_id}'" in capsys.readouterr().err
+
+
+async def test_run_web_logs_the_port_it_bound(make_settings: Callable[..., Settings], database_url: str,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """SENTINAI_WEB_PORT=0 (a free port) used to be logged as `web view on http://127.0.0.1:0/`."""
+    caplog.set_level(logging.INFO, logger="sentinai.api.app")
+    task = asyncio.create_task(run_web(make_settings(database_url=database_url, web_port=0)))
+    try:
+        for _ in range(100):
+            found = [r.getMessage() for r in caplog.records if r.getMessage().startswith("web view on")]
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("run_web did not say where it listens")
+        url = found[0].removeprefix("web view on ")
+        assert not url.endswith(":0/")
+        async with aiohttp.ClientSession() as session, session.get(f"{url}health") as resp:
+            assert resp.status == 200
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sentinai.api.state import FEED
+from sentinai.sinks.api_keys import authenticate, revoke_api_key
 from tests.api.conftest import Web, decision, produce_json
 from tests.api.sse import read_events
 
@@ -148,3 +149,17 @@ async def test_stream_cookie_needs_a_valid_key_and_can_be_cleared(web_env: Web) 
         assert cleared.status == 204
         gone = cleared.cookies["sentinai_stream"]
     assert gone.value == "" and gone["max-age"] == "0" and gone["path"] == "/api/v1/"
+
+
+async def test_a_revoked_key_s_open_stream_ends(web_env: Web) -> None:
+    """Revoking a key used to leave its open streams delivering the tenant's decisions."""
+    token = web_env.keys["acme-viewer"]
+    who = await authenticate(web_env.pool, token)
+    assert who is not None
+    async with web_env.client.get(STREAM, headers=web_env.auth("acme-viewer")) as stream:
+        await read_events(stream, want=1, event="hello")
+        assert await revoke_api_key(web_env.pool, who.key_id)
+        revoked = await read_events(stream, want=1, event="revoked", timeout=10)
+        assert revoked[0].json()["reason"] == "the API key was revoked"
+        await produce_json(web_env.bootstrap, web_env.settings.topic_decisions, "acme", [decision("acme", "E-1")])
+        assert await read_events(stream, want=1, timeout=3) == []  # closed: nothing after it

@@ -11,16 +11,19 @@ import asyncio
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import pytest
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from sentinai.embedded.process import free_port
 from sentinai.migrate import import_packs
 from sentinai.settings import Settings
 from sentinai.sinks.api_keys import create_api_key
@@ -28,11 +31,12 @@ from sentinai.sinks.pool import open_pool
 from sentinai.streams.topics import TopicNames
 from tests.api.sse import read_events
 from tests.support.db import fetchval, wait_for
-from tests.support.kafka import read_all
+from tests.support.kafka import produce, read_all
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS
 from tests.support.processes import ServiceProcess, WebProcess, WorkerProcess, settings_env
+from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
 
@@ -186,3 +190,82 @@ async def workers_on_health(session: aiohttp.ClientSession, url: str,
 async def _admin_key(database_url: str) -> str:
     async with open_pool(database_url, min_size=1, max_size=1) as pool:
         return await create_api_key(pool, "*", "admin")
+
+
+def test_a_worker_started_before_its_database_waits_for_it(
+        make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
+        services: list[ServiceProcess], tmp_path: Path) -> None:
+    """PostgreSQL is reached through a proxy that does not listen yet: the worker joins its group,
+    says once a second that it cannot reach the database (its agents do not crash with a
+    traceback each), and decides what waited once the database is there."""
+    settings = make_settings(packs_dir=PACKS)
+    import_packs(database_url, PACKS)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="pg-proxy", daemon=True)
+    thread.start()
+    proxy = TcpProxy(free_port(), urlsplit(database_url).port or 5432)
+    try:
+        parts = urlsplit(database_url)
+        credentials = parts.netloc.rpartition("@")[0]
+        proxied = urlunsplit(parts._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}"))
+        worker = start(services, WorkerProcess(settings, proxied, tmp_path / "worker.log"))
+        produce(bootstrap, TopicNames.from_settings(settings).exceptions, [("acme-capital", {
+            "tenant_id": "acme-capital", "exception_id": "EARLY-1", "exception_type": "SETTLEMENT_FAIL",
+            "payload": {"a": 1}})])
+        deadline = time.monotonic() + 30
+        while worker.log_tail(400).count("cannot reach the database yet") < 3:
+            assert time.monotonic() < deadline, worker.log_tail()
+            time.sleep(0.2)
+        asyncio.run_coroutine_threadsafe(proxy.listen(), loop).result(10)
+        wait_for(database_url, "SELECT count(*) FROM exceptions WHERE exception_id = 'EARLY-1'",
+                 until=lambda n: n == 1, timeout=60)
+        log = worker.log_path.read_text(errors="replace")
+        assert "Traceback" not in log and "Crashed" not in log, worker.log_tail(80)
+    finally:
+        for service in services:
+            service.stop()
+        asyncio.run_coroutine_threadsafe(proxy.cut(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def test_an_exception_posted_before_any_worker_with_the_partitions_set(
+        make_settings: Callable[..., Settings], database_url: str, bootstrap: str,
+        services: list[ServiceProcess], tmp_path: Path) -> None:
+    """SENTINAI_TOPIC_PARTITIONS set for every process (as docker-compose.yml does) and the web
+    view the first to produce: its 202 must not leave a topic the workers then refuse to start on
+    (the broker's auto-create used to make the input topic with its own count, 4 here)."""
+    settings = make_settings(packs_dir=PACKS, topic_partitions=6)
+    names = TopicNames.from_settings(settings)
+    import_packs(database_url, PACKS)
+    key = asyncio.run(_admin_key(database_url))
+    web: WebProcess = start(services, WebProcess(settings, database_url, tmp_path / "web.log"))
+
+    async def post() -> None:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as session:
+            async with session.post(f"{web.url}/api/v1/tenants/acme-capital/exceptions", json={
+                    "exception_id": "BEFORE-1", "exception_type": "SETTLEMENT_FAIL",
+                    "payload": {"failReason": "SSI_MISMATCH"}}) as posted:
+                assert posted.status == 202, await posted.text()
+
+    asyncio.run(post())
+    assert partition_counts(bootstrap, [names.exceptions]) == {names.exceptions: 6}
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
+    wait_for(database_url, "SELECT count(*) FROM exceptions WHERE exception_id = 'BEFORE-1'",
+             until=lambda n: n == 1, timeout=60)
+
+
+def test_health_counts_a_worker_once_it_is_ready(make_settings: Callable[..., Settings], database_url: str,
+                                                 services: list[ServiceProcess], tmp_path: Path) -> None:
+    """An operator who scaled up sees the new worker on /health when it says Ready, not one
+    heartbeat (10 s) later."""
+    settings = make_settings(packs_dir=PACKS)
+    import_packs(database_url, PACKS)
+    web: WebProcess = start(services, WebProcess(settings, database_url, tmp_path / "web.log"))
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
+
+    async def workers() -> int | None:
+        async with aiohttp.ClientSession() as session:
+            return await workers_on_health(session, web.url, until=lambda n: n == 1, timeout=3.0)
+
+    assert asyncio.run(workers()) == 1

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -132,3 +136,22 @@ async def test_exception_events_are_append_only(database_url: str) -> None:
             await conn.execute("DELETE FROM exception_events")
     finally:
         await conn.close()
+
+
+def test_migrate_run_by_several_processes_at_once(empty_database: str) -> None:
+    """A deployment that runs `sentinai migrate` in every replica (an init container per pod)
+    starts them together: each one ends with exit code 0 and the schema at head, migrated once."""
+    env = {**os.environ, "SENTINAI_DATABASE_URL": empty_database,
+           "SENTINAI_PACKS_DIR": str(Path(__file__).resolve().parents[2] / "packs")}
+    processes = [subprocess.Popen([sys.executable, "-m", "sentinai", "migrate"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                 for _ in range(3)]
+    try:
+        outputs = [process.communicate(timeout=120)[0].decode(errors="replace") for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+    assert [process.returncode for process in processes] == [0, 0, 0], "\n".join(outputs)
+    assert _tables(empty_database) == TABLES

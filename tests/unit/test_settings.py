@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,6 +32,11 @@ def test_broker_accepts_faust_style_bare_and_lists(monkeypatch: pytest.MonkeyPat
     ("SENTINAI_TENANT_SECRETS", "not json", "SENTINAI_TENANT_SECRETS"),
     ("SENTINAI_TENANT_SECRETS", '{"acme": {"../etc/passwd": "X"}}', "SENTINAI_TENANT_SECRETS"),
     ("SENTINAI_TOOLS_ALLOW_PRIVATE", "perhaps", "SENTINAI_TOOLS_ALLOW_PRIVATE"),
+    ("SENTINAI_METRICS_TOKEN", "", "SENTINAI_METRICS_TOKEN"),  # every scrape was a 401
+    ("SENTINAI_STALL_SECONDS", "inf", "SENTINAI_STALL_SECONDS"),
+    ("SENTINAI_WHATIF_WINDOW_DAYS", "inf", "SENTINAI_WHATIF_WINDOW_DAYS"),  # whatif: OverflowError
+    ("SENTINAI_WHATIF_WINDOW_DAYS", "1e12", "SENTINAI_WHATIF_WINDOW_DAYS"),
+    ("SENTINAI_METRICS_TOKEN", "  ", "SENTINAI_METRICS_TOKEN"),
 ])
 def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:
     monkeypatch.setenv(name, value)
@@ -38,6 +44,14 @@ def test_bad_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str
         load_settings()
     assert str(info.value).startswith(expected + ":")
     assert "\n" not in str(info.value)
+
+
+def test_a_refused_url_is_shown_without_its_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENTINAI_DATABASE_URL", "mysql://sentinai:s3cr3t@db.internal:3306/prod")
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert "s3cr3t" not in str(info.value)
+    assert "(got 'mysql://sentinai:***@db.internal:3306/prod')" in str(info.value)
 
 
 def test_database_url_forms() -> None:
@@ -72,3 +86,24 @@ def test_deployment_grants_and_network_from_the_environment(monkeypatch: pytest.
     for name, value in settings.as_environment().items():  # what a child process is given
         monkeypatch.setenv(name, value)
     assert load_settings() == settings
+
+
+PACKS = Path(__file__).resolve().parents[2] / "packs"
+
+
+def test_a_variable_that_names_no_setting_is_warned_about() -> None:
+    """A typo used to be ignored without a word: SENTINAI_METRICS_TOKN left /metrics open."""
+    result = subprocess.run([sys.executable, "-m", "sentinai", "packs", "validate", str(PACKS)], capture_output=True,
+                            text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "SENTINAI_METRICS_TOKN": "x",
+                                                        "SENTINAI_TENANT_SECRETS": '{"acme": {"OMS": "SENTINAI_OMS"}}',
+                                                        "SENTINAI_OMS": "granted, not a setting"})
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1 and warnings[0].endswith(
+        "SENTINAI_METRICS_TOKN is not a setting: ignored (a typo?)"), result.stderr
+
+
+def test_unknown_variables_are_found_in_any_case_as_settings_are_read() -> None:
+    settings = load_settings(tenant_secrets={"acme": {"OMS": "SENTINAI_OMS"}})
+    assert settings.unknown_variables({"SENTINAI_Log_Level": "INFO", "sentinai_metrics_tokn": "x",
+                                       "SENTINAI_OMS": "granted", "HOME": "/root"}) == ["sentinai_metrics_tokn"]
