@@ -8,7 +8,6 @@ other's data.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ import pytest
 from sentinai import framework
 from sentinai.embedded.process import free_port
 from sentinai.settings import Settings, asyncpg_dsn, bootstrap_servers, normalize_broker_url
+from tests.support.db import fetch
 
 pytest_plugins = ["tests.support.pipeline", "tests.support.browser"]
 
@@ -91,17 +91,6 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
-def _run_sql(server_url: str, sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(server_url)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture(scope="session")
 def template_database(server_url: str) -> Iterator[str]:
     """A database migrated to head once per run, named for this run (two runs may share one
@@ -109,12 +98,23 @@ def template_database(server_url: str) -> Iterator[str]:
     from sentinai.migrate import upgrade
 
     name = f"sentinai_template_{uuid.uuid4().hex[:12]}"
-    _run_sql(server_url, f"CREATE DATABASE {name}")
+    fetch(server_url, f"CREATE DATABASE {name}")
     try:
         upgrade(_with_database(server_url, name))
         yield name
     finally:
-        _run_sql(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        fetch(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def empty_database(server_url: str) -> Iterator[str]:
+    """A database with nothing in it (not cloned from the migrated template); dropped afterwards."""
+    name = f"e_{uuid.uuid4().hex[:12]}"
+    fetch(server_url, f"CREATE DATABASE {name}")
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        fetch(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -131,11 +131,11 @@ def second_database_url(server_url: str, template_database: str) -> Iterator[str
 
 def _cloned_database(server_url: str, template: str) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:12]}"
-    _run_sql(server_url, f"CREATE DATABASE {name} TEMPLATE {template}")
+    fetch(server_url, f"CREATE DATABASE {name} TEMPLATE {template}")
     try:
         yield _with_database(server_url, name)
     finally:
-        _run_sql(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        fetch(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

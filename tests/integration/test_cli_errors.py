@@ -3,19 +3,17 @@ non-zero exit code, no traceback."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from sentinai.embedded.process import free_port
+from tests.support.db import fetch
 from tests.support.pipeline import PACKS
 
 pytestmark = pytest.mark.integration
@@ -32,27 +30,9 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-async def _admin(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def unmigrated_database(server_url: str) -> Iterator[str]:
-    name = f"u_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server_url, f"CREATE DATABASE {name}"))
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    finally:
-        asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
-def test_web_on_a_database_not_migrated_says_to_migrate(unmigrated_database: str, broker_url: str,
+def test_web_on_a_database_not_migrated_says_to_migrate(empty_database: str, broker_url: str,
                                                          tmp_path: Path) -> None:
-    result = sentinai(["web"], SENTINAI_DATABASE_URL=unmigrated_database, SENTINAI_KAFKA_BROKER=broker_url,
+    result = sentinai(["web"], SENTINAI_DATABASE_URL=empty_database, SENTINAI_KAFKA_BROKER=broker_url,
                       SENTINAI_WEB_PORT=str(free_port()), SENTINAI_DATA_DIR=str(tmp_path))
     assert result.returncode == 1
     assert one_line(result).startswith("sentinai web: SENTINAI_DATABASE_URL: UndefinedTableError: ")
@@ -98,7 +78,7 @@ def test_migrate_on_a_database_that_does_not_exist_is_one_line(server_url: str) 
 
 def test_migrate_of_an_older_release_on_a_newer_database_is_one_line(database_url: str) -> None:
     """A release rolled back: its `migrate` finds a revision it does not know."""
-    asyncio.run(_admin(database_url, "UPDATE alembic_version SET version_num = '0099_future'"))
+    fetch(database_url, "UPDATE alembic_version SET version_num = '0099_future'")
     result = sentinai(["migrate"], SENTINAI_DATABASE_URL=database_url, SENTINAI_PACKS_DIR=str(PACKS))
     assert result.returncode == 1
     assert one_line(result) == ("sentinai migrate: Can't locate revision identified by '0099_future' "

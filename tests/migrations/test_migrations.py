@@ -6,10 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -20,25 +17,6 @@ TABLES = {"tenants", "pack_versions", "exceptions", "exception_events", "approva
           "tool_executions", "dead_letters", "api_keys", "retention_runs", "pack_proposals",
           "pack_events", "exception_search", "exception_search_queue", "search_terms", "search_stats",
           "copilot_questions", "worker_heartbeats"}
-
-
-async def _admin(server_url: str, sql: str) -> None:
-    conn = await asyncpg.connect(server_url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def empty_database(server_url: str) -> Iterator[str]:
-    """A database with nothing in it (not cloned from the migrated template)."""
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(server_url, f"CREATE DATABASE {name}"))
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
-    finally:
-        asyncio.run(_admin(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def _tables(url: str) -> set[str]:
