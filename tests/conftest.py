@@ -109,29 +109,24 @@ def template_database(server_url: str) -> Iterator[str]:
 @pytest.fixture
 def empty_database(server_url: str) -> Iterator[str]:
     """A database with nothing in it (not cloned from the migrated template); dropped afterwards."""
-    name = f"e_{uuid.uuid4().hex[:12]}"
-    fetch(server_url, f"CREATE DATABASE {name}")
-    try:
-        yield _with_database(server_url, name)
-    finally:
-        fetch(server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield from _new_database(server_url, "e")
 
 
 @pytest.fixture
 def database_url(server_url: str, template_database: str) -> Iterator[str]:
     """A fresh, migrated database for this test (postgresql:// URL); dropped afterwards."""
-    yield from _cloned_database(server_url, template_database)
+    yield from _new_database(server_url, "t", template=template_database)
 
 
 @pytest.fixture
 def second_database_url(server_url: str, template_database: str) -> Iterator[str]:
     """Another fresh, migrated database, for tests that compare two (a rebuild from the log, say)."""
-    yield from _cloned_database(server_url, template_database)
+    yield from _new_database(server_url, "t", template=template_database)
 
 
-def _cloned_database(server_url: str, template: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    fetch(server_url, f"CREATE DATABASE {name} TEMPLATE {template}")
+def _new_database(server_url: str, prefix: str, *, template: str | None = None) -> Iterator[str]:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    fetch(server_url, f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
     try:
         yield _with_database(server_url, name)
     finally:
