@@ -24,6 +24,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from sentinai.api import metrics
+from sentinai.streams.client_start import start_client
 from sentinai.streams.decision import in_stages_shape
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class DecisionFeed:
                 auto_offset_reset="latest", client_id="sentinai-web-feed",
             )
             try:
-                await consumer.start()
+                await start_client(consumer.start, consumer.stop)
                 delay = 0.5
                 await self._consume(consumer)
             except asyncio.CancelledError:

@@ -14,8 +14,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from aiokafka import AIOKafkaProducer
 
 from sentinai.api.errors import ApiError
+from sentinai.streams.client_start import start_client
 
 log = logging.getLogger(__name__)
+
+
+async def _stopped(producer: AIOKafkaProducer) -> None:
+    with contextlib.suppress(Exception):
+        await producer.stop()
 
 
 class CommandProducer:
@@ -46,19 +52,21 @@ class CommandProducer:
                 client_id="sentinai-web",
             )
             try:
-                await producer.start()
+                await start_client(producer.start, producer.stop)
+                if self._ensure_topics is not None:
+                    try:
+                        await self._ensure_topics()
+                    except Exception as err:  # a count that disagrees, no right to create: workers say it too
+                        log.error("web producer: cannot make sure the pipeline topics exist: %s", err)
             except Exception as err:
                 log.warning("web producer cannot reach the broker (%s); retrying in %.1fs", err, delay)
-                with contextlib.suppress(Exception):
-                    await producer.stop()
+                await _stopped(producer)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
                 continue
-            if self._ensure_topics is not None:
-                try:
-                    await self._ensure_topics()
-                except Exception as err:  # a count that disagrees, no right to create: workers say it too
-                    log.error("web producer: cannot make sure the pipeline topics exist: %s", err)
+            except asyncio.CancelledError:  # the web view stops while connecting: close what is open
+                await _stopped(producer)
+                raise
             self._producer = producer
             self.started.set()
             return

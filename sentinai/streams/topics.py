@@ -14,6 +14,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
 from sentinai.settings import Settings, bootstrap_servers
+from sentinai.streams.client_start import start_client
 from sentinai.streams.partition_plan import PartitionPlan, plan_partitions
 
 TABLES = ("exception-state", "tenant-state", "tool-calls")  # the worker's faust tables
@@ -62,15 +63,15 @@ async def ensure_topics(settings: Settings, *, timeout: float = 30.0) -> int:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers(settings.require_broker()),
                                 request_timeout_ms=int(timeout * 1000))
     deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        try:
-            await admin.start()
-            break
-        except KafkaConnectionError:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.5)
-    try:
+    try:  # closed however it ends: a caller cancelled while it connects leaves no connection open
+        while True:
+            try:
+                await start_client(admin.start, admin.close)
+                break
+            except KafkaConnectionError:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
         plan = await _plan(admin, names, settings.topic_partitions,
                            explicit="topic_partitions" in settings.model_fields_set)
         for name in plan.create:
