@@ -239,16 +239,14 @@ def create_app(settings: Settings) -> faust.App:
     every(app, settings.search_stats_interval_seconds, "search term count",  # one worker at a time
           lambda: refresh_all(resources.pool, now=datetime.now(UTC)), ready=lambda: resources.opened)
     me = WorkerIdentity()  # the web view's /health counts the workers that beat
-    every(app, BEAT_SECONDS, "heartbeat", lambda: beat(resources.pool, me), ready=lambda: resources.opened)
+    heartbeat = every(app, BEAT_SECONDS, "heartbeat", lambda: beat(resources.pool, me),
+                      ready=lambda: resources.opened)
 
     @app.task
     async def first_heartbeat() -> None:
         """Counted from the start, not one beat later (/health said 0 workers for 10 s after Ready)."""
         await resources.ready()
-        try:
-            await beat(resources.pool, me)
-        except Exception as err:  # the next round of the timer writes it
-            log.warning("first heartbeat failed: %s", err)
+        await heartbeat()
 
     watchdog = Watchdog(app, work=pipeline_work, stall_seconds=settings.stall_seconds)
     progress = ProgressLog(watchdog=watchdog, sink_pending=lambda: gate.pending,

@@ -15,8 +15,10 @@ log = logging.getLogger(__name__)
 
 
 def every(app: Any, seconds: float, what: str, job: Callable[[], Awaitable[Any]],
-          *, ready: Callable[[], bool]) -> None:
-    """Run ``job()`` every ``seconds`` on ``app``'s timer once ``ready()``; ``what`` names it in logs."""
+          *, ready: Callable[[], bool]) -> Callable[[], Awaitable[None]]:
+    """Run ``job()`` every ``seconds`` on ``app``'s timer once ``ready()``; ``what`` names it in logs.
+
+    Returns one round, for a caller that also wants one at a moment of its own."""
     async def one_round() -> None:
         if not ready():
             return
@@ -26,3 +28,4 @@ def every(app: Any, seconds: float, what: str, job: Callable[[], Awaitable[Any]]
             log.exception("%s round failed", what)
 
     app.timer(interval=seconds, name=f"sentinai.jobs.{what.replace(' ', '_')}")(one_round)
+    return one_round
