@@ -28,7 +28,15 @@ from sentinai.core.sla import emitted_phase, on_sla_tick
 from sentinai.metrics import EXCEPTION_STATES_FORGOTTEN
 from sentinai.streams import codec, records
 from sentinai.tables import tool_calls
-from sentinai.tables.exception_state import settled, sla_clock, state_key, with_run, with_sla_clock
+from sentinai.tables.exception_state import (
+    occurrence_key,
+    run_of,
+    settled,
+    sla_clock,
+    state_key,
+    with_run,
+    with_sla_clock,
+)
 
 Command = dict[str, Any]
 RunInput = Callable[[PlaybookRun, Command, datetime], tuple[PlaybookRun, list[Effect]]]
@@ -39,8 +47,9 @@ class CommandRejected(ValueError):
 
 
 def _approval(granted: bool) -> RunInput:
-    return lambda run, c, now: execution.on_approval(run, granted=granted, by=str(c.get("by") or ""),
-                                                     comment=c.get("comment"), now=now)
+    return lambda run, c, now: execution.on_approval(
+        run, granted=granted, by=str(c.get("by") or ""), comment=c.get("comment"), now=now,
+        approval_id=None if c.get("approval_id") is None else str(c["approval_id"]))
 
 
 RUN_INPUTS: dict[str, RunInput] = {
@@ -103,8 +112,10 @@ class Act:
         run = PlaybookRun.from_dict(state["run"])
         now = datetime.now(UTC)
         new, effects = apply(run, command, now)
-        events, stages = records.run_events(new, effects, tenant_id=tenant, exception_id=exception_id, now=now)
-        draft = Draft(tenant, exception_id, source, events=events, stages=stages)
+        occurrence = occurrence_key(state)
+        events, stages = records.run_events(new, effects, tenant_id=tenant, exception_id=exception_id,
+                                            occurrence=occurrence, now=now)
+        draft = Draft(tenant, exception_id, source, events=events, stages=stages, occurrence=occurrence)
         refused = await self.effects.carry_out(effects, draft, partition=source[1])
         if new is not run:
             await self.outbox.publish(draft, partition=source[1], snapshot=rows.exception_snapshot(new),
@@ -127,13 +138,15 @@ class Act:
                                   "on this partition")
         now = datetime.now(UTC)
         new_clock, effects = on_sla_tick(clock, status=Status(state["status"]), now=now)
-        run = new_run = PlaybookRun.from_dict(state["run"]) if state.get("run") else None
+        run = new_run = run_of(state)
         phase = emitted_phase(effects)
         if run is not None and phase is not None:
             new_run, run_effects = execution.on_sla(run, phase, now=now)
             effects = [*effects, *run_effects]
-        events, stages = records.run_events(new_run, effects, tenant_id=tenant, exception_id=exception_id, now=now)
-        draft = Draft(tenant, exception_id, source, events=events, stages=stages)
+        occurrence = occurrence_key(state)
+        events, stages = records.run_events(new_run, effects, tenant_id=tenant, exception_id=exception_id,
+                                            occurrence=occurrence, now=now)
+        draft = Draft(tenant, exception_id, source, events=events, stages=stages, occurrence=occurrence)
         await self.effects.carry_out(effects, draft, partition=source[1])
         changed = new_run is not run and new_run is not None
         await self.outbox.publish(draft, partition=source[1], now=now, state=_view(state),

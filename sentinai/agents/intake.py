@@ -27,6 +27,7 @@ from sentinai.caches.packs import PackCache
 from sentinai.core.engine import decide
 from sentinai.core.models import NormalizedException
 from sentinai.core.normalize import RejectedInput, normalize
+from sentinai.core.occurrence import Occurrence
 from sentinai.core.packs import TenantPacks
 from sentinai.metrics import EVENTS_PROCESSED, QUOTA_DEFERRED, STAGE_LATENCY
 from sentinai.settings import Settings
@@ -62,10 +63,19 @@ class IntakeTopics:
     llm: DirectTopic | None = None  # None: no LLM configured, every tenant is decided by the rules
 
 
-def llm_request(exception: NormalizedException, *, source: tuple[str, int, int], first_seen: float) -> bytes:
-    """What intake hands the LLM stage: the normalized exception and where it came from."""
+def llm_request(exception: NormalizedException, *, source: tuple[str, int, int], occurrence: Occurrence) -> bytes:
+    """What intake hands the LLM stage: the normalized exception, where it came from and the
+    occurrence of its id it starts (:func:`request_occurrence` reads it back)."""
     return codec.dumps({"exception": exception.model_dump(mode="json"), "source": list(source),
-                        "first_seen": first_seen})
+                        "first_seen": occurrence.first_seen, "occurrence": occurrence.key})
+
+
+def request_occurrence(request: dict[str, Any]) -> Occurrence:
+    """The occurrence an LLM request belongs to; a request of the release before occurrences
+    starts the one its awaiting state gets (:func:`sentinai.tables.exception_state.occurrence_for`)."""
+    if "occurrence" in request:
+        return Occurrence(str(request["occurrence"]), float(request["first_seen"]))
+    return Occurrence.started_by(tuple(request["source"]), first_seen=float(request["first_seen"]))  # type: ignore[arg-type]
 
 
 class QuotaBacklogFull(Exception):
@@ -137,18 +147,19 @@ class Intake:
                 await self._defer(event, exception, source, now, wait)
                 return
         _NORMALIZE_SECONDS.observe(time.perf_counter() - started)
-        first_seen = prior["first_seen"] if prior else now_epoch
+        occurrence = exception_state.occurrence_for(prior, source, now_epoch=now_epoch)
         if self.topics.llm is not None and packs.tenant.llm.enabled:
             await self.topics.llm.send(key=tenant.encode(), partition=message.partition,
-                                       value=llm_request(exception, source=source, first_seen=first_seen))
-            self.exceptions[key] = exception_state.awaiting_llm(source=source, now_epoch=first_seen)
+                                       value=llm_request(exception, source=source, occurrence=occurrence))
+            self.exceptions[key] = exception_state.awaiting_llm(source=source, now_epoch=occurrence.first_seen,
+                                                                occurrence=occurrence.key)
             _SENT_TO_LLM.inc()
             return
         decided_at = time.perf_counter()
         outcome = decide(exception, packs, now=now)
         _DECIDE_SECONDS.observe(time.perf_counter() - decided_at)
         await self.outcomes.publish(exception, outcome, packs, source=source, partition=message.partition,
-                                    first_seen=first_seen, now=now)
+                                    occurrence=occurrence, now=now)
         _DECIDED.inc()
         _TOTAL_SECONDS.observe(time.perf_counter() - started)
 

@@ -18,6 +18,7 @@ from typing import Any
 from faust.types import EventT, StreamT
 
 from sentinai.agents.dead_letters import dead_letter
+from sentinai.agents.intake import request_occurrence
 from sentinai.agents.outcomes import Outcomes
 from sentinai.caches.packs import PackCache
 from sentinai.core.engine import decide
@@ -67,12 +68,13 @@ class LLMStage:
             assessment = await assess(self.client, exception, rules, packs, now=now, tokens_available=available,
                                       redact_fields=redact)
             spent = assessment.tokens
-            prelude = [proposal_event(assessment, now=now)]
+            occurrence = request_occurrence(request).key
+            prelude = [proposal_event(assessment, now=now, occurrence=occurrence)]
             if assessment.source == "llm":
                 explanation = await explain(self.client, assessment.outcome, model=packs.tenant.llm.model,
                                             tokens_available=available - spent, redact_fields=redact)
                 spent += explanation.tokens
-                event = explanation_event(assessment.outcome, explanation, now=now)
+                event = explanation_event(assessment.outcome, explanation, now=now, occurrence=occurrence)
                 if event is not None:
                     prelude.append(event)
         return assessment, prelude, spent
@@ -121,5 +123,5 @@ class LLMStage:
                 per_minute=packs.tenant.quotas.llm_tokens_per_minute, now_epoch=now.timestamp()))
         source = tuple(request["source"])
         await self.outcomes.publish(exception, outcome, packs, source=source,  # type: ignore[arg-type]
-                                    partition=event.message.partition, first_seen=request["first_seen"],
+                                    partition=event.message.partition, occurrence=request_occurrence(request),
                                     now=now, prelude=prelude)

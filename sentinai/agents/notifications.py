@@ -3,7 +3,7 @@
 A webhook is sent by the same governed path as a tool call (``ToolInvoker``: https only unless
 the tenant's ``toolPolicy`` says otherwise, the host allow-list, SSRF checks after DNS and on
 every redirect, a timeout, retries, a circuit breaker per hook origin), with a JSON body and an
-``Idempotency-Key`` per exception, notice and target. Every outcome is an event
+``Idempotency-Key`` per occurrence of the exception, notice and target. Every outcome is an event
 (NotificationSent / NotificationFailed). A notice that was delivered is remembered under its key
 in the ``tool-calls`` table, so a replayed request, or a step's retry after another of its targets
 failed, never posts it twice. A request for a playbook step gets one result command back, which
@@ -93,7 +93,7 @@ class Notifications:
         tenant, exception_id = str(request["tenant_id"]), str(request["exception_id"])
         attempt = int(request.get("attempt") or 1)
         partition = source[1]
-        draft = Draft(tenant, exception_id, source)
+        draft = Draft(tenant, exception_id, source, occurrence=str(request.get("occurrence") or ""))
         outcomes = [await self._deliver(draft, Notify(**notice), attempt, partition)
                     for notice in request["notices"]]
         await self.outbox.publish(draft, partition=partition, snapshot=None, now=datetime.now(UTC))
@@ -108,7 +108,7 @@ class Notifications:
     async def _deliver(self, draft: Draft, notice: Notify, attempt: int, partition: int) -> dict[str, Any]:
         """Post one notice unless it was delivered before; add what happened to ``draft``."""
         tenant, exception_id = draft.tenant_id, draft.exception_id
-        key = event_id_for(tenant, exception_id, "notification", notice.key)
+        key = event_id_for(tenant, exception_id, "notification", notice.key, draft.occurrence)
         done = tool_calls.outcome(self.delivered.get(key))
         if done is not None:
             return dict(done)
@@ -119,6 +119,7 @@ class Notifications:
         event = EventEnvelope.create(
             event_type="NotificationSent" if result.succeeded else "NotificationFailed", tenant_id=tenant,
             exception_id=exception_id, occurred_at=datetime.now(UTC), actor=TOOLS_AGENT, step=f"{notice.key}:{attempt}",
+            occurrence=draft.occurrence,
             payload={"notification": {**outcome, "key": notice.key, "attempt": attempt}})
         draft.events.append(event)
         NOTIFICATIONS.labels(tenant, notice.channel).inc()

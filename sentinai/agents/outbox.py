@@ -21,13 +21,15 @@ from sentinai.streams.transition import Transition, transition
 
 @dataclass
 class Draft:
-    """One input's transition while it is being handled."""
+    """One input's transition while it is being handled; ``occurrence`` is the key of the exception
+    id's occurrence it belongs to (``sentinai.core.occurrence``), for the requests it sends."""
 
     tenant_id: str
     exception_id: str
     source: tuple[str, int, int] | None
     events: list[EventEnvelope] = field(default_factory=list)
     stages: list[Stage] = field(default_factory=list)
+    occurrence: str = ""
 
 
 @dataclass

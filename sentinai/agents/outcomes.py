@@ -13,6 +13,7 @@ from typing import Any
 from sentinai.agents.effects import Effects
 from sentinai.agents.outbox import Draft, Outbox
 from sentinai.core.models import DecisionOutcome, NormalizedException
+from sentinai.core.occurrence import Occurrence
 from sentinai.core.packs import TenantPacks
 from sentinai.core.sla import start_clock
 from sentinai.metrics import BACKPRESSURE
@@ -32,15 +33,23 @@ class Outcomes:
         self.gate = gate
 
     async def publish(self, exception: NormalizedException, outcome: DecisionOutcome, packs: TenantPacks, *,
-                      source: tuple[str, int, int], partition: int, first_seen: float, now: datetime,
+                      source: tuple[str, int, int], partition: int, occurrence: Occurrence, now: datetime,
                       prelude: Sequence[EventEnvelope] = ()) -> None:
         """The decision's transition and record, then the exception's state (with its SLA clock).
 
-        ``prelude`` events go first (the LLM's proposal and explanation).
+        ``occurrence`` is the exception id's occurrence the decision belongs to
+        (:func:`sentinai.tables.exception_state.occurrence_for`). ``prelude`` events go first (the
+        LLM's proposal and explanation).
         """
         tenant = exception.tenant_id
-        result = records.decided(exception, outcome, packs, now=now, prelude=prelude)
-        draft = Draft(tenant, exception.exception_id, source, events=list(result.events), stages=list(result.stages))
+        key = exception_state.state_key(tenant, exception.exception_id)
+        prior = self.exceptions.get(key)
+        replay = exception_state.decided_from(prior, source)
+        replaced = exception_state.run_of(prior) if prior is not None and not replay else None
+        result = records.decided(exception, outcome, packs, now=now, occurrence=occurrence, replaced=replaced,
+                                 prelude=prelude)
+        draft = Draft(tenant, exception.exception_id, source, events=list(result.events), stages=list(result.stages),
+                      occurrence=occurrence.key)
         await self.effects.carry_out(result.effects, draft, partition=partition)
         run, snapshot = result.run, result.snapshot
         self._note_backpressure(draft, source)
@@ -48,13 +57,12 @@ class Outcomes:
                                   approval_required=outcome.approval_required,
                                   actionability=records.actionability(outcome),
                                   source=records.decision_source(outcome))  # type: ignore[arg-type]
-        key = exception_state.state_key(tenant, exception.exception_id)
-        if exception_state.decided_from(self.exceptions.get(key), source):
-            return  # a replay: keep what the act agent has done since the decision
+        if replay:
+            return  # keep what the act agent has done since the decision
         state = exception_state.decided_state(
-            source=source, now_epoch=first_seen, status=snapshot["status"], severity=outcome.severity.value,
+            source=source, now_epoch=occurrence.first_seen, status=snapshot["status"], severity=outcome.severity.value,
             exception_type=outcome.exception_type, playbook_id=outcome.playbook_id, version=snapshot["version"],
-            sla=start_clock(outcome, packs, now))
+            sla=start_clock(outcome, packs, now), occurrence=occurrence.key)
         self.exceptions[key] = state if run is None else exception_state.with_run(state, run)
 
     def _note_backpressure(self, draft: Draft, source: tuple[str, int, int]) -> None:

@@ -32,6 +32,7 @@ from sentinai.core import execution
 from sentinai.core.engine import decide
 from sentinai.core.models import DecisionOutcome, NormalizedException
 from sentinai.core.normalize import normalize
+from sentinai.core.occurrence import Occurrence
 from sentinai.core.packs import TenantPacks
 from sentinai.core.run import PlaybookRun
 from sentinai.core.sla import start_clock
@@ -70,15 +71,20 @@ def state_bytes(outcome: DecisionOutcome, result: records.Decided, packs: Tenant
     state = exception_state.decided_state(
         source=source, now_epoch=now.timestamp(), status=snapshot["status"], severity=outcome.severity.value,
         exception_type=outcome.exception_type, playbook_id=outcome.playbook_id, version=snapshot["version"],
-        sla=start_clock(outcome, packs, now))
+        sla=start_clock(outcome, packs, now), occurrence=first_occurrence(source, now).key)
     written = state if result.run is None else exception_state.with_run(state, result.run)
     return TABLE_CODEC.dumps(written)
+
+
+def first_occurrence(source: tuple[str, int, int], now: datetime) -> Occurrence:
+    """The occurrence intake gives an exception id it has not seen (``exception_state.occurrence_for``)."""
+    return Occurrence.started_by(source, first_seen=now.timestamp())
 
 
 def run_read_back(data: bytes) -> PlaybookRun | None:
     """What the act agent makes of the stored state: the playbook run, when there is one."""
     state = TABLE_CODEC.loads(data)
-    return PlaybookRun.from_dict(state["run"]) if state.get("run") else None
+    return exception_state.run_of(state)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
                   for raw, (key, message) in zip(decoded, messages, strict=True)]
     outcomes = [decide(exception, compiled[exception.tenant_id], now=now) for exception in normalized]
     bases = [len(records.outcome_events(o.exception, o, now=now)) for o in outcomes]
-    results = [records.decided(e, o, compiled[e.tenant_id], now=now) for e, o in zip(normalized, outcomes, strict=True)]
+    results = [records.decided(e, o, compiled[e.tenant_id], now=now, occurrence=first_occurrence(s, now))
+               for e, o, s in zip(normalized, outcomes, sources, strict=True)]
     states = [state_bytes(o, r, compiled[o.exception.tenant_id], s, now)
               for o, r, s in zip(outcomes, results, sources, strict=True)]
     gc.collect()
@@ -115,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                                   key_tenant=key)
             packs = compiled[exception.tenant_id]
             outcome = decide(exception, packs, now=now)
-            result = records.decided(exception, outcome, packs, now=now)
+            result = records.decided(exception, outcome, packs, now=now, occurrence=first_occurrence(source, now))
             encoded(exception, outcome, result, source, now)
             state_bytes(outcome, result, packs, source, now)
 
@@ -132,8 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             decide(exception, compiled[exception.tenant_id], now=now)
 
     def records_only() -> None:
-        for exception, outcome in zip(normalized, outcomes, strict=True):
-            records.decided(exception, outcome, compiled[exception.tenant_id], now=now)
+        for exception, outcome, source in zip(normalized, outcomes, sources, strict=True):
+            records.decided(exception, outcome, compiled[exception.tenant_id], now=now,
+                            occurrence=first_occurrence(source, now))
 
     def start_only() -> None:
         for outcome, base in zip(outcomes, bases, strict=True):

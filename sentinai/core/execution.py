@@ -26,6 +26,7 @@ from typing import Any
 from sentinai.core.actor import ACT_AGENT, TIMER, TOOLS_AGENT, Actor
 from sentinai.core.effects import Effect, Notify, RejectCommand
 from sentinai.core.models import DecisionOutcome, Status
+from sentinai.core.occurrence import NO_OCCURRENCE, Occurrence
 from sentinai.core.packs import TenantPacks
 from sentinai.core.redaction import redact_secrets
 from sentinai.core.rows import approval_snapshot, tool_snapshot
@@ -49,14 +50,15 @@ __all__ = ["STEP_RETRY_LIMIT", "on_approval", "on_approval_expired", "on_notific
            "on_step_completed", "on_tool_result", "start"]
 
 
-def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
-          base_version: int = 0) -> tuple[PlaybookRun | None, list[Effect]]:
+def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime, base_version: int = 0,
+          occurrence: Occurrence = NO_OCCURRENCE) -> tuple[PlaybookRun | None, list[Effect]]:
     """The run for a decided exception, already advanced as far as policy allows.
 
     No playbook: no run (escalation notifications only). Approval required: the run waits,
     with `approval_expires_at` after the tenant's approvalTimeoutMinutes. Otherwise low-risk
     steps run now unless the decision escalated. `base_version` is the version of the last
-    event `outcome_events` published for this exception.
+    event `outcome_events` published for this exception; `occurrence` the occurrence of the
+    exception id it decided.
     """
     exc = outcome.exception
     routes = tuple(r for r in packs.tenant.notification_policies
@@ -85,6 +87,7 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
         routes=routes, exception_type=outcome.exception_type, severity=outcome.severity,
         source_system=exc.source_system, sla_deadline=outcome.sla_deadline, version=base_version,
         sla_plans=sla_plans(outcome, packs), sla_expired_escalates=packs.tenant.sla_expired_escalates,
+        occurrence=occurrence,
     )
     tx = Tx(run, now, ACT_AGENT)
     if pending:
@@ -116,15 +119,20 @@ def _expire(tx: Tx) -> None:
     escalate(tx, "approval", reason)
 
 
-def on_approval(run: PlaybookRun, *, granted: bool, by: str, comment: str | None,
-                now: datetime) -> tuple[PlaybookRun, list[Effect]]:
+def on_approval(run: PlaybookRun, *, granted: bool, by: str, comment: str | None, now: datetime,
+                approval_id: str | None = None) -> tuple[PlaybookRun, list[Effect]]:
     """An operator's answer. Grant → IN_PROGRESS and the steps go on; reject → ESCALATED.
 
     The same answer again is a no-op; a different answer to a decided approval is refused; an
-    answer after the deadline expires the approval (once) and is refused.
+    answer after the deadline expires the approval (once) and is refused. An answer naming
+    another approval than the run's (``approval_id``, as the web view's commands do: one an
+    earlier occurrence of the exception id asked for) is refused.
     """
     if run.approval is None:
         return run, [RejectCommand("no approval was requested for this playbook")]
+    if approval_id is not None and approval_id != run.approval_id():
+        return run, [RejectCommand(f"approval {approval_id} is not the exception's current one: "
+                                   "a new occurrence of the exception id replaced it")]
     if run.approval != "PENDING":
         same = run.approval == ("GRANTED" if granted else "REJECTED")
         return run, [] if same else [RejectCommand(f"the approval is already {run.approval}")]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sentinai.core.ids import event_id_for
 from sentinai.core.models import DecisionOutcome, NormalizedException
+from sentinai.core.occurrence import Occurrence
 from sentinai.core.redaction import redact_secrets
 from sentinai.core.run import PlaybookRun
 
@@ -28,11 +28,12 @@ def exception_snapshot(run: PlaybookRun) -> dict[str, Any]:
         "playbook_id": run.playbook_id,
         "current_step": None if run.completed else run.next_step,
         "sla_deadline": run.sla_deadline.isoformat() if run.sla_deadline else None,
+        "first_seen_at": run.occurrence.first_seen_at(),
         "version": run.version,
     }
 
 
-def decided_snapshot(outcome: DecisionOutcome, *, version: int) -> dict[str, Any]:
+def decided_snapshot(outcome: DecisionOutcome, *, version: int, occurrence: Occurrence) -> dict[str, Any]:
     """The exception row right after its decision, with the raw input it was decided from."""
     exc = outcome.exception
     return {
@@ -44,6 +45,7 @@ def decided_snapshot(outcome: DecisionOutcome, *, version: int) -> dict[str, Any
         "playbook_id": outcome.playbook_id,
         "current_step": None,
         "sla_deadline": outcome.sla_deadline.isoformat() if outcome.sla_deadline else None,
+        "first_seen_at": occurrence.first_seen_at(),
         "version": version,
         **input_fields(exc),
     }
@@ -60,7 +62,7 @@ def input_fields(exception: NormalizedException) -> dict[str, Any]:
 def approval_snapshot(run: PlaybookRun, now: datetime) -> dict[str, Any]:
     """The approvals row; its id is the one `outcome_events` gave the ApprovalRequested event."""
     return {
-        "approval_id": event_id_for(run.tenant_id, run.exception_id, "approval"),
+        "approval_id": run.approval_id(),
         "status": run.approval,
         "reason": "policy requires human approval",
         "requested_at": run.approval_requested_at.isoformat() if run.approval_requested_at else None,

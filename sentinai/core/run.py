@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 
 from sentinai.core.ids import event_id_for
 from sentinai.core.models import Severity, Status
+from sentinai.core.occurrence import NO_OCCURRENCE, Occurrence
 from sentinai.core.packs import OnFailure, PlaybookStep, StepAction, TenantPacks
 from sentinai.core.packs.tenant import NotificationRoute
 from sentinai.core.templates import TemplateTooLarge, fill_templates
@@ -99,6 +100,7 @@ class PlaybookRun:
     `version` is the exceptions-table version of the last event this run emitted.
     `sla_plans` are the playbooks that take over once the SLA is imminent or expired (see
     `sla_plans`); `sla_expired_escalates` is the tenant's `slaExpiredEscalates`.
+    `occurrence` is the occurrence of the exception id the run belongs to: its ids derive from it.
 
     A value: nothing changes a run once it is handed out. `sentinai.core.execution` changes a
     `copy` of its own while it handles an input (a frozen model's copy per change cost more than
@@ -132,6 +134,7 @@ class PlaybookRun:
     version: int = 0
     sla_plans: dict[SlaPhase, SlaPlan] = field(default_factory=dict)
     sla_expired_escalates: bool = True
+    occurrence: Occurrence = NO_OCCURRENCE
 
     @property
     def completed(self) -> bool:
@@ -141,20 +144,25 @@ class PlaybookRun:
         """The Idempotency-Key of a step's tool request: stable per (exception, step, attempt)."""
         attempt = self.attempts[step] if attempt is None else attempt
         return event_id_for(self.tenant_id, self.exception_id, "tool",
-                            f"{self.playbook_id}:{step}:{attempt}")
+                            f"{self.playbook_id}:{step}:{attempt}", self.occurrence.key)
 
     def notify_key(self, step: int) -> str:
         """The key of a notify step's delivery request: stable per (exception, step, attempt)."""
         return event_id_for(self.tenant_id, self.exception_id, "notify",
-                            f"{self.playbook_id}:{step}:{self.attempts[step]}")
+                            f"{self.playbook_id}:{step}:{self.attempts[step]}", self.occurrence.key)
+
+    def approval_id(self) -> str:
+        """The id of the run's approval (`sentinai.streams.records.outcome_events` gives it first)."""
+        return event_id_for(self.tenant_id, self.exception_id, "approval", "", self.occurrence.key)
 
     def copy(self) -> PlaybookRun:
         """A shallow copy, for `sentinai.core.execution` to change."""
         return PlaybookRun(*_FIELD_VALUES(self))
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form, keys in the order the pydantic model wrote them."""
-        return {
+        """The JSON form, keys in the order the pydantic model wrote them; the occurrence after them,
+        left out for the key ``""`` (a run of the earlier release is written back as it was)."""
+        shown = {
             "tenant_id": self.tenant_id, "exception_id": self.exception_id, "playbook_id": self.playbook_id,
             "on_failure": self.on_failure.value, "steps": [s.to_dict() for s in self.steps],
             "step_states": list(self.step_states), "attempts": list(self.attempts), "next_step": self.next_step,
@@ -168,12 +176,16 @@ class PlaybookRun:
             "sla_plans": {phase: plan.to_dict() for phase, plan in self.sla_plans.items()},
             "sla_expired_escalates": self.sla_expired_escalates,
         }
+        if self.occurrence.key:
+            shown["occurrence"], shown["first_seen"] = self.occurrence.key, self.occurrence.first_seen
+        return shown
 
     @classmethod
     def from_dict(cls, raw: Any) -> PlaybookRun:
         """A run from its JSON form; `ValueError` (or `KeyError`, `TypeError`) when it is not one.
 
-        Fields that came after the first release (the SLA plans, `slaExpiredEscalates`) may be missing.
+        Fields that came after the first release (the SLA plans, `slaExpiredEscalates`, the
+        occurrence) may be missing.
         """
         steps = tuple(map(RunStep.from_dict, _list(raw["steps"], "steps")))
         step_states = tuple(_one_of(s, _STEP_STATES, "step_states") for s in _list(raw["step_states"], "step_states"))
@@ -203,6 +215,8 @@ class PlaybookRun:
             sla_plans={_one_of(phase, _SLA_PHASES, "sla_plans"): SlaPlan.from_dict(plan)
                        for phase, plan in plans.items()},
             sla_expired_escalates=_flag(raw.get("sla_expired_escalates", True), "sla_expired_escalates"),
+            occurrence=Occurrence(_text(raw.get("occurrence", ""), "occurrence"),
+                                  _seconds(raw.get("first_seen", 0.0), "first_seen")),
         )
 
 
@@ -278,6 +292,12 @@ def _count(value: Any, name: str) -> int:
     if type(value) is not int:
         raise TypeError(f"{name}: expected an integer, got {value!r:.80}")
     return value
+
+
+def _seconds(value: Any, name: str) -> float:
+    if type(value) not in (int, float):
+        raise TypeError(f"{name}: expected a number, got {value!r:.80}")
+    return float(value)
 
 
 def _object(value: Any, name: str) -> dict[str, Any]:

@@ -41,16 +41,18 @@ def proposal_payload(assessment: LLMAssessment) -> dict[str, Any]:
     }
 
 
-def proposal_event(assessment: LLMAssessment, *, now: datetime) -> EventEnvelope:
-    """The event, with a deterministic id (one per exception: a replay yields the same id)."""
+def proposal_event(assessment: LLMAssessment, *, now: datetime, occurrence: str) -> EventEnvelope:
+    """The event, with a deterministic id (one per occurrence of the exception id, ``occurrence``
+    its key: a replay yields the same id)."""
     exception = assessment.outcome.exception
     return EventEnvelope.create(event_type=PROPOSED, tenant_id=exception.tenant_id,
                                 exception_id=exception.exception_id, occurred_at=now,
-                                actor=LLM_AGENT, payload=proposal_payload(assessment), step="llm")
+                                actor=LLM_AGENT, payload=proposal_payload(assessment), step="llm",
+                                occurrence=occurrence)
 
 
-def explanation_event(outcome: DecisionOutcome, explanation: Explanation, *,
-                      now: datetime) -> EventEnvelope | None:
+def explanation_event(outcome: DecisionOutcome, explanation: Explanation, *, now: datetime,
+                      occurrence: str) -> EventEnvelope | None:
     """The explanation of `outcome` as an event; None when there is no text to publish."""
     if explanation.text is None:
         return None
@@ -59,4 +61,4 @@ def explanation_event(outcome: DecisionOutcome, explanation: Explanation, *,
                "tokens": explanation.tokens, "status": outcome.status.value}
     return EventEnvelope.create(event_type=EXPLAINED, tenant_id=exception.tenant_id,
                                 exception_id=exception.exception_id, occurred_at=now,
-                                actor=LLM_AGENT, payload=payload, step="explanation")
+                                actor=LLM_AGENT, payload=payload, step="explanation", occurrence=occurrence)

@@ -14,6 +14,12 @@ instead of replaced, for the same reason:
 * ``created_at`` keeps the earliest event time seen; ``updated_at`` is the time of the event that
   wrote the current version. Both are event times, so rebuilding from the log gives the same rows.
 
+The exceptions row also belongs to one *occurrence* of its exception id (an id sent again after the
+dedup window is a new one, ``sentinai.core.occurrence``): its ``first_seen_at`` orders occurrences
+before versions do (a row without one, from a release before occurrences, is the earliest), so a
+newer occurrence replaces the row whatever its version, its ``created_at`` starts again, and an
+older occurrence's late events never move it.
+
 A batch is reduced in Python to one row per key first (PostgreSQL refuses to update a row twice in
 one statement, and only the winner needs decoding), then written with one ``INSERT … SELECT FROM
 unnest(…) ON CONFLICT DO UPDATE … WHERE`` per table, in key order so that concurrent writers lock
@@ -92,18 +98,22 @@ def _text(value: object, name: str, *, required: bool = False) -> str | None:
     return value
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+
+
 class _Held:
     """The winning snapshot of one key so far, with what is merged in from the others."""
 
-    __slots__ = ("event", "snapshot", "version", "fills", "first_at")
+    __slots__ = ("event", "snapshot", "order", "fills", "first_at", "since")
 
-    def __init__(self, event: Fact, snapshot: Snapshot, version: int, fills: dict[str, Any] | None,
-                 first_at: datetime) -> None:
+    def __init__(self, event: Fact, snapshot: Snapshot, order: Any, fills: dict[str, Any] | None,
+                 first_at: datetime, since: datetime | None) -> None:
         self.event = event
         self.snapshot = snapshot
-        self.version = version
+        self.order = order  # the version, or (occurrence's first_seen_at, version)
         self.fills = fills  # None when the projection has no fill columns
         self.first_at = first_at
+        self.since = since  # the occurrence's first_seen_at (None: the projection has no occurrences)
 
 
 @dataclass(frozen=True)
@@ -116,6 +126,7 @@ class Projection:
     columns: tuple[tuple[str, str], ...]  # (column, PostgreSQL type), in row order
     to_row: Callable[[Fact, Snapshot, datetime], Row]
     fill: tuple[str, ...] = ()
+    occurrence: str | None = None  # the column (and snapshot field) ordering occurrences before versions
 
     @property
     def key(self) -> tuple[str, str]:
@@ -132,7 +143,7 @@ class Projection:
         """
         held: dict[tuple[str, str], _Held] = {}
         invalid: dict[str, str] = {}
-        payload_key, id_field, fill = self.payload_key, self.id_field, self.fill
+        payload_key, id_field, fill, occurrence = self.payload_key, self.id_field, self.fill, self.occurrence
         for event in events:
             snapshot = event.payload.get(payload_key)
             if snapshot is None:
@@ -142,14 +153,23 @@ class Projection:
                     or type(subject := snapshot.get(id_field) if id_field else event.exception_id) is not str):
                 invalid[event.event_id] = self._malformed(event, snapshot)
                 continue
+            since = order = None
+            if occurrence is not None:
+                try:
+                    since = timestamp(snapshot.get(occurrence), f"payload.{payload_key}.{occurrence}") or _EARLIEST
+                except SnapshotError as err:
+                    invalid[event.event_id] = str(err)
+                    continue
+                order = (since, version)
             at = event.occurred_at
             if at.tzinfo is None:
                 at = at.replace(tzinfo=UTC)
             key = (event.tenant_id, subject)
             old = held.get(key)
             if old is None:
-                held[key] = _Held(event, snapshot, version, {f: snapshot.get(f) for f in fill} if fill else None, at)
-            elif version > old.version:
+                held[key] = _Held(event, snapshot, order or version,
+                                  {f: snapshot.get(f) for f in fill} if fill else None, at, since)
+            elif (order or version) > old.order:
                 fills = old.fills
                 if fills is not None:
                     newer = {f: snapshot.get(f) for f in fill}
@@ -157,13 +177,14 @@ class Projection:
                         if newer[name] is None:
                             newer[name] = value
                     fills = newer
-                held[key] = _Held(event, snapshot, version, fills, at if at < old.first_at else old.first_at)
+                first_at = at if at < old.first_at or since != old.since else old.first_at
+                held[key] = _Held(event, snapshot, order or version, fills, first_at, since)
             else:
                 if old.fills is not None:
                     for name, value in old.fills.items():
                         if value is None:
                             old.fills[name] = snapshot.get(name)
-                if at < old.first_at:
+                if at < old.first_at and since == old.since:
                     old.first_at = at
         rows = []
         for key in sorted(held):
@@ -192,7 +213,11 @@ class Projection:
 def _upsert_sql(p: Projection) -> str:
     names = [name for name, _ in p.columns]
     params = ", ".join(f"${i}::{t}[]" for i, (_, t) in enumerate(p.columns, 1))
-    newer = "t.version < EXCLUDED.version"
+    newer, same = "t.version < EXCLUDED.version", "TRUE"
+    if p.occurrence:
+        ours, theirs = f"COALESCE(t.{p.occurrence}, '-infinity')", f"COALESCE(EXCLUDED.{p.occurrence}, '-infinity')"
+        newer = f"({ours}, t.version) < ({theirs}, EXCLUDED.version)"
+        same = f"t.{p.occurrence} IS NOT DISTINCT FROM EXCLUDED.{p.occurrence}"
     sets, wheres = [], [newer]
     for name in names:
         if name in p.key:
@@ -202,8 +227,9 @@ def _upsert_sql(p: Projection) -> str:
                         f"ELSE COALESCE(t.{name}, EXCLUDED.{name}) END")
             wheres.append(f"(t.{name} IS NULL AND EXCLUDED.{name} IS NOT NULL)")
         elif name == "created_at":
-            sets.append("created_at = LEAST(t.created_at, EXCLUDED.created_at)")
-            wheres.append("EXCLUDED.created_at < t.created_at")
+            sets.append(f"created_at = CASE WHEN {same} THEN LEAST(t.created_at, EXCLUDED.created_at) "
+                        f"WHEN {newer} THEN EXCLUDED.created_at ELSE t.created_at END")
+            wheres.append(f"(EXCLUDED.created_at < t.created_at AND {same})")
         else:
             sets.append(f"{name} = CASE WHEN {newer} THEN EXCLUDED.{name} ELSE t.{name} END")
     return (
@@ -231,6 +257,7 @@ def _exception_row(event: Fact, s: Snapshot, first_at: datetime) -> Row:
         s["version"],
         first_at,
         event_time(event),
+        timestamp(s.get("first_seen_at"), f + "first_seen_at"),
     )
 
 
@@ -271,8 +298,8 @@ EXCEPTIONS = Projection(
              ("exception_type", "text"), ("severity", "text"), ("status", "text"), ("owner", "text"),
              ("playbook_id", "text"), ("current_step", "int4"), ("sla_deadline", "timestamptz"),
              ("raw_payload", "jsonb"), ("normalized_context", "jsonb"), ("version", "int8"),
-             ("created_at", "timestamptz"), ("updated_at", "timestamptz")),
-    to_row=_exception_row, fill=("raw_payload", "normalized_context"),
+             ("created_at", "timestamptz"), ("updated_at", "timestamptz"), ("first_seen_at", "timestamptz")),
+    to_row=_exception_row, fill=("raw_payload", "normalized_context"), occurrence="first_seen_at",
 )
 
 APPROVALS = Projection(

@@ -19,11 +19,11 @@ from sentinai.streams.records import LATER_STAGES
 
 EXCEPTION_COLUMNS = (
     "tenant_id, exception_id, source_system, exception_type, severity, status, owner, playbook_id, "
-    "current_step, sla_deadline, raw_payload, normalized_context, version, created_at, updated_at"
+    "current_step, sla_deadline, raw_payload, normalized_context, version, created_at, updated_at, first_seen_at"
 )
 SUMMARY_COLUMNS = (
     "tenant_id, exception_id, source_system, exception_type, severity, status, owner, playbook_id, "
-    "current_step, sla_deadline, version, created_at, updated_at"
+    "current_step, sla_deadline, version, created_at, updated_at, first_seen_at"
 )
 TIMELINE_ORDER = (
     "ORDER BY occurred_at, COALESCE(seq, CASE WHEN jsonb_typeof(payload #> '{exception,version}') = 'number' "

@@ -2,7 +2,7 @@
 
 Events travel inside a transition (:mod:`sentinai.streams.transition`), which names the tenant
 and the exception they are about. Their ids are deterministic (:func:`sentinai.core.ids.event_id_for`
-over tenant, exception, event type and step) so that a replayed stage produces the same id and
+over tenant, exception, event type, step and the exception's occurrence) so that a replayed stage produces the same id and
 every consumer, the PostgreSQL sink first, can drop duplicates.
 
 Events are plain slotted dataclasses, not pydantic models: an exception makes some ten of them on
@@ -37,11 +37,11 @@ class EventEnvelope:
 
     @classmethod
     def create(cls, *, event_type: str, tenant_id: str, exception_id: str, occurred_at: datetime,
-               actor: Actor, payload: dict[str, Any], step: str = "",
+               actor: Actor, payload: dict[str, Any], step: str = "", occurrence: str = "",
                version: int | None = None) -> EventEnvelope:
         """The event with its deterministic id."""
-        return cls(event_id_for(tenant_id, exception_id, event_type, step), event_type, occurred_at, actor,
-                   payload, version)
+        return cls(event_id_for(tenant_id, exception_id, event_type, step, occurrence), event_type, occurred_at,
+                   actor, payload, version)
 
     def as_json(self) -> dict[str, Any]:
         """The event as it travels: plain JSON types but for ``occurred_at`` (orjson writes it)."""

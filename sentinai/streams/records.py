@@ -18,6 +18,7 @@ from sentinai.core.actor import Actor
 from sentinai.core.effects import Effect, EmitEvent
 from sentinai.core.ids import event_id_for
 from sentinai.core.models import Decision, DecisionOutcome, NormalizedException
+from sentinai.core.occurrence import NO_OCCURRENCE, Occurrence
 from sentinai.core.packs import TenantPacks
 from sentinai.core.run import PlaybookRun
 from sentinai.streams.decision import DecisionRecord, Stage, decision_record
@@ -40,10 +41,12 @@ LATER_STAGES = {
 
 
 def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, now: datetime,
-                   approval_timeout_minutes: int = 60, base_version: int = 0) -> list[EventEnvelope]:
+                   approval_timeout_minutes: int = 60, base_version: int = 0,
+                   occurrence: str = "") -> list[EventEnvelope]:
     """ExceptionNormalized, one event per stage, and the resulting status change, in order.
 
-    Versions count up from ``base_version``: the exception's version after each event.
+    Versions count up from ``base_version``: the exception's version after each event. The ids
+    derive from ``occurrence``, the key of the exception id's occurrence.
     """
     tenant, exc_id = exception.tenant_id, exception.exception_id
     events: list[EventEnvelope] = []
@@ -51,7 +54,7 @@ def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, 
     def add(event_type: str, payload: dict[str, Any], step: str = "") -> None:
         events.append(EventEnvelope.create(event_type=event_type, tenant_id=tenant, exception_id=exc_id,
                                            occurred_at=now, actor=PIPELINE, payload=payload, step=step,
-                                           version=base_version + len(events) + 1))
+                                           occurrence=occurrence, version=base_version + len(events) + 1))
 
     add("ExceptionNormalized", {})
     for decision in outcome.decisions:
@@ -61,7 +64,7 @@ def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, 
         add(event_type, {"decision": _decision_json(decision)}, step=decision.stage)
     if outcome.approval_required:
         add("ApprovalRequested", {"approval": {
-            "approval_id": event_id_for(tenant, exc_id, "approval"), "status": "PENDING",
+            "approval_id": event_id_for(tenant, exc_id, "approval", "", occurrence), "status": "PENDING",
             "reason": "policy requires human approval", "requested_at": now.isoformat(),
             "expires_at": (now + timedelta(minutes=approval_timeout_minutes)).isoformat(), "decided_by": None,
             "decided_at": None, "comment": None, "version": 1}})
@@ -117,15 +120,16 @@ def next_step(run: PlaybookRun | None) -> str:
 
 
 def run_events(run: PlaybookRun | None, effects: Sequence[Effect], *, tenant_id: str, exception_id: str,
-               now: datetime) -> tuple[list[EventEnvelope], list[Stage]]:
-    """The events among a run's effects, and the stages they add; ``run`` is the run after them."""
+               occurrence: str, now: datetime) -> tuple[list[EventEnvelope], list[Stage]]:
+    """The events among a run's effects, and the stages they add; ``run`` is the run after them,
+    ``occurrence`` the key of the exception id's occurrence they belong to."""
     events, stages = [], []
     waiting = next_step(run)
     for effect in effects:
         if isinstance(effect, EmitEvent):
             event = EventEnvelope.create(event_type=effect.event_type, tenant_id=tenant_id, exception_id=exception_id,
                                          occurred_at=now, actor=effect.actor, payload=effect.payload,
-                                         step=effect.step, version=effect.version)
+                                         step=effect.step, occurrence=occurrence, version=effect.version)
             events.append(event)
             stage = event_stage(event, next_step=waiting)
             if stage is not None:
@@ -145,22 +149,43 @@ class Decided:
     snapshot: dict[str, Any]
 
 
+SUPERSEDED = "the exception id was sent again after its dedup window: a new occurrence replaces this one"
+
+
+def superseded(replaced: PlaybookRun | None, *, occurrence: str, now: datetime) -> list[EventEnvelope]:
+    """What a new occurrence of an exception id closes of the occurrence it replaces, whose run
+    stops: its approval, when it still waits for one (no operator should answer it any more)."""
+    if replaced is None or replaced.approval != "PENDING":
+        return []
+    closed = replaced.copy()
+    closed.approval = "EXPIRED"
+    return [EventEnvelope.create(event_type="ApprovalExpired", tenant_id=replaced.tenant_id,
+                                 exception_id=replaced.exception_id, occurred_at=now, actor=PIPELINE,
+                                 step=f"superseded:{replaced.approval_id()}", occurrence=occurrence,
+                                 payload={"approval": rows.approval_snapshot(closed, now), "reason": SUPERSEDED})]
+
+
 def decided(exception: NormalizedException, outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,
+            occurrence: Occurrence = NO_OCCURRENCE, replaced: PlaybookRun | None = None,
             prelude: Sequence[EventEnvelope] = ()) -> Decided:
     """The decision's events, then the playbook run's first steps, as one transition's contents.
 
-    ``prelude`` events go first (the LLM's proposal and explanation).
+    ``occurrence`` is the occurrence of the exception id this decision starts (the default, for
+    decisions that are not kept: the CLI's, what-if's); ``replaced`` the run of the earlier
+    occurrence it replaces, if there is one (:func:`superseded`, last). ``prelude`` events go first
+    (the LLM's proposal and explanation).
     """
-    outcome_part = outcome_events(exception, outcome, now=now,
+    outcome_part = outcome_events(exception, outcome, now=now, occurrence=occurrence.key,
                                   approval_timeout_minutes=packs.tenant.approval_timeout_minutes)
-    run, effects = execution.start(outcome, packs, now=now, base_version=len(outcome_part))
+    run, effects = execution.start(outcome, packs, now=now, base_version=len(outcome_part), occurrence=occurrence)
     steps, step_stages = run_events(run, effects, tenant_id=exception.tenant_id,
-                                    exception_id=exception.exception_id, now=now)
+                                    exception_id=exception.exception_id, occurrence=occurrence.key, now=now)
     if run is None:
-        snapshot = rows.decided_snapshot(outcome, version=len(outcome_part))
+        snapshot = rows.decided_snapshot(outcome, version=len(outcome_part), occurrence=occurrence)
     else:
         snapshot = {**rows.exception_snapshot(run), **rows.input_fields(exception)}
-    return Decided(events=[*prelude, *outcome_part, *steps], stages=[*outcome_stages(outcome), *step_stages],
+    closed = superseded(replaced, occurrence=occurrence.key, now=now)
+    return Decided(events=[*prelude, *outcome_part, *steps, *closed], stages=[*outcome_stages(outcome), *step_stages],
                    run=run, effects=effects, snapshot=snapshot)
 
 

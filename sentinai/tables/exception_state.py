@@ -5,6 +5,8 @@ arriving again from another message within the dedup window is a duplicate; the 
 message arriving again (a replay after a crash) is our own work being redone, and is re-published
 with the same deterministic ids instead of being skipped, so nothing that was lost is lost twice;
 the stored state is kept as it is then, as it may have moved on since the decision (``decided_from``).
+The same exception id arriving after the window starts a new occurrence of it
+(:class:`sentinai.core.occurrence.Occurrence`, ``occurrence_for``), which replaces the state.
 
 It also holds what the timers need: the playbook run (approval deadline) and the SLA clock.
 """
@@ -15,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sentinai.core.models import Status
+from sentinai.core.occurrence import Occurrence
 from sentinai.core.run import PlaybookRun, SlaPhase
 from sentinai.core.sla import SlaClock, due
 
@@ -36,6 +39,27 @@ def is_duplicate(state: ExceptionState | None, source: tuple[str, int, int], *, 
     return now_epoch - state["first_seen"] < window_seconds
 
 
+def occurrence_for(state: ExceptionState | None, source: tuple[str, int, int], *, now_epoch: float) -> Occurrence:
+    """The occurrence of the exception id that an input from ``source`` (not a duplicate) belongs to.
+
+    The state's own when the state was started by this very input (a replay, or the decision of an
+    input that waited for the LLM stage); otherwise the input starts a new one, first seen now.
+    A state decided by a release before occurrences existed keeps the occurrence ``""``.
+    """
+    if state is not None and list(state["source"]) == list(source):
+        if "occurrence" in state:
+            return Occurrence(state["occurrence"], state["first_seen"])
+        if "severity" in state:
+            return Occurrence("", state["first_seen"])
+        return Occurrence.started_by(source, first_seen=state["first_seen"])
+    return Occurrence.started_by(source, first_seen=now_epoch)
+
+
+def occurrence_key(state: ExceptionState) -> str:
+    """The key of the state's occurrence, from which the ids of what its inputs produce derive."""
+    return state.get("occurrence", "")
+
+
 def decided_from(state: ExceptionState | None, source: tuple[str, int, int]) -> bool:
     """The state was decided from this very message: handling it again is a replay.
 
@@ -48,10 +72,12 @@ def decided_from(state: ExceptionState | None, source: tuple[str, int, int]) -> 
 
 def decided_state(*, source: tuple[str, int, int], now_epoch: float, status: str, severity: str,
                   exception_type: str, playbook_id: str | None, version: int,
-                  sla: SlaClock | None = None) -> ExceptionState:
-    state = {"source": list(source), "first_seen": now_epoch, "status": status, "severity": severity,
-             "exception_type": exception_type, "playbook_id": playbook_id, "current_step": None,
-             "version": version}
+                  sla: SlaClock | None = None, occurrence: str = "") -> ExceptionState:
+    """The state of an exception just decided, first seen at ``now_epoch``; ``occurrence`` is the
+    key of the exception id's occurrence (:func:`occurrence_for`)."""
+    state = {"source": list(source), "first_seen": now_epoch, "occurrence": occurrence, "status": status,
+             "severity": severity, "exception_type": exception_type, "playbook_id": playbook_id,
+             "current_step": None, "version": version}
     return state if sla is None else with_sla_clock(state, sla)
 
 
@@ -64,6 +90,12 @@ def with_run(state: ExceptionState, run: PlaybookRun) -> ExceptionState:
     """The state with this playbook run; the status, playbook and version are the run's."""
     return {**state, "run": run.to_dict(), "status": run.status.value,
             "playbook_id": run.playbook_id, "version": run.version}
+
+
+def run_of(state: ExceptionState) -> PlaybookRun | None:
+    """The state's playbook run, if it has one."""
+    run = state.get("run")
+    return PlaybookRun.from_dict(run) if run else None
 
 
 def sla_clock(state: ExceptionState | None) -> SlaClock | None:
@@ -86,9 +118,10 @@ def sla_tick_due(state: ExceptionState | None, now: datetime) -> SlaPhase | None
     return due(SlaClock.model_validate(clock), status=Status(state["status"]), now=now)
 
 
-def awaiting_llm(*, source: tuple[str, int, int], now_epoch: float) -> ExceptionState:
+def awaiting_llm(*, source: tuple[str, int, int], now_epoch: float, occurrence: str = "") -> ExceptionState:
     """Seen and sent to the LLM stage: a re-sent copy is a duplicate while the model thinks."""
-    return {"source": list(source), "first_seen": now_epoch, "status": "OPEN", "version": 0}
+    return {"source": list(source), "first_seen": now_epoch, "occurrence": occurrence, "status": "OPEN",
+            "version": 0}
 
 
 def settled(state: ExceptionState | None, *, now_epoch: float, window_seconds: float) -> bool:

@@ -114,9 +114,15 @@ async def harness(receiver: Receiver) -> AsyncIterator[Harness]:
         yield Harness(notifications, events, results, table)
 
 
-def request(*notices: Notify, step: int | None = None, attempt: int = 1) -> dict[str, Any]:
-    return {"kind": "notify", "tenant_id": TENANT, "exception_id": "EX-1", "step": step, "attempt": attempt,
+OCCURRENCE = "t.exceptions:0:5"
+
+
+def request(*notices: Notify, step: int | None = None, attempt: int = 1,
+            occurrence: str | None = OCCURRENCE) -> dict[str, Any]:
+    """A request as the act agent sends it (``occurrence`` None: as the release before occurrences did)."""
+    sent = {"kind": "notify", "tenant_id": TENANT, "exception_id": "EX-1", "step": step, "attempt": attempt,
             "idempotency_key": "step-key" if step is not None else None, "notices": [asdict(n) for n in notices]}
+    return sent if occurrence is None else {**sent, "occurrence": occurrence}
 
 
 async def test_a_notice_is_posted_once_with_its_idempotency_key(receiver: Receiver, harness: Harness) -> None:
@@ -124,7 +130,7 @@ async def test_a_notice_is_posted_once_with_its_idempotency_key(receiver: Receiv
     await harness.notifications.handle(request(notice), source=SOURCE)
     await harness.notifications.handle(request(notice), source=SOURCE)  # a replayed request
     [posted] = receiver.posted("/hook")
-    assert posted["key"] == event_id_for(TENANT, "EX-1", "notification", "sla:expired:0")
+    assert posted["key"] == event_id_for(TENANT, "EX-1", "notification", "sla:expired:0", OCCURRENCE)
     assert posted["body"] == {"tenant_id": TENANT, "exception_id": "EX-1", "kind": "SLAExpired",
                               "message": "EX-1: SLA expired"}
     [sent] = harness.of_type("NotificationSent")
@@ -132,6 +138,18 @@ async def test_a_notice_is_posted_once_with_its_idempotency_key(receiver: Receiv
     assert sent["payload"]["notification"]["status"] == "succeeded"
     assert harness.results.sent == [], "a lifecycle notice reports to nobody"
 
+
+
+async def test_a_new_occurrence_of_the_exception_id_posts_its_notice_again_under_its_own_key(
+        receiver: Receiver, harness: Harness) -> None:
+    notice = Notify("webhook", receiver.url("/hook"), "EX-1: SLA expired", "SLAExpired", "sla:expired:0")
+    await harness.notifications.handle(request(notice, occurrence=None), source=SOURCE)  # the earlier release's
+    await harness.notifications.handle(request(notice), source=SOURCE)
+    await harness.notifications.handle(request(notice, occurrence="t.exceptions:0:90"), source=SOURCE)
+    assert [p["key"] for p in receiver.posted("/hook")] == [
+        event_id_for(TENANT, "EX-1", "notification", "sla:expired:0", occurrence)
+        for occurrence in ("", OCCURRENCE, "t.exceptions:0:90")]
+    assert len({e["event_id"] for e in harness.of_type("NotificationSent")}) == 3
 
 async def test_a_step_gets_one_result_and_a_retry_posts_only_what_failed(
         receiver: Receiver, harness: Harness) -> None:

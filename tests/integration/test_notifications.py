@@ -14,7 +14,7 @@ import pytest
 from sentinai.core.ids import event_id_for
 from sentinai.settings import Settings
 from tests.support.db import fetch, wait_for
-from tests.support.kafka import produce
+from tests.support.kafka import produce, read_all
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
 from tests.support.webhook_server import WebhookServer, running_webhook_server
@@ -76,7 +76,10 @@ def test_notify_steps_post_webhooks_and_failures_follow_on_failure(
     [hook] = [c for c in calls if c["path"] == "/hook"]
     assert hook["body"] == {"tenant_id": tenant, "exception_id": "OK-1", "kind": "notify",
                             "message": "security S-1 fixed"}
-    assert hook["idempotency_key"] == event_id_for(tenant, "OK-1", "notification", "hook-ok:0:notify:0")
+    [decided] = [t for t in map(json.loads, (m.value() for m in read_all(pipeline.bootstrap, pipeline.topics.events)))
+                 if t["exception_id"] == "OK-1" and t["events"][0]["event_type"] == "ExceptionNormalized"]
+    occurrence = ":".join(str(decided["source"][k]) for k in ("topic", "partition", "offset"))  # the input's
+    assert hook["idempotency_key"] == event_id_for(tenant, "OK-1", "notification", "hook-ok:0:notify:0", occurrence)
     ok = [e["event_type"] for e in events(url, tenant, "OK-1")]
     assert ok.count("NotificationSent") == 1 and "NotificationFailed" not in ok
     assert ok.count("PlaybookStepCompleted") == 2 and "ExceptionResolved" in ok

@@ -64,6 +64,8 @@ def test_settled_states_are_forgotten_after_the_dedup_window_and_waiting_ones_ke
     def states() -> dict:
         return table_contents(pipeline.bootstrap, pipeline.settings.app_id, "exception-state")
 
+    occurrence = states()[f"{tenant}/DONE-1"]["occurrence"]
+
     deadline = time.monotonic() + 30  # the window, then up to one timer interval (5 s) and the command
     while states().get(f"{tenant}/DONE-1") is not None and time.monotonic() < deadline:
         time.sleep(1)
@@ -72,7 +74,7 @@ def test_settled_states_are_forgotten_after_the_dedup_window_and_waiting_ones_ke
     assert f"{tenant}/DONE-1" in held and held[f"{tenant}/DONE-1"] is None  # a tombstone
     assert held[f"{tenant}/WAIT-1"] is not None and held[f"{tenant}/WAIT-1"]["run"]["approval"] == "PENDING"
     assert [c["body"]["message"] for c in server.calls] == ["vendor value taken"]
-    notice = event_id_for(tenant, "DONE-1", "notification", "fixed:1:notify:0")
+    notice = event_id_for(tenant, "DONE-1", "notification", "fixed:1:notify:0", occurrence)
     deadline = time.monotonic() + 15
     while table_contents(pipeline.bootstrap, pipeline.settings.app_id, "tool-calls").get(notice) is not None:
         assert time.monotonic() < deadline, "the notice's outcome is still in the tool-calls table"

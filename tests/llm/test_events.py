@@ -24,9 +24,10 @@ async def test_proposal_event(server: OpenAIServer, client: LLMClient, sample_pa
     exception, rules = case(packs, DUPLICATE)
     server.script("m", Reply.json(ANSWER))
     result = await assess(client, exception, rules, packs, now=NOW, tokens_available=PLENTY)
-    event = proposal_event(result, now=NOW)
+    event = proposal_event(result, now=NOW, occurrence="sentinai.exceptions:0:7")
     assert event.event_type == "LLMDecisionProposed"
-    assert event.event_id == event_id_for("paystream", "DP-1", "LLMDecisionProposed", "llm")
+    assert event.event_id == event_id_for("paystream", "DP-1", "LLMDecisionProposed", "llm", "sentinai.exceptions:0:7")
+    assert event.event_id != proposal_event(result, now=NOW, occurrence="sentinai.exceptions:0:9").event_id
     assert event.actor.id == "llm"
     assert event.payload == {
         "source": "llm", "model": "m", "proposal": ANSWER,
@@ -42,7 +43,7 @@ async def test_fallback_event(server: OpenAIServer, client: LLMClient, sample_pa
     exception, rules = case(packs, DUPLICATE)
     server.script("m", Reply(status=500))
     result = await assess(client, exception, rules, packs, now=NOW, tokens_available=PLENTY)
-    payload = proposal_event(result, now=NOW).payload
+    payload = proposal_event(result, now=NOW, occurrence="").payload
     assert payload["source"] == "llm_fallback" and payload["proposal"] is None
     assert payload["reason"].startswith("provider_error: m answered HTTP 500")
     assert payload["final"]["severity"] == "HIGH"
@@ -53,11 +54,12 @@ async def test_explanation_event(server: OpenAIServer, client: LLMClient, sample
     _, rules = case(packs, DUPLICATE)
     server.script("default", Reply.json({"explanation": "Sent twice; waiting for approval."}))
     explanation = await explain(client, rules, model=None)
-    event = explanation_event(rules, explanation, now=NOW)
+    event = explanation_event(rules, explanation, now=NOW, occurrence="sentinai.exceptions:0:7")
     assert event is not None
     assert event.event_type == "DecisionExplained"
-    assert event.event_id == event_id_for("paystream", "DP-1", "DecisionExplained", "explanation")
+    assert event.event_id == event_id_for("paystream", "DP-1", "DecisionExplained", "explanation",
+                                          "sentinai.exceptions:0:7")
     assert event.payload == {"explanation": "Sent twice; waiting for approval.", "model": "default",
                              "tokens": explanation.tokens, "status": "PENDING_APPROVAL"}
     server.script("default", Reply(status=500))
-    assert explanation_event(rules, await explain(client, rules, model=None), now=NOW) is None
+    assert explanation_event(rules, await explain(client, rules, model=None), now=NOW, occurrence="") is None

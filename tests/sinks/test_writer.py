@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -160,6 +160,62 @@ async def test_raw_payload_is_never_erased_and_late_events_fill_it(pool: asyncpg
     await writer.write_batch([later])
     row = await get_exception(pool, "acme", "EX-1")
     assert row is not None and (row["status"], row["raw_payload"]) == ("RESOLVED", raw)
+
+
+def occurrences() -> tuple[list[Transition], list[Transition], Transition]:
+    """One exception id twice: a legacy row (no first_seen_at) and the first occurrence up to version 5,
+    the id sent again a day later (a second occurrence, versions from 1), and a late event of the first."""
+    first_seen = {"first_seen_at": (T0 + timedelta(minutes=2)).isoformat()}
+    legacy = [event("acme", "EX-1", "ExceptionIngested", version=1, step="legacy", raw_payload={"n": 0})]
+    first = legacy + [event("acme", "EX-1", kind, version=v, minutes=v, step="first", status=status,
+                            raw_payload={"n": 1} if v == 2 else None, **first_seen)
+                      for kind, v, status in (("ExceptionNormalized", 2, "OPEN"), ("TriageCompleted", 3, "TRIAGED"),
+                                              ("PlaybookAssigned", 4, "IN_PROGRESS"),
+                                              ("ExceptionResolved", 5, "RESOLVED"))]
+    again_seen = {"first_seen_at": (T0 + timedelta(days=1)).isoformat()}
+    again = [event("acme", "EX-1", kind, version=v, minutes=1440 + v, step="again", status=status,
+                   raw_payload={"n": 2} if v == 1 else None, **again_seen)
+             for kind, v, status in (("ExceptionNormalized", 1, "OPEN"), ("TriageCompleted", 2, "TRIAGED"))]
+    late = event("acme", "EX-1", "CommentAdded", version=6, minutes=1500, step="first", status="CLOSED", **first_seen)
+    return first, again, late
+
+
+@pytest.mark.parametrize("batches", ["one by one", "all at once", "late first"])
+async def test_a_newer_occurrence_replaces_the_row_and_the_older_ones_events_never_move_it(
+        pool: asyncpg.Pool, batches: str) -> None:
+    """An exception id sent again after its dedup window is decided afresh, versions from 1: its row
+    follows the new occurrence (state, payload, created_at), whatever the older one still sends."""
+    first, again, late = occurrences()
+    writer = EventWriter(pool)
+    if batches == "one by one":
+        for t in [*first, *again, late]:
+            await writer.write_batch([t])
+    elif batches == "all at once":
+        await writer.write_batch([*first, late, *again])
+    else:
+        await writer.write_batch([*first, late])
+        row = await get_exception(pool, "acme", "EX-1")
+        assert row is not None and (row["status"], row["version"]) == ("CLOSED", 6)
+        await writer.write_batch(again)
+    await writer.write_batch([first[1], late])  # replayed: changes nothing
+    row = await get_exception(pool, "acme", "EX-1")
+    assert row is not None
+    assert (row["status"], row["version"], row["raw_payload"]) == ("TRIAGED", 2, {"n": 2})
+    assert row["first_seen_at"] == T0 + timedelta(days=1)
+    assert row["created_at"] == again[0].events[0].occurred_at and row["updated_at"] == again[1].events[0].occurred_at
+    assert await pool.fetchval("SELECT count(*) FROM exception_events WHERE exception_id = 'EX-1'") == 8
+
+
+async def test_an_occurrence_replaces_a_row_written_before_occurrences(pool: asyncpg.Pool) -> None:
+    first, _, _ = occurrences()
+    writer = EventWriter(pool)
+    await writer.write_batch(first[:1])
+    row = await get_exception(pool, "acme", "EX-1")
+    assert row is not None and (row["version"], row["first_seen_at"], row["raw_payload"]) == (1, None, {"n": 0})
+    await writer.write_batch(first[1:2])
+    row = await get_exception(pool, "acme", "EX-1")
+    assert row is not None and (row["version"], row["raw_payload"]) == (2, {"n": 1})
+    assert row["created_at"] == first[1].events[0].occurred_at
 
 
 async def test_approvals_and_tool_executions_are_versioned(pool: asyncpg.Pool) -> None:

@@ -71,7 +71,7 @@ class Seeded:
 def _after(seeded: Seeded, run: PlaybookRun, effects: list[Effect], at: datetime) -> list[EventEnvelope]:
     """The act agent's transition for these effects, added to ``seeded``; its events."""
     events, _ = records.run_events(run, effects, tenant_id=seeded.tenant_id, exception_id=seeded.exception_id,
-                                   now=at)
+                                   occurrence=run.occurrence.key, now=at)
     if events:
         seeded.transitions.append(transition(tenant_id=seeded.tenant_id, exception_id=seeded.exception_id,
                                              events=events, snapshot=rows.exception_snapshot(run)))

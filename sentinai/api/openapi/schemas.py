@@ -68,7 +68,11 @@ SCHEMAS: dict[str, Any] = {
         "severity": {"type": ["string", "null"]}, "status": {"type": "string"}, "owner": {"type": ["string", "null"]},
         "playbook_id": {"type": ["string", "null"]}, "current_step": {"type": ["integer", "null"]},
         "sla_deadline": {"type": ["string", "null"], "format": "date-time"}, "version": {"type": "integer"},
-        "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}},
+        "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+        "first_seen_at": {"type": ["string", "null"], "format": "date-time",
+                          "description": "when a worker first saw this occurrence of the exception id (an id sent "
+                                         "again after its dedup window is a new occurrence, which replaces the row); "
+                                         "null for rows written before occurrences"}}},
     "ExceptionPage": {"type": "object", "required": ["items", "next_cursor"], "properties": {
         "tenant_id": {"type": "string"}, "items": {"type": "array", "items": ref("ExceptionSummary")},
         "next_cursor": {"type": ["string", "null"], "description": "pass as ?cursor= for the next page"}}},

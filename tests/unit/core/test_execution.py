@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ from sentinai.core.execution import (
 )
 from sentinai.core.models import DecisionOutcome, Status
 from sentinai.core.normalize import normalize
+from sentinai.core.occurrence import Occurrence
 from sentinai.core.packs import PackSet, TenantPacks, build_pack_set
 from sentinai.core.rows import exception_snapshot
 from sentinai.core.run import PlaybookRun
@@ -532,6 +534,17 @@ def test_late_answer_expires_the_approval_and_is_refused() -> None:
     assert on_approval_expired(late, now=LATER + timedelta(days=1)) == (late, [])
 
 
+def test_an_answer_to_another_approval_is_refused_and_changes_nothing() -> None:
+    """The web names the approval it answers: one of an earlier occurrence of the exception id
+    (replaced since) must not answer the new occurrence's."""
+    run = pending()
+    earlier = replace(run, occurrence=Occurrence.started_by(("sentinai.exceptions", 0, 1), first_seen=0.0))
+    assert on_approval(run, granted=True, by="a", comment=None, now=LATER, approval_id=earlier.approval_id()) == (
+        run, [RejectCommand(f"approval {earlier.approval_id()} is not the exception's current one: "
+                            "a new occurrence of the exception id replaced it")])
+    granted, _ = on_approval(run, granted=True, by="a", comment=None, now=LATER, approval_id=run.approval_id())
+    assert granted.approval == "GRANTED"
+
 def test_no_approval_to_answer() -> None:
     run, _ = begin([ASSIGN, ESCALATE])
     assert run.approval is None
@@ -594,7 +607,7 @@ def test_events_carry_increasing_versions_and_the_run_its_snapshot() -> None:
     assert exception_snapshot(run) == {
         "source_system": None, "exception_type": "ALPHA", "severity": "LOW", "status": "RESOLVED",
         "owner": "ops", "playbook_id": "pb", "current_step": None,
-        "sla_deadline": (NOW + timedelta(minutes=30)).isoformat(), "version": 7 + len(events)}
+        "sla_deadline": (NOW + timedelta(minutes=30)).isoformat(), "first_seen_at": None, "version": 7 + len(events)}
 
 
 def test_run_round_trips_through_json() -> None:
@@ -602,6 +615,21 @@ def test_run_round_trips_through_json() -> None:
         {"channel": "slack", "target": "#ops"}]})
     assert PlaybookRun.from_dict(json.loads(json.dumps(run.to_dict()))) == run
     assert PlaybookRun.from_dict(run.to_dict()) == run
+
+
+def test_a_run_of_another_occurrence_has_ids_of_its_own_and_keeps_them_through_json() -> None:
+    """The same exception id decided again after its dedup window: its approval, tool and notice
+    keys differ from the first occurrence's, and its row snapshot says when it was first seen."""
+    packs = packs_for([ASSIGN, FIX, NOTIFY])
+    first, again = (start(decided(packs, critical=True), packs, now=NOW,
+                          occurrence=Occurrence.started_by(("sentinai.exceptions", 2, offset),
+                                                           first_seen=NOW.timestamp() + offset))[0]
+                    for offset in (10, 90_000))
+    assert first is not None and again is not None
+    assert first.approval_id() != again.approval_id()
+    assert first.tool_key(1) != again.tool_key(1) and first.notify_key(2) != again.notify_key(2)
+    assert PlaybookRun.from_dict(json.loads(json.dumps(again.to_dict()))) == again
+    assert exception_snapshot(again)["first_seen_at"] == (NOW + timedelta(seconds=90_000)).isoformat()
 
 
 # --- the issue's story -------------------------------------------------------------------------

@@ -24,3 +24,12 @@ def test_ids_equal_uuid5_of_the_joined_name(tenant: str, exception_id: str, even
     produced = event_id_for(tenant, exception_id, event_type, step)
     assert produced == str(expected)
     assert uuid.UUID(produced).version == 5
+
+
+@given(st.text(), st.text(), st.text(), st.text(), st.text(min_size=1))
+def test_an_occurrence_is_one_more_field_of_the_name(tenant: str, exception_id: str, event_type: str, step: str,
+                                                     occurrence: str) -> None:
+    expected = uuid.uuid5(NAMESPACE, f"{tenant}\x1f{exception_id}\x1f{event_type}\x1f{step}\x1f{occurrence}")
+    assert event_id_for(tenant, exception_id, event_type, step, occurrence) == str(expected)
+    assert event_id_for(tenant, exception_id, event_type, step, "") == event_id_for(tenant, exception_id, event_type,
+                                                                                    step)

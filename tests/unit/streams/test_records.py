@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from sentinai.core.engine import decide
 from sentinai.core.normalize import normalize
+from sentinai.core.occurrence import Occurrence
 from sentinai.core.packs import load_pack_dir
-from sentinai.streams.records import decided, first_record, outcome_events
+from sentinai.streams.records import SUPERSEDED, decided, first_record, outcome_events
 from sentinai.streams.transition import transition_id_for
 from tests.support.packs import PACKS
 
@@ -60,6 +61,33 @@ def test_ids_are_deterministic_so_replays_deduplicate() -> None:
         transition_id_for("acme-capital", "CB-1", again.events)
     assert first_record(exception, outcome, first, now=NOW).event_id == \
         first_record(exception, outcome, again, now=NOW + timedelta(seconds=5)).event_id
+
+
+
+def test_an_occurrence_has_ids_of_its_own_and_closes_the_approval_of_the_one_it_replaces() -> None:
+    """PB-1 waits for approval; the producer sends PB-1 again a day later: the new occurrence's
+    events, approval and decision record have ids of their own, and the old approval is closed."""
+    exception, outcome, packs = _decided({"exception_id": "PB-1", "exception_type": "POSITION_BREAK",
+                                          "payload": {"account": "A-1"}})
+    day = timedelta(days=1)
+    first_seen = Occurrence.started_by(("sentinai.exceptions", 0, 1), first_seen=NOW.timestamp())
+    first = decided(exception, outcome, packs, now=NOW, occurrence=first_seen)
+    assert first.run is not None and first.run.approval == "PENDING"
+    seen_again = Occurrence.started_by(("sentinai.exceptions", 0, 7), first_seen=(NOW + day).timestamp())
+    again = decided(exception, outcome, packs, now=NOW + day, occurrence=seen_again, replaced=first.run)
+    assert again.run is not None
+    assert not {e.event_id for e in first.events} & {e.event_id for e in again.events}
+    assert first_record(exception, outcome, first, now=NOW).event_id != \
+        first_record(exception, outcome, again, now=NOW + day).event_id
+    closed = again.events[-1]
+    assert closed.event_type == "ApprovalExpired" and closed.payload["reason"] == SUPERSEDED
+    assert closed.payload["approval"]["approval_id"] == first.run.approval_id() != again.run.approval_id()
+    assert (closed.payload["approval"]["status"], closed.payload["approval"]["version"]) == ("EXPIRED", 2)
+    requested = next(e for e in again.events if e.event_type == "ApprovalRequested")
+    assert requested.payload["approval"]["approval_id"] == again.run.approval_id()
+    assert (first.snapshot["first_seen_at"], again.snapshot["first_seen_at"]) == (NOW.isoformat(), (NOW + day).isoformat())
+    assert [e.event_id for e in decided(exception, outcome, packs, now=NOW + day, occurrence=seen_again,
+                                        replaced=first.run).events] == [e.event_id for e in again.events]
 
 
 def test_cash_break_has_no_playbook_and_escalates_in_one_record() -> None:

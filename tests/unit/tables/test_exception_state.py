@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sentinai.core.occurrence import Occurrence
 from sentinai.core.sla import SlaClock
 from sentinai.jobs.timers import TimerScan
 from sentinai.tables.exception_state import (
@@ -10,6 +11,7 @@ from sentinai.tables.exception_state import (
     decided_state,
     is_duplicate,
     next_moment,
+    occurrence_for,
     settled,
     sla_clock,
     sla_tick_due,
@@ -98,6 +100,25 @@ def test_a_replay_is_recognised_by_the_source_and_a_decided_state() -> None:
     assert not decided_from(state, ("in", 0, 2))  # another message: the dedup rule applies
     assert not decided_from(None, ("in", 0, 1))
     assert not decided_from(awaiting_llm(source=("in", 0, 1), now_epoch=1000), ("in", 0, 1))  # not decided yet
+
+
+
+def test_an_input_after_the_window_starts_a_new_occurrence_and_a_replay_keeps_its_own() -> None:
+    first = occurrence_for(None, ("in", 0, 1), now_epoch=1000.0)
+    assert first == Occurrence("in:0:1", 1000.0)
+    state = decided_state(source=("in", 0, 1), now_epoch=first.first_seen, status="TRIAGED", severity="HIGH",
+                          exception_type="X", playbook_id=None, version=3, occurrence=first.key)
+    assert occurrence_for(state, ("in", 0, 1), now_epoch=5000.0) == first  # a replay: the same ids
+    assert occurrence_for(state, ("in", 0, 7), now_epoch=5000.0) == Occurrence("in:0:7", 5000.0)  # sent again
+    waiting = awaiting_llm(source=("in", 0, 7), now_epoch=5000.0, occurrence="in:0:7")
+    assert occurrence_for(waiting, ("in", 0, 7), now_epoch=5100.0) == Occurrence("in:0:7", 5000.0)  # the model's answer
+
+
+def test_a_state_of_the_release_before_occurrences_keeps_its_ids() -> None:
+    earlier = {"source": ["in", 0, 1], "first_seen": 1000.0, "status": "TRIAGED", "severity": "HIGH", "version": 3}
+    assert occurrence_for(earlier, ("in", 0, 1), now_epoch=1001.0).key == ""
+    waiting = {"source": ["in", 0, 1], "first_seen": 1000.0, "status": "OPEN", "version": 0}
+    assert occurrence_for(waiting, ("in", 0, 1), now_epoch=1001.0) == Occurrence("in:0:1", 1000.0)
 
 
 def _moments_state(run: dict | None, clock: dict | None, status: str) -> dict:

@@ -73,8 +73,9 @@ def test_bench_encodes_and_stores_what_outcomes_publish_sends_and_writes() -> No
         outcome = decide(exception, packs, now=now)
         source = (bench.SOURCE_TOPIC, 0, offset)
         asyncio.run(outcomes.publish(exception, outcome, packs, source=source, partition=0,
-                                     first_seen=now.timestamp(), now=now))
-        result = records.decided(exception, outcome, packs, now=now)
+                                     occurrence=exception_state.occurrence_for(None, source, now_epoch=now.timestamp()),
+                                     now=now))
+        result = records.decided(exception, outcome, packs, now=now, occurrence=bench.first_occurrence(source, now))
         transition_bytes, decision_bytes = bench.encoded(exception, outcome, result, source, now)
         assert producer.sent["events"][-1] == transition_bytes
         assert producer.sent["decisions"][-1] == decision_bytes
