@@ -202,6 +202,16 @@ async def test_health_ready_and_metrics(web_env: Web) -> None:
     assert names and all(n.startswith("sentinai_") or not n.startswith(("http", "web")) for n in names)
 
 
+async def test_health_probes_may_add_a_query_string(web_env: Web) -> None:
+    """Kubernetes probes and load balancers often add a query string; /health?probe=1 was a 400
+    (unknown query parameter). The health routes ignore their query; /api/v1 routes stay strict."""
+    for path in ("/health?probe=1", "/health?probe=1&probe=2&ts=1700000000", "/health/ready?probe=1"):
+        status, body = await web_env.get(path, key=None)
+        assert status == 200 and body["status"] == "ok", (path, body)
+    status, body = await web_env.get("/api/v1/whoami?probe=1")
+    assert status == 400 and body["error"] == "unknown_parameter" and body["path"] == "query.probe"
+
+
 async def test_status_aggregates(web_env: Web) -> None:
     now = datetime.now(UTC)
     by_agents = decided("acme", "E-1", RESOLVED_AT_ONCE, at=now - timedelta(seconds=40))
