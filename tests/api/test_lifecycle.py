@@ -96,6 +96,7 @@ async def test_broker_down_is_503_not_500(make_settings: Callable[..., Settings]
 async def test_keys_create_prints_the_key_last(make_settings: Callable[..., Settings], database_url: str,
                                                db: asyncpg.Pool, capsys: pytest.CaptureFixture[str]) -> None:
     settings = make_settings(database_url=database_url)
+    await db.execute("INSERT INTO tenants (tenant_id, domain_name) VALUES ('acme', 'd')")  # a known tenant
     assert await create(settings, "acme", "operator") == 0
     key = capsys.readouterr().out.strip().splitlines()[-1]
     who = await authenticate(db, key)
