@@ -82,7 +82,8 @@ def _check_metrics_token(request: web.Request) -> None:
 
 @routes.get("/metrics")
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    """Prometheus metrics; tenant labels only for known tenants (those an activated pack registered)."""
+    """The web process's Prometheus metrics (``metrics.WEB_REGISTRY``, not the worker's); tenant
+    labels only for known tenants (those an activated pack registered)."""
     _check_metrics_token(request)
     pool = request.app[POOL]
     try:
@@ -97,7 +98,8 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         metrics.PENDING_APPROVALS.clear()
         for row in counts["approvals"]:
             metrics.PENDING_APPROVALS.labels(tenant=row["tenant_id"]).set(row["n"])
-    return web.Response(body=exposition(frozenset(known)), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(body=exposition(frozenset(known), metrics.WEB_REGISTRY),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @routes.get("/api/v1/openapi.json")
