@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.api.conftest import Web, consume_all
 from tests.support.seed import (
     ESCALATED_AT_ONCE,
@@ -114,6 +116,25 @@ async def test_filters(web_env: Web) -> None:
         lambda e: e.severity == "HIGH" and e.exception_type in ("SETTLEMENT_FAIL", "POSITION_BREAK"))
     status, body = await web_env.get(f"{T}/exceptions?since=2026-11-24T09:04:00Z&until=2026-11-24T09:05:00Z")
     assert sorted(i["exception_id"] for i in body["items"]) == ["E-008", "E-009"]
+
+
+@pytest.mark.parametrize("deadline", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00", "0001-01-01T05:00:00+05:00",
+                                      "9999-12-31T23:59:59.999999Z"])
+async def test_an_sla_deadline_postgresql_would_store_as_infinity_is_ignored(web_env: Web, deadline: str) -> None:
+    """`slaDeadline: 0001-01-01T00:00:00Z` (Go's zero time, .NET's DateTime.MinValue: no deadline)
+    was stored as PostgreSQL's -infinity (asyncpg's datetime.min) and read back as
+    `0001-01-01T00:00:00` with no zone; the last microsecond of 9999 as infinity. Such a deadline is
+    ignored as one out of range is: the exception has its type's SLA, as without one."""
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    plain = decided("acme", "E-PLAIN", ESCALATED_AT_ONCE, at=at)
+    extreme = decided("acme", "E-EXTREME", ESCALATED_AT_ONCE, at=at, context={"slaDeadline": deadline})
+    await store(web_env.settings.database_url, plain, extreme)
+    status, body = await web_env.get(f"{T}/exceptions/E-EXTREME")
+    assert status == 200, body
+    _, expected = await web_env.get(f"{T}/exceptions/E-PLAIN")
+    assert body["sla_deadline"] == expected["sla_deadline"] == (at + timedelta(minutes=60)).isoformat()
+    assert await web_env.pool.fetchval(
+        "SELECT sla_deadline::text FROM exceptions WHERE exception_id = 'E-EXTREME'") == "2026-11-24 10:00:00+00"
 
 
 async def test_exception_detail_with_timeline_and_decisions(web_env: Web) -> None:
