@@ -1,12 +1,19 @@
 """``sentinai keys create --tenant T --role R``: print a new API key on its own last line;
-``sentinai keys revoke KEY_ID``: revoke one."""
+``sentinai keys revoke KEY_ID``: revoke one.
+
+A key is only made for a tenant the platform knows (a ``tenants`` row, written when its tenant
+pack is activated) or for ``*`` (an admin key of every tenant): a key of any other tenant id (a
+typo) would be refused on every request as an unknown tenant."""
 
 from __future__ import annotations
 
 import sys
 
 from sentinai.settings import Settings, asyncpg_dsn
-from sentinai.sinks.api_keys import create_api_key, revoke_api_key
+from sentinai.sinks.api_keys import ALL_TENANTS, create_api_key, revoke_api_key
+from sentinai.sinks.pack_store import known_tenant_ids
+
+_KNOWN_SHOWN = 10
 
 
 async def create(settings: Settings, tenant: str, role: str) -> int:
@@ -20,6 +27,11 @@ async def create(settings: Settings, tenant: str, role: str) -> int:
         return 2
     try:
         async with open_database(asyncpg_dsn(url)) as pool:
+            if tenant != ALL_TENANTS:
+                known = await known_tenant_ids(pool)
+                if tenant not in known:
+                    print(f"sentinai keys create: {_unknown(tenant, known)}", file=sys.stderr)
+                    return 2
             token = await create_api_key(pool, tenant, role)
     except ValueError as err:
         print(f"sentinai keys create: {err}", file=sys.stderr)
@@ -30,6 +42,12 @@ async def create(settings: Settings, tenant: str, role: str) -> int:
     print(f"created {role} key for tenant {tenant} (shown once; store it now):", file=sys.stderr)
     print(token, flush=True)
     return 0
+
+
+def _unknown(tenant: str, known: list[str]) -> str:
+    shown = ", ".join(known[:_KNOWN_SHOWN]) + (f", … ({len(known)} in all)" if len(known) > _KNOWN_SHOWN else "")
+    return (f"unknown tenant {tenant[:100]!r} (known: {shown or 'none'}; a tenant is known once its "
+            "tenant pack is activated)")
 
 
 async def revoke(settings: Settings, key_id: str) -> int:

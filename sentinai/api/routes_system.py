@@ -56,15 +56,15 @@ async def _health(request: web.Request) -> dict[str, object]:
     }
 
 
+# The health routes (as /metrics) ignore their query string: probes of Kubernetes and load
+# balancers often add one (`/health?probe=1`). Only the /api/v1 routes refuse unknown parameters.
 @routes.get("/health")
 async def health(request: web.Request) -> web.Response:
-    parse_query(request, {})
     return ok(await _health(request))
 
 
 @routes.get("/health/ready")
 async def ready(request: web.Request) -> web.Response:
-    parse_query(request, {})
     result = await _health(request)
     return ok(result, status=200 if result["status"] == "ok" else 503)
 
@@ -82,7 +82,8 @@ def _check_metrics_token(request: web.Request) -> None:
 
 @routes.get("/metrics")
 async def metrics_endpoint(request: web.Request) -> web.Response:
-    """Prometheus metrics; tenant labels only for known tenants (those an activated pack registered)."""
+    """The web process's Prometheus metrics (``metrics.WEB_REGISTRY``, not the worker's); tenant
+    labels only for known tenants (those an activated pack registered)."""
     _check_metrics_token(request)
     pool = request.app[POOL]
     try:
@@ -97,7 +98,8 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         metrics.PENDING_APPROVALS.clear()
         for row in counts["approvals"]:
             metrics.PENDING_APPROVALS.labels(tenant=row["tenant_id"]).set(row["n"])
-    return web.Response(body=exposition(frozenset(known)), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return web.Response(body=exposition(frozenset(known), metrics.WEB_REGISTRY),
+                        headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @routes.get("/api/v1/openapi.json")

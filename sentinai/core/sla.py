@@ -25,7 +25,16 @@ DEFAULT_IMMINENT_SHARE = 0.8
 LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 """A deadline past year 9999 (an exception of 9999-12-31 with a day's SLA) is this one; not
 ``datetime.max``, which asyncpg writes as PostgreSQL's ``infinity``."""
+_INFINITIES = (datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC))
+"""The first and last microsecond of years 1-9999 in UTC: asyncpg writes them as PostgreSQL's
+``-infinity`` and ``infinity`` (read back without a zone), so no deadline may be either."""
 _DONE = frozenset({Status.RESOLVED, Status.CLOSED})
+
+
+def _storable(moment: datetime) -> bool:
+    """Whether the aware ``moment`` can be a deadline: a time of years 1-9999 in UTC that
+    PostgreSQL keeps as itself (not one of :data:`_INFINITIES`)."""
+    return in_utc_range(moment) and moment not in _INFINITIES
 
 
 def _parse_deadline(value: object) -> datetime | None:
@@ -39,7 +48,8 @@ def _parse_deadline(value: object) -> datetime | None:
     else:
         return None
     parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return parsed if in_utc_range(parsed) else None
+    # 0001-01-01T00:00:00Z is Go's zero time and .NET's DateTime.MinValue: a producer's "none"
+    return parsed if _storable(parsed) else None
 
 
 def _later(moment: datetime, minutes: float) -> datetime:
@@ -48,7 +58,7 @@ def _later(moment: datetime, minutes: float) -> datetime:
         later = moment + timedelta(minutes=minutes)
     except OverflowError:
         return LATEST
-    return later if in_utc_range(later) else LATEST
+    return later if _storable(later) else LATEST
 
 
 def sla_window(exception: NormalizedException, exception_type: str, packs: TenantPacks,
@@ -58,8 +68,11 @@ def sla_window(exception: NormalizedException, exception_type: str, packs: Tenan
     `slaDeadline` counts from when the exception occurred; `slaMinutesRemaining` (a float is
     fine: 0.5 is 30 s) from `now` (the producer says how much is left, not how much there was;
     a negative value was due that many minutes ago, a deadline in the past like a past `slaDeadline`);
-    the type's `slaMinutes` from when the exception occurred. A deadline past year 9999 is
-    :data:`LATEST`; one before year 1 (a huge negative remainder) is none. The decision's `sla_deadline` is
+    the type's `slaMinutes` from when the exception occurred. A `slaDeadline` that cannot be read,
+    or whose UTC time is not a storable time of years 1-9999 (year 0 or 10000 in UTC, or exactly
+    0001-01-01T00:00:00Z or 9999-12-31T23:59:59.999999Z, which PostgreSQL would keep as -infinity
+    and infinity), is ignored: the next source sets the deadline. A deadline computed past year 9999
+    is :data:`LATEST`; one before year 1 (a huge negative remainder) is none. The decision's `sla_deadline` is
     this deadline, so the exceptions row and the clock name the same moment.
     """
     occurred = exception.occurred_at
@@ -74,6 +87,8 @@ def sla_window(exception: NormalizedException, exception_type: str, packs: Tenan
             try:
                 deadline = now + timedelta(minutes=remaining)  # due that long ago
             except (OverflowError, ValueError):  # before year 1
+                return None
+            if not _storable(deadline):  # the first microsecond of year 1
                 return None
         return min(now, deadline), deadline
     definition = packs.exception_types.get(exception_type)

@@ -12,7 +12,10 @@ import aiohttp
 import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 
+from sentinai import metrics as worker_metrics
 from sentinai.api.app import create_app, run_web
 from sentinai.cli_keys import create, revoke
 from sentinai.embedded.process import free_port
@@ -64,6 +67,37 @@ def test_sentinai_web_stops_on_sigterm_as_on_ctrl_c(stop: signal.Signals, exit_c
         web.kill()
 
 
+def _families(exposition: bytes) -> set[str]:
+    return {line.split()[2] for line in exposition.decode().splitlines() if line.startswith("# TYPE ")}
+
+
+async def test_sentinai_web_alone_shows_only_its_own_metrics(make_settings: Callable[..., Settings],
+                                                            database_url: str, tmp_path: Path) -> None:
+    """`sentinai web` alone showed the worker's series on /metrics (sentinai_sink_pending_events 0.0,
+    sentinai_exceptions_processed_total …), which a dashboard read as a worker doing nothing: the
+    web imports sentinai.metrics, whose metrics were in the default registry it served."""
+    worker_registry = CollectorRegistry(auto_describe=True)
+    for collector in vars(worker_metrics).values():
+        if isinstance(collector, MetricWrapperBase):
+            worker_registry.register(collector)
+    worker_families = _families(generate_latest(worker_registry))
+    assert "sentinai_sink_pending_events" in worker_families
+    web = WebProcess(make_settings(), database_url, tmp_path / "web.log").start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{web.url}/health") as resp:
+                assert resp.status == 200
+            async with session.get(f"{web.url}/metrics") as resp:
+                assert resp.status == 200
+                families = _families(await resp.read())
+    finally:
+        web.stop()
+    assert families & worker_families == set()
+    assert {"sentinai_http_requests_total", "sentinai_web_ingested_total", "sentinai_dlq_entries",
+            "sentinai_web_decision_feed_lag", "process_cpu_seconds_total", "python_gc_objects_collected_total"
+            } <= families, sorted(families)
+
+
 async def test_ready_is_503_when_database_is_gone(make_settings: Callable[..., Settings], database_url: str) -> None:
     pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     app = create_app(make_settings(), pool=pool)
@@ -96,6 +130,7 @@ async def test_broker_down_is_503_not_500(make_settings: Callable[..., Settings]
 async def test_keys_create_prints_the_key_last(make_settings: Callable[..., Settings], database_url: str,
                                                db: asyncpg.Pool, capsys: pytest.CaptureFixture[str]) -> None:
     settings = make_settings(database_url=database_url)
+    await db.execute("INSERT INTO tenants (tenant_id, domain_name) VALUES ('acme', 'd')")  # a known tenant
     assert await create(settings, "acme", "operator") == 0
     key = capsys.readouterr().out.strip().splitlines()[-1]
     who = await authenticate(db, key)

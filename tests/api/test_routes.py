@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tests.api.conftest import Web, consume_all
 from tests.support.seed import (
     ESCALATED_AT_ONCE,
@@ -116,6 +118,25 @@ async def test_filters(web_env: Web) -> None:
     assert sorted(i["exception_id"] for i in body["items"]) == ["E-008", "E-009"]
 
 
+@pytest.mark.parametrize("deadline", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00", "0001-01-01T05:00:00+05:00",
+                                      "9999-12-31T23:59:59.999999Z"])
+async def test_an_sla_deadline_postgresql_would_store_as_infinity_is_ignored(web_env: Web, deadline: str) -> None:
+    """`slaDeadline: 0001-01-01T00:00:00Z` (Go's zero time, .NET's DateTime.MinValue: no deadline)
+    was stored as PostgreSQL's -infinity (asyncpg's datetime.min) and read back as
+    `0001-01-01T00:00:00` with no zone; the last microsecond of 9999 as infinity. Such a deadline is
+    ignored as one out of range is: the exception has its type's SLA, as without one."""
+    at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    plain = decided("acme", "E-PLAIN", ESCALATED_AT_ONCE, at=at)
+    extreme = decided("acme", "E-EXTREME", ESCALATED_AT_ONCE, at=at, context={"slaDeadline": deadline})
+    await store(web_env.settings.database_url, plain, extreme)
+    status, body = await web_env.get(f"{T}/exceptions/E-EXTREME")
+    assert status == 200, body
+    _, expected = await web_env.get(f"{T}/exceptions/E-PLAIN")
+    assert body["sla_deadline"] == expected["sla_deadline"] == (at + timedelta(minutes=60)).isoformat()
+    assert await web_env.pool.fetchval(
+        "SELECT sla_deadline::text FROM exceptions WHERE exception_id = 'E-EXTREME'") == "2026-11-24 10:00:00+00"
+
+
 async def test_exception_detail_with_timeline_and_decisions(web_env: Web) -> None:
     at = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
     mine, same_id_elsewhere = decided("acme", "E-000", NEEDS_APPROVAL, at=at), decided("globex", "E-000",
@@ -200,6 +221,16 @@ async def test_health_ready_and_metrics(web_env: Web) -> None:
     assert 'sentinai_pending_approvals{tenant="acme"} 1.0' in text
     names = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")]
     assert names and all(n.startswith("sentinai_") or not n.startswith(("http", "web")) for n in names)
+
+
+async def test_health_probes_may_add_a_query_string(web_env: Web) -> None:
+    """Kubernetes probes and load balancers often add a query string; /health?probe=1 was a 400
+    (unknown query parameter). The health routes ignore their query; /api/v1 routes stay strict."""
+    for path in ("/health?probe=1", "/health?probe=1&probe=2&ts=1700000000", "/health/ready?probe=1"):
+        status, body = await web_env.get(path, key=None)
+        assert status == 200 and body["status"] == "ok", (path, body)
+    status, body = await web_env.get("/api/v1/whoami?probe=1")
+    assert status == 400 and body["error"] == "unknown_parameter" and body["path"] == "query.probe"
 
 
 async def test_status_aggregates(web_env: Web) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from sentinai.embedded.process import free_port
-from tests.support.db import fetch
+from tests.support.db import fetch, fetchval
 from tests.support.pipeline import PACKS
 
 pytestmark = pytest.mark.integration
@@ -110,3 +110,21 @@ def test_a_worker_whose_broker_does_not_answer_names_the_setting(database_url: s
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(
         f"sentinai: SENTINAI_KAFKA_BROKER: no broker answered at 127.0.0.1:{port} (KafkaConnectionError")
+
+
+def test_keys_create_refuses_a_tenant_the_platform_does_not_know(database_url: str) -> None:
+    """A key for a tenant with no activated pack (no `tenants` row, a typo say) was created and
+    printed, and every request with it was a 404. It is refused with one line naming the tenant."""
+    fetch(database_url, "INSERT INTO tenants (tenant_id, domain_name) VALUES ('acme-capital', 'CapitalMarketsTrading')")
+    result = sentinai(["keys", "create", "--tenant", "acme-capitol", "--role", "operator"],
+                      SENTINAI_DATABASE_URL=database_url)
+    assert result.returncode == 2 and result.stdout == ""
+    line = one_line(result)
+    assert line.startswith("sentinai keys create: unknown tenant 'acme-capitol'") and "acme-capital" in line
+    assert fetchval(database_url, "SELECT count(*) FROM api_keys") == 0
+    made = sentinai(["keys", "create", "--tenant", "acme-capital", "--role", "operator"],
+                    SENTINAI_DATABASE_URL=database_url)
+    assert made.returncode == 0 and made.stdout.strip().startswith("snt_"), made.stderr
+    assert [r["tenant_id"] for r in fetch(database_url, "SELECT tenant_id FROM api_keys")] == ["acme-capital"]
+    everyone = sentinai(["keys", "create", "--tenant", "*", "--role", "admin"], SENTINAI_DATABASE_URL=database_url)
+    assert everyone.returncode == 0, everyone.stderr  # `*` names every tenant, not one

@@ -79,11 +79,11 @@ def _after(seeded: Seeded, run: PlaybookRun, effects: list[Effect], at: datetime
 
 
 def decided(tenant_id: str, exception_id: str, exception_type: str, *, at: datetime,
-            payload: dict[str, Any] | None = None) -> Seeded:
+            payload: dict[str, Any] | None = None, context: dict[str, Any] | None = None) -> Seeded:
     """The exception decided at ``at``: the intake's transition, the playbook run's first steps in it."""
     raw = {"tenant_id": tenant_id, "exception_id": exception_id, "source_system": "settlements",
            "exception_type": exception_type, "occurred_at": at.isoformat(),
-           "payload": payload or {"orderId": f"ORD-{exception_id}", "amount": 125000.0}, "context": {}}
+           "payload": payload or {"orderId": f"ORD-{exception_id}", "amount": 125000.0}, "context": context or {}}
     exception = normalize(raw, now=at, known_tenants={tenant_id})
     outcome = decide(exception, DECIDING_PACKS, now=at)
     result = records.decided(exception, outcome, DECIDING_PACKS, now=at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -159,3 +159,31 @@ def test_a_context_deadline_past_year_9999_in_utc_is_ignored() -> None:
     p = packs()
     decided = outcome(p, slaDeadline="9999-12-31T23:59:59-05:00")
     assert decided.sla_deadline == OCCURRED + 30 * M  # the type's default, as for an unreadable deadline
+
+
+@pytest.mark.parametrize("deadline", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00", "0001-01-01T05:00:00+05:00",
+                                      "9999-12-31T23:59:59.999999Z", "9999-12-31T18:59:59.999999-05:00"])
+def test_a_context_deadline_postgresql_would_store_as_infinity_is_ignored(deadline: str) -> None:
+    """The first and last microsecond of years 1-9999 in UTC are what asyncpg writes as -infinity
+    and infinity (0001-01-01T00:00:00Z is Go's zero time: no deadline); ignored as out of range."""
+    p = packs()
+    assert outcome(p, slaDeadline=deadline).sla_deadline == OCCURRED + 30 * M
+    assert outcome(p, slaDeadline="0001-01-01T00:00:00.000001Z", slaMinutesRemaining=5).sla_deadline == \
+        datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=UTC)  # a microsecond later is kept: long overdue
+
+
+def test_a_remaining_time_reaching_the_edges_exactly_is_no_infinity() -> None:
+    """`now` plus `slaMinutesRemaining` landing on the last microsecond of 9999 is its last second,
+    as one past it is; landing on the first of year 1 gives no deadline, as one before it does."""
+    p = packs()
+
+    def deadline(now: datetime, remaining: int) -> datetime | None:
+        raw = {"tenant_id": "mini-co", "exception_id": "EX-1", "exception_type": "ALPHA",
+               "occurred_at": OCCURRED.isoformat(), "payload": {"kind": "alpha"},
+               "context": {"slaMinutesRemaining": remaining}}
+        return decide(normalize(raw, now=now), p, now=now).sla_deadline
+
+    late = datetime(2026, 11, 24, 10, 0, 59, 999999, tzinfo=UTC)  # whole minutes before datetime.max
+    assert late + ((datetime.max.replace(tzinfo=UTC) - late) // M) * M == datetime.max.replace(tzinfo=UTC)
+    assert deadline(late, (datetime.max.replace(tzinfo=UTC) - late) // M) == LATEST
+    assert deadline(NOW, -((NOW - datetime.min.replace(tzinfo=UTC)) // M)) is None
