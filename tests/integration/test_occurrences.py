@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -15,19 +15,13 @@ from sentinai.core.ids import event_id_for
 from sentinai.settings import Settings
 from tests.support.db import fetch, wait_for
 from tests.support.kafka import produce, produce_positions, read_all
-from tests.support.packs import activate, cloned_tenants
+from tests.support.packs import activate, fix_or_sign_off_tenant
 from tests.support.pipeline import PACKS, Pipeline
-from tests.support.webhook_server import WebhookServer, running_webhook_server
+from tests.support.webhook_server import WebhookServer
 
 pytestmark = pytest.mark.integration
 
 WINDOW = 2
-
-
-@pytest.fixture
-def server() -> Iterator[WebhookServer]:
-    with running_webhook_server() as running:
-        yield running
 
 
 def test_an_exception_id_sent_again_after_its_window_is_a_new_occurrence_with_ids_of_its_own(
@@ -35,17 +29,7 @@ def test_an_exception_id_sent_again_after_its_window_is_a_new_occurrence_with_id
         server: WebhookServer) -> None:
     pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1, dedup_window_seconds=WINDOW))
     url, topic = pipeline.database_url, pipeline.topics.exceptions
-    fixed = {"id": "fixed", "name": "Fixed on sight", "priority": 99, "approved": True,
-             "conditions": {"exceptionTypes": ["SEC_MASTER_MISMATCH"]},
-             "steps": [{"name": "tell", "action": "notify", "params": {"message": "vendor value taken"}}]}
-    sign_off = {"id": "sign-off", "name": "Needs a sign-off", "priority": 99, "approved": False,
-                "conditions": {"exceptionTypes": ["SETTLEMENT_FAIL"]},
-                "steps": [{"name": "note", "action": "add_comment", "params": {"text": "signed off"}}]}
-    doc = cloned_tenants(1, prefix="again")[0]
-    doc.update({"domainName": "CapitalMarketsTrading", "humanApprovalRules": [], "customPlaybooks": [fixed, sign_off],
-                "toolPolicy": {"httpsOnly": False, "allowPrivate": True},
-                "notificationPolicies": [{"channel": "webhook", "target": server.url("/desk"), "events": []}]})
-    doc.pop("customGuardrails", None)
+    doc = fix_or_sign_off_tenant("again", server.url("/desk"))
     tenant = doc["tenantId"]
     activate(url, [doc])
     pipeline.start_worker()

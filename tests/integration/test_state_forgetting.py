@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -15,19 +15,13 @@ from sentinai.core.ids import event_id_for
 from sentinai.settings import Settings
 from tests.support.db import wait_for
 from tests.support.kafka import produce, read_all, table_contents
-from tests.support.packs import activate, cloned_tenants
+from tests.support.packs import activate, fix_or_sign_off_tenant
 from tests.support.pipeline import PACKS, Pipeline
-from tests.support.webhook_server import WebhookServer, running_webhook_server
+from tests.support.webhook_server import WebhookServer
 
 pytestmark = pytest.mark.integration
 
 WINDOW = 3
-
-
-@pytest.fixture
-def server() -> Iterator[WebhookServer]:
-    with running_webhook_server() as running:
-        yield running
 
 
 def test_settled_states_are_forgotten_after_the_dedup_window_and_waiting_ones_kept(
@@ -35,18 +29,7 @@ def test_settled_states_are_forgotten_after_the_dedup_window_and_waiting_ones_ke
         server: WebhookServer) -> None:
     pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=1, dedup_window_seconds=WINDOW))
     url = pipeline.database_url
-    fixed = {"id": "fixed", "name": "Fixed on sight", "priority": 99, "approved": True,
-             "conditions": {"exceptionTypes": ["SEC_MASTER_MISMATCH"]},
-             "steps": [{"name": "note", "action": "add_comment", "params": {"text": "vendor value taken"}},
-                       {"name": "tell", "action": "notify", "params": {"message": "vendor value taken"}}]}
-    sign_off = {"id": "sign-off", "name": "Needs a sign-off", "priority": 99, "approved": False,
-                "conditions": {"exceptionTypes": ["SETTLEMENT_FAIL"]},
-                "steps": [{"name": "note", "action": "add_comment", "params": {"text": "signed off"}}]}
-    doc = cloned_tenants(1, prefix="forget")[0]
-    doc.update({"domainName": "CapitalMarketsTrading", "humanApprovalRules": [], "customPlaybooks": [fixed, sign_off],
-                "toolPolicy": {"httpsOnly": False, "allowPrivate": True},
-                "notificationPolicies": [{"channel": "webhook", "target": server.url("/desk"), "events": []}]})
-    doc.pop("customGuardrails", None)
+    doc = fix_or_sign_off_tenant("forget", server.url("/desk"))
     tenant = doc["tenantId"]
     activate(url, [doc])
     pipeline.start_worker()
