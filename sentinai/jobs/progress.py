@@ -15,7 +15,7 @@ from sentinai.metrics import PROCESSED_SAMPLE
 
 log = logging.getLogger(__name__)
 
-OUTCOMES = ("decided", "duplicate", "deferred", "dead_lettered", "forwarded")
+OUTCOMES = ("decided", "replayed", "duplicate", "deferred", "dead_lettered", "forwarded")
 
 
 def processed(outcome: str) -> int:
