@@ -148,7 +148,11 @@ class Intake:
                 return
         _NORMALIZE_SECONDS.observe(time.perf_counter() - started)
         occurrence = exception_state.occurrence_for(prior, source, now_epoch=now_epoch)
+        replay = exception_state.decided_from(prior, source)
         if self.topics.llm is not None and packs.tenant.llm.enabled:
+            if replay:  # the LLM stage decided it, and its own topic replays what it had not published
+                _REPLAYED.inc()
+                return
             await self.topics.llm.send(key=tenant.encode(), partition=message.partition,
                                        value=llm_request(exception, source=source, occurrence=occurrence))
             self.exceptions[key] = exception_state.awaiting_llm(source=source, now_epoch=occurrence.first_seen,
@@ -161,7 +165,7 @@ class Intake:
         await self.outcomes.publish(exception, outcome, packs, source=source, partition=message.partition,
                                     occurrence=occurrence, now=now)
         # an input decided before (a replay after a crash or a rebalance) is published again, not counted again
-        (_REPLAYED if exception_state.decided_from(prior, source) else _DECIDED).inc()
+        (_REPLAYED if replay else _DECIDED).inc()
         _TOTAL_SECONDS.observe(time.perf_counter() - started)
 
     async def _forwarded_home(self, event: EventT, tenant: str) -> bool:
