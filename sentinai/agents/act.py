@@ -109,10 +109,13 @@ class Act:
         if not state or not state.get("run"):
             raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r} "
                                   "on this partition")
+        occurrence = occurrence_key(state)
+        if command.get("occurrence") not in (None, occurrence):
+            raise CommandRejected(f"a {command.get('command')} of an earlier occurrence of exception {exception_id!r}, "
+                                  "whose run a new occurrence (the id sent again after its dedup window) replaced")
         run = PlaybookRun.from_dict(state["run"])
         now = datetime.now(UTC)
         new, effects = apply(run, command, now)
-        occurrence = occurrence_key(state)
         events, stages = records.run_events(new, effects, tenant_id=tenant, exception_id=exception_id,
                                             occurrence=occurrence, now=now)
         draft = Draft(tenant, exception_id, source, events=events, stages=stages, occurrence=occurrence)

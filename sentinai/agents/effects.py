@@ -39,7 +39,7 @@ class Effects:
         for effect in effects:
             if isinstance(effect, RequestTool):
                 await self._request(tenant, partition, {
-                    "tenant_id": tenant, "exception_id": exception_id, "step": effect.step,
+                    "tenant_id": tenant, "exception_id": exception_id, "occurrence": occurrence, "step": effect.step,
                     "tool_name": effect.tool_name, "arguments": effect.arguments,
                     "idempotency_key": effect.idempotency_key})
             elif isinstance(effect, Notify) and effect.channel in NETWORK_CHANNELS:

@@ -141,7 +141,10 @@ class Intake:
                                         window_seconds=self.settings.dedup_window_seconds):
             _DUPLICATE.inc()
             return
-        if prior is None and message.topic != self.topics.deferred.get_topic_name():
+        # an input that starts an occurrence is charged (a first one, or the id sent again after its
+        # window); not a replay of its input, nor one the deferred agent hands back at its time
+        starts = prior is None or list(prior["source"]) != list(source)
+        if starts and message.topic != self.topics.deferred.get_topic_name():
             wait = self._quota_wait(packs, tenant, now_epoch)
             if wait is not None:
                 await self._defer(event, exception, source, now, wait)

@@ -101,7 +101,7 @@ class Notifications:
             return
         errors = [f"{o['target']}: {o['error']}" for o in outcomes if o["status"] == "failed"]
         result = {"command": "notification_result", "tenant_id": tenant, "exception_id": exception_id,
-                  "step": request["step"], "idempotency_key": request["idempotency_key"],
+                  "occurrence": draft.occurrence, "step": request["step"], "idempotency_key": request["idempotency_key"],
                   "succeeded": not errors, "detail": {"notified": outcomes, "error": "; ".join(errors) or None}}
         await self.results.send(key=tenant.encode(), value=codec.dumps(result), partition=partition)
 

@@ -80,8 +80,8 @@ class Tools:
                                                 now_epoch=time.time())
             TOOL_CALLS.labels(tenant, str(request["tool_name"]), done["status"]).inc()
         result = {"command": "tool_result", "tenant_id": tenant, "exception_id": request["exception_id"],
-                  "step": request["step"], "idempotency_key": key, "succeeded": done["status"] == "succeeded",
-                  "detail": done}
+                  "occurrence": request.get("occurrence"), "step": request["step"], "idempotency_key": key,
+                  "succeeded": done["status"] == "succeeded", "detail": done}
         await self.topics.results.send(key=tenant.encode(), value=codec.dumps(result), partition=partition)
 
     async def _call(self, request: dict[str, Any], source: tuple[str, int, int]) -> ToolResult:

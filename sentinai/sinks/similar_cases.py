@@ -86,20 +86,24 @@ SELECT sc.exception_id, sc.weight / nullif((SELECT sum(idf) FROM w), 0) AS score
  ORDER BY score DESC, sc.exception_id
 """
 
+# What became of each exception: of its current occurrence only (an id sent again after its dedup
+# window is a new occurrence; the row's created_at is its first event, the earlier one's came before).
 _OUTCOMES = """
 SELECT e.exception_id, e.exception_type, e.severity, e.source_system, e.status, e.playbook_id,
        e.current_step, e.created_at, e.updated_at,
        (SELECT min(r.occurred_at) FROM exception_events r
          WHERE r.tenant_id = e.tenant_id AND r.exception_id = e.exception_id
-           AND r.event_type = 'ExceptionResolved') AS resolved_at,
+           AND r.event_type = 'ExceptionResolved' AND r.occurred_at >= e.created_at) AS resolved_at,
        (SELECT jsonb_build_object('status', a.status, 'decided_by', a.decided_by,
                                   'comment', a.comment)
           FROM approvals a WHERE a.tenant_id = e.tenant_id AND a.exception_id = e.exception_id
+           AND a.requested_at >= e.created_at
          ORDER BY a.requested_at DESC LIMIT 1) AS approval,
        (SELECT coalesce(array_agg(c.payload ->> 'comment' ORDER BY c.occurred_at), '{}')
           FROM exception_events c
          WHERE c.tenant_id = e.tenant_id AND c.exception_id = e.exception_id
-           AND c.event_type = 'CommentAdded' AND c.payload ? 'comment') AS comments
+           AND c.event_type = 'CommentAdded' AND c.payload ? 'comment'
+           AND c.occurred_at >= e.created_at) AS comments
   FROM exceptions e
  WHERE e.tenant_id = $1 AND e.exception_id = ANY($2::text[])
 """

@@ -189,17 +189,19 @@ async def decisions(pool: asyncpg.Pool, tenant_id: str, exception_id: str) -> li
 
 
 async def playbook(pool: asyncpg.Pool, tenant_id: str, exception_id: str) -> dict[str, Any] | None:
-    """The exception's playbook: id and current step from the row, steps folded from Playbook* events."""
+    """The exception's playbook: id and current step from the row, steps folded from Playbook* events
+    of its current occurrence (those from the row's ``created_at`` on: an id sent again after its
+    dedup window is a new occurrence, whose playbook starts afresh)."""
     row = await pool.fetchrow(
-        "SELECT exception_id, status, playbook_id, current_step FROM exceptions "
+        "SELECT exception_id, status, playbook_id, current_step, created_at FROM exceptions "
         "WHERE tenant_id = $1 AND exception_id = $2", tenant_id, exception_id)
     if row is None:
         return None
     rows = await pool.fetch(
         "SELECT event_id, event_type, actor_type, actor_id, payload, occurred_at FROM exception_events "
-        "WHERE tenant_id = $1 AND exception_id = $2 AND event_type = ANY($3::text[]) "
+        "WHERE tenant_id = $1 AND exception_id = $2 AND event_type = ANY($3::text[]) AND occurred_at >= $4 "
         + TIMELINE_ORDER,
-        tenant_id, exception_id, list(PLAYBOOK_EVENT_TYPES))
+        tenant_id, exception_id, list(PLAYBOOK_EVENT_TYPES), row["created_at"])
     events = [_event(r) for r in rows]
     steps: dict[int, dict[str, Any]] = {}
     completed = False
@@ -319,10 +321,12 @@ async def status_summary(pool: asyncpg.Pool, tenant_ids: list[str] | None, *, no
     for r in await pool.fetch(
             "SELECT e.tenant_id, count(*) AS resolved, "
             "count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM exception_events u WHERE u.tenant_id = e.tenant_id "
-            "  AND u.exception_id = e.exception_id AND u.actor_type = 'user')) AS auto_resolved, "
+            "  AND u.exception_id = e.exception_id AND u.actor_type = 'user' AND u.occurred_at >= e.created_at)) "
+            "  AS auto_resolved, "
             "avg(extract(epoch FROM (coalesce((SELECT min(r.occurred_at) FROM exception_events r "
             "  WHERE r.tenant_id = e.tenant_id AND r.exception_id = e.exception_id "
-            "  AND r.event_type = 'ExceptionResolved'), e.updated_at) - e.created_at))) AS mttr "
+            "  AND r.event_type = 'ExceptionResolved' AND r.occurred_at >= e.created_at), e.updated_at) "
+            "  - e.created_at))) AS mttr "
             "FROM exceptions e WHERE e.tenant_id = ANY($1::text[]) AND e.status = 'RESOLVED' GROUP BY 1",
             tenant_ids):
         entry = out[r["tenant_id"]]

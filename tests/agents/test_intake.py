@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
+from sentinai.agents.act import Act, CommandRejected
 from sentinai.agents.effects import Effects
 from sentinai.agents.intake import Intake, IntakeTopics
 from sentinai.agents.outbox import Outbox
 from sentinai.agents.outcomes import Outcomes
 from sentinai.agents.quota import IntakeQuota
 from sentinai.core.packs import TenantPacks, load_pack_dir
-from sentinai.core.packs.tenant import LlmSettings
+from sentinai.core.packs.tenant import LlmSettings, Quotas
 from sentinai.metrics import PROCESSED_SAMPLE
 from sentinai.settings import Settings
 from sentinai.sinks.backpressure import SinkGate
@@ -32,51 +33,58 @@ TENANT = "acme-capital"
 class Recorded:
     """A topic that keeps what is sent to it."""
 
+    name: str = TOPIC
     sent: list[dict[str, Any]] = field(default_factory=list)
 
     async def send(self, *, key: bytes, value: bytes, partition: int, headers: Any = None) -> None:
         self.sent.append(json.loads(value))
 
     def get_topic_name(self) -> str:
-        return TOPIC
+        return self.name
 
 
 @dataclass
 class Worker:
     intake: Intake
+    act: Act
     events: Recorded
     decisions: Recorded
     llm: Recorded
+    deferred: Recorded
+    tool_requests: Recorded
     states: dict[str, Any]
 
 
-class LlmTenants:
-    """The sample packs, with LLM assistance for the tenants named."""
+class Packs:
+    """The sample packs, ``TENANT``'s tenant pack with ``changes`` (``model_copy`` updates)."""
 
-    def __init__(self, *tenants: str) -> None:
+    def __init__(self, **changes: Any) -> None:
         self.packs = load_pack_dir(PACKS)
         self.tenants = self.packs.tenants
-        self.assisted = tenants
+        self.changes = changes
 
     def for_tenant(self, tenant: str) -> TenantPacks | None:
         packs = self.packs.for_tenant(tenant)
-        if packs is None or tenant not in self.assisted:
+        if packs is None or tenant != TENANT:
             return packs
-        return TenantPacks(packs.domain, packs.tenant.model_copy(update={"llm": LlmSettings(enabled=True, model="m")}))
+        return TenantPacks(packs.domain, packs.tenant.model_copy(update=self.changes))
 
 
-def running(*assisted: str) -> Worker:
+def running(**changes: Any) -> Worker:
     settings = Settings(topic_partitions=1, dedup_window_seconds=60)
     events, decisions, states, tenants = Recorded(), Recorded(), {}, {}
-    gate = SinkGate(high_water=1000)
+    gate, tool_requests = SinkGate(high_water=1000), Recorded("t.tool-requests")
     outbox = Outbox(events=events, decisions=decisions, gate=gate)  # type: ignore[arg-type]
-    outcomes = Outcomes(outbox=outbox, effects=Effects(Recorded()), exceptions_table=states,  # type: ignore[arg-type]
+    outcomes = Outcomes(outbox=outbox, effects=Effects(tool_requests), exceptions_table=states,  # type: ignore[arg-type]
                         tenants_table=tenants, gate=gate)
+    act = Act(outbox=outbox, effects=Effects(tool_requests), exceptions_table=states, tool_calls_table={},  # type: ignore[arg-type]
+              dedup_window_seconds=settings.dedup_window_seconds)
     llm = Recorded()
-    topics = IntakeTopics(exceptions=Recorded(), dlq=Recorded(), deferred=Recorded(), llm=llm)  # type: ignore[arg-type]
-    intake = Intake(settings=settings, topics=topics, packs=LlmTenants(*assisted), exceptions_table=states,  # type: ignore[arg-type]
+    deferred = Recorded("t.deferred")
+    topics = IntakeTopics(exceptions=Recorded(), dlq=Recorded(), deferred=deferred, llm=llm)  # type: ignore[arg-type]
+    intake = Intake(settings=settings, topics=topics, packs=Packs(**changes), exceptions_table=states,  # type: ignore[arg-type]
                     quota=IntakeQuota(tenants), outcomes=outcomes, outbox=outbox)
-    return Worker(intake, events, decisions, llm, states)
+    return Worker(intake, act, events, decisions, llm, deferred, tool_requests, states)
 
 
 @pytest.fixture
@@ -84,12 +92,12 @@ def worker() -> Worker:
     return running()
 
 
-def message(offset: int) -> Any:
-    """The input at ``offset`` of the input topic's only partition: one cash break."""
-    value = json.dumps({"tenant_id": TENANT, "exception_id": "CB-1", "exception_type": "CASH_BREAK",
-                        "payload": {"account": "A-1"}}).encode()
+def message(offset: int, body: dict[str, Any] | None = None, *, topic: str = TOPIC) -> Any:
+    """The input at ``offset`` of the topic's only partition: by default, cash break CB-1."""
+    value = json.dumps(body or {"tenant_id": TENANT, "exception_id": "CB-1", "exception_type": "CASH_BREAK",
+                                "payload": {"account": "A-1"}}).encode()
     return SimpleNamespace(value=value, headers=[], key=TENANT.encode(),
-                           message=SimpleNamespace(topic=TOPIC, partition=0, offset=offset, key=TENANT.encode()))
+                           message=SimpleNamespace(topic=topic, partition=0, offset=offset, key=TENANT.encode()))
 
 
 def counted() -> dict[str, int]:
@@ -114,7 +122,7 @@ async def test_a_copy_after_the_window_is_decided_as_a_new_occurrence(worker: Wo
     await worker.intake.handle(message(5))
     state = worker.states[f"{TENANT}/CB-1"]
     assert state["occurrence"] == f"{TOPIC}:0:5"
-    worker.states[f"{TENANT}/CB-1"] = {**state, "first_seen": state["first_seen"] - 61}  # the window has passed
+    aged(worker, 61)  # the window has passed
     before = counted()
     await worker.intake.handle(message(9))
     after = counted()
@@ -129,7 +137,7 @@ async def test_a_replayed_input_the_llm_stage_decided_leaves_the_state_as_the_ru
     """A tenant with LLM assistance: its input, decided by the LLM stage and moved on by the act
     agent since, arrives again (a crash before intake's commit). It is not sent to the model again,
     and the state is not put back to waiting for it."""
-    worker = running(TENANT)
+    worker = running(llm=LlmSettings(enabled=True, model="m"))
     await worker.intake.handle(message(5))
     assert len(worker.llm.sent) == 1 and worker.states[f"{TENANT}/CB-1"]["status"] == "OPEN"
     moved_on = decided_state(source=(TOPIC, 0, 5), now_epoch=worker.states[f"{TENANT}/CB-1"]["first_seen"],
@@ -141,3 +149,47 @@ async def test_a_replayed_input_the_llm_stage_decided_leaves_the_state_as_the_ru
     after = counted()
     assert {k: after[k] - before[k] for k in after} == {"decided": 0, "replayed": 1, "duplicate": 0}
     assert len(worker.llm.sent) == 1 and worker.states[f"{TENANT}/CB-1"] == moved_on
+
+
+def aged(worker: Worker, seconds: float) -> None:
+    """CB-1's state as if it had been first seen ``seconds`` earlier."""
+    state = worker.states[f"{TENANT}/CB-1"]
+    worker.states[f"{TENANT}/CB-1"] = {**state, "first_seen": state["first_seen"] - seconds}
+
+
+async def test_a_new_occurrence_is_charged_to_the_tenants_quota_and_a_replay_is_not() -> None:
+    worker = running(quotas=Quotas(exceptions_per_second=0.01, burst=1))
+    await worker.intake.handle(message(5))  # the burst's one token
+    await worker.intake.handle(message(5))  # its replay: not charged, decided again
+    assert (len(worker.events.sent), len(worker.deferred.sent)) == (2, 0)
+    aged(worker, 61)
+    await worker.intake.handle(message(9))  # sent again after the window: a new occurrence, over the quota
+    assert (len(worker.events.sent), len(worker.deferred.sent)) == (3, 1)
+    assert worker.events.sent[-1]["events"][0]["event_type"] == "QuotaDeferred"
+
+
+async def test_a_tool_result_of_the_replaced_occurrence_is_refused_and_the_new_ones_is_applied() -> None:
+    """SF-1's playbook calls a tool at once; the id is sent again after the window while that call
+    is out. The first call's result must not move the new occurrence's run: it is refused (the act
+    agent's caller dead-letters it); the new call's result is applied."""
+    worker = running()
+    body = {"tenant_id": TENANT, "exception_id": "SF-1", "exception_type": "SETTLEMENT_FAIL",
+            "source_system": "settlements", "payload": {"orderId": "O-1", "failReason": "SSI_MISMATCH"}}
+    await worker.intake.handle(message(5, body))
+    state = worker.states[f"{TENANT}/SF-1"]
+    worker.states[f"{TENANT}/SF-1"] = {**state, "first_seen": state["first_seen"] - 61}
+    await worker.intake.handle(message(9, body))
+    first, again = worker.tool_requests.sent
+    assert (first["occurrence"], again["occurrence"]) == (f"{TOPIC}:0:5", f"{TOPIC}:0:9")
+
+    def result(request: dict[str, Any], offset: int) -> Any:
+        return message(offset, {"command": "tool_result", "tenant_id": TENANT, "exception_id": "SF-1",
+                                "occurrence": request["occurrence"], "step": request["step"],
+                                "idempotency_key": request["idempotency_key"], "succeeded": True,
+                                "detail": {"status": "succeeded", "response": {"ok": True}}}, topic="t.tool-results")
+
+    with pytest.raises(CommandRejected, match="earlier occurrence"):
+        await worker.act.handle(result(first, 1))
+    assert worker.states[f"{TENANT}/SF-1"]["run"]["step_states"][0] == "running"
+    await worker.act.handle(result(again, 2))
+    assert worker.states[f"{TENANT}/SF-1"]["run"]["step_states"][0] == "done"
