@@ -143,8 +143,7 @@ class Intake:
             return
         # an input that starts an occurrence is charged (a first one, or the id sent again after its
         # window); not a replay of its input, nor one the deferred agent hands back at its time
-        starts = prior is None or list(prior["source"]) != list(source)
-        if starts and message.topic != self.topics.deferred.get_topic_name():
+        if not exception_state.started_by(prior, source) and message.topic != self.topics.deferred.get_topic_name():
             wait = self._quota_wait(packs, tenant, now_epoch)
             if wait is not None:
                 await self._defer(event, exception, source, now, wait)

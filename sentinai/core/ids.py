@@ -29,3 +29,8 @@ def event_id_for(tenant_id: str, exception_id: str, event_type: str, step: str =
     digest.update((f"{name}\x1f{occurrence}" if occurrence else name).encode())
     h = digest.hexdigest()
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[int(h[16], 16)]}{h[17:20]}-{h[20:32]}"
+
+
+def approval_id_for(tenant_id: str, exception_id: str, occurrence: str = "") -> str:
+    """The id of the approval an occurrence of the exception asks for (one per occurrence)."""
+    return event_id_for(tenant_id, exception_id, "approval", "", occurrence)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Literal, get_args
 
-from sentinai.core.ids import event_id_for
+from sentinai.core.ids import approval_id_for, event_id_for
 from sentinai.core.models import Severity, Status
 from sentinai.core.occurrence import NO_OCCURRENCE, Occurrence
 from sentinai.core.packs import OnFailure, PlaybookStep, StepAction, TenantPacks
@@ -153,7 +153,7 @@ class PlaybookRun:
 
     def approval_id(self) -> str:
         """The id of the run's approval (`sentinai.streams.records.outcome_events` gives it first)."""
-        return event_id_for(self.tenant_id, self.exception_id, "approval", "", self.occurrence.key)
+        return approval_id_for(self.tenant_id, self.exception_id, self.occurrence.key)
 
     def copy(self) -> PlaybookRun:
         """A shallow copy, for `sentinai.core.execution` to change."""

@@ -16,7 +16,7 @@ from typing import Any
 from sentinai.core import execution, rows
 from sentinai.core.actor import Actor
 from sentinai.core.effects import Effect, EmitEvent
-from sentinai.core.ids import event_id_for
+from sentinai.core.ids import approval_id_for
 from sentinai.core.models import Decision, DecisionOutcome, NormalizedException
 from sentinai.core.occurrence import NO_OCCURRENCE, Occurrence
 from sentinai.core.packs import TenantPacks
@@ -64,7 +64,7 @@ def outcome_events(exception: NormalizedException, outcome: DecisionOutcome, *, 
         add(event_type, {"decision": _decision_json(decision)}, step=decision.stage)
     if outcome.approval_required:
         add("ApprovalRequested", {"approval": {
-            "approval_id": event_id_for(tenant, exc_id, "approval", "", occurrence), "status": "PENDING",
+            "approval_id": approval_id_for(tenant, exc_id, occurrence), "status": "PENDING",
             "reason": "policy requires human approval", "requested_at": now.isoformat(),
             "expires_at": (now + timedelta(minutes=approval_timeout_minutes)).isoformat(), "decided_by": None,
             "decided_at": None, "comment": None, "version": 1}})

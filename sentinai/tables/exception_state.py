@@ -30,11 +30,16 @@ def state_key(tenant_id: str, exception_id: str) -> str:
     return f"{tenant_id}/{exception_id}"
 
 
+def started_by(state: ExceptionState | None, source: tuple[str, int, int]) -> bool:
+    """The state was started by the input from ``source`` (handling that input again is a replay)."""
+    return state is not None and list(state["source"]) == list(source)
+
+
 def is_duplicate(state: ExceptionState | None, source: tuple[str, int, int], *, now_epoch: float,
                  window_seconds: float) -> bool:
     if state is None:
         return False
-    if list(state["source"]) == list(source):
+    if started_by(state, source):
         return False
     return now_epoch - state["first_seen"] < window_seconds
 
@@ -46,7 +51,7 @@ def occurrence_for(state: ExceptionState | None, source: tuple[str, int, int], *
     input that waited for the LLM stage); otherwise the input starts a new one, first seen now.
     A state decided by a release before occurrences existed keeps the occurrence ``""``.
     """
-    if state is not None and list(state["source"]) == list(source):
+    if state is not None and started_by(state, source):
         if "occurrence" in state:
             return Occurrence(state["occurrence"], state["first_seen"])
         if "severity" in state:
@@ -67,7 +72,7 @@ def decided_from(state: ExceptionState | None, source: tuple[str, int, int]) -> 
     re-publishes the decision under its deterministic ids but must not put the state back to
     where the decision left it. A state only waiting for the LLM stage is not decided yet.
     """
-    return state is not None and list(state["source"]) == list(source) and "severity" in state
+    return state is not None and started_by(state, source) and "severity" in state
 
 
 def decided_state(*, source: tuple[str, int, int], now_epoch: float, status: str, severity: str,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sentinai.core.ids import event_id_for
+from sentinai.core.ids import approval_id_for, event_id_for
 from sentinai.settings import Settings
 from tests.support.db import fetch, wait_for
 from tests.support.kafka import produce, produce_positions, read_all
@@ -80,8 +80,8 @@ def test_an_exception_id_sent_again_after_its_window_is_a_new_occurrence_with_id
 
     approvals = fetch(url, "SELECT approval_id, status FROM approvals WHERE tenant_id=$1 AND exception_id='WAIT-1'",
                       tenant)
-    expected = {event_id_for(tenant, "WAIT-1", "approval", "", f"{topic}:0:{first['WAIT-1']}"): "EXPIRED",
-                event_id_for(tenant, "WAIT-1", "approval", "", f"{topic}:0:{again['WAIT-1']}"): "PENDING"}
+    expected = {approval_id_for(tenant, "WAIT-1", f"{topic}:0:{first['WAIT-1']}"): "EXPIRED",
+                approval_id_for(tenant, "WAIT-1", f"{topic}:0:{again['WAIT-1']}"): "PENDING"}
     assert {r["approval_id"]: r["status"] for r in approvals} == expected
 
     keys = [c["idempotency_key"] for c in server.calls]

@@ -25,7 +25,7 @@ from typing import Any
 from sentinai.core import execution, rows
 from sentinai.core.effects import Effect, RequestTool
 from sentinai.core.engine import decide
-from sentinai.core.ids import event_id_for
+from sentinai.core.ids import approval_id_for
 from sentinai.core.normalize import normalize
 from sentinai.core.packs.loader import load_pack_dir
 from sentinai.core.run import PlaybookRun
@@ -65,7 +65,7 @@ class Seeded:
 
     @property
     def approval_id(self) -> str:
-        return event_id_for(self.tenant_id, self.exception_id, "approval")
+        return approval_id_for(self.tenant_id, self.exception_id)
 
 
 def _after(seeded: Seeded, run: PlaybookRun, effects: list[Effect], at: datetime) -> list[EventEnvelope]:
