@@ -7,10 +7,15 @@ function over the run (``sentinai.core.execution``) or the SLA clock (``sentinai
 one transition and at most one decision record → one state write. The transition is published
 *before* the new state is stored: after a crash the same command is applied again and publishes
 the same deterministic ids, instead of a stored state whose events never happened.
+
+A command of an earlier occurrence of the exception id (one a newer occurrence replaced) is
+refused, but for a tool result: the call was made, so its finish is recorded (its tool execution
+row), without touching the current run (:func:`sentinai.streams.records.replaced_tool_result`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +42,8 @@ from sentinai.tables.exception_state import (
     with_run,
     with_sla_clock,
 )
+
+log = logging.getLogger(__name__)
 
 Command = dict[str, Any]
 RunInput = Callable[[PlaybookRun, Command, datetime], tuple[PlaybookRun, list[Effect]]]
@@ -106,13 +113,16 @@ class Act:
                      source: tuple[str, int, int]) -> None:
         key = state_key(tenant, exception_id)
         state = self.exceptions.get(key)
+        if state and command.get("occurrence") not in (None, occurrence_key(state)):
+            if command.get("command") == "tool_result" and command.get("tool_name"):
+                await self._record_replaced_tool_result(command, tenant, exception_id, source)
+                return
+            raise CommandRejected(f"a {command.get('command')} of an earlier occurrence of exception {exception_id!r}, "
+                                  "whose run a new occurrence (the id sent again after its dedup window) replaced")
         if not state or not state.get("run"):
             raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r} "
                                   "on this partition")
         occurrence = occurrence_key(state)
-        if command.get("occurrence") not in (None, occurrence):
-            raise CommandRejected(f"a {command.get('command')} of an earlier occurrence of exception {exception_id!r}, "
-                                  "whose run a new occurrence (the id sent again after its dedup window) replaced")
         run = PlaybookRun.from_dict(state["run"])
         now = datetime.now(UTC)
         new, effects = apply(run, command, now)
@@ -126,6 +136,21 @@ class Act:
             self.exceptions[key] = with_run(dict(state), new)
         if refused:
             raise CommandRejected("; ".join(refused))
+
+    async def _record_replaced_tool_result(self, command: Command, tenant: str, exception_id: str,
+                                           source: tuple[str, int, int]) -> None:
+        """A tool call of an occurrence a newer one replaced has finished: its run is gone and the
+        current run stays as it is, but the call's row is finished (an event without a snapshot)."""
+        replaced, execution_id = str(command["occurrence"]), str(command["idempotency_key"])
+        now = datetime.now(UTC)
+        event = records.replaced_tool_result(
+            tenant_id=tenant, exception_id=exception_id, occurrence=replaced, step=command.get("step"),
+            execution_id=execution_id, tool_name=str(command["tool_name"]), request=command.get("request"),
+            succeeded=bool(command["succeeded"]), detail=dict(command.get("detail") or {}), now=now)
+        await self.outbox.publish(Draft(tenant, exception_id, source, events=[event], occurrence=replaced),
+                                  partition=source[1], snapshot=None, now=now)
+        log.info("tool call %s of exception %s (tenant %s) finished for an occurrence a newer one replaced: "
+                 "its row is finished, no run applies it", execution_id, exception_id, tenant)
 
     async def _tick_sla(self, tenant: str, exception_id: str, source: tuple[str, int, int]) -> None:
         """SLAImminent / SLAExpired when due, each once: the clock in the state says what was sent.

@@ -25,6 +25,7 @@ from sentinai.agents.outbox import Draft, Outbox
 from sentinai.caches.packs import PackCache
 from sentinai.core import rows
 from sentinai.core.actor import TOOLS_AGENT
+from sentinai.core.redaction import redact_secrets
 from sentinai.metrics import TOOL_CALLS
 from sentinai.streams import codec
 from sentinai.streams.direct_topic import DirectTopic
@@ -79,8 +80,11 @@ class Tools:
             self.calls[key] = tool_calls.record(done, tenant_id=tenant, partition=partition,
                                                 now_epoch=time.time())
             TOOL_CALLS.labels(tenant, str(request["tool_name"]), done["status"]).inc()
+        # the tool and its (masked) request too: the act agent finishes the call's row with them when
+        # the call's occurrence was replaced meanwhile (an id sent again after its dedup window)
         result = {"command": "tool_result", "tenant_id": tenant, "exception_id": request["exception_id"],
                   "occurrence": request.get("occurrence"), "step": request["step"], "idempotency_key": key,
+                  "tool_name": request["tool_name"], "request": redact_secrets(request["arguments"]),
                   "succeeded": done["status"] == "succeeded", "detail": done}
         await self.topics.results.send(key=tenant.encode(), value=codec.dumps(result), partition=partition)
 

@@ -76,14 +76,22 @@ def approval_snapshot(run: PlaybookRun, now: datetime) -> dict[str, Any]:
 
 def tool_snapshot(run: PlaybookRun, index: int, status: str, now: datetime,
                    detail: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The tool_executions row: version 1 requested, 2 started (tools agent), 3 finished."""
+    """The tool_executions row of the run's step ``index``: version 1 requested, 3 finished."""
     step = run.steps[index]
+    return tool_row(execution_id=run.tool_key(index), tool_name=step.tool, arguments=step.arguments,
+                    status=status, now=now, detail=detail)
+
+
+def tool_row(*, execution_id: str, tool_name: str | None, arguments: Any, status: str, now: datetime,
+             detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The tool_executions row requested (version 1), or finished (version 3) with the call's
+    ``detail`` (a ``ToolResult.as_dict()``); the started one (2) is :func:`tool_started_snapshot`."""
     finished = detail is not None
     return {
-        "execution_id": run.tool_key(index),
-        "tool_name": step.tool,
+        "execution_id": execution_id,
+        "tool_name": tool_name,
         "status": status,
-        "request": redact_secrets(step.arguments),
+        "request": redact_secrets(arguments),
         "response": detail.get("response") if detail else None,
         "error": detail.get("error") if detail else None,
         "attempts": int(detail.get("attempts") or 0) if detail else 0,

@@ -1,6 +1,8 @@
 """What a handled input puts on the log and the decision stream: its events, the exception's
 snapshot, and the stages of its decision record — for a decision outcome (:func:`decided`) and for
-the effects of a later input on the playbook run (:func:`run_events`).
+the effects of a later input on the playbook run (:func:`run_events`), and for what a new
+occurrence of an exception id leaves of the one it replaces (:func:`superseded`,
+:func:`replaced_tool_result`).
 
 Pure: the agents call it, the CLI and the tests can too. Every id is deterministic, so a replayed
 outcome publishes the same ids again and every consumer drops the duplicates.
@@ -14,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sentinai.core import execution, rows
-from sentinai.core.actor import Actor
+from sentinai.core.actor import TOOLS_AGENT, Actor
 from sentinai.core.effects import Effect, EmitEvent
 from sentinai.core.ids import approval_id_for
 from sentinai.core.models import Decision, DecisionOutcome, NormalizedException
 from sentinai.core.occurrence import NO_OCCURRENCE, Occurrence
 from sentinai.core.packs import TenantPacks
+from sentinai.core.redaction import redact_secrets
 from sentinai.core.run import PlaybookRun
 from sentinai.streams.decision import DecisionRecord, Stage, decision_record
 from sentinai.streams.envelope import EventEnvelope
@@ -163,6 +166,29 @@ def superseded(replaced: PlaybookRun | None, *, occurrence: str, now: datetime) 
                                  exception_id=replaced.exception_id, occurred_at=now, actor=PIPELINE,
                                  step=f"superseded:{replaced.approval_id()}", occurrence=occurrence,
                                  payload={"approval": rows.approval_snapshot(closed, now), "reason": SUPERSEDED})]
+
+
+REPLACED_RESULT = "its occurrence was replaced (the exception id was sent again after its dedup window)"
+
+
+def replaced_tool_result(*, tenant_id: str, exception_id: str, occurrence: str, step: Any, execution_id: str,
+                         tool_name: str, request: Any, succeeded: bool, detail: dict[str, Any],
+                         now: datetime) -> EventEnvelope:
+    """The finish of a tool call made for an occurrence a newer one replaced, whose run is gone: the
+    event the run would have recorded it with (ToolExecutionSucceeded / ToolExecutionFailed, the tool
+    execution row at version 3), marked as not applied. It changes no exception row (no version).
+
+    Its id derives from the call's key and the replaced ``occurrence``, so a replay of the result, or
+    the tools agent re-sending it, gives the same event, which consumers drop.
+    """
+    status = "SUCCEEDED" if succeeded else "FAILED"
+    row = rows.tool_row(execution_id=execution_id, tool_name=tool_name, arguments=request, status=status, now=now,
+                        detail=redact_secrets(detail))
+    return EventEnvelope.create(event_type=f"ToolExecution{status.title()}", tenant_id=tenant_id,
+                                exception_id=exception_id, occurred_at=now, actor=TOOLS_AGENT,
+                                step=f"replaced:{execution_id}", occurrence=occurrence,
+                                payload={"step": step, "tool_execution": row, "applied": False,
+                                         "reason": REPLACED_RESULT})
 
 
 def decided(exception: NormalizedException, outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime,

@@ -17,11 +17,13 @@ from sentinai.agents.intake import Intake, IntakeTopics
 from sentinai.agents.outbox import Outbox
 from sentinai.agents.outcomes import Outcomes
 from sentinai.agents.quota import IntakeQuota
+from sentinai.agents.tools import Tools, ToolsTopics
 from sentinai.core.packs import TenantPacks, load_pack_dir
 from sentinai.core.packs.tenant import LlmSettings, Quotas
 from sentinai.metrics import PROCESSED_SAMPLE
 from sentinai.settings import Settings
 from sentinai.sinks.backpressure import SinkGate
+from sentinai.tables import tool_calls
 from sentinai.tables.exception_state import decided_state
 from tests.support.packs import PACKS
 
@@ -168,11 +170,9 @@ async def test_a_new_occurrence_is_charged_to_the_tenants_quota_and_a_replay_is_
     assert worker.events.sent[-1]["events"][0]["event_type"] == "QuotaDeferred"
 
 
-async def test_a_tool_result_of_the_replaced_occurrence_is_refused_and_the_new_ones_is_applied() -> None:
-    """SF-1's playbook calls a tool at once; the id is sent again after the window while that call
-    is out. The first call's result must not move the new occurrence's run: it is refused (the act
-    agent's caller dead-letters it); the new call's result is applied."""
-    worker = running()
+async def two_occurrences_calling_a_tool(worker: Worker, *, status: str = "succeeded") -> tuple[Any, Any]:
+    """SF-1, whose playbook calls a tool at once, sent again after its window while that call is out:
+    the tool results of both occurrences' calls, as the tools agent sends them (from stored outcomes)."""
     body = {"tenant_id": TENANT, "exception_id": "SF-1", "exception_type": "SETTLEMENT_FAIL",
             "source_system": "settlements", "payload": {"orderId": "O-1", "failReason": "SSI_MISMATCH"}}
     await worker.intake.handle(message(5, body))
@@ -181,15 +181,64 @@ async def test_a_tool_result_of_the_replaced_occurrence_is_refused_and_the_new_o
     await worker.intake.handle(message(9, body))
     first, again = worker.tool_requests.sent
     assert (first["occurrence"], again["occurrence"]) == (f"{TOPIC}:0:5", f"{TOPIC}:0:9")
+    outcome = {"status": status, "http_status": 200 if status == "succeeded" else 502,
+               "response": {"ok": True} if status == "succeeded" else None,
+               "error": None if status == "succeeded" else "bad gateway", "attempts": 2, "duration_ms": 3.0}
+    results = Recorded("t.tool-results")
+    tools = Tools(topics=ToolsTopics(outbox=None, results=results),  # type: ignore[arg-type]
+                  calls_table={r["idempotency_key"]: tool_calls.record(outcome, tenant_id=TENANT, partition=0,
+                                                                       now_epoch=0.0) for r in (first, again)},
+                  tenants_table={}, packs=None, invoker=None, notifications=None)  # type: ignore[arg-type]
+    for offset, request in enumerate((first, again), start=1):
+        await tools.handle(message(offset, request, topic="t.tool-requests"))
+    stale, current = results.sent
+    return (message(1, stale, topic="t.tool-results"), message(2, current, topic="t.tool-results"))
 
-    def result(request: dict[str, Any], offset: int) -> Any:
-        return message(offset, {"command": "tool_result", "tenant_id": TENANT, "exception_id": "SF-1",
-                                "occurrence": request["occurrence"], "step": request["step"],
-                                "idempotency_key": request["idempotency_key"], "succeeded": True,
-                                "detail": {"status": "succeeded", "response": {"ok": True}}}, topic="t.tool-results")
 
-    with pytest.raises(CommandRejected, match="earlier occurrence"):
-        await worker.act.handle(result(first, 1))
+@pytest.mark.parametrize("status", ["succeeded", "failed"])
+async def test_a_tool_result_of_the_replaced_occurrence_finishes_its_row_and_the_new_ones_is_applied(
+        status: str) -> None:
+    """The first occurrence's call was made and answered: its result must not move the new
+    occurrence's run, nor be dead-lettered, but finish that call's tool execution row (an event
+    without an exception snapshot, marked as not applied); the new call's result is applied."""
+    worker = running()
+    stale, current = await two_occurrences_calling_a_tool(worker, status=status)
+    request = worker.tool_requests.sent[0]
+    before, published, recorded = dict(worker.states[f"{TENANT}/SF-1"]), len(worker.events.sent), len(
+        worker.decisions.sent)
+    await worker.act.handle(stale)  # not refused
+    assert worker.states[f"{TENANT}/SF-1"] == before
     assert worker.states[f"{TENANT}/SF-1"]["run"]["step_states"][0] == "running"
-    await worker.act.handle(result(again, 2))
-    assert worker.states[f"{TENANT}/SF-1"]["run"]["step_states"][0] == "done"
+    transition = worker.events.sent[-1]
+    assert (len(worker.events.sent), len(worker.decisions.sent)) == (published + 1, recorded)
+    assert transition["exception"] is None  # the exceptions row stays as it is
+    (event,) = transition["events"]
+    assert event["event_type"] == f"ToolExecution{status.title()}" and event["version"] is None
+    assert (event["payload"]["applied"], event["payload"]["step"]) == (False, request["step"])
+    assert "replaced" in event["payload"]["reason"]
+    row = event["payload"]["tool_execution"]
+    assert {k: row[k] for k in ("execution_id", "tool_name", "status", "attempts", "version")} == {
+        "execution_id": request["idempotency_key"], "tool_name": request["tool_name"], "status": status.upper(),
+        "attempts": 2, "version": 3}
+    assert (row["response"], row["error"]) == (({"ok": True}, None) if status == "succeeded" else (None, "bad gateway"))
+    assert row["request"] == request["arguments"] and row["finished_at"] is not None
+
+    await worker.act.handle(stale)  # replayed (a crash before its commit): the same event, which the sink drops
+    assert worker.events.sent[-1]["events"][0]["event_id"] == event["event_id"]
+    assert worker.states[f"{TENANT}/SF-1"] == before
+
+    await worker.act.handle(current)
+    assert worker.states[f"{TENANT}/SF-1"]["run"]["step_states"][0] == ("done" if status == "succeeded" else "failed")
+
+
+async def test_other_commands_of_the_replaced_occurrence_are_still_refused() -> None:
+    worker = running()
+    stale, _ = await two_occurrences_calling_a_tool(worker)
+    command = json.loads(stale.value)
+    before, published = dict(worker.states[f"{TENANT}/SF-1"]), len(worker.events.sent)
+    earlier_release = {k: v for k, v in command.items() if k not in ("tool_name", "request")}
+    notification = {**earlier_release, "command": "notification_result"}
+    for body in (earlier_release, notification):  # a tool result without its tool's name cannot finish the row
+        with pytest.raises(CommandRejected, match="earlier occurrence"):
+            await worker.act.handle(message(3, body, topic="t.tool-results"))
+    assert (worker.states[f"{TENANT}/SF-1"], len(worker.events.sent)) == (before, published)

@@ -10,9 +10,14 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
+from sentinai.core import rows
+from sentinai.core.actor import TOOLS_AGENT
+from sentinai.core.redaction import redact_secrets
 from sentinai.sinks.errors import BatchRejected
 from sentinai.sinks.repositories import get_exception
 from sentinai.sinks.writer import EventWriter
+from sentinai.streams import records
+from sentinai.streams.envelope import EventEnvelope
 from sentinai.streams.transition import Transition, transition
 from tests.sinks.conftest import T0, event, lifecycle
 from tests.support.db import fingerprint
@@ -255,6 +260,47 @@ async def test_a_finished_tool_execution_keeps_the_time_it_started(pool: asyncpg
     assert (row["status"], row["version"]) == ("SUCCEEDED", 3)
     assert (row["started_at"], row["finished_at"]) == (
         datetime(2026, 11, 24, 9, 45, tzinfo=UTC), datetime(2026, 11, 24, 9, 46, tzinfo=UTC))
+
+
+async def test_a_tool_result_of_a_replaced_occurrence_finishes_its_row_and_leaves_the_exception_row(
+        pool: asyncpg.Pool) -> None:
+    """The call of an occurrence that a newer one replaced (the id sent again after its dedup window)
+    finished: the act agent's event (no exception snapshot) turns its STARTED row into the finished
+    one, and neither it nor its replay moves the exceptions row, which follows the new occurrence."""
+    first, again, _ = occurrences()
+    execution_id, arguments = "TX-first", {"orderId": "O-1", "apiKey": "s3cret"}
+    started_at = T0 + timedelta(minutes=4)
+    requested, started = (
+        transition(tenant_id="acme", exception_id="EX-1", events=[EventEnvelope.create(
+            event_type=event_type, tenant_id="acme", exception_id="EX-1", occurred_at=at, actor=TOOLS_AGENT,
+            step=execution_id, payload={"tool_execution": row})])
+        for event_type, at, row in (
+            ("ToolExecutionRequested", T0 + timedelta(minutes=3), rows.tool_row(
+                execution_id=execution_id, tool_name="resend_ssi", arguments=arguments, status="REQUESTED",
+                now=T0)),
+            ("ToolExecutionStarted", started_at, rows.tool_started_snapshot(
+                execution_id=execution_id, tool_name="resend_ssi", arguments=arguments, now=started_at))))
+    writer = EventWriter(pool)
+    await writer.write_batch([*first[:4], requested, started, *again])
+    exception = await get_exception(pool, "acme", "EX-1")
+    finished_at = T0 + timedelta(days=1, minutes=5)
+    event = records.replaced_tool_result(
+        tenant_id="acme", exception_id="EX-1", occurrence="t.exceptions:0:5", step=0, execution_id=execution_id,
+        tool_name="resend_ssi", request=redact_secrets(arguments), succeeded=True,
+        detail={"status": "succeeded", "response": {"ok": True}, "error": None, "attempts": 1}, now=finished_at)
+    finish = transition(tenant_id="acme", exception_id="EX-1", events=[event], snapshot=None,
+                        source=("t.tool-results", 0, 7))
+    result = await writer.write_batch([finish])
+    assert (result.inserted, result.exceptions_upserted, result.tool_executions_upserted) == (1, 0, 1)
+    row = await pool.fetchrow("SELECT * FROM tool_executions WHERE tenant_id = 'acme'")
+    assert (row["execution_id"], row["tool_name"], row["status"], row["version"], row["attempts"]) == (
+        execution_id, "resend_ssi", "SUCCEEDED", 3, 1)
+    assert (row["response"], row["request"]) == ({"ok": True}, {"orderId": "O-1", "apiKey": "***"})
+    assert (row["started_at"], row["finished_at"]) == (started_at, finished_at)
+    assert await get_exception(pool, "acme", "EX-1") == exception
+    replayed = await writer.write_batch([finish])
+    assert (replayed.inserted, replayed.duplicates) == (0, 1)
+    assert await get_exception(pool, "acme", "EX-1") == exception
 
 
 async def test_a_large_batch_in_one_call(pool: asyncpg.Pool) -> None:

@@ -6,7 +6,14 @@ from sentinai.core.engine import decide
 from sentinai.core.normalize import normalize
 from sentinai.core.occurrence import Occurrence
 from sentinai.core.packs import load_pack_dir
-from sentinai.streams.records import SUPERSEDED, decided, first_record, outcome_events
+from sentinai.streams.envelope import EventEnvelope
+from sentinai.streams.records import (
+    SUPERSEDED,
+    decided,
+    first_record,
+    outcome_events,
+    replaced_tool_result,
+)
 from sentinai.streams.transition import transition_id_for
 from tests.support.packs import PACKS
 
@@ -88,6 +95,23 @@ def test_an_occurrence_has_ids_of_its_own_and_closes_the_approval_of_the_one_it_
     assert (first.snapshot["first_seen_at"], again.snapshot["first_seen_at"]) == (NOW.isoformat(), (NOW + day).isoformat())
     assert [e.event_id for e in decided(exception, outcome, packs, now=NOW + day, occurrence=seen_again,
                                         replaced=first.run).events] == [e.event_id for e in again.events]
+
+
+def test_a_replaced_occurrences_tool_result_is_its_calls_finished_row_not_applied_with_an_id_of_its_own() -> None:
+    def finished(occurrence: str = "t:0:5", key: str = "K-1", now: datetime = NOW) -> EventEnvelope:
+        return replaced_tool_result(
+            tenant_id="acme", exception_id="SF-1", occurrence=occurrence, step=0, execution_id=key,
+            tool_name="resend_ssi", request={"token": "t0ken", "n": 1}, succeeded=False,
+            detail={"status": "failed", "error": "boom", "attempts": 3, "response": {"password": "p"}}, now=now)
+
+    event = finished()
+    assert (event.event_type, event.version, event.payload["applied"]) == ("ToolExecutionFailed", None, False)
+    assert event.payload["tool_execution"] == {
+        "execution_id": "K-1", "tool_name": "resend_ssi", "status": "FAILED", "request": {"token": "***", "n": 1},
+        "response": {"password": "***"}, "error": "boom", "attempts": 3, "started_at": None,
+        "finished_at": NOW.isoformat(), "version": 3}
+    assert finished(now=NOW + timedelta(seconds=5)).event_id == event.event_id  # a replay, later
+    assert len({event.event_id, finished(occurrence="t:0:6").event_id, finished(key="K-2").event_id}) == 3
 
 
 def test_cash_break_has_no_playbook_and_escalates_in_one_record() -> None:
