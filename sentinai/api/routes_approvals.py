@@ -42,7 +42,8 @@ async def _answer(request: web.Request, command: str) -> web.Response:
     if approval is None:
         raise ApiError(404, "not_found", f"no approval {approval_id[:200]!r} for tenant {tenant!r}")
     if str(approval["status"]).lower() != "pending":
-        raise ApiError(409, "not_pending", f"approval {approval_id!r} is {approval['status']}, not pending")
+        why = f" ({approval['comment']})" if approval["status"] == "EXPIRED" and approval["comment"] else ""
+        raise ApiError(409, "not_pending", f"approval {approval_id!r} is {approval['status']}, not pending{why}")
     message = {
         "command": command, "tenant_id": tenant, "approval_id": approval_id,
         "exception_id": approval["exception_id"], "by": body["by"], "comment": body.get("comment"),

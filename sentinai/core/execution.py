@@ -113,7 +113,7 @@ def _expire(tx: Tx) -> None:
         span = tx.run.approval_expires_at - tx.run.approval_requested_at
         minutes = f"{int(span.total_seconds() // 60)} minutes"
     reason = f"no approval answer within {minutes}"
-    tx.update(approval="EXPIRED", waiting_for=None, halted=reason)
+    tx.update(approval="EXPIRED", approval_comment=reason, waiting_for=None, halted=reason)
     tx.emit("ApprovalExpired", tx.key("approval"),
             {"approval": approval_snapshot(tx.run, tx.now), "reason": reason})
     escalate(tx, "approval", reason)

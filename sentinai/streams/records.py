@@ -161,7 +161,7 @@ def superseded(replaced: PlaybookRun | None, *, occurrence: str, now: datetime) 
     if replaced is None or replaced.approval != "PENDING":
         return []
     closed = replaced.copy()
-    closed.approval = "EXPIRED"
+    closed.approval, closed.approval_comment = "EXPIRED", SUPERSEDED
     return [EventEnvelope.create(event_type="ApprovalExpired", tenant_id=replaced.tenant_id,
                                  exception_id=replaced.exception_id, occurred_at=now, actor=PIPELINE,
                                  step=f"superseded:{replaced.approval_id()}", occurrence=occurrence,

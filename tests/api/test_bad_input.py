@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.api.conftest import Web
 from tests.api.test_auth import assert_error
-from tests.support.seed import NEEDS_APPROVAL, approved, decided, store
+from tests.support.seed import NEEDS_APPROVAL, approved, decided, expired, store
 
 EXC = "/api/v1/tenants/acme/exceptions"
 
@@ -147,6 +147,18 @@ async def test_answering_a_decided_approval_is_409(web_env: Web) -> None:
     status, body = await web_env.send("POST", f"/api/v1/tenants/acme/approvals/{answered.approval_id}/approve",
                                       json={"by": "ann"})
     assert_error(status, body, 409)
+
+
+async def test_answering_an_expired_approval_is_409_with_the_reason(web_env: Web) -> None:
+    """An operator answering an approval that expired is told why it did: no answer in time."""
+    at = datetime.now(UTC)
+    waiting = decided("acme", "E-2", NEEDS_APPROVAL, at=at)
+    expired(waiting, at=at + timedelta(days=2))
+    await store(web_env.settings.database_url, waiting)
+    status, body = await web_env.send("POST", f"/api/v1/tenants/acme/approvals/{waiting.approval_id}/approve",
+                                      json={"by": "ann"})
+    assert_error(status, body, 409)
+    assert "EXPIRED" in body["detail"] and "no approval answer within" in body["detail"], body
 
 
 async def test_bad_last_event_id(web_env: Web) -> None:

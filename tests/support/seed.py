@@ -109,6 +109,15 @@ def approved(seeded: Seeded, *, by: str, at: datetime, tools_succeed: bool = Tru
     return events
 
 
+def expired(seeded: Seeded, *, at: datetime) -> list[EventEnvelope]:
+    """Nobody answers its approval: the timer expires it at ``at`` (after its timeout)."""
+    assert seeded.run is not None
+    run, effects = execution.on_approval_expired(seeded.run, now=at)
+    events = _after(seeded, run, effects, at)
+    seeded.run, seeded.status = run, run.status.value
+    return events
+
+
 async def store(database_url: str, *seeded: Seeded) -> None:
     """Write every transition of these exceptions through the sink's writer, on a pool made as the sink's is."""
     async with open_pool(database_url, max_size=1) as pool:

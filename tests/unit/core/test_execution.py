@@ -518,6 +518,8 @@ def test_approval_expires_exactly_once() -> None:
     assert kinds(effects) == ["ApprovalExpired", "ExceptionStatusChanged", "ExceptionEscalated"]
     assert all(e.actor.type == "system" for e in effects if isinstance(e, EmitEvent))
     assert (expired.approval, expired.status) == ("EXPIRED", Status.ESCALATED)
+    row = next(e for e in effects if isinstance(e, EmitEvent)).payload["approval"]
+    assert (row["status"], row["comment"]) == ("EXPIRED", "no approval answer within 60 minutes")
     assert on_approval_expired(expired, now=expires + timedelta(hours=1)) == (expired, [])
     assert on_approval(expired, granted=True, by="a", comment=None, now=expires)[1] == [
         RejectCommand("the approval is already EXPIRED")]

@@ -90,6 +90,7 @@ def test_an_occurrence_has_ids_of_its_own_and_closes_the_approval_of_the_one_it_
     assert closed.event_type == "ApprovalExpired" and closed.payload["reason"] == SUPERSEDED
     assert closed.payload["approval"]["approval_id"] == first.run.approval_id() != again.run.approval_id()
     assert (closed.payload["approval"]["status"], closed.payload["approval"]["version"]) == ("EXPIRED", 2)
+    assert closed.payload["approval"]["comment"] == SUPERSEDED  # the row says why, and so does a late answer's 409
     requested = next(e for e in again.events if e.event_type == "ApprovalRequested")
     assert requested.payload["approval"]["approval_id"] == again.run.approval_id()
     assert (first.snapshot["first_seen_at"], again.snapshot["first_seen_at"]) == (NOW.isoformat(), (NOW + day).isoformat())
