@@ -133,3 +133,29 @@ def test_migrate_run_by_several_processes_at_once(empty_database: str) -> None:
                 process.wait(5)
     assert [process.returncode for process in processes] == [0, 0, 0], "\n".join(outputs)
     assert _tables(empty_database) == TABLES
+
+
+def test_deadlines_stored_as_infinities_become_none(empty_database: str) -> None:
+    """Rows written before the sink ignored a `slaDeadline` of 0001-01-01 or 9999-12-31T23:59:59.999999
+    held PostgreSQL's infinities; after the upgrade they have no deadline, and other rows keep theirs."""
+    upgrade(empty_database, "0007_occurrences")
+
+    async def deadlines(statement: str | None = None) -> dict[str, str | None]:
+        conn = await asyncpg.connect(empty_database)
+        try:
+            if statement:
+                await conn.execute(statement)
+            rows = await conn.fetch("SELECT exception_id, extract(epoch FROM sla_deadline)::text AS d "
+                                    "FROM exceptions ORDER BY 1")
+            return {r["exception_id"]: r["d"] for r in rows}
+        finally:
+            await conn.close()
+
+    stored = asyncio.run(deadlines(
+        "INSERT INTO exceptions (tenant_id, exception_id, status, version, sla_deadline) VALUES "
+        "('t', 'E-min', 'OPEN', 1, '-infinity'), ('t', 'E-max', 'OPEN', 1, 'infinity'), "
+        "('t', 'E-set', 'OPEN', 1, '2026-12-08T10:00:00Z'), ('t', 'E-none', 'OPEN', 1, NULL)"))
+    assert stored["E-min"] == "-Infinity" and stored["E-max"] == "Infinity"
+    upgrade(empty_database)
+    assert asyncio.run(deadlines()) == {"E-max": None, "E-min": None, "E-none": None,
+                                        "E-set": "1796724000.000000"}
