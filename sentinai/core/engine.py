@@ -8,7 +8,7 @@ from sentinai.core.environment import condition_env
 from sentinai.core.matching import PlaybookMatch, match_playbook
 from sentinai.core.models import Decision, DecisionOutcome, NormalizedException, Status
 from sentinai.core.packs import TenantPacks
-from sentinai.core.policy import PolicyResult, evaluate_policy
+from sentinai.core.policy import PolicyResult, evaluate_policy, with_nothing_to_approve
 from sentinai.core.sla import sla_window
 from sentinai.core.status import transition
 from sentinai.core.triage import TriageResult, triage
@@ -105,6 +105,7 @@ def outcome_from_stages(exception: NormalizedException, packs: TenantPacks, tria
 
     ``decide`` ends here; the LLM path re-enters here with its own (never weaker) triage result.
     """
+    policy = with_nothing_to_approve(policy, match)
     status = transition(transition(Status.OPEN, Status.TRIAGED), _final_status(policy))
     return DecisionOutcome(
         exception=exception,

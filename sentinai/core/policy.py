@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sentinai.core.matching import PlaybookMatch
 from sentinai.core.models import Actionability, Severity
@@ -77,3 +77,19 @@ def evaluate_policy(
     if not evidence:
         evidence.append("no guardrail requires approval or escalation")
     return PolicyResult(actionability, bool(approval), bool(escalation), blocked, evidence)
+
+
+NOTHING_TO_APPROVE = "no approval: no playbook applies, so nothing waits for one; a human takes the escalation"
+
+
+def with_nothing_to_approve(policy: PolicyResult, match: PlaybookMatch | None) -> PolicyResult:
+    """``policy`` as it stands when a playbook applies; without one, no approval is required.
+
+    An approval gates a playbook run: with no run nothing could be granted, rejected or expire, and
+    an approval requested anyway stayed pending for ever. The exception escalates instead (no
+    playbook is an escalation reason of its own). The rules' and the LLM's outcomes both end here.
+    """
+    if match is not None or not policy.approval_required:
+        return policy
+    evidence = [e for e in policy.evidence if not e.startswith("approval required: ")]
+    return replace(policy, approval_required=False, evidence=[*evidence, NOTHING_TO_APPROVE])

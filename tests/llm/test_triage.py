@@ -109,13 +109,15 @@ async def test_classifying_an_unclassified_exception_keeps_the_escalation(
     answer = proposal("SETTLEMENT_FILE_REJECTED", "MEDIUM")
     result, rules = await run(server, client, sample_packs, UNKNOWN, Reply.json(answer))
     out = result.outcome
-    assert rules.exception_type == "UNCLASSIFIED" and rules.escalated
+    # no playbook applies to UNCLASSIFIED: the rules escalate, with nothing to approve
+    assert rules.exception_type == "UNCLASSIFIED" and rules.escalated and not rules.approval_required
     assert (out.exception_type, out.severity) == ("SETTLEMENT_FILE_REJECTED", Severity.HIGH)
     assert out.playbook_id == "payments-settlement-file"
     assert out.escalated and out.approval_required and out.status is Status.ESCALATED
     policy = evidence(out, "policy")
     assert "escalate: the rules escalated and the LLM cannot lower that" in policy
-    assert "approval required: the rules required it and the LLM cannot lower that" in policy
+    assert ("approval required: the LLM changed the type to SETTLEMENT_FILE_REJECTED; a human confirms "
+            "before its playbook runs") in policy
     assert "LLM advised no escalation; the escalation stands" in policy
 
 

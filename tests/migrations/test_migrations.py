@@ -159,3 +159,30 @@ def test_deadlines_stored_as_infinities_become_none(empty_database: str) -> None
     upgrade(empty_database)
     assert asyncio.run(deadlines()) == {"E-max": None, "E-min": None, "E-none": None,
                                         "E-set": "1796724000.000000"}
+
+
+def test_approvals_with_no_run_behind_them_are_closed(empty_database: str) -> None:
+    """An approval stored for an exception without a playbook could never be answered nor expire;
+    after the upgrade it is expired with the reason, and an approval with a run stays pending."""
+    upgrade(empty_database, "0008_sla_infinities")
+
+    async def approvals(statement: str | None = None) -> dict[str, tuple[str, str | None]]:
+        conn = await asyncpg.connect(empty_database)
+        try:
+            if statement:
+                await conn.execute(statement)
+            rows = await conn.fetch("SELECT approval_id, status, comment FROM approvals ORDER BY 1")
+            return {r["approval_id"]: (r["status"], r["comment"]) for r in rows}
+        finally:
+            await conn.close()
+
+    asyncio.run(approvals(
+        "INSERT INTO exceptions (tenant_id, exception_id, status, version, playbook_id) VALUES "
+        "('t', 'E-none', 'ESCALATED', 3, NULL), ('t', 'E-run', 'PENDING_APPROVAL', 3, 'pb-1'); "
+        "INSERT INTO approvals (tenant_id, approval_id, exception_id, status, requested_at, version) VALUES "
+        "('t', 'A-none', 'E-none', 'PENDING', now(), 1), ('t', 'A-run', 'E-run', 'PENDING', now(), 1), "
+        "('t', 'A-done', 'E-none', 'GRANTED', now(), 2)"))
+    upgrade(empty_database)
+    after = asyncio.run(approvals())
+    assert after["A-none"][0] == "EXPIRED" and "nothing to approve" in str(after["A-none"][1])
+    assert after["A-run"] == ("PENDING", None) and after["A-done"] == ("GRANTED", None)

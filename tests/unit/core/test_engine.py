@@ -9,6 +9,7 @@ from sentinai.core.engine import decide
 from sentinai.core.models import Actionability, DecisionOutcome, Severity, Status
 from sentinai.core.normalize import normalize
 from sentinai.core.packs import PackSet, build_pack_set
+from sentinai.core.policy import NOTHING_TO_APPROVE
 
 from .conftest import NOW, mini_docs
 
@@ -291,3 +292,15 @@ def test_sla_deadline() -> None:
 def test_decide_is_deterministic(sample_packs: PackSet) -> None:
     raw = {"exception_type": "SETTLEMENT_FAIL", "payload": {"failReason": "SSI_MISMATCH"}}
     assert run(sample_packs, "acme-capital", raw) == run(sample_packs, "acme-capital", raw)
+
+
+def test_no_playbook_means_nothing_to_approve_and_an_escalation(sample_packs: PackSet) -> None:
+    """CASH_BREAK has no playbook; globex requires approval at HIGH. An approval would gate no run —
+    nobody could grant it and it would never expire — so the exception escalates without one."""
+    outcome = run(sample_packs, "globex-markets", {"exception_type": "CASH_BREAK", "payload": {"account": "A-2"}})
+    assert (outcome.playbook_id, outcome.approval_required, outcome.escalated) == (None, False, True)
+    assert outcome.status is Status.ESCALATED
+    policy = outcome.decisions[1]
+    assert not policy.approval_required and not any(e.startswith("approval required") for e in policy.evidence)
+    assert "escalate: no playbook applies to CASH_BREAK" in policy.evidence
+    assert NOTHING_TO_APPROVE in policy.evidence
