@@ -6,7 +6,6 @@ keeps its state."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from sentinai.core.ids import event_id_for
 from sentinai.settings import Settings
 from tests.support.db import wait_for
-from tests.support.kafka import produce, read_all, table_contents
+from tests.support.kafka import TopicReader, produce, read_all_from
 from tests.support.packs import activate, fix_or_sign_off_tenant
 from tests.support.pipeline import PACKS, Pipeline
 from tests.support.webhook_server import WebhookServer
@@ -44,37 +43,45 @@ def test_settled_states_are_forgotten_after_the_dedup_window_and_waiting_ones_ke
             "WHERE tenant_id=$1")
     wait_for(url, rows, tenant, until=lambda s: s == "DONE-1=RESOLVED,WAIT-1=PENDING_APPROVAL", timeout=45)
 
-    def states() -> dict:
-        return table_contents(pipeline.bootstrap, pipeline.settings.app_id, "exception-state")
+    # One reader per changelog, kept open: each check reads only what is new (a fresh read of the
+    # whole changelog waits 2 s for it to go quiet), and once a check holds, the reader drains the
+    # changelog until quiet as that fresh read did, so what is asserted is the changelog as it is.
+    state_log = TopicReader(pipeline.bootstrap, f"{pipeline.settings.app_id}-exception-state-changelog")
+    calls_log = TopicReader(pipeline.bootstrap, f"{pipeline.settings.app_id}-tool-calls-changelog")
 
-    occurrence = states()[f"{tenant}/DONE-1"]["occurrence"]
+    def latest(messages: list) -> dict:
+        """A faust table as these changelog messages say it is (last value per key)."""
+        return {json.loads(m.key()): None if m.value() is None else json.loads(m.value()) for m in messages}
 
-    deadline = time.monotonic() + 30  # the window, then up to one timer interval (5 s) and the command
-    while states().get(f"{tenant}/DONE-1") is not None and time.monotonic() < deadline:
-        time.sleep(1)
-    held = states()
-    print(f"exception states on the changelog after the window: {sorted(k for k, v in held.items() if v)}")
-    assert f"{tenant}/DONE-1" in held and held[f"{tenant}/DONE-1"] is None  # a tombstone
-    assert held[f"{tenant}/WAIT-1"] is not None and held[f"{tenant}/WAIT-1"]["run"]["approval"] == "PENDING"
-    assert [c["body"]["message"] for c in server.calls] == ["vendor value taken"]
-    notice = event_id_for(tenant, "DONE-1", "notification", "fixed:1:notify:0", occurrence)
-    deadline = time.monotonic() + 15
-    while table_contents(pipeline.bootstrap, pipeline.settings.app_id, "tool-calls").get(notice) is not None:
-        assert time.monotonic() < deadline, "the notice's outcome is still in the tool-calls table"
-        time.sleep(1)
+    try:
+        first = state_log.poll_until(lambda ms: latest(ms).get(f"{tenant}/DONE-1") is not None, timeout=30)
+        occurrence = latest(first)[f"{tenant}/DONE-1"]["occurrence"]
 
-    produce(pipeline.bootstrap, pipeline.topics.exceptions, [exception("DONE-1", "SEC_MASTER_MISMATCH")])
+        # the window, then up to one timer interval (5 s) and the command
+        state_log.poll_until(lambda ms: f"{tenant}/DONE-1" in latest(ms) and latest(ms)[f"{tenant}/DONE-1"] is None,
+                             timeout=30)
+        held = latest(read_all_from(state_log))
+        print(f"exception states on the changelog after the window: {sorted(k for k, v in held.items() if v)}")
+        assert f"{tenant}/DONE-1" in held and held[f"{tenant}/DONE-1"] is None  # a tombstone
+        assert held[f"{tenant}/WAIT-1"] is not None and held[f"{tenant}/WAIT-1"]["run"]["approval"] == "PENDING"
+        assert [c["body"]["message"] for c in server.calls] == ["vendor value taken"]
+        notice = event_id_for(tenant, "DONE-1", "notification", "fixed:1:notify:0", occurrence)
+        # its outcome was written there, then a tombstone
+        calls = latest(calls_log.poll_until(lambda ms: notice in latest(ms) and latest(ms)[notice] is None, timeout=15))
+        assert notice in calls and calls[notice] is None, "the notice's outcome is still in the tool-calls table"
 
-    def decided_again() -> list[str | None]:
-        """DONE-1's states on the changelog after it was forgotten (and maybe forgotten again)."""
-        changelog = read_all(pipeline.bootstrap, f"{pipeline.settings.app_id}-exception-state-changelog")
-        values = [None if m.value() is None else json.loads(m.value())["status"]
-                  for m in changelog if json.loads(m.key()) == f"{tenant}/DONE-1"]
-        return values[values.index(None) + 1:]
+        produce(pipeline.bootstrap, pipeline.topics.exceptions, [exception("DONE-1", "SEC_MASTER_MISMATCH")])
 
-    deadline = time.monotonic() + 30
-    while not decided_again() and time.monotonic() < deadline:
-        time.sleep(1)
-    again = decided_again()
+        def decided_again(changelog: list) -> list[str | None]:
+            """DONE-1's states on the changelog after it was forgotten (and maybe forgotten again)."""
+            values = [None if m.value() is None else json.loads(m.value())["status"]
+                      for m in changelog if json.loads(m.key()) == f"{tenant}/DONE-1"]
+            return values[values.index(None) + 1:]
+
+        state_log.poll_until(lambda ms: bool(decided_again(ms)), timeout=30)
+        again = decided_again(read_all_from(state_log))
+    finally:
+        state_log.close()
+        calls_log.close()
     print(f"DONE-1 on the changelog after it was forgotten: {again}")
     assert again[:again.index(None) if None in again else len(again)][-1:] == ["RESOLVED"]  # a copy decided as new
