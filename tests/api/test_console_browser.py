@@ -7,7 +7,9 @@ no longer fits the list's filter leaves it; a stream that cannot resume draws th
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import aiohttp
 import pytest
@@ -36,6 +38,26 @@ async def _seed(web_env: Web) -> None:
         json.dumps({"explanation": "The settlement failed on mismatched instructions.", "model": "m-1"}),
         json.dumps({"approval": {"approval_id": "ap-1", "status": "PENDING", "reason": "policy requires human approval",
                                  "expires_at": "2099-01-01T00:00:00+00:00"}}))
+
+
+async def _asked_for_the_answer(tools: Any, *, since: int) -> None:
+    """Until the page, after its command's POST (requests from ``tools.events[since]`` on), has
+    fetched the exception again: it is then in its wait for the stream's answer."""
+    deadline = asyncio.get_running_loop().time() + 20
+
+    def requests() -> list[tuple[str, str]]:
+        return [(e["params"]["request"]["method"], e["params"]["request"]["url"]) for e in tools.events[since:]
+                if e["method"] == "Network.requestWillBeSent"]
+
+    while True:
+        sent = requests()
+        posted = next((i for i, (method, _) in enumerate(sent) if method == "POST"), None)
+        if posted is not None and any(method == "GET" and url.split("?")[0].endswith("/exceptions/E-1")
+                                      for method, url in sent[posted + 1:]):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"the page never asked for the answer: {sent}"
+        await tools.evaluate("0")  # the page's network events arrive with the answers
+        await asyncio.sleep(0.1)
 
 
 async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, chromium: int) -> None:
@@ -109,7 +131,15 @@ async def test_console_reads_both_record_shapes_and_the_timeline(web_env: Web, c
         # when the stream gives it later
         await web_env.pool.execute("INSERT INTO approvals (tenant_id, approval_id, exception_id, status, requested_at) "
                                    "VALUES ('acme', 'ap-1', 'E-1', 'PENDING', now())")
+        # The page waits 30 s by its clock (Date.now) for the stream's answer. Once it has sent the
+        # command and asked for the answer (a GET of the exception after the POST), its clock is
+        # moved on by those 30 s, so the test does not wait them out; the page decides all the same.
+        await tools.evaluate("(() => { const now = Date.now.bind(Date); window.testClockSkew = 0;"
+                             " Date.now = () => now() + window.testClockSkew; })()")
+        clicked = len(tools.events)
         await tools.evaluate("document.querySelector('#approval button.approve').click()")
+        await _asked_for_the_answer(tools, since=clicked)
+        await tools.evaluate("window.testClockSkew = 30000")
         await tools.wait_for("document.querySelector('main .notice')?.textContent.includes('the command is queued')",
                              timeout=45)
         # and does not offer the approval again meanwhile
