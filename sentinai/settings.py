@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     # how long the worker's producer tries to deliver a message before the batch fails (faust's default: 20 min)
     producer_request_timeout_seconds: float = Field(default=120.0, gt=0, le=1200)
     pack_refresh_seconds: float = Field(default=2.0, gt=0)
+    # how long a starting worker tries to reach its broker before it stops, naming SENTINAI_KAFKA_BROKER
+    broker_wait_seconds: float = Field(default=30.0, gt=0, le=3600)
     # input waiting on the worker's partitions and no work done for this long: the stall ERROR
     stall_seconds: float = Field(default=30.0, ge=1)
     retention_interval_seconds: float = Field(default=3600.0, gt=0)  # how often workers apply dataTTL

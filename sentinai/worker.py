@@ -40,7 +40,7 @@ def run_worker(settings: Settings) -> None:
     (settings.data_dir / "worker").mkdir(parents=True, exist_ok=True)
     # the pipeline's partition count: the setting, or the input topic's when a producer created it first
     try:
-        partitions = asyncio.run(ensure_topics(settings))
+        partitions = asyncio.run(ensure_topics(settings, timeout=settings.broker_wait_seconds))
     except KafkaConnectionError as err:
         raise RuntimeError(f"SENTINAI_KAFKA_BROKER: no broker answered at "
                            f"{bootstrap_servers(settings.require_broker())} ({err})") from None

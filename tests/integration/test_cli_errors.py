@@ -104,8 +104,9 @@ def test_a_worker_whose_metrics_port_is_taken_names_the_setting(database_url: st
 
 def test_a_worker_whose_broker_does_not_answer_names_the_setting(database_url: str, tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
+    # it tries for SENTINAI_BROKER_WAIT_SECONDS (30 by default) before it gives up; 2 here
     result = sentinai(["worker"], SENTINAI_DATABASE_URL=database_url, SENTINAI_KAFKA_BROKER=f"127.0.0.1:{port}",
-                      SENTINAI_DATA_DIR=str(tmp_path))
+                      SENTINAI_DATA_DIR=str(tmp_path), SENTINAI_BROKER_WAIT_SECONDS="2")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(
