@@ -165,6 +165,27 @@ async def get_tool_executions(request: web.Request) -> web.Response:
     return ok({"tenant_id": tenant, "exception_id": record["exception_id"], "items": items})
 
 
+FINAL_STATUSES = ("RESOLVED", "CLOSED")
+
+
+async def _step_of_the_playbook_or_404(request: web.Request, tenant: str, record: dict[str, Any], step: int) -> None:
+    """A step number the exception's playbook has: one of the active pack's steps, or one its
+    events name (the run keeps the steps it started with when a later pack version has fewer).
+    Whether the step waits is the stream's to say: the rows may lag it, so that is not checked."""
+    cache = request.app[PACKS]
+    await cache.refresh(request.app[POOL])
+    packs = cache.for_tenant(tenant)
+    compiled = None if packs is None else next(
+        (c for c in packs.playbooks if c.playbook.id == record["playbook_id"]), None)
+    if compiled is None or step < len(compiled.playbook.steps):
+        return
+    result = await views.playbook(request.app[POOL], tenant, record["exception_id"])
+    if result is None or step not in {s.get("step") for s in result["steps"]}:
+        raise ApiError(404, "no_step", f"playbook {record['playbook_id']!r} of exception {record['exception_id']!r} "
+                       f"has {len(compiled.playbook.steps)} steps, numbered from 0; there is no step {step}",
+                       "path.step")
+
+
 @routes.post(r"/api/v1/tenants/{tenant}/exceptions/{exception_id}/playbook/steps/{step}/complete")
 async def complete_step(request: web.Request) -> web.Response:
     who, tenant = await tenant_access(request, "operator")
@@ -178,6 +199,10 @@ async def complete_step(request: web.Request) -> web.Response:
     record = await _exception_or_404(request, tenant)
     if not record.get("playbook_id"):
         raise ApiError(409, "no_playbook", f"exception {record['exception_id']!r} has no playbook assigned")
+    if record.get("status") in FINAL_STATUSES:
+        raise ApiError(409, "closed", f"exception {record['exception_id']!r} is {record['status']}: its playbook "
+                       "has ended and no step waits")
+    await _step_of_the_playbook_or_404(request, tenant, record, step)
     command = {
         "command": "complete_step", "tenant_id": tenant, "exception_id": record["exception_id"],
         "playbook_id": record["playbook_id"], "step": step, "by": body["by"],

@@ -12,7 +12,7 @@ import yaml
 from sentinai.core.json_diff import json_diff
 from tests.api.conftest import Web
 from tests.api.test_auth import assert_error
-from tests.support.seed import NEEDS_APPROVAL, WAITS_ON_A_TOOL, decided, store
+from tests.support.seed import NEEDS_APPROVAL, RESOLVED_AT_ONCE, WAITS_ON_A_TOOL, decided, store
 
 T = "/api/v1/tenants/acme"
 PACKS = Path(__file__).resolve().parents[2] / "packs"
@@ -120,3 +120,23 @@ async def test_playbook_lists_every_step_of_its_pack(web_env: Web) -> None:
     assert [s["step"] for s in body["steps"]] == list(range(len(playbook["steps"])))
     assert [s["name"] for s in body["steps"]] == [s["name"] for s in playbook["steps"]]
     assert [s["status"] for s in body["steps"]] == ["started"] + ["pending"] * (len(playbook["steps"]) - 1)
+
+
+async def test_completing_a_step_the_playbook_has_not_or_of_an_ended_playbook_is_refused(web_env: Web) -> None:
+    """The API answers what it knows for sure at once, instead of a 202 the stream dead-letters:
+    a step number beyond the playbook's steps is a 404, a step of a resolved exception a 409."""
+    await _versions(web_env)
+    now = datetime.now(UTC)
+    waiting, done = decided("acme", "E-1", WAITS_ON_A_TOOL, at=now), decided("acme", "E-3", RESOLVED_AT_ONCE, at=now)
+    await store(web_env.settings.database_url, waiting, done)
+    assert waiting.run is not None
+    steps = len(waiting.run.steps)
+    status, body = await web_env.send("POST", f"{T}/exceptions/E-1/playbook/steps/{steps}/complete", json={"by": "ann"})
+    assert_error(status, body, 404)
+    assert (body["error"], body["path"]) == ("no_step", "path.step") and f"has {steps} steps" in body["detail"]
+    status, body = await web_env.send("POST", f"{T}/exceptions/E-3/playbook/steps/0/complete", json={"by": "ann"})
+    assert_error(status, body, 409)
+    assert body["error"] == "closed" and "RESOLVED" in body["detail"]
+    status, body = await web_env.send("POST", f"{T}/exceptions/E-1/playbook/steps/{steps - 1}/complete",
+                                      json={"by": "ann"})
+    assert status == 202, body  # whether that step waits is the stream's to say
