@@ -120,8 +120,9 @@ class Act:
             raise CommandRejected(f"a {command.get('command')} of an earlier occurrence of exception {exception_id!r}, "
                                   "whose run a new occurrence (the id sent again after its dedup window) replaced")
         if not state or not state.get("run"):
-            raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r} "
-                                  "on this partition")
+            raise CommandRejected(f"no playbook run for exception {exception_id!r} of tenant {tenant!r}: none was "
+                                  "started (no playbook applied, or it is not decided yet), or it ended and its "
+                                  "state was forgotten after the dedup window")
         occurrence = occurrence_key(state)
         run = PlaybookRun.from_dict(state["run"])
         now = datetime.now(UTC)
@@ -162,8 +163,8 @@ class Act:
         state = self.exceptions.get(key)
         clock = sla_clock(state)
         if clock is None:
-            raise CommandRejected(f"no SLA clock for exception {exception_id!r} of tenant {tenant!r} "
-                                  "on this partition")
+            raise CommandRejected(f"no SLA clock for exception {exception_id!r} of tenant {tenant!r}: it has no "
+                                  "SLA, or its state was forgotten after the dedup window")
         now = datetime.now(UTC)
         new_clock, effects = on_sla_tick(clock, status=Status(state["status"]), now=now)
         run = new_run = run_of(state)
