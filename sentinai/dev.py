@@ -1,9 +1,10 @@
 """``sentinai dev``: the whole stack on embedded defaults, as one process tree.
 
 Starts the embedded broker and PostgreSQL (unless SENTINAI_KAFKA_BROKER / SENTINAI_DATABASE_URL
-point elsewhere), migrates, imports the packs, creates the topics and a dev admin key, then runs
-one worker and the web view as child processes. Ctrl-C or SIGTERM stops every process it
-started, children first, and leaves none behind.
+point elsewhere), migrates, clears the rows derived from the previous run's log when the broker is
+the embedded one (it keeps its log in memory: :mod:`sentinai.sinks.log_reset`), imports the packs,
+creates the topics and a dev admin key, then runs one worker and the web view as child processes.
+Ctrl-C or SIGTERM stops every process it started, children first, and leaves none behind.
 """
 
 from __future__ import annotations
@@ -48,6 +49,14 @@ async def _dev_key(database_url: str, key_file: Path) -> str:
     return key
 
 
+async def _clear_log_derived(database_url: str) -> dict[str, int]:
+    from sentinai.sinks.log_reset import clear_log_derived_rows
+    from sentinai.sinks.pool import open_pool
+
+    async with open_pool(database_url, min_size=1, max_size=1) as pool:
+        return await clear_log_derived_rows(pool)
+
+
 def run_dev(settings: Settings, *, demo: bool = False) -> int:
     from sentinai.migrate import import_packs, upgrade
 
@@ -61,7 +70,8 @@ def run_dev(settings: Settings, *, demo: bool = False) -> int:
     with ExitStack() as stack:
         try:
             broker_url = settings.kafka_broker
-            if broker_url is None:
+            embedded_broker = broker_url is None
+            if embedded_broker:
                 from sentinai.embedded.broker import EmbeddedBroker
 
                 broker = EmbeddedBroker(port=settings.broker_port, log_dir=data_dir)
@@ -78,6 +88,12 @@ def run_dev(settings: Settings, *, demo: bool = False) -> int:
                 print(f"database    {database_url} (embedded PostgreSQL)", flush=True)
             settings = settings.model_copy(update={"kafka_broker": broker_url, "database_url": database_url})
             upgrade(database_url)
+            if embedded_broker:  # a new, empty log: the rows of the previous one would collide with it
+                from sentinai.sinks.log_reset import describe
+
+                deleted = asyncio.run(_clear_log_derived(database_url))
+                if any(deleted.values()):
+                    print(describe(deleted), flush=True)
             activated = import_packs(database_url, settings.packs_dir, created_by="dev", settings=settings)
             print(f"packs       {len(activated)} pack versions activated from {settings.packs_dir}", flush=True)
             asyncio.run(ensure_topics(settings))

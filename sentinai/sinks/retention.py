@@ -1,8 +1,9 @@
 """Retention: forget exceptions, and their events, older than the tenant's ``dataTTL``.
 
-This is the only code that deletes from ``exception_events``; the table is append-only otherwise,
-and a trigger enforces it: a DELETE succeeds only in a transaction that has set
-``sentinai.retention`` (as this module does), and UPDATE never. An exception is old when its last
+This is the only code that deletes from ``exception_events`` (besides ``sentinai dev`` at start,
+which forgets every row of its embedded broker's lost log: :mod:`sentinai.sinks.log_reset`); the
+table is append-only otherwise, and a trigger enforces it: a DELETE succeeds only in a transaction
+that has set ``sentinai.retention`` (as this module does), and UPDATE never. An exception is old when its last
 change (``updated_at``, the time of the event that wrote its current version) is before the cutoff;
 it goes with all its events, approvals and tool executions, so an exception is kept or forgotten
 whole. Events older than the cutoff that belong to no exception row (rejected input, say) go too.
