@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -94,6 +94,35 @@ def word_list(text: str) -> list[str]:
     if not items or len(items) > 20 or any(len(p) > 100 for p in items):
         raise ValueError(f"expected a comma-separated list of 1..20 names, got {text[:40]!r}")
     return items
+
+
+def one_of(choices: Iterable[str]) -> Callable[[str], str]:
+    """One of ``choices``, written in any case; returns it as ``choices`` spell it. Anything else is
+    a 400 naming the allowed values (a filter on a value no row can have would answer an empty
+    list, as if there were none)."""
+    allowed = tuple(str(choice) for choice in choices)  # an enum's members as their values
+    by_folded = {choice.casefold(): choice for choice in allowed}
+
+    def parse(text: str) -> str:
+        choice = by_folded.get(text.strip().casefold())
+        if choice is None:
+            raise ValueError(f"expected one of {', '.join(allowed)} (in any case), got {text[:40]!r}")
+        return choice
+    return parse
+
+
+def list_of(choices: Iterable[str]) -> Callable[[str], list[str]]:
+    """A comma-separated list (as :func:`word_list`) of :func:`one_of` ``choices``."""
+    allowed = tuple(str(choice) for choice in choices)
+    one = one_of(allowed)
+
+    def parse(text: str) -> list[str]:
+        try:
+            items = word_list(text)
+        except ValueError as err:
+            raise ValueError(f"{err}, each one of {', '.join(allowed)}") from None
+        return [one(item) for item in items]
+    return parse
 
 
 def short_text(text: str) -> str:

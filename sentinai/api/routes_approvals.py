@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import get_args
 
 from aiohttp import web
 
 from sentinai.api import metrics
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, check_fields, read_json
-from sentinai.api.responses import int_between, ok, parse_query, short_text
+from sentinai.api.responses import int_between, ok, one_of, parse_query
 from sentinai.api.state import POOL, PRODUCER, SETTINGS
+from sentinai.core.run import ApprovalState
 from sentinai.sinks import views
 
 routes = web.RouteTableDef()
+APPROVAL_STATES = get_args(ApprovalState)
 
 
 def _order(text: str) -> str:
@@ -26,7 +29,7 @@ def _order(text: str) -> str:
 @routes.get("/api/v1/tenants/{tenant}/approvals")
 async def list_approvals(request: web.Request) -> web.Response:
     _, tenant = await tenant_access(request)
-    q = parse_query(request, {"status": short_text, "limit": int_between(1, 500), "order": _order})
+    q = parse_query(request, {"status": one_of(APPROVAL_STATES), "limit": int_between(1, 500), "order": _order})
     items = await views.list_approvals(request.app[POOL], tenant, status=q.get("status"), limit=q.get("limit", 100),
                                        oldest_first=q.get("order") == "oldest")
     return ok({"tenant_id": tenant, "items": items})

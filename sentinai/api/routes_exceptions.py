@@ -12,8 +12,9 @@ from aiohttp import web
 from sentinai.api import metrics
 from sentinai.api.auth import tenant_access
 from sentinai.api.errors import ApiError, check_fields, read_json
-from sentinai.api.responses import int_between, ok, parse_query, timestamp, word_list
+from sentinai.api.responses import int_between, list_of, ok, parse_query, timestamp, word_list
 from sentinai.api.state import PACKS, POOL, PRODUCER, SETTINGS
+from sentinai.core.models import Severity, Status
 from sentinai.core.normalize import exception_type_name
 from sentinai.core.packs import TenantPacks
 from sentinai.core.redaction import redact_secrets
@@ -88,7 +89,7 @@ async def post_exceptions(request: web.Request) -> web.Response:
 @routes.get("/api/v1/tenants/{tenant}/exceptions")
 async def list_exceptions(request: web.Request) -> web.Response:
     _, tenant = await tenant_access(request)
-    q = parse_query(request, {"status": word_list, "severity": word_list, "type": word_list,
+    q = parse_query(request, {"status": list_of(Status), "severity": list_of(Severity), "type": word_list,
                               "since": timestamp, "until": timestamp, "limit": int_between(1, 500),
                               "cursor": str})
     try:

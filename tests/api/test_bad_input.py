@@ -93,6 +93,36 @@ async def test_unknown_and_bad_query_parameters(web_env: Web) -> None:
         assert body["path"] == path, (query, body)
 
 
+@pytest.mark.parametrize("route,query,allowed", [
+    (EXC, "status=BOGUS", "OPEN, TRIAGED, PENDING_APPROVAL, IN_PROGRESS, ESCALATED, REJECTED, RESOLVED, CLOSED"),
+    (EXC, "status=RESOLVED,BOGUS", "OPEN, TRIAGED, PENDING_APPROVAL"),
+    (EXC, "severity=SEVERE", "LOW, MEDIUM, HIGH, CRITICAL"),
+    (EXC, "severity=", "LOW, MEDIUM"),
+    ("/api/v1/tenants/acme/approvals", "status=BOGUS", "PENDING, GRANTED, REJECTED, EXPIRED"),
+    ("/api/v1/tenants/acme/approvals", "status=", "PENDING, GRANTED"),
+])
+async def test_a_filter_on_a_value_that_does_not_exist_is_400(web_env: Web, route: str, query: str,
+                                                              allowed: str) -> None:
+    """Not an empty list, as if no row had it: the parameter and the values it takes are named."""
+    status, body = await web_env.get(f"{route}?{query}")
+    assert_error(status, body, 400)
+    name = query.split("=")[0]
+    assert body["error"] == "invalid_parameter" and body["path"] == f"query.{name}", body
+    assert f"query parameter {name!r}" in body["detail"] and allowed in body["detail"], body
+
+
+async def test_filter_values_are_read_in_any_case(web_env: Web) -> None:
+    now = datetime.now(UTC)
+    pending = decided("acme", "E-1", NEEDS_APPROVAL, at=now)
+    await store(web_env.settings.database_url, pending)
+    for query in ("status=pending_approval", "status=PENDING_APPROVAL,resolved", "severity=critical,Low"):
+        status, body = await web_env.get(f"{EXC}?{query}")
+        assert status == 200 and [i["exception_id"] for i in body["items"]] == ["E-1"], (query, body)
+    for query in ("status=pending", "status=PENDING"):
+        status, body = await web_env.get(f"/api/v1/tenants/acme/approvals?{query}")
+        assert status == 200 and [a["approval_id"] for a in body["items"]] == [pending.approval_id], (query, body)
+
+
 def _cursor(created_at: str, exception_id: str) -> str:
     raw = json.dumps([created_at, exception_id]).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

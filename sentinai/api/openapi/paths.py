@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, get_args
 
 from sentinai.api.openapi.schemas import ref
+from sentinai.core.models import Severity, Status
+from sentinai.core.run import ApprovalState
 
 JSON = "application/json"
 CONSOLE_FILES = ("app.js", "api.js", "dom.js", "records.js", "router.js", "actions.js", "overview.js",
@@ -38,6 +41,14 @@ COMMENT_BODY = {"required": True, "content": {JSON: {"schema": {
     "type": "object", "required": ["comment"], "additionalProperties": False,
     "properties": {"comment": {"type": "string", "minLength": 1, "maxLength": 2000}}}}}}
 ANSWER_BODY = {"required": True, "content": {JSON: {"schema": ref("Answer")}}}
+
+
+def _comma_list(name: str, choices: Iterable[str]) -> dict[str, Any]:
+    """A query parameter taking a comma-separated list of ``choices`` (any case; others are a 400)."""
+    return {"name": name, "in": "query", "style": "form", "explode": False,
+            "description": "comma-separated, in any case; another value is a 400 naming the allowed ones",
+            "schema": {"type": "array", "minItems": 1, "maxItems": 20,
+                       "items": {"enum": [str(choice) for choice in choices]}}}
 
 
 def _get(summary: str, ok: dict[str, Any], *, params: list[dict[str, Any]] | None = None,
@@ -122,8 +133,7 @@ PATHS: dict[str, Any] = {
                       params=[TENANT], errors=WRITE_ERRORS),
         "get": _get("List exceptions, newest first", _json(ref("ExceptionPage"), "one page"), params=[
             TENANT,
-            {"name": "status", "in": "query", "description": "comma-separated", "schema": {"type": "string"}},
-            {"name": "severity", "in": "query", "description": "comma-separated", "schema": {"type": "string"}},
+            _comma_list("status", Status), _comma_list("severity", Severity),
             {"name": "type", "in": "query", "description": "exception types, comma-separated", "schema": {"type": "string"}},
             {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
             {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
@@ -175,7 +185,8 @@ PATHS: dict[str, Any] = {
         security=STREAM_SECURE)},
     f"{T}/approvals": {"get": _get("Approvals (filter ?status=pending; ?order=oldest for a queue)", _json({"type": "object", "properties": {
         "tenant_id": {"type": "string"}, "items": {"type": "array", "items": ref("Approval")}}}, "approvals"),
-        params=[TENANT, {"name": "status", "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
+        params=[TENANT, {"name": "status", "in": "query", "description": "in any case (pending is PENDING)",
+                         "schema": {"enum": [*get_args(ApprovalState)]}},
                 LIMIT, {"name": "order", "in": "query", "description": "by requested_at; default newest",
                         "schema": {"enum": ["newest", "oldest"]}}])},
     f"{T}/approvals/{{approval_id}}/approve": {"post": _post(
