@@ -12,7 +12,7 @@ import pytest
 from sentinai.migrate import import_packs
 from sentinai.settings import Settings
 from sentinai.streams.topics import TopicNames, ensure_topics
-from tests.support.processes import ServiceProcess, WebProcess, WorkerProcess
+from tests.support.processes import ServiceProcess, WebProcess, WorkerProcess, stop_all
 
 PACKS = Path(__file__).resolve().parents[2] / "packs"
 
@@ -54,8 +54,7 @@ def pipeline_factory(database_url: str, bootstrap: str, tmp_path: Path) -> Itera
     try:
         yield build
     finally:
-        for service in services:
-            service.stop()
+        stop_all(services)
 
 
 @pytest.fixture
