@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 
 async def create_topic(bootstrap: str, name: str, partitions: int) -> str:
@@ -109,6 +109,32 @@ def read_all_from(reader: TopicReader, *, idle: float = 2.0, timeout: float = 60
             reader.messages.extend(batch)
             last_new = time.monotonic()
     return reader.messages
+
+
+def read_to_end(bootstrap: str, topic: str, *, timeout: float = 60.0) -> list[Any]:
+    """Every message of a topic that nothing writes to any more (its writers have exited): reads
+    each partition to the end its fetch responses report, which is right (ListOffsets is not:
+    docs/design.md), instead of waiting for ``read_all``'s idle period."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"test-{uuid.uuid4().hex}",
+                         "enable.auto.commit": False, "enable.partition.eof": True})
+    try:
+        partitions = set(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        messages: list[Any] = []
+        at_end: set[int] = set()
+        deadline = time.monotonic() + timeout
+        while at_end != partitions:
+            assert time.monotonic() < deadline, f"{topic}: partitions {sorted(partitions - at_end)} not read to the end"
+            for message in consumer.consume(1000, 0.2):
+                error = message.error()
+                if error is None:
+                    messages.append(message)
+                    at_end.discard(message.partition())
+                elif error.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(message.partition())
+        return messages
+    finally:
+        consumer.close()
 
 
 def table_contents(bootstrap: str, app_id: str, table: str) -> dict[Any, Any]:
