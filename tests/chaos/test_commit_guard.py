@@ -43,12 +43,13 @@ from tests.support.kafka import (
     STAGES,
     committed_offsets,
     produce_positions,
-    read_all,
+    read_to_end,
     record_stages,
 )
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS, Pipeline
+from tests.support.processes import QUICK_GROUP
 from tests.support.proxy import CuttableBroker, cuttable_broker
 
 pytestmark = pytest.mark.chaos
@@ -143,12 +144,13 @@ TENANTS, EXCEPTIONS, PARTITIONS = 5, 2_000, 4
 
 
 def _complete_on_log(pipeline: Pipeline) -> set[tuple[str, str]]:
-    """Exceptions with all three decisions and every always-published event on the log."""
+    """Exceptions with all three decisions and every always-published event on the log (read to
+    its end: the worker that wrote it has exited)."""
     parts: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for message in read_all(pipeline.bootstrap, pipeline.topics.decisions):
+    for message in read_to_end(pipeline.bootstrap, pipeline.topics.decisions):
         record = json.loads(message.value())
         parts[(record["tenant_id"], record["exception_id"])].update(record_stages(record))
-    for message in read_all(pipeline.bootstrap, pipeline.topics.events):
+    for message in read_to_end(pipeline.bootstrap, pipeline.topics.events):
         record = json.loads(message.value())
         parts[(record["tenant_id"], record["exception_id"])].update(
             e["event_type"] for e in record["events"] if e["event_type"] in EVERY_EXCEPTION_EVENTS)
@@ -186,7 +188,7 @@ def test_the_worker_stops_without_committing_past_lost_outputs_and_a_restart_los
     load = make_load(tenants=TENANTS, exceptions=EXCEPTIONS)
     activate(pipeline.database_url, load.tenants)
     url = pipeline.database_url
-    worker = pipeline.start_worker()
+    worker = pipeline.start_worker(env=QUICK_GROUP)  # each join waits the rebalance timeout: shorter
     positions = produce_positions(pipeline.bootstrap, pipeline.topics.exceptions,
                                   [(key, json.dumps(value).encode()) for key, value in load.messages])
     wait_for(url, "SELECT count(*) FROM exceptions", until=lambda n: n >= EXCEPTIONS // 5, timeout=60)
@@ -232,7 +234,7 @@ def test_the_worker_stops_without_committing_past_lost_outputs_and_a_restart_los
     assert below_commit, "nothing was committed before the cut: the check above proves nothing"
     assert not lost & below_commit, "the worker committed inputs whose outputs are not on the log"
 
-    worker = pipeline.start_worker()
+    worker = pipeline.start_worker(env=QUICK_GROUP)
     wait_until_stored(pipeline, EXCEPTIONS, timeout=60, load=load, positions=positions)
     result = audit(pipeline, sent=len(load.messages), expected=EXCEPTIONS)
     print(f"commit guard: {result.line()} ({time.monotonic() - started:.0f}s in all)")
