@@ -14,6 +14,7 @@ from tests.support.kafka import produce
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS, Pipeline
+from tests.support.processes import QUICK_GROUP
 
 pytestmark = pytest.mark.chaos
 
@@ -32,7 +33,7 @@ def test_postgres_down_20_seconds(postgres_server: object, make_settings: Callab
     load = make_load(tenants=TENANTS, exceptions=EXCEPTIONS)
     activate(pipeline.database_url, load.tenants)
     url = pipeline.database_url
-    worker = pipeline.start_worker()
+    worker = pipeline.start_worker(env=QUICK_GROUP)  # its join waits the rebalance timeout: shorter
     produce(pipeline.bootstrap, pipeline.topics.exceptions, load.messages)
 
     wait_for(url, "SELECT count(*) FROM exceptions", until=lambda n: n >= EXCEPTIONS // 4, timeout=120)
