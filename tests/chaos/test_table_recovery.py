@@ -19,9 +19,10 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from sentinai.settings import Settings
 from tests.support.db import fetch, wait_for
-from tests.support.kafka import produce, read_all
+from tests.support.kafka import produce, read_to_end
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
+from tests.support.processes import QUICK_GROUP
 
 pytestmark = pytest.mark.chaos
 
@@ -61,12 +62,13 @@ def test_restarted_worker_recovers_the_whole_last_changelog_batch(
     activate(pipeline.database_url, tenants)
     changelog = f"{pipeline.settings.app_id}-exception-state-changelog"
 
-    worker = pipeline.start_worker()
+    worker = pipeline.start_worker(env=QUICK_GROUP)  # each join waits the rebalance timeout: shorter
     produce(pipeline.bootstrap, pipeline.topics.exceptions, [(tenant.encode(), _exception(tenant, i)) for i in range(3)])
     wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions", until=lambda n: n == 3)
     worker.stop()
 
-    [last] = [m for m in read_all(pipeline.bootstrap, changelog) if json.loads(m.key()) == f"{tenant}/{tenant}-2"]
+    # the worker has stopped: the changelog is read to its end, as the fetch responses report it
+    [last] = [m for m in read_to_end(pipeline.bootstrap, changelog) if json.loads(m.key()) == f"{tenant}/{tenant}-2"]
     state = json.loads(last.value())
     assert state["severity"] and state["source"][0] == pipeline.topics.exceptions
     tail_ids = [f"{tenant}-tail-{n}" for n in range(TAIL)]
@@ -77,7 +79,7 @@ def test_restarted_worker_recovers_the_whole_last_changelog_batch(
     print(f"tail at offsets {offsets[0]}..{offsets[-1]}; ListOffsets says the end is "
           f"{_listed_end(pipeline.bootstrap, changelog)}, the true end is {offsets[-1] + 1}")
 
-    pipeline.start_worker()
+    pipeline.start_worker(env=QUICK_GROUP)
     resent = [(tenant.encode(), {**_exception(tenant, 0), "exception_id": exception_id}) for exception_id in tail_ids]
     produce(pipeline.bootstrap, pipeline.topics.exceptions, [*resent, (tenant.encode(), _exception(tenant, 3))])
     wait_for(pipeline.database_url, "SELECT count(*) FROM exceptions WHERE exception_id = $1", f"{tenant}-3",
