@@ -21,10 +21,11 @@ from tests.support.kafka import (
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS, Pipeline
+from tests.support.processes import QUICK_GROUP
 
 pytestmark = pytest.mark.integration
 
-TENANTS, EXCEPTIONS = 20, 10_000
+TENANTS, EXCEPTIONS = 20, 4_000
 
 
 def test_two_workers_one_stopped_halfway(make_settings: Callable[..., Settings],
@@ -32,7 +33,8 @@ def test_two_workers_one_stopped_halfway(make_settings: Callable[..., Settings],
     pipeline = pipeline_factory(make_settings(packs_dir=PACKS, topic_partitions=8))
     load = make_load(tenants=TENANTS, exceptions=EXCEPTIONS)
     activate(pipeline.database_url, load.tenants)
-    first, second = pipeline.start_worker(), pipeline.start_worker()
+    # every join waits the group's rebalance timeout: QUICK_GROUP shortens it (for both workers)
+    first, second = pipeline.start_worker(env=QUICK_GROUP), pipeline.start_worker(env=QUICK_GROUP)
     produce(pipeline.bootstrap, pipeline.topics.exceptions, load.messages)
 
     reader = TopicReader(pipeline.bootstrap, pipeline.topics.decisions)
