@@ -21,6 +21,7 @@ from tests.support.http import call
 from tests.support.kafka import produce
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
+from tests.support.processes import QUICK_GROUP
 from tests.support.tool_server import running_tool_server
 
 pytestmark = pytest.mark.integration
@@ -52,8 +53,9 @@ def tenant_with_tool(tool_url: str) -> dict:
 
 
 def _granted(tenant: str) -> dict[str, str]:
-    """The worker's environment: the token, granted to the tenant as the domain's secretRef."""
-    return {"RECON_API_TOKEN": SECRET,
+    """The worker's environment: the token, granted to the tenant as the domain's secretRef; and
+    shorter group timings (the restarted worker waits for the killed one's session to time out)."""
+    return {**QUICK_GROUP, "RECON_API_TOKEN": SECRET,
             "SENTINAI_TENANT_SECRETS": json.dumps({tenant: {"RECON_API_TOKEN": "RECON_API_TOKEN"}})}
 
 
