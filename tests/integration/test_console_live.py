@@ -29,6 +29,7 @@ from tests.support.http import call
 from tests.support.kafka import produce
 from tests.support.packs import activate, cloned_tenants
 from tests.support.pipeline import PACKS, Pipeline
+from tests.support.processes import QUICK_GROUP
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -118,7 +119,8 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
     doc = _tenant_doc()
     tenant = doc["tenantId"]
     activate(url, [doc])
-    worker = pipeline.start_worker()
+    # each join (this worker's, and its restart's below) waits the rebalance timeout: QUICK_GROUP shortens it
+    worker = pipeline.start_worker(env=QUICK_GROUP)
     web = pipeline.start_web()
     keys = _keys(url, tenant)
     api = f"{web.url}/api/v1/tenants/{tenant}"
@@ -146,7 +148,7 @@ def test_operator_and_viewer_work_in_the_console(make_settings: Callable[..., Se
             await refused_action_shows_the_server_error(page, keys["operator"], api, auth)
             await an_answer_overtaken_by_another_is_told_as_refused(
                 page, keys["operator"], api, auth, database_url=url, tenant=tenant, stop_worker=worker.stop,
-                start_worker=pipeline.start_worker)
+                start_worker=lambda: pipeline.start_worker(env=QUICK_GROUP))
             await operator_replays_a_dead_letter(page, keys["operator"], pipeline.topics.exceptions)
             await packs_show_the_differences(page, keys["viewer"], api, doc, keys["admin"])
 
