@@ -35,7 +35,14 @@ from tests.support.kafka import produce, read_all
 from tests.support.load import make_load
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS
-from tests.support.processes import ServiceProcess, WebProcess, WorkerProcess, settings_env
+from tests.support.processes import (
+    QUICK_GROUP,
+    ServiceProcess,
+    WebProcess,
+    WorkerProcess,
+    settings_env,
+    stop_all,
+)
 from tests.support.proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -50,12 +57,13 @@ def partitions_left_to_the_worker(settings: Settings) -> Settings:
 
 @pytest.fixture
 def services() -> Iterator[list[ServiceProcess]]:
+    """The processes a test started, all stopped at its end. Its workers get shorter group timings
+    (QUICK_GROUP): each join waits the rebalance timeout, which is no part of what these tests show."""
     started: list[ServiceProcess] = []
     try:
         yield started
     finally:
-        for service in started:
-            service.stop()
+        stop_all(started)
 
 
 def start(services: list[ServiceProcess], service: ServiceProcess) -> Any:
@@ -109,9 +117,9 @@ def test_a_producer_first_then_a_worker_then_a_second_worker(
     produce_with_default_partitioner(bootstrap, names.exceptions, load.messages[:half])
     assert partition_counts(bootstrap, [names.exceptions]) == {names.exceptions: input_partitions}
 
-    start(services, WorkerProcess(settings, database_url, tmp_path / "worker-1.log"))
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker-1.log", env=QUICK_GROUP))
     wait_for(database_url, "SELECT count(*) FROM exceptions", until=lambda n: n == half, timeout=120)
-    start(services, WorkerProcess(settings, database_url, tmp_path / "worker-2.log"))
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker-2.log", env=QUICK_GROUP))
     produce_with_default_partitioner(bootstrap, names.exceptions, load.messages[half:])
     wait_for(database_url, "SELECT count(*) FROM exceptions", until=lambda n: n == EXCEPTIONS, timeout=180)
 
@@ -153,7 +161,7 @@ def test_the_web_view_started_first_streams_the_first_worker_s_decisions(
                 assert hello.json()["live"] is False  # no decisions topic yet: nothing started it
                 assert await workers_on_health(session, web.url) == 0  # none yet, and the web view says so
                 worker = await asyncio.to_thread(
-                    start, services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
+                    start, services, WorkerProcess(settings, database_url, tmp_path / "worker.log", env=QUICK_GROUP))
                 started = time.monotonic()
                 async with session.post(f"{web.url}/api/v1/tenants/acme-capital/exceptions", json={
                         "exception_id": "FIRST-1", "exception_type": "SETTLEMENT_FAIL",
@@ -208,7 +216,7 @@ def test_a_worker_started_before_its_database_waits_for_it(
         parts = urlsplit(database_url)
         credentials = parts.netloc.rpartition("@")[0]
         proxied = urlunsplit(parts._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}"))
-        worker = start(services, WorkerProcess(settings, proxied, tmp_path / "worker.log"))
+        worker = start(services, WorkerProcess(settings, proxied, tmp_path / "worker.log", env=QUICK_GROUP))
         produce(bootstrap, TopicNames.from_settings(settings).exceptions, [("acme-capital", {
             "tenant_id": "acme-capital", "exception_id": "EARLY-1", "exception_type": "SETTLEMENT_FAIL",
             "payload": {"a": 1}})])
@@ -222,8 +230,7 @@ def test_a_worker_started_before_its_database_waits_for_it(
         log = worker.log_path.read_text(errors="replace")
         assert "Traceback" not in log and "Crashed" not in log, worker.log_tail(80)
     finally:
-        for service in services:
-            service.stop()
+        stop_all(services)
         asyncio.run_coroutine_threadsafe(proxy.cut(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
@@ -250,7 +257,7 @@ def test_an_exception_posted_before_any_worker_with_the_partitions_set(
 
     asyncio.run(post())
     assert partition_counts(bootstrap, [names.exceptions]) == {names.exceptions: 6}
-    start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log", env=QUICK_GROUP))
     wait_for(database_url, "SELECT count(*) FROM exceptions WHERE exception_id = 'BEFORE-1'",
              until=lambda n: n == 1, timeout=60)
 
@@ -262,7 +269,7 @@ def test_health_counts_a_worker_once_it_is_ready(make_settings: Callable[..., Se
     settings = make_settings(packs_dir=PACKS)
     import_packs(database_url, PACKS)
     web: WebProcess = start(services, WebProcess(settings, database_url, tmp_path / "web.log"))
-    start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log"))
+    start(services, WorkerProcess(settings, database_url, tmp_path / "worker.log", env=QUICK_GROUP))
 
     async def workers() -> int | None:
         async with aiohttp.ClientSession() as session:
