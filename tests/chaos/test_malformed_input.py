@@ -20,10 +20,11 @@ from tests.support.load import make_load
 from tests.support.malformed import kind_counts, make_malformed
 from tests.support.packs import activate
 from tests.support.pipeline import PACKS, Pipeline
+from tests.support.processes import QUICK_GROUP
 
 pytestmark = pytest.mark.chaos
 
-TENANTS, EXCEPTIONS, MALFORMED = 5, 2_000, 10_000
+TENANTS, EXCEPTIONS, MALFORMED = 5, 1_000, 10_000
 MAX_MESSAGE_BYTES = 65_536
 DLQ_HEADERS = {f"{PREFIX}.topic", f"{PREFIX}.partition", f"{PREFIX}.offset", f"{PREFIX}.exception.class.name",
                f"{PREFIX}.exception.message", STAGE}
@@ -45,7 +46,7 @@ def test_malformed_messages_mixed_into_valid_traffic(make_settings: Callable[...
     valid_iter = iter(valid)
     mixed = [(is_bad, k, v) if is_bad else (False, *next(valid_iter)) for is_bad, k, v in mixed]
 
-    worker = pipeline.start_worker()
+    worker = pipeline.start_worker(env=QUICK_GROUP)  # its join waits the rebalance timeout: shorter
     positions = produce_positions(pipeline.bootstrap, pipeline.topics.exceptions, [(k, v) for _, k, v in mixed])
     bad_positions = {pos for pos, (is_bad, _, _) in zip(positions, mixed, strict=True) if is_bad}
     url = pipeline.database_url
