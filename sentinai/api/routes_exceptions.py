@@ -140,8 +140,7 @@ def with_step_definitions(result: dict[str, Any], packs: TenantPacks | None) -> 
     """Every step of the playbook from the active pack (numbered from 0, as the step commands
     are), ``pending`` until an event says otherwise; the steps the events name keep their state.
     A playbook no longer in the active pack shows only the steps its events name."""
-    compiled = None if packs is None else next(
-        (c for c in packs.playbooks if c.playbook.id == result["playbook_id"]), None)
+    compiled = None if packs is None else packs.playbook(result["playbook_id"])
     if compiled is None:
         return result
     folded = {s["step"]: s for s in result["steps"] if isinstance(s.get("step"), int)}
@@ -176,8 +175,7 @@ async def _step_of_the_playbook_or_404(request: web.Request, tenant: str, record
     cache = request.app[PACKS]
     await cache.refresh(request.app[POOL])
     packs = cache.for_tenant(tenant)
-    compiled = None if packs is None else next(
-        (c for c in packs.playbooks if c.playbook.id == record["playbook_id"]), None)
+    compiled = None if packs is None else packs.playbook(record["playbook_id"])
     if compiled is None or step < len(compiled.playbook.steps):
         return
     result = await views.playbook(request.app[POOL], tenant, record["exception_id"])

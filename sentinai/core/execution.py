@@ -64,7 +64,7 @@ def start(outcome: DecisionOutcome, packs: TenantPacks, *, now: datetime, base_v
     routes = tuple(r for r in packs.tenant.notification_policies
                    if not r.severities or outcome.severity in r.severities)
     escalated = f"{exc.exception_id} escalated: {_escalation_reason(outcome)}"
-    compiled = next((c for c in packs.playbooks if c.playbook.id == outcome.playbook_id), None)
+    compiled = packs.playbook(outcome.playbook_id)
     if compiled is None:
         notices = [Notify(r.channel, r.target, escalated, "ExceptionEscalated",
                           f"decide:ExceptionEscalated:{i}")

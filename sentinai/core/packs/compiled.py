@@ -186,6 +186,10 @@ class TenantPacks:
                 self._severity_rules_by_type[exception_type] = cached
         return cached
 
+    def playbook(self, playbook_id: str | None) -> CompiledPlaybook | None:
+        """The tenant's playbook of this id (the first, as precedence orders them), or None."""
+        return next((c for c in self.playbooks if c.playbook.id == playbook_id), None)
+
     def playbook_candidates(self, exception_type: str) -> tuple[CompiledPlaybook, ...]:
         """Playbooks that can apply to a type, in precedence order (memoized per type)."""
         cached = self._candidates.get(exception_type)
